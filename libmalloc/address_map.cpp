@@ -1,0 +1,37 @@
+// Leaves of the address map come straight from the OS and are never freed: the map only grows with
+// the address space we have used, 8 bytes per 64 KiB granule.
+#include "libmalloc/address_map.h"
+
+#include "libmalloc/os.h"
+
+namespace aixmalloc {
+
+namespace {
+constinit AddressMap g_map;
+}
+
+AddressMap& address_map() { return g_map; }
+
+std::atomic<uintptr_t>* AddressMap::leaf_for(uintptr_t granule_index) {
+  auto& slot = top_[granule_index >> kLeafBits];
+  std::atomic<uintptr_t>* leaf = slot.load(std::memory_order_acquire);
+  if (leaf == nullptr) {
+    uintptr_t mem = os::map(sizeof(std::atomic<uintptr_t>) << kLeafBits, page_size());
+    if (mem == 0) return nullptr;
+    leaf = reinterpret_cast<std::atomic<uintptr_t>*>(mem);
+    slot.store(leaf, std::memory_order_release);
+  }
+  return leaf;
+}
+
+bool AddressMap::assign(uintptr_t start, size_t size, Owner owner) {
+  LockGuard guard(lock_);
+  for (uintptr_t g = start >> kGranuleShift, end = (start + size) >> kGranuleShift; g < end; ++g) {
+    std::atomic<uintptr_t>* leaf = leaf_for(g);
+    if (leaf == nullptr) return false;
+    leaf[g & ((1u << kLeafBits) - 1)].store(owner.word, std::memory_order_release);
+  }
+  return true;
+}
+
+}  // namespace aixmalloc

@@ -1,0 +1,68 @@
+// Who owns an address: a two-level radix over the address space at 64 KiB granularity.
+//
+//   address bits:  47..32 (16 bits)   31..16 (16 bits)   15..0
+//                  top index           leaf index         offset in the granule
+//   top_[i] -> leaf (64 Ki entries, 512 KiB, mapped on first use) -> Owner word
+//
+// Lookup is two dependent loads and never reads the pointer's own memory (DESIGN.md invariant 1).
+// Writers (heap growth, large blocks) serialise on one lock; readers take none.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "libmalloc/lock.h"
+#include "libmalloc/platform.h"
+
+namespace aixmalloc {
+
+// An owner word: a pointer to the owning object (8-byte aligned) with the kind in the low bits.
+enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kDirect = 3 };
+
+struct Owner {
+  uintptr_t word = 0;
+  static Owner make(OwnerKind kind, const void* object) {
+    return Owner{reinterpret_cast<uintptr_t>(object) | static_cast<uintptr_t>(kind)};
+  }
+  OwnerKind kind() const { return static_cast<OwnerKind>(word & 7); }
+  template <class T>
+  T* object() const {
+    return reinterpret_cast<T*>(word & ~uintptr_t{7});
+  }
+};
+
+class AddressMap {
+ public:
+  static constexpr unsigned kAddressBits = 48;
+  static constexpr unsigned kLeafBits = 16;
+  static constexpr unsigned kTopBits = kAddressBits - kGranuleShift - kLeafBits;
+
+  Owner lookup(const void* p) const {
+    uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    if (a >> kAddressBits) return Owner{};
+    const std::atomic<uintptr_t>* leaf =
+        top_[a >> (kGranuleShift + kLeafBits)].load(std::memory_order_acquire);
+    if (leaf == nullptr) return Owner{};
+    return Owner{leaf[(a >> kGranuleShift) & ((1u << kLeafBits) - 1)].load(
+        std::memory_order_acquire)};
+  }
+
+  // Records `owner` for every granule of [start, start+size); both granule-aligned. Fails only if
+  // a leaf cannot be mapped.
+  bool assign(uintptr_t start, size_t size, Owner owner);
+  void clear(uintptr_t start, size_t size) { assign(start, size, Owner{}); }
+
+  Lock& lock() { return lock_; }
+
+ private:
+  std::atomic<uintptr_t>* leaf_for(uintptr_t granule_index);
+
+  Lock lock_;
+  std::atomic<std::atomic<uintptr_t>*> top_[size_t{1} << kTopBits] = {};
+};
+
+// The one map of the process. Zero-initialised static storage: usable before any constructor.
+AddressMap& address_map();
+
+}  // namespace aixmalloc

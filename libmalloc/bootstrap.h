@@ -1,0 +1,16 @@
+// A small static area for calls that arrive while start-up is under way on the same thread
+// (DESIGN.md invariant 4). Bump-allocated, never reused: free() of such a block does nothing.
+// It lives in the address map like any other range, so free() needs no extra test.
+#pragma once
+
+#include <cstddef>
+
+#include "libmalloc/address_map.h"
+
+namespace aixmalloc::bootstrap {
+
+void* allocate(size_t size, size_t align);  // nullptr when the area is exhausted
+size_t usable_size(void* p);
+size_t used();
+
+}  // namespace aixmalloc::bootstrap

@@ -1,0 +1,412 @@
+// The parser behind every aixmalloc variable. Grammar (spec 1.2, 3.1, 4.1): comma-separated tokens,
+// `name` or `name:value`, blanks around tokens trimmed, option names matched as documented (case
+// sensitive), MALLOCTYPE values matched case-insensitively; a repeated option takes its last value;
+// sub-options given in both MALLOCOPTIONS and a legacy variable take the MALLOCOPTIONS value.
+// Every rejected token yields exactly one diagnostic saying what is used instead.
+#include "libmalloc/config.h"
+
+#include <cstring>
+
+#include "libmalloc/format.h"
+
+namespace aixmalloc {
+
+const VariableSpec kVariables[kVariableCount] = {
+#define AIXMALLOC_VARIABLE(id, name, doc) {name, doc},
+#include "libmalloc/options.def"
+};
+const PolicySpec kPolicies[kPolicyCount] = {
+#define AIXMALLOC_POLICY(id, spelling, built, doc) {spelling, built != 0, doc},
+#include "libmalloc/options.def"
+};
+const OptionSpec kOptions[kOptionCount] = {
+#define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) \
+  {name, where, arg, def, min, max, policies, built != 0, doc},
+#include "libmalloc/options.def"
+};
+
+namespace {
+
+struct Span {
+  const char* p;
+  size_t n;
+  bool empty() const { return n == 0; }
+  bool equals(const char* s) const { return strlen(s) == n && memcmp(p, s, n) == 0; }
+  bool iequals(const char* s) const {
+    if (strlen(s) != n) return false;
+    for (size_t i = 0; i < n; ++i) {
+      char a = p[i], b = s[i];
+      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+      if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+      if (a != b) return false;
+    }
+    return true;
+  }
+};
+
+Span trim(Span s) {
+  while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) ++s.p, --s.n;
+  while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t')) --s.n;
+  return s;
+}
+
+// Decimal or 0x-hexadecimal, no sign, no suffix; false on anything else or on overflow.
+bool parse_number(Span s, uint64_t* out) {
+  if (s.empty()) return false;
+  unsigned base = 10;
+  if (s.n > 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+    base = 16;
+    s.p += 2, s.n -= 2;
+  }
+  uint64_t v = 0;
+  for (size_t i = 0; i < s.n; ++i) {
+    char c = s.p[i];
+    unsigned d;
+    if (c >= '0' && c <= '9') {
+      d = static_cast<unsigned>(c - '0');
+    } else if (base == 16 && c >= 'a' && c <= 'f') {
+      d = static_cast<unsigned>(c - 'a' + 10);
+    } else if (base == 16 && c >= 'A' && c <= 'F') {
+      d = static_cast<unsigned>(c - 'A' + 10);
+    } else {
+      return false;
+    }
+    if (v > (UINT64_MAX - d) / base) return false;
+    v = v * base + d;
+  }
+  *out = v;
+  return true;
+}
+
+class Parser {
+ public:
+  Parser(const ParseContext& ctx, Config* cfg) : ctx_(ctx), cfg_(cfg) {}
+
+  // Opens a diagnostic line "VAR: ..."; the caller appends the rest and calls done().
+  Text& diag(Variable var) {
+    line_.clear();
+    return line_.str(spec(var).name).str(": ");
+  }
+  void done() {
+    Diagnostics& d = cfg_->diagnostics;
+    if (d.count < Diagnostics::kMaxLines) {
+      size_t n = line_.size() < Diagnostics::kLineLength - 1 ? line_.size()
+                                                               : Diagnostics::kLineLength - 1;
+      memcpy(d.lines[d.count], line_.data(), n);
+      d.lines[d.count][n] = '\0';
+      ++d.count;
+    } else {
+      ++d.dropped;
+    }
+  }
+
+  void parse_type(Span value);
+  void parse_tokens(Variable var, Span value);
+  void parse_multiheap(Span value);
+  void parse_disclaim(Span value);
+  void parse_stats(Span value);
+  void apply_policy_matrix();
+
+ private:
+  void set_option(Variable var, OptionId id, bool has_value, Span value);
+  bool parse_destination(Variable var, const char* what, Span value, Destination* out);
+  Origin origin_of(Variable var) const {
+    return var == Variable::kMallocType || var == Variable::kMallocOptions ||
+                   var == Variable::kAixmallocStats
+               ? Origin::kVariable
+               : Origin::kLegacy;
+  }
+  void enable(OptionId id, Variable var, uint64_t number) {
+    OptionValue& v = cfg_->option(id);
+    v.on = true;
+    v.number = number;
+    v.origin = origin_of(var);
+    v.source = var;
+  }
+
+  const ParseContext& ctx_;
+  Config* cfg_;
+  TextBuf<Diagnostics::kLineLength> line_;
+};
+
+void Parser::parse_type(Span value) {
+  Variable var = Variable::kMallocType;
+  value = trim(value);
+  if (value.empty()) return;
+  const char* fallback = spec(Policy::kYorktown).spelling;
+  Policy chosen = Policy::kYorktown;
+  bool known = false;
+  for (size_t i = 0; i < kPolicyCount; ++i) {
+    if (value.iequals(kPolicies[i].spelling)) {
+      chosen = static_cast<Policy>(i);
+      known = true;
+    }
+  }
+  if (known && chosen == Policy::kV31 && ctx_.is_64bit) {
+    diag(var).quoted(value.p, value.n)
+        .str(" applies to 32-bit programs only; using the default policy (")
+        .str(fallback).str("); set 3.1_64BIT for the 3.1 allocator");
+    done();
+    return;
+  }
+  if (known) {
+    if (!spec(chosen).built) {
+      diag(var).str("policy ").quoted(value.p, value.n)
+          .str(" is not available in this build; using the default policy (").str(fallback).ch(')');
+      done();
+      return;
+    }
+    cfg_->policy = chosen;
+    cfg_->policy_origin = Origin::kVariable;
+    return;
+  }
+  if (value.iequals("buckets")) {  // AIX 5.1/5.2 spelling of MALLOCOPTIONS=buckets (spec 2.6)
+    enable(OptionId::kBuckets, var, 0);
+    cfg_->option(OptionId::kBuckets).origin = Origin::kLegacy;
+    return;
+  }
+  if (value.iequals("debug")) {  // default policy + catch_overflow (spec 2.7)
+    diag(var).str("'debug' (catch_overflow) is not available in this build; using the default policy (")
+        .str(fallback).str(") without it");
+    done();
+    return;
+  }
+  if (value.n >= 5 && Span{value.p, 5}.iequals("user:")) {
+    diag(var).str("user-defined replacement ").quoted(value.p, value.n)
+        .str(" is not supported; using the default policy (").str(fallback).ch(')');
+    done();
+    return;
+  }
+  diag(var).str("unknown policy ").quoted(value.p, value.n)
+      .str("; using the default policy (").str(fallback).ch(')');
+  done();
+}
+
+bool Parser::parse_destination(Variable var, const char* what, Span value, Destination* out) {
+  if (value.equals("stdout")) {
+    out->kind = Destination::kStdout;
+    return true;
+  }
+  if (value.equals("stderr")) {
+    out->kind = Destination::kStderr;
+    return true;
+  }
+  if (value.empty()) {
+    diag(var).str(what).str(": needs stdout, stderr or a file path; not written");
+    done();
+    return false;
+  }
+  if (ctx_.secure) {
+    diag(var).str(what).str(": file ").quoted(value.p, value.n)
+        .str(" refused in a set-uid or set-gid process; not written");
+    done();
+    return false;
+  }
+  if (value.n >= sizeof(out->path) || memchr(value.p, '\0', value.n) != nullptr) {
+    diag(var).str(what).str(": path ").quoted(value.p, value.n).str(" is longer than ")
+        .num(sizeof(out->path) - 1).str(" bytes; not written");
+    done();
+    return false;
+  }
+  out->kind = Destination::kPath;
+  memcpy(out->path, value.p, value.n);
+  out->path[value.n] = '\0';
+  return true;
+}
+
+void Parser::set_option(Variable var, OptionId id, bool has_value, Span value) {
+  const OptionSpec& o = spec(id);
+  switch (o.arg) {
+    case kFlag:
+      if (has_value) {
+        diag(var).str(o.name).str(": takes no value; ").quoted(value.p, value.n).str(" ignored");
+        done();
+      }
+      enable(id, var, 0);
+      return;
+    case kOff:
+      if (!has_value) {
+        enable(id, var, 1);
+      } else if (value.equals("off")) {
+        enable(id, var, 0);
+        cfg_->option(id).on = false;
+      } else {
+        diag(var).str(o.name).str(": ").quoted(value.p, value.n)
+            .str(" is not 'off'; the option is enabled");
+        done();
+        enable(id, var, 1);
+      }
+      return;
+    case kDest: {
+      Destination* d = &cfg_->bucket_statistics;
+      Destination parsed;
+      if (parse_destination(var, o.name, has_value ? value : Span{"", 0}, &parsed)) {
+        *d = parsed;
+        enable(id, var, 0);
+      }
+      return;
+    }
+    case kOptNumber:
+    case kNumber: {
+      uint64_t n = o.def;
+      if (!has_value) {
+        if (o.arg == kNumber) {
+          diag(var).str(o.name).str(": needs a value (").str(o.name).str(":n); using ").num(o.def);
+          done();
+        }
+      } else if (!parse_number(value, &n)) {
+        diag(var).str(o.name).str(": ").quoted(value.p, value.n).str(" is not a number; using ");
+        (o.def == 0 && id == OptionId::kPool ? line_.str("no cap") : line_.num(o.def));
+        done();
+        n = o.def;
+      } else if (!(id == OptionId::kPool && n == 0) && (n < o.min || n > o.max)) {
+        diag(var).str(o.name).str(": ").num(n).str(" is outside ").num(o.min).str("..").num(o.max)
+            .str("; using ");
+        (o.def == 0 && id == OptionId::kPool ? line_.str("no cap") : line_.num(o.def));
+        done();
+        n = o.def;
+      } else if (id == OptionId::kBucketSizingFactor && n % (ctx_.is_64bit ? 16 : 8) != 0) {
+        diag(var).str(o.name).str(": ").num(n).str(" is not a multiple of ")
+            .num(ctx_.is_64bit ? 16 : 8).str("; using ").num(o.def);
+        done();
+        n = o.def;
+      }
+      if (id == OptionId::kPool && n != 0) n = (n + 4095) & ~uint64_t{4095};
+      enable(id, var, n);
+      // Sub-options tune buckets but do not switch it on (AIX reads MALLOCBUCKETS only with it).
+      if (id == OptionId::kNumberOfBuckets || id == OptionId::kBucketSizingFactor ||
+          id == OptionId::kBlocksPerBucket)
+        cfg_->option(id).on = false;
+      return;
+    }
+  }
+}
+
+void Parser::parse_tokens(Variable var, Span value) {
+  uint8_t where_bit = var == Variable::kMallocOptions ? kInOptions
+                      : var == Variable::kMallocBuckets ? kInBuckets
+                                                        : kInMultiheap;
+  size_t start = 0;
+  while (start <= value.n) {
+    size_t end = start;
+    while (end < value.n && value.p[end] != ',') ++end;
+    Span token = trim(Span{value.p + start, end - start});
+    start = end + 1;
+    if (token.empty()) continue;
+    Span name = token, arg{"", 0};
+    bool has_value = false;
+    if (const void* colon = memchr(token.p, ':', token.n)) {
+      size_t at = static_cast<size_t>(static_cast<const char*>(colon) - token.p);
+      name = trim(Span{token.p, at});
+      arg = trim(Span{token.p + at + 1, token.n - at - 1});
+      has_value = true;
+    }
+    bool matched = false;
+    for (size_t i = 0; i < kOptionCount && !matched; ++i) {
+      if (!name.equals(kOptions[i].name)) continue;
+      matched = true;
+      if (!(kOptions[i].where & where_bit)) {
+        diag(var).quoted(name.p, name.n).str(" is not a ").str(spec(var).name)
+            .str(" option; ignored");
+        done();
+      } else {
+        set_option(var, static_cast<OptionId>(i), has_value, arg);
+      }
+    }
+    if (matched) continue;
+    if (var == Variable::kMallocMultiheap && name.equals("heaps")) {
+      set_option(var, OptionId::kMultiheap, has_value, arg);
+      if (!has_value) {
+        diag(var).str("heaps: needs a value (heaps:n); using 32");
+        done();
+      }
+      continue;
+    }
+    if (var == Variable::kMallocMultiheap && !has_value && (name.equals("1") || name.iequals("true"))) {
+      enable(OptionId::kMultiheap, var, spec(OptionId::kMultiheap).def);
+      continue;
+    }
+    diag(var).str("unknown option ").quoted(token.p, token.n).str("; ignored");
+    done();
+  }
+}
+
+void Parser::parse_multiheap(Span value) {
+  value = trim(value);
+  if (value.empty()) return;
+  // Any use of the legacy variable enables multiheap (spec 1.2); heaps:n then limits it.
+  enable(OptionId::kMultiheap, Variable::kMallocMultiheap, spec(OptionId::kMultiheap).def);
+  parse_tokens(Variable::kMallocMultiheap, value);
+}
+
+void Parser::parse_disclaim(Span value) {
+  value = trim(value);
+  if (value.empty() || value.iequals("false")) return;
+  if (value.iequals("true")) {
+    enable(OptionId::kDisclaim, Variable::kMallocDisclaim, 0);
+    return;
+  }
+  diag(Variable::kMallocDisclaim).quoted(value.p, value.n)
+      .str(" is not 'true'; disclaim stays off");
+  done();
+}
+
+void Parser::parse_stats(Span value) {
+  value = trim(value);
+  if (value.empty()) return;
+  parse_destination(Variable::kAixmallocStats, "destination", value, &cfg_->stats);
+}
+
+void Parser::apply_policy_matrix() {
+  unsigned policy_bit = 1u << static_cast<unsigned>(cfg_->policy);
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    OptionValue& v = cfg_->options[i];
+    if (!v.on) continue;
+    const OptionSpec& o = kOptions[i];
+    if (!(o.policies & policy_bit)) {
+      diag(v.source).quoted(o.name, strlen(o.name)).str(" does not apply to MALLOCTYPE=")
+          .str(spec(cfg_->policy).spelling).str("; ignored");
+      done();
+      v.on = false;
+    } else if (!o.built) {
+      diag(v.source).quoted(o.name, strlen(o.name)).str(" is not available in this build; ignored");
+      done();
+      v.on = false;
+    }
+  }
+  if (!cfg_->enabled(OptionId::kBuckets)) cfg_->bucket_statistics.kind = Destination::kNone;
+}
+
+}  // namespace
+
+void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out) {
+  *out = Config{};
+  for (size_t i = 0; i < kOptionCount; ++i) out->options[i].number = kOptions[i].def;
+  Parser p(ctx, out);
+  auto span = [&](Variable v) {
+    const char* s = vars[v];
+    return Span{s ? s : "", s ? strlen(s) : 0};
+  };
+  p.parse_type(span(Variable::kMallocType));
+  // Legacy variables first, so that MALLOCOPTIONS, the newer mechanism, wins a conflict.
+  p.parse_multiheap(span(Variable::kMallocMultiheap));
+  p.parse_disclaim(span(Variable::kMallocDisclaim));
+  p.parse_tokens(Variable::kMallocBuckets, span(Variable::kMallocBuckets));
+  p.parse_tokens(Variable::kMallocOptions, span(Variable::kMallocOptions));
+  p.parse_stats(span(Variable::kAixmallocStats));
+  p.apply_policy_matrix();
+}
+
+void read_variables(char* const* envp, RawVariables* vars) {
+  *vars = RawVariables{};
+  if (envp == nullptr) return;
+  for (char* const* e = envp; *e != nullptr; ++e) {
+    const char* entry = *e;
+    for (size_t i = 0; i < kVariableCount; ++i) {
+      size_t n = strlen(kVariables[i].name);
+      if (strncmp(entry, kVariables[i].name, n) == 0 && entry[n] == '=') vars->value[i] = entry + n + 1;
+    }
+  }
+}
+
+}  // namespace aixmalloc

@@ -1,0 +1,131 @@
+// The configuration module: a pure function from the variables' strings to a Config plus the
+// diagnostics a user must see. The runtime calls it once at start-up (on values read straight from
+// environ, no allocation); the aixmalloc CLI and the tests call the very same function.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace aixmalloc {
+
+enum class Variable : uint8_t {
+#define AIXMALLOC_VARIABLE(id, name, doc) id,
+#include "libmalloc/options.def"
+};
+inline constexpr size_t kVariableCount = 0
+#define AIXMALLOC_VARIABLE(id, name, doc) +1
+#include "libmalloc/options.def"
+    ;
+
+enum class Policy : uint8_t {
+#define AIXMALLOC_POLICY(id, spelling, built, doc) id,
+#include "libmalloc/options.def"
+};
+inline constexpr size_t kPolicyCount = 0
+#define AIXMALLOC_POLICY(id, spelling, built, doc) +1
+#include "libmalloc/options.def"
+    ;
+
+enum class OptionId : uint8_t {
+#define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) id,
+#include "libmalloc/options.def"
+};
+inline constexpr size_t kOptionCount = 0
+#define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) +1
+#include "libmalloc/options.def"
+    ;
+
+enum ArgKind : uint8_t { kFlag, kOptNumber, kNumber, kDest, kOff };
+enum WhereBits : uint8_t { kInOptions = 1, kInBuckets = 2, kInMultiheap = 4 };
+enum PolicyBits : uint8_t {
+  kYorktownBit = 1u << static_cast<unsigned>(Policy::kYorktown),
+  kWatsonBit = 1u << static_cast<unsigned>(Policy::kWatson),
+};
+
+struct VariableSpec {
+  const char* name;
+  const char* doc;
+};
+struct PolicySpec {
+  const char* spelling;
+  bool built;
+  const char* doc;
+};
+struct OptionSpec {
+  const char* name;
+  uint8_t where;
+  ArgKind arg;
+  uint64_t def, min, max;
+  uint8_t policies;
+  bool built;
+  const char* doc;
+};
+
+extern const VariableSpec kVariables[kVariableCount];
+extern const PolicySpec kPolicies[kPolicyCount];
+extern const OptionSpec kOptions[kOptionCount];
+
+inline const VariableSpec& spec(Variable v) { return kVariables[static_cast<size_t>(v)]; }
+inline const PolicySpec& spec(Policy p) { return kPolicies[static_cast<size_t>(p)]; }
+inline const OptionSpec& spec(OptionId o) { return kOptions[static_cast<size_t>(o)]; }
+
+// Where a setting came from, for `aixmalloc check`.
+enum class Origin : uint8_t { kDefault, kVariable, kLegacy };
+
+// A report destination: stdout, stderr, or a file path kept in a fixed buffer.
+struct Destination {
+  enum Kind : uint8_t { kNone, kStdout, kStderr, kPath } kind = kNone;
+  char path[256] = {};
+};
+
+struct OptionValue {
+  bool on = false;
+  uint64_t number = 0;  // the option's argument, or its default
+  Origin origin = Origin::kDefault;
+  Variable source = Variable::kMallocOptions;  // meaningful when origin != kDefault
+};
+
+// The diagnostics of one parse, in fixed storage. Lines have no "aixmalloc: " prefix.
+struct Diagnostics {
+  static constexpr size_t kMaxLines = 24;
+  static constexpr size_t kLineLength = 200;
+  char lines[kMaxLines][kLineLength] = {};
+  size_t count = 0;    // lines stored
+  size_t dropped = 0;  // further problems not stored
+  size_t total() const { return count + dropped; }
+};
+
+struct Config {
+  Policy policy = Policy::kYorktown;
+  Origin policy_origin = Origin::kDefault;
+  bool catch_overflow = false;  // MALLOCTYPE=debug (not available yet: diagnosed, stays false)
+  OptionValue options[kOptionCount];
+  Destination bucket_statistics;
+  Destination stats;  // AIXMALLOC_STATS
+  Diagnostics diagnostics;
+
+  const OptionValue& option(OptionId id) const { return options[static_cast<size_t>(id)]; }
+  OptionValue& option(OptionId id) { return options[static_cast<size_t>(id)]; }
+  bool enabled(OptionId id) const { return option(id).on; }
+  uint64_t value(OptionId id) const { return option(id).number; }
+};
+
+// The raw values of the variables, nullptr where unset. Pointers into environ or test strings.
+struct RawVariables {
+  const char* value[kVariableCount] = {};
+  const char*& operator[](Variable v) { return value[static_cast<size_t>(v)]; }
+  const char* operator[](Variable v) const { return value[static_cast<size_t>(v)]; }
+};
+
+struct ParseContext {
+  bool is_64bit = sizeof(void*) == 8;
+  bool secure = false;  // AT_SECURE: file destinations are refused
+};
+
+// The pure parser. Writes every field of *out; never allocates; safe on hostile input of any length.
+void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out);
+
+// Fills `vars` from an environ-style array, without copying or allocating.
+void read_variables(char* const* envp, RawVariables* vars);
+
+}  // namespace aixmalloc

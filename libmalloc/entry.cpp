@@ -1,0 +1,174 @@
+// The exported C entry points: glibc's signatures, errno behaviour and aliases. No logic here
+// beyond argument checks that glibc makes at the boundary; everything forwards to the runtime.
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "libmalloc/format.h"
+#include "libmalloc/platform.h"
+#include "libmalloc/runtime.h"
+
+#define AIX_EXPORT extern "C" __attribute__((visibility("default")))
+#define AIX_ALIAS(name) __attribute__((alias(#name), used, visibility("default")))
+
+using namespace aixmalloc;
+
+AIX_EXPORT void* malloc(size_t size) { return rt::allocate(size); }
+
+AIX_EXPORT void free(void* p) {
+  int saved = errno;
+  rt::release(p, "free");
+  errno = saved;
+}
+
+AIX_EXPORT void* calloc(size_t count, size_t size) { return rt::allocate_zeroed(count, size); }
+
+AIX_EXPORT void* realloc(void* p, size_t size) { return rt::reallocate(p, size); }
+
+AIX_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return rt::reallocate(p, total);
+}
+
+// glibc rounds a non-power-of-two alignment up to the next power of two.
+AIX_EXPORT void* memalign(size_t align, size_t size) {
+  if (align > (size_t{1} << 62)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  if (!is_power_of_two(align)) align = align == 0 ? 1 : size_t{1} << (64 - __builtin_clzll(align));
+  return rt::allocate_aligned(align, size);
+}
+
+AIX_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
+  if (!is_power_of_two(align) || align % sizeof(void*) != 0) return EINVAL;
+  int saved = errno;
+  void* p = rt::allocate_aligned(align, size);
+  errno = saved;
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+// C11: an alignment that is not a power of two is invalid (glibc 2.38 and later agree).
+AIX_EXPORT void* aligned_alloc(size_t align, size_t size) {
+  if (!is_power_of_two(align)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return rt::allocate_aligned(align, size);
+}
+
+AIX_EXPORT void* valloc(size_t size) { return rt::allocate_aligned(page_size(), size); }
+
+AIX_EXPORT void* pvalloc(size_t size) {
+  size_t page = page_size();
+  size_t rounded = align_up(size, page);
+  if (rounded < size) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return rt::allocate_aligned(page, rounded == 0 ? page : rounded);
+}
+
+AIX_EXPORT size_t malloc_usable_size(void* p) { return rt::usable_size(p); }
+
+AIX_EXPORT int mallopt(int command, int value) { return rt::mallopt(command, value); }
+
+AIX_EXPORT int malloc_trim(size_t) { return rt::trim() ? 1 : 0; }
+
+namespace {
+
+struct mallinfo2 fill_mallinfo2() {
+  Snapshot s;
+  rt::snapshot(&s);
+  struct mallinfo2 mi = {};
+  uint64_t free_blocks = 0, largest = 0;
+  for (unsigned i = 0; i < s.heaps; ++i) {
+    free_blocks += s.heap[i].free_blocks;
+    if (s.heap[i].largest_free > largest) largest = s.heap[i].largest_free;
+  }
+  mi.arena = s.acquired() - s.direct_bytes;
+  mi.ordblks = free_blocks;
+  mi.hblks = s.direct_blocks;
+  mi.hblkhd = s.direct_bytes;
+  mi.usmblks = 0;
+  mi.uordblks = s.in_use();
+  mi.fordblks = s.free_bytes();
+  mi.keepcost = largest;
+  return mi;
+}
+
+int clamp_int(size_t v) { return v > 0x7fffffff ? 0x7fffffff : static_cast<int>(v); }
+
+}  // namespace
+
+AIX_EXPORT struct mallinfo2 mallinfo2() { return fill_mallinfo2(); }
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+AIX_EXPORT struct mallinfo mallinfo() {
+  struct mallinfo2 m = fill_mallinfo2();
+  struct mallinfo mi = {};
+  mi.arena = clamp_int(m.arena);
+  mi.ordblks = clamp_int(m.ordblks);
+  mi.hblks = clamp_int(m.hblks);
+  mi.hblkhd = clamp_int(m.hblkhd);
+  mi.uordblks = clamp_int(m.uordblks);
+  mi.fordblks = clamp_int(m.fordblks);
+  mi.keepcost = clamp_int(m.keepcost);
+  return mi;
+}
+#pragma GCC diagnostic pop
+
+AIX_EXPORT void malloc_stats() {
+  Snapshot s;
+  rt::snapshot(&s);
+  TextBuf<4096> out;
+  render_malloc_stats(s, out, STDERR_FILENO);
+}
+
+// Written to the caller's FILE* only after every allocator lock has been dropped: stdio may
+// allocate (DESIGN.md invariant 5).
+AIX_EXPORT int malloc_info(int options, FILE* fp) {
+  if (options != 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  Snapshot s;
+  rt::snapshot(&s);
+  char buf[8192];
+  Text out(buf, sizeof(buf));
+  render_malloc_info(s, out);
+  fwrite(out.data(), 1, out.size(), fp);
+  return 0;
+}
+
+// glibc's internal names, which some programs and libraries call directly. The aliases repeat the
+// targets' attributes from glibc's headers only in part, which GCC reports; the symbols are the same.
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+AIX_EXPORT void* __libc_malloc(size_t) AIX_ALIAS(malloc);
+AIX_EXPORT void __libc_free(void*) AIX_ALIAS(free);
+AIX_EXPORT void* __libc_calloc(size_t, size_t) AIX_ALIAS(calloc);
+AIX_EXPORT void* __libc_realloc(void*, size_t) AIX_ALIAS(realloc);
+AIX_EXPORT void* __libc_memalign(size_t, size_t) AIX_ALIAS(memalign);
+AIX_EXPORT void* __libc_valloc(size_t) AIX_ALIAS(valloc);
+AIX_EXPORT void* __libc_pvalloc(size_t) AIX_ALIAS(pvalloc);
+AIX_EXPORT int __libc_mallopt(int, int) AIX_ALIAS(mallopt);
+AIX_EXPORT int __posix_memalign(void**, size_t, size_t) AIX_ALIAS(posix_memalign);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+AIX_EXPORT struct mallinfo __libc_mallinfo() AIX_ALIAS(mallinfo);
+#pragma GCC diagnostic pop
+// AIX's _LINUX_SOURCE_COMPAT names: on Linux they are the ordinary, glibc-compatible calls.
+AIX_EXPORT void* __linux_malloc(size_t) AIX_ALIAS(malloc);
+AIX_EXPORT void* __linux_calloc(size_t, size_t) AIX_ALIAS(calloc);
+AIX_EXPORT void* __linux_realloc(void*, size_t) AIX_ALIAS(realloc);
+AIX_EXPORT void* __linux_valloc(size_t) AIX_ALIAS(valloc);

@@ -1,0 +1,32 @@
+// Constants and small arithmetic every layer of aixmalloc shares.
+//
+// Layering rule for libmalloc/: the files here (except runtime.* and entry*.cpp, which assemble the
+// configured stack) never include anything from policies/ or options/. Policies and layers build on
+// this folder; tools/ and tests/ sit on top of everything.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace aixmalloc {
+
+// Every pointer we return is aligned to this (AIX 64-bit: 16-byte prefix, 16-byte alignment).
+inline constexpr size_t kAlignment = 16;
+// The per-block prefix of the back-end policies, as on 64-bit AIX.
+inline constexpr size_t kHeaderSize = 16;
+// The address map's unit: every range we reserve starts and ends on a granule boundary.
+inline constexpr size_t kGranuleShift = 16;
+inline constexpr size_t kGranule = size_t{1} << kGranuleShift;  // 64 KiB, AIX's sbrk step
+// Requests at least this large get an address range of their own (DESIGN.md invariant 3) and go
+// back to the OS on free, so one huge buffer does not pin the heap's high-water mark forever.
+inline constexpr size_t kDirectThreshold = size_t{4} << 20;
+// Largest request we attempt; anything above fails with ENOMEM before any arithmetic can wrap.
+inline constexpr size_t kMaxRequest = (size_t{1} << 47);
+
+constexpr bool is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+constexpr uintptr_t align_up(uintptr_t x, size_t a) { return (x + a - 1) & ~(uintptr_t(a) - 1); }
+constexpr uintptr_t align_down(uintptr_t x, size_t a) { return x & ~(uintptr_t(a) - 1); }
+
+size_t page_size();
+
+}  // namespace aixmalloc

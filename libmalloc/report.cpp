@@ -1,0 +1,42 @@
+#include "libmalloc/report.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "libmalloc/format.h"
+
+namespace aixmalloc {
+
+void report_misuse(const char* call, const void* p, Misuse what) {
+  TextBuf<256> t;
+  t.str("aixmalloc: ").str(call).str("(): ");
+  switch (what) {
+    case Misuse::kNotOwned:
+      t.str("invalid pointer ").ptr(p).str(": not owned by this allocator");
+      break;
+    case Misuse::kDoubleFree:
+      t.str("double free of ").ptr(p);
+      break;
+    case Misuse::kNotABlock:
+      t.str("invalid pointer ").ptr(p).str(": not the start of an allocated block");
+      break;
+  }
+  t.ch('\n').flush(STDERR_FILENO);
+  abort();
+}
+
+void report_corruption(const char* where, const void* p) {
+  TextBuf<256> t;
+  t.str("aixmalloc: heap corruption detected in ").str(where).str(" at ").ptr(p).ch('\n');
+  t.flush(STDERR_FILENO);
+  abort();
+}
+
+void warn(const char* line, size_t len) {
+  TextBuf<512> t;
+  t.str("aixmalloc: ").str(line, len).ch('\n');
+  t.flush(STDERR_FILENO);
+}
+
+}  // namespace aixmalloc

@@ -1,0 +1,26 @@
+// Every fatal misuse the allocator detects ends here: one fixed, greppable line on stderr that names
+// the call and the address, then abort(), as glibc does. Death tests pin each message.
+//
+//   aixmalloc: free(): invalid pointer 0x...: not owned by this allocator
+//   aixmalloc: free(): double free of 0x...
+//   aixmalloc: realloc(): invalid pointer 0x...: not the start of an allocated block
+#pragma once
+
+#include <cstddef>
+
+namespace aixmalloc {
+
+enum class Misuse {
+  kNotOwned,    // the address lies in no range we reserved
+  kDoubleFree,  // the block is ours and already free
+  kNotABlock,   // inside our ranges, but not the start of a block we handed out
+};
+
+[[noreturn]] void report_misuse(const char* call, const void* p, Misuse what);
+// Internal corruption found by a check() or a broken invariant: never continue.
+[[noreturn]] void report_corruption(const char* where, const void* p);
+
+// One diagnostic line on stderr, prefixed "aixmalloc: " and ended with a newline.
+void warn(const char* line, size_t len);
+
+}  // namespace aixmalloc

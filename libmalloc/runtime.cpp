@@ -1,0 +1,447 @@
+// Start-up, the assembled stack and the request semantics. The only file of libmalloc/ that knows
+// the policies (and, later, the option layers): it instantiates them.
+#include "libmalloc/runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <new>
+
+#include "libmalloc/address_map.h"
+#include "libmalloc/block.h"
+#include "libmalloc/bootstrap.h"
+#include "libmalloc/direct.h"
+#include "libmalloc/heap_memory.h"
+#include "libmalloc/lock.h"
+#include "libmalloc/os.h"
+#include "libmalloc/report.h"
+#include "policies/yorktown.h"
+
+extern char** environ;
+
+namespace aixmalloc::rt {
+namespace {
+
+// One heap: its lock, its memory and its policy's free structure.
+template <class P>
+struct Heap {
+  explicit Heap(unsigned i) : memory(Owner::make(OwnerKind::kHeap, this)), policy(&memory), index(i) {}
+  Lock lock;
+  HeapMemory memory;
+  P policy;
+  HeapCounters counters;
+  unsigned index;
+};
+
+template <class P>
+class Stack {
+ public:
+  Stack() : heap0_(0) {}
+
+  Heap<P>* pick() { return &heap0_; }
+  unsigned heap_count() const { return 1; }
+  Heap<P>* heap(unsigned i) { return i == 0 ? &heap0_ : nullptr; }
+
+  void* allocate(size_t size, size_t align) {
+    Heap<P>* h = pick();
+    LockGuard guard(h->lock);
+    void* p = h->policy.allocate(size, align);
+    if (p) {
+      ++h->counters.allocations;
+    } else {
+      ++h->counters.failures;
+    }
+    return p;
+  }
+
+  // Checks p under its heap's lock; reports misuse and never returns if p is not a live block.
+  void release(void* p, Owner owner, const char* call) {
+    auto* h = owner.object<Heap<P>>();
+    LockGuard guard(h->lock);
+    validate(h, p, call);
+    ++h->counters.frees;
+    h->policy.release(p);
+  }
+
+  size_t usable_size(void* p, Owner owner) {
+    auto* h = owner.object<Heap<P>>();
+    LockGuard guard(h->lock);
+    validate(h, p, "malloc_usable_size");
+    return h->policy.usable_size(p);
+  }
+
+  // Resizes within the owning heap. *moved_out receives nullptr when the heap cannot hold the new
+  // size (the caller moves the block elsewhere); p is untouched in that case.
+  void* reallocate(void* p, Owner owner, size_t size) {
+    auto* h = owner.object<Heap<P>>();
+    LockGuard guard(h->lock);
+    validate(h, p, "realloc");
+    void* q = h->policy.reallocate(p, size);
+    if (q) {
+      ++h->counters.reallocs;
+    } else {
+      ++h->counters.failures;
+    }
+    return q;
+  }
+
+  size_t trim() {
+    size_t total = 0;
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heap(i)->lock);
+      total += heap(i)->policy.disclaim_free();
+    }
+    return total;
+  }
+
+  void snapshot(Snapshot* s) {
+    s->heaps = heap_count();
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      Heap<P>* h = heap(i);
+      HeapSnapshot& o = s->heap[i];
+      o.locked = h->lock.is_locked();
+      LockGuard guard(h->lock);
+      o.index = h->index;
+      o.counters = h->counters;
+      o.acquired = h->memory.committed();
+      o.free_bytes = h->policy.free_bytes();
+      o.free_blocks = h->policy.free_blocks();
+      o.largest_free = h->policy.largest_free();
+      o.grow_calls = h->memory.grow_calls();
+    }
+  }
+
+  bool any_allocation() {
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heap(i)->lock);
+      if (heap(i)->counters.allocations) return true;
+    }
+    return false;
+  }
+
+  // pthread_atfork: every heap lock, in index order.
+  void lock_all() {
+    for (unsigned i = 0; i < heap_count(); ++i) heap(i)->lock.lock();
+  }
+  void unlock_all() {
+    for (unsigned i = heap_count(); i-- > 0;) heap(i)->lock.unlock();
+  }
+  void reset_locks_in_child() {
+    for (unsigned i = 0; i < heap_count(); ++i) heap(i)->lock.reset_in_child();
+  }
+
+ private:
+  static void validate(Heap<P>* h, void* p, const char* call) {
+    switch (h->policy.state(p)) {
+      case BlockState::kInUse:
+        return;
+      case BlockState::kFree:
+        report_misuse(call, p, Misuse::kDoubleFree);
+      case BlockState::kNotABlock:
+        report_misuse(call, p, Misuse::kNotABlock);
+    }
+  }
+
+  Heap<P> heap0_;
+};
+
+enum State : int { kUninit, kStarting, kReady };
+constinit std::atomic<int> g_state{kUninit};
+constinit std::atomic<int> g_starter{0};
+constinit Config g_config;
+Policy g_policy = Policy::kYorktown;
+size_t g_default_align = kAlignment;  // mallopt(M_MALIGN)
+
+alignas(64) unsigned char g_stack_storage[sizeof(Stack<Yorktown>)];
+
+// The one switch from the configured policy to its typed stack. Every per-call operation goes
+// through here: a predictable branch, no virtual call.
+template <class Fn>
+decltype(auto) with_stack(Fn&& fn) {
+  switch (g_policy) {
+    default:
+      return fn(*reinterpret_cast<Stack<Yorktown>*>(g_stack_storage));
+  }
+}
+
+void build_stack() {
+  switch (g_policy) {
+    default:
+      new (g_stack_storage) Stack<Yorktown>();
+      break;
+  }
+}
+
+void print_diagnostics(const Diagnostics& d) {
+  for (size_t i = 0; i < d.count; ++i) warn(d.lines[i], strlen(d.lines[i]));
+  if (d.dropped) {
+    TextBuf<96> t;
+    t.num(d.dropped).str(" more configuration problems not shown");
+    warn(t.data(), t.size());
+  }
+}
+
+void start() {
+  RawVariables raw;
+  read_variables(environ, &raw);
+  ParseContext ctx;
+  ctx.secure = os::is_secure();
+  parse_config(raw, ctx, &g_config);
+  print_diagnostics(g_config.diagnostics);
+  g_policy = g_config.policy;
+  build_stack();
+}
+
+// True when the runtime is ready; false when the caller re-entered from its own start-up and must
+// use the bootstrap area. Other threads wait for the starter, who never waits for them.
+bool ensure_started() {
+  int s = g_state.load(std::memory_order_acquire);
+  if (s == kReady) return true;
+  int expected = kUninit;
+  if (s == kUninit && g_state.compare_exchange_strong(expected, kStarting)) {
+    g_starter.store(os::thread_id(), std::memory_order_relaxed);
+    start();
+    g_state.store(kReady, std::memory_order_release);
+    return true;
+  }
+  if (g_starter.load(std::memory_order_relaxed) == os::thread_id()) return false;
+  while (g_state.load(std::memory_order_acquire) != kReady) sched_yield();
+  return true;
+}
+
+inline bool ready() { return g_state.load(std::memory_order_acquire) == kReady; }
+
+void* fail_nomem() {
+  errno = ENOMEM;
+  return nullptr;
+}
+
+void* allocate_ready(size_t size, size_t align) {
+  if (size > kMaxRequest) return fail_nomem();
+  void* p = size >= kDirectThreshold ? direct::allocate(size, align)
+                                     : with_stack([&](auto& st) { return st.allocate(size, align); });
+  return p ? p : fail_nomem();
+}
+
+void* allocate_any(size_t size, size_t align) {
+  if (__builtin_expect(!ready(), 0) && !ensure_started()) {
+    void* p = bootstrap::allocate(size, align);
+    return p ? p : fail_nomem();
+  }
+  if (align < g_default_align) align = g_default_align;
+  return allocate_ready(size, align);
+}
+
+size_t usable_size_of(void* p, Owner o, const char* call) {
+  switch (o.kind()) {
+    case OwnerKind::kHeap:
+      return with_stack([&](auto& st) { return st.usable_size(p, o); });
+    case OwnerKind::kDirect:
+      if (!direct::valid(p, o)) report_misuse(call, p, Misuse::kNotABlock);
+      return direct::usable_size(p, o);
+    case OwnerKind::kBootstrap:
+      return bootstrap::usable_size(p);
+    case OwnerKind::kNone:
+      break;
+  }
+  report_misuse(call, p, Misuse::kNotOwned);
+}
+
+// Moves a block to a fresh allocation: the general realloc, when resizing in place cannot work.
+void* move_block(void* p, Owner o, size_t size) {
+  size_t old = usable_size_of(p, o, "realloc");
+  void* q = allocate_ready(size, kAlignment);
+  if (q == nullptr) return nullptr;
+  memcpy(q, p, old < size ? old : size);
+  release(p, "realloc");
+  return q;
+}
+
+void fork_prepare() {
+  if (!ready()) return;
+  with_stack([](auto& st) { st.lock_all(); });
+  address_map().lock().lock();
+}
+void fork_parent() {
+  if (!ready()) return;
+  address_map().lock().unlock();
+  with_stack([](auto& st) { st.unlock_all(); });
+}
+void fork_child() {
+  if (!ready()) return;
+  address_map().lock().reset_in_child();
+  with_stack([](auto& st) { st.reset_locks_in_child(); });
+}
+
+int open_destination(const Destination& d) {
+  switch (d.kind) {
+    case Destination::kStdout:
+      return STDOUT_FILENO;
+    case Destination::kStderr:
+      return STDERR_FILENO;
+    case Destination::kPath: {
+      if (os::is_secure()) return -1;
+      int fd = open(d.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+      if (fd < 0) {
+        TextBuf<400> t;
+        t.str("cannot open ").str(d.path).str(" for the report; writing it to stderr");
+        warn(t.data(), t.size());
+        return STDERR_FILENO;
+      }
+      return fd;
+    }
+    case Destination::kNone:
+      break;
+  }
+  return -1;
+}
+
+__attribute__((constructor)) void on_load() {
+  ensure_started();
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+__attribute__((destructor)) void on_exit_report() {
+  if (!ready() || g_config.stats.kind == Destination::kNone) return;
+  int fd = open_destination(g_config.stats);
+  if (fd < 0) return;
+  Snapshot s;
+  snapshot(&s);
+  TextBuf<4096> out;
+  render_status(s, out, fd);
+  if (fd > STDERR_FILENO) close(fd);
+}
+
+}  // namespace
+
+bool started() { return ready(); }
+
+const Config& config() {
+  ensure_started();
+  return g_config;
+}
+
+void* allocate(size_t size) { return allocate_any(size, kAlignment); }
+
+void* allocate_aligned(size_t align, size_t size) {
+  if (align > (kMaxRequest >> 1)) return fail_nomem();
+  return allocate_any(size, align < kAlignment ? kAlignment : align);
+}
+
+void* allocate_zeroed(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) return fail_nomem();
+  void* p = allocate(total);
+  // Blocks with their own range are fresh pages, zero already.
+  if (p && address_map().lookup(p).kind() != OwnerKind::kDirect) memset(p, 0, total);
+  return p;
+}
+
+void release(void* p, const char* call) {
+  if (p == nullptr) return;
+  Owner o = address_map().lookup(p);
+  switch (o.kind()) {
+    case OwnerKind::kHeap:
+      with_stack([&](auto& st) { st.release(p, o, call); });
+      return;
+    case OwnerKind::kDirect:
+      if (!direct::valid(p, o)) report_misuse(call, p, Misuse::kNotABlock);
+      direct::release(p, o);
+      return;
+    case OwnerKind::kBootstrap:
+      return;  // never reused
+    case OwnerKind::kNone:
+      break;
+  }
+  report_misuse(call, p, Misuse::kNotOwned);
+}
+
+void* reallocate(void* p, size_t size) {
+  if (p == nullptr) return allocate(size);
+  if (size == 0) {  // glibc: realloc(p, 0) frees p and returns NULL
+    release(p, "realloc");
+    return nullptr;
+  }
+  if (size > kMaxRequest) return fail_nomem();
+  Owner o = address_map().lookup(p);
+  void* q = nullptr;
+  switch (o.kind()) {
+    case OwnerKind::kHeap:
+      if (size < kDirectThreshold) {
+        q = with_stack([&](auto& st) { return st.reallocate(p, o, size); });
+        if (q) return q;
+      }
+      break;
+    case OwnerKind::kDirect:
+      if (!direct::valid(p, o)) report_misuse("realloc", p, Misuse::kNotABlock);
+      if (size >= kDirectThreshold) {
+        q = direct::reallocate(p, o, size);
+        if (q) return q;
+      }
+      break;
+    case OwnerKind::kBootstrap:
+      break;
+    case OwnerKind::kNone:
+      report_misuse("realloc", p, Misuse::kNotOwned);
+  }
+  q = move_block(p, o, size);
+  return q ? q : fail_nomem();
+}
+
+size_t usable_size(void* p) {
+  if (p == nullptr) return 0;
+  return usable_size_of(p, address_map().lookup(p), "malloc_usable_size");
+}
+
+int mallopt(int command, int value) {
+  ensure_started();
+  switch (command) {
+    case 1:  // M_MXFAST: AIX selects the policy with 0 (default) or 1 (3.1), before any allocation
+      if (value != 0 && value != 1) return 1;  // glibc's fast-bin size: accepted, no effect
+      if (direct::totals().allocations || with_stack([](auto& st) { return st.any_allocation(); }))
+        return 1;
+      if (value == 1 && !spec(Policy::kV31_64).built) return 1;
+      return 0;
+    case 2:  // M_NLBLKS, M_GRAIN, M_KEEP: System V compatibility, no effect
+    case 3:
+    case 4:
+      return 0;
+    case 5:  // M_DISCLAIM
+      if (value != 0 || g_policy != Policy::kYorktown) return 1;
+      trim();
+      return 0;
+    case 6:  // M_MALIGN
+      if (value <= 0 || !is_power_of_two(static_cast<size_t>(value)) ||
+          static_cast<size_t>(value) < sizeof(void*))
+        return 1;
+      g_default_align = static_cast<size_t>(value) < kAlignment ? kAlignment : static_cast<size_t>(value);
+      return 0;
+    default:  // glibc's tunables (negative commands): accepted, no effect, glibc's success value
+      return 1;
+  }
+}
+
+bool trim() {
+  if (!ready()) return false;
+  return with_stack([](auto& st) { return st.trim(); }) > 0;
+}
+
+void snapshot(Snapshot* s) {
+  ensure_started();
+  s->config = &g_config;
+  with_stack([&](auto& st) { st.snapshot(s); });
+  direct::Totals d = direct::totals();
+  s->direct_blocks = d.blocks;
+  s->direct_bytes = d.bytes;
+  s->direct_max_blocks = d.max_blocks;
+  s->direct_max_bytes = d.max_bytes;
+  s->direct_allocations = d.allocations;
+  s->bootstrap_bytes = bootstrap::used();
+}
+
+}  // namespace aixmalloc::rt

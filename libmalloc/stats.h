@@ -1,0 +1,54 @@
+// Statistics (DESIGN.md invariant 8): counters live with each heap and are only read under its
+// lock; a Snapshot copies them all at once, and every renderer (AIX's status report, glibc's
+// malloc_stats and malloc_info, mallinfo) works from the snapshot, never from live structures and
+// never through malloc.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "libmalloc/config.h"
+#include "libmalloc/format.h"
+
+namespace aixmalloc {
+
+// Kept by each heap, updated under its lock.
+struct HeapCounters {
+  uint64_t allocations = 0;  // since process start
+  uint64_t frees = 0;
+  uint64_t reallocs = 0;
+  uint64_t failures = 0;  // requests the heap could not satisfy
+};
+
+struct HeapSnapshot {
+  unsigned index;
+  HeapCounters counters;
+  uint64_t acquired;      // bytes committed for the heap ("from sbrk()")
+  uint64_t free_bytes;    // bytes in the free structure
+  uint64_t free_blocks;
+  uint64_t largest_free;
+  unsigned grow_calls;
+  bool locked;
+};
+
+struct Snapshot {
+  static constexpr unsigned kMaxHeaps = 32;
+  const Config* config;
+  unsigned heaps;
+  HeapSnapshot heap[kMaxHeaps];
+  uint64_t direct_blocks, direct_bytes, direct_max_blocks, direct_max_bytes, direct_allocations;
+  uint64_t bootstrap_bytes;
+
+  uint64_t acquired() const;
+  uint64_t free_bytes() const;
+  uint64_t in_use() const { return acquired() - free_bytes(); }  // AIX: held by the user
+};
+
+// The dbx-style status report of spec 5.7.
+void render_status(const Snapshot& s, Text& out, int fd);
+// glibc's malloc_stats() layout.
+void render_malloc_stats(const Snapshot& s, Text& out, int fd);
+// glibc's malloc_info() XML, into a caller's buffer (the caller writes it to its FILE*).
+void render_malloc_info(const Snapshot& s, Text& out);
+
+}  // namespace aixmalloc

@@ -1,0 +1,268 @@
+#include "policies/yorktown.h"
+
+#include <cstring>
+#include <new>
+
+#include "libmalloc/os.h"
+
+namespace aixmalloc {
+
+Yorktown::FreeBlock* Yorktown::lowest_fit(size_t need) const {
+  using Traits = Tree::node_traits;
+  using Values = Tree::value_traits;
+  if (tree_.empty()) return nullptr;
+  auto node = tree_.root().pointed_node();
+  if (Values::to_value_ptr(node)->size() < need) return nullptr;
+  // Invariant: `node` fits. Its left subtree holds every lower address; its root is the largest
+  // block there, so if even that one is too small, nothing lower fits and `node` is the answer.
+  for (;;) {
+    auto left = Traits::get_left(node);
+    if (left && Values::to_value_ptr(left)->size() >= need) {
+      node = left;
+      continue;
+    }
+    return const_cast<FreeBlock*>(Values::to_value_ptr(node));
+  }
+}
+
+Yorktown::FreeBlock* Yorktown::make_free(uintptr_t at, size_t size) {
+  auto* b = new (reinterpret_cast<void*>(at)) FreeBlock;
+  b->size_flags = size;
+  tree_.insert_equal(*b);
+  free_bytes_ += size;
+  return b;
+}
+
+void Yorktown::remove(FreeBlock* b) {
+  tree_.erase(Tree::s_iterator_to(*b));
+  free_bytes_ -= b->size();
+}
+
+void Yorktown::insert_merging(uintptr_t at, size_t size) {
+  auto next = tree_.lower_bound(at, ByAddress());
+  if (next != tree_.end() && next->addr() == at + size) {
+    FreeBlock* right = &*next++;
+    size += right->size();
+    remove(right);
+  }
+  if (next != tree_.begin()) {
+    FreeBlock* left = &*--next;
+    if (left->end() == at) {
+      at = left->addr();
+      size += left->size();
+      remove(left);
+    }
+  }
+  make_free(at, size);
+}
+
+void* Yorktown::carve(FreeBlock* b, size_t need) {
+  uintptr_t at = b->addr();
+  size_t size = b->size();
+  if (size - need >= kMinBlock) {
+    // The runt's neighbours are this block and whatever followed b, which was not free.
+    make_free(at + need, size - need);
+    size = need;
+  }
+  BlockHeader* h = BlockHeader::at(at);
+  h->mark_in_use(size);
+  return h->user();
+}
+
+void* Yorktown::carve_aligned(FreeBlock* b, size_t need, size_t align) {
+  uintptr_t at = b->addr();
+  size_t size = b->size();
+  uintptr_t user = align_up(at + kHeaderSize, align);
+  // A leading gap must be able to stand as a free block of its own.
+  if (user - kHeaderSize != at && user - kHeaderSize - at < kMinBlock) user += align;
+  uintptr_t start = user - kHeaderSize;
+  if (start != at) {
+    make_free(at, start - at);  // its left neighbour was b's, which was not free
+    size -= start - at;
+  }
+  FreeBlock* rest = reinterpret_cast<FreeBlock*>(start);
+  rest->size_flags = size;
+  return carve(rest, need);
+}
+
+bool Yorktown::grow(size_t need) {
+  // If the highest free block ends at the top of the newest segment, the heap only has to grow by
+  // what that block lacks, as sbrk extends the last free block on AIX.
+  const Segment* seg = memory_->segments();
+  size_t have = 0;
+  if (seg && !tree_.empty()) {
+    const FreeBlock& last = *tree_.rbegin();
+    if (last.end() == seg->top) have = last.size();
+  }
+  size_t ask = need > have ? need - have : kAlignment;
+  HeapMemory::Grown g;
+  if (!memory_->grow(ask + kMinBlock, &g)) return false;
+  if (g.new_segment) {
+    // A fence at the start of every segment: nothing merges across segments.
+    BlockHeader::at(g.start)->mark_fence(kMinBlock);
+    g.start += kMinBlock;
+    g.size -= kMinBlock;
+  }
+  insert_merging(g.start, g.size);
+  return true;
+}
+
+void* Yorktown::allocate(size_t size, size_t align) {
+  size_t need = block_size_for(size, kMinBlock);
+  size_t search = align <= kAlignment ? need : need + align + kMinBlock;
+  FreeBlock* b = lowest_fit(search);
+  if (b == nullptr) {
+    if (!grow(search)) return nullptr;
+    b = lowest_fit(search);
+    if (b == nullptr) return nullptr;
+  }
+  remove(b);
+  return align <= kAlignment ? carve(b, need) : carve_aligned(b, need, align);
+}
+
+BlockState Yorktown::state(void* p) const {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (a % kAlignment != 0) return BlockState::kNotABlock;
+  // The prefix may lie in the previous granule; it must be ours too.
+  if ((a & (kGranule - 1)) < kHeaderSize &&
+      address_map().lookup(p).word != address_map().lookup(reinterpret_cast<void*>(a - 1)).word)
+    return BlockState::kNotABlock;
+  const BlockHeader* h = BlockHeader::of(p);
+  if (h->valid_in_use()) return BlockState::kInUse;
+  size_t size = h->size();
+  if (!h->in_use() && size >= kMinBlock && memory_->owns(a + size - kHeaderSize - 1))
+    return BlockState::kFree;
+  return BlockState::kNotABlock;
+}
+
+void Yorktown::release(void* p) {
+  BlockHeader* h = BlockHeader::of(p);
+  insert_merging(reinterpret_cast<uintptr_t>(h), h->size());
+}
+
+void* Yorktown::reallocate(void* p, size_t size) {
+  BlockHeader* h = BlockHeader::of(p);
+  uintptr_t at = reinterpret_cast<uintptr_t>(h);
+  size_t old = h->size();
+  size_t need = block_size_for(size, kMinBlock);
+  if (need <= old) {  // shrink in place; the tail goes back to the tree
+    if (old - need >= kMinBlock) {
+      h->mark_in_use(need);
+      insert_merging(at + need, old - need);
+    }
+    return p;
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto next = tree_.lower_bound(at, ByAddress());
+    FreeBlock* right = (next != tree_.end() && next->addr() == at + old) ? &*next : nullptr;
+    FreeBlock* left = nullptr;
+    if (next != tree_.begin()) {
+      FreeBlock* prev = &*--next;
+      if (prev->end() == at) left = prev;
+    }
+    size_t right_size = right ? right->size() : 0;
+    if (old + right_size >= need) {  // grow in place into the following free block
+      remove(right);
+      h->size_flags = (old + right_size) | kInUse;
+      if (old + right_size - need >= kMinBlock) {
+        h->mark_in_use(need);
+        make_free(at + need, old + right_size - need);
+      }
+      return p;
+    }
+    // AIX: the old block is freed first (coalescing) and the lowest-addressed fit is taken. The
+    // coalesced block wins only when no free block below it fits.
+    size_t left_size = left ? left->size() : 0;
+    uintptr_t merged_at = left ? left->addr() : at;
+    size_t merged = left_size + old + right_size;
+    FreeBlock* other = lowest_fit(need);
+    if (merged >= need && (other == nullptr || merged_at < other->addr())) {
+      if (right) remove(right);
+      if (left) remove(left);
+      memmove(reinterpret_cast<void*>(merged_at + kHeaderSize), p, old - kHeaderSize);
+      auto* whole = reinterpret_cast<FreeBlock*>(merged_at);
+      whole->size_flags = merged;
+      return carve(whole, need);
+    }
+    if (other != nullptr) {
+      remove(other);
+      void* q = carve(other, need);
+      memcpy(q, p, old - kHeaderSize);
+      release(p);
+      return q;
+    }
+    if (attempt == 0 && !grow(need)) return nullptr;
+  }
+  return nullptr;
+}
+
+size_t Yorktown::disclaim_free() {
+  size_t total = 0;
+  size_t page = page_size();
+  for (const FreeBlock& b : tree_) {
+    uintptr_t from = align_up(b.addr() + kMinBlock, page);  // keep the prefix and hooks
+    uintptr_t to = align_down(b.end(), page);
+    if (to > from) {
+      os::disclaim(from, to - from);
+      total += to - from;
+    }
+  }
+  return total;
+}
+
+bool Yorktown::check(Text* why) const {
+  using Traits = Tree::node_traits;
+  using Values = Tree::value_traits;
+  auto fail = [&](const char* what, uintptr_t at) {
+    if (why) why->str(what).str(" at ").hex(at);
+    return false;
+  };
+  // The tree: address order, heap order by size, well-formed free blocks, nothing adjacent.
+  size_t sum = 0, count = 0;
+  uintptr_t prev_end = 0;
+  for (const FreeBlock& b : tree_) {
+    if (b.size_flags & kFlagMask) return fail("free block with flags set", b.addr());
+    if (b.size() < kMinBlock || b.size() % kAlignment) return fail("bad free block size", b.addr());
+    if (b.addr() % kAlignment) return fail("misaligned free block", b.addr());
+    if (!memory_->owns(b.addr()) || !memory_->owns(b.end() - 1))
+      return fail("free block outside the heap", b.addr());
+    if (prev_end > b.addr()) return fail("overlapping free blocks", b.addr());
+    if (prev_end == b.addr()) return fail("adjacent free blocks not merged", b.addr());
+    auto node = Tree::value_traits::to_node_ptr(const_cast<FreeBlock&>(b));
+    for (auto child : {Traits::get_left(node), Traits::get_right(node)})
+      if (child && Values::to_value_ptr(child)->size() > b.size())
+        return fail("heap order broken: child larger than parent", b.addr());
+    prev_end = b.end();
+    sum += b.size();
+    ++count;
+  }
+  if (sum != free_bytes_) return fail("free byte count differs from the tree", sum);
+  // The segments, block by block: every committed byte is in exactly one block.
+  size_t walked_free = 0, committed = 0;
+  for (const Segment* s = memory_->segments(); s; s = s->next) {
+    committed += s->top - s->base;
+    uintptr_t a = s->first_block();
+    const BlockHeader* fence = BlockHeader::at(a);
+    if (fence->check != (kFenceMagic ^ a) || fence->size() != kMinBlock)
+      return fail("segment fence damaged", a);
+    for (a += kMinBlock; a < s->top;) {
+      const BlockHeader* h = BlockHeader::at(a);
+      size_t size = h->size();
+      if (size < kMinBlock || size % kAlignment || a + size > s->top)
+        return fail("block size runs off the segment", a);
+      if (h->in_use()) {
+        if (!h->valid_in_use()) return fail("in-use block with a bad check word", a);
+      } else {
+        auto it = tree_.find(a, ByAddress());
+        if (it == tree_.end()) return fail("free block missing from the tree", a);
+        ++walked_free;
+      }
+      a += size;
+    }
+  }
+  if (walked_free != count) return fail("tree holds blocks the heap walk did not find", count);
+  if (committed != memory_->committed()) return fail("segments do not add up to committed", committed);
+  return true;
+}
+
+}  // namespace aixmalloc
