@@ -17,7 +17,8 @@
 
 namespace aixmalloc {
 
-// An owner word: a pointer to the owning object (8-byte aligned) with the kind in the low bits.
+// An owner word: a pointer to the owning object with the kind in the low 3 bits, so the object
+// must be 8-byte aligned (heaps, granule-aligned ranges and the bootstrap area all are).
 enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kDirect = 3 };
 
 struct Owner {

@@ -16,6 +16,12 @@ extern "C" {
 #define AIXMALLOC_M_DISCLAIM 5 /* 0: give every whole free page back to the system now */
 #define AIXMALLOC_M_MALIGN 6   /* n: malloc returns n-aligned memory from now on */
 
+/* Verifies every heap's invariants (tree order, heap order, no overlap, no two adjacent free
+ * blocks, block sizes adding up to the memory acquired). Returns 0 when all hold; otherwise writes
+ * one line naming the broken invariant and its address to stderr and returns -1. Takes each heap's
+ * lock in turn; costs a walk of every block. */
+int aixmalloc_check(void);
+
 #ifdef __cplusplus
 }
 #endif

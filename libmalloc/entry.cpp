@@ -9,6 +9,7 @@
 
 #include "libmalloc/format.h"
 #include "libmalloc/platform.h"
+#include "libmalloc/report.h"
 #include "libmalloc/runtime.h"
 
 #define AIX_EXPORT extern "C" __attribute__((visibility("default")))
@@ -149,6 +150,13 @@ AIX_EXPORT int malloc_info(int options, FILE* fp) {
   render_malloc_info(s, out);
   fwrite(out.data(), 1, out.size(), fp);
   return 0;
+}
+
+AIX_EXPORT int aixmalloc_check(void) {
+  TextBuf<256> why;
+  if (rt::check(&why)) return 0;
+  warn(why.data(), why.size());
+  return -1;
 }
 
 // glibc's internal names, which some programs and libraries call directly. The aliases repeat the

@@ -31,6 +31,16 @@ uintptr_t Segment::first_block() const {
   return align_up(base + sizeof(Segment), kAlignment);
 }
 
+HeapMemory::~HeapMemory() {
+  for (Segment* s = newest_; s;) {
+    Segment* next = s->next;
+    uintptr_t base = s->base, top = s->top, end = s->end;
+    address_map().clear(base, top - base);
+    os::release(base, end - base);
+    s = next;
+  }
+}
+
 bool HeapMemory::owns(uintptr_t a) const {
   for (const Segment* s = newest_; s; s = s->next)
     if (a >= s->base && a < s->top) return true;

@@ -33,6 +33,9 @@ class HeapMemory {
   };
 
   explicit HeapMemory(Owner owner) : owner_(owner) {}
+  // Gives every segment back. The runtime's heaps live in static storage and are never destroyed;
+  // this serves heaps made by tests and tools.
+  ~HeapMemory();
   HeapMemory(const HeapMemory&) = delete;
   HeapMemory& operator=(const HeapMemory&) = delete;
 

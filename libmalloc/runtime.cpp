@@ -116,6 +116,14 @@ class Stack {
     }
   }
 
+  bool check(Text* why) {
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heap(i)->lock);
+      if (!heap(i)->policy.check(why)) return false;
+    }
+    return true;
+  }
+
   bool any_allocation() {
     for (unsigned i = 0; i < heap_count(); ++i) {
       LockGuard guard(heap(i)->lock);
@@ -429,6 +437,11 @@ int mallopt(int command, int value) {
 bool trim() {
   if (!ready()) return false;
   return with_stack([](auto& st) { return st.trim(); }) > 0;
+}
+
+bool check(Text* why) {
+  if (!ensure_started()) return true;
+  return with_stack([&](auto& st) { return st.check(why); });
 }
 
 void snapshot(Snapshot* s) {

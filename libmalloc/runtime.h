@@ -29,6 +29,8 @@ int mallopt(int command, int value);
 bool trim();
 
 void snapshot(Snapshot* out);
+// Runs every heap's check(); false with the reason in *why when an invariant is broken.
+bool check(Text* why);
 const Config& config();  // starts the runtime if needed
 
 // Exposed for tests of the start-up path.

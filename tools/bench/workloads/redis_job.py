@@ -229,6 +229,10 @@ def run_redis(server_env, bench_env, requests, timeout=120.0,
         if rc != 0:
             res["error"] = "redis-server exited with status %d at shutdown" % rc
             return res
+        with open(logpath, "rb") as f:
+            if b"cannot be preloaded" in f.read():
+                res["error"] = "LD_PRELOAD was ignored by ld.so (library cannot be loaded)"
+                return res
         res["stdout"] = "result: redis tests=GET,LPOP,LPUSH,SET n=%d %s\n" % (requests, digest)
         res["ok"] = True
         return res

@@ -1,0 +1,239 @@
+// The configuration parser: every accepted form, and every rejection with its exact diagnostic.
+#include "libmalloc/config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace aixmalloc {
+namespace {
+
+struct Parsed {
+  Config cfg;
+  std::vector<std::string> lines;
+};
+
+Parsed parse(std::initializer_list<std::pair<Variable, const char*>> vars, bool secure = false) {
+  RawVariables raw;
+  for (auto& [v, s] : vars) raw[v] = s;
+  ParseContext ctx;
+  ctx.secure = secure;
+  Parsed p;
+  parse_config(raw, ctx, &p.cfg);
+  for (size_t i = 0; i < p.cfg.diagnostics.count; ++i) p.lines.emplace_back(p.cfg.diagnostics.lines[i]);
+  return p;
+}
+
+using V = Variable;
+using O = OptionId;
+
+TEST(Config, DefaultsWithNothingSet) {
+  Parsed p = parse({});
+  EXPECT_EQ(p.cfg.policy, Policy::kYorktown);
+  EXPECT_EQ(p.cfg.policy_origin, Origin::kDefault);
+  EXPECT_TRUE(p.lines.empty());
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    EXPECT_FALSE(p.cfg.options[i].on) << kOptions[i].name;
+    EXPECT_EQ(p.cfg.options[i].number, kOptions[i].def) << kOptions[i].name;
+  }
+}
+
+TEST(Config, MallocTypeSpellingsAreCaseInsensitive) {
+  for (const char* s : {"Yorktown", "yorktown", "YORKTOWN", " Yorktown "}) {
+    Parsed p = parse({{V::kMallocType, s}});
+    EXPECT_EQ(p.cfg.policy, Policy::kYorktown) << s;
+    EXPECT_EQ(p.cfg.policy_origin, Origin::kVariable) << s;
+    EXPECT_TRUE(p.lines.empty()) << s;
+  }
+  EXPECT_TRUE(parse({{V::kMallocType, ""}}).lines.empty());
+}
+
+TEST(Config, UnknownMallocTypeFallsBackToTheDefault) {
+  Parsed p = parse({{V::kMallocType, "fastest"}});
+  EXPECT_EQ(p.cfg.policy, Policy::kYorktown);
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_EQ(p.lines[0], "MALLOCTYPE: unknown policy 'fastest'; using the default policy (Yorktown)");
+}
+
+TEST(Config, ThreeOneIsFor32BitProgramsOnly) {
+  Parsed p = parse({{V::kMallocType, "3.1"}});
+  EXPECT_EQ(p.cfg.policy, Policy::kYorktown);
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_EQ(p.lines[0],
+            "MALLOCTYPE: '3.1' applies to 32-bit programs only; using the default policy (Yorktown); "
+            "set 3.1_64BIT for the 3.1 allocator");
+}
+
+TEST(Config, EveryPolicyNotInThisBuildIsNamed) {
+  for (size_t i = 0; i < kPolicyCount; ++i) {
+    if (kPolicies[i].built || static_cast<Policy>(i) == Policy::kV31) continue;
+    Parsed p = parse({{V::kMallocType, kPolicies[i].spelling}});
+    EXPECT_EQ(p.cfg.policy, Policy::kYorktown);
+    ASSERT_EQ(p.lines.size(), 1u);
+    EXPECT_EQ(p.lines[0], std::string("MALLOCTYPE: policy '") + kPolicies[i].spelling +
+                              "' is not available in this build; using the default policy (Yorktown)");
+  }
+}
+
+TEST(Config, LegacyMallocTypeValues) {
+  Parsed debug = parse({{V::kMallocType, "debug"}});
+  ASSERT_EQ(debug.lines.size(), 1u);
+  EXPECT_EQ(debug.lines[0],
+            "MALLOCTYPE: 'debug' (catch_overflow) is not available in this build; using the default "
+            "policy (Yorktown) without it");
+  Parsed user = parse({{V::kMallocType, "user:libmine.a"}});
+  ASSERT_EQ(user.lines.size(), 1u);
+  EXPECT_EQ(user.lines[0],
+            "MALLOCTYPE: user-defined replacement 'user:libmine.a' is not supported; using the default "
+            "policy (Yorktown)");
+  Parsed buckets = parse({{V::kMallocType, "buckets"}});
+  EXPECT_EQ(buckets.cfg.option(O::kBuckets).origin, Origin::kLegacy);
+}
+
+TEST(Config, UnknownOptionsAreNamedAndIgnored) {
+  Parsed p = parse({{V::kMallocOptions, "turbo, ,,verbose:1"}});
+  ASSERT_EQ(p.lines.size(), 2u);
+  EXPECT_EQ(p.lines[0], "MALLOCOPTIONS: unknown option 'turbo'; ignored");
+  EXPECT_EQ(p.lines[1], "MALLOCOPTIONS: unknown option 'verbose:1'; ignored");
+}
+
+TEST(Config, OptionNamesAreCaseSensitiveAsDocumented) {
+  Parsed p = parse({{V::kMallocOptions, "Disclaim"}});
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_EQ(p.lines[0], "MALLOCOPTIONS: unknown option 'Disclaim'; ignored");
+}
+
+TEST(Config, MultiheapNumbers) {
+  // Parsing is independent of what this build serves: the values are read, then the matrix and
+  // availability decide; here we look at the values before that.
+  auto heaps = [](const char* v) {
+    Parsed p = parse({{V::kMallocOptions, v}});
+    return std::make_pair(p.cfg.option(O::kMultiheap).number, p.lines);
+  };
+  EXPECT_EQ(heaps("multiheap").first, 32u);
+  EXPECT_EQ(heaps("multiheap:4").first, 4u);
+  EXPECT_EQ(heaps("multiheap:1").first, 1u);
+  EXPECT_EQ(heaps("multiheap:0x10").first, 16u);
+  EXPECT_EQ(heaps("multiheap:4,multiheap:7").first, 7u);  // the last one wins
+  auto zero = heaps("multiheap:0");
+  EXPECT_EQ(zero.first, 32u);
+  EXPECT_EQ(zero.second[0], "MALLOCOPTIONS: multiheap: 0 is outside 1..32; using 32");
+  auto big = heaps("multiheap:33");
+  EXPECT_EQ(big.second[0], "MALLOCOPTIONS: multiheap: 33 is outside 1..32; using 32");
+  auto text = heaps("multiheap:abc");
+  EXPECT_EQ(text.second[0], "MALLOCOPTIONS: multiheap: 'abc' is not a number; using 32");
+  auto neg = heaps("multiheap:-1");
+  EXPECT_EQ(neg.second[0], "MALLOCOPTIONS: multiheap: '-1' is not a number; using 32");
+  auto huge = heaps("multiheap:99999999999999999999999");
+  EXPECT_EQ(huge.second[0],
+            "MALLOCOPTIONS: multiheap: '99999999999999999999999' is not a number; using 32");
+}
+
+TEST(Config, BucketSubOptionsValidated) {
+  auto one = [](const char* v) { return parse({{V::kMallocBuckets, v}}); };
+  EXPECT_EQ(one("number_of_buckets:8").cfg.value(O::kNumberOfBuckets), 8u);
+  EXPECT_EQ(one("number_of_buckets:0").lines[0],
+            "MALLOCBUCKETS: number_of_buckets: 0 is outside 1..128; using 16");
+  EXPECT_EQ(one("number_of_buckets:129").lines[0],
+            "MALLOCBUCKETS: number_of_buckets: 129 is outside 1..128; using 16");
+  EXPECT_EQ(one("bucket_sizing_factor:40").lines[0],
+            "MALLOCBUCKETS: bucket_sizing_factor: 40 is not a multiple of 16; using 64");
+  EXPECT_EQ(one("blocks_per_bucket:0").lines[0],
+            "MALLOCBUCKETS: blocks_per_bucket: 0 is outside 1..1048576; using 1024");
+  EXPECT_EQ(one("blocks_per_bucket").lines[0],
+            "MALLOCBUCKETS: blocks_per_bucket: needs a value (blocks_per_bucket:n); using 1024");
+  EXPECT_EQ(one("multiheap").lines[0], "MALLOCBUCKETS: 'multiheap' is not a MALLOCBUCKETS option; ignored");
+}
+
+TEST(Config, MallocOptionsWinOverMallocBuckets) {
+  Parsed p = parse({{V::kMallocBuckets, "number_of_buckets:8"},
+                    {V::kMallocOptions, "number_of_buckets:12"}});
+  EXPECT_EQ(p.cfg.value(O::kNumberOfBuckets), 12u);
+  EXPECT_EQ(p.cfg.option(O::kNumberOfBuckets).source, V::kMallocOptions);
+}
+
+TEST(Config, LegacyMultiheapForms) {
+  EXPECT_EQ(parse({{V::kMallocMultiheap, "1"}}).cfg.value(O::kMultiheap), 32u);
+  Parsed p = parse({{V::kMallocMultiheap, "heaps:3,considersize"}});
+  EXPECT_EQ(p.cfg.value(O::kMultiheap), 3u);
+  EXPECT_EQ(p.cfg.option(O::kMultiheap).origin, Origin::kLegacy);
+  EXPECT_EQ(p.cfg.option(O::kConsidersize).origin, Origin::kLegacy);
+}
+
+TEST(Config, LegacyDisclaim) {
+  EXPECT_EQ(parse({{V::kMallocDisclaim, "true"}}).cfg.option(O::kDisclaim).origin, Origin::kLegacy);
+  EXPECT_TRUE(parse({{V::kMallocDisclaim, "false"}}).lines.empty());
+  Parsed p = parse({{V::kMallocDisclaim, "yes"}});
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_EQ(p.lines[0], "MALLOCDISCLAIM: 'yes' is not 'true'; disclaim stays off");
+}
+
+TEST(Config, FlagsTakeNoValue) {
+  Parsed p = parse({{V::kMallocOptions, "considersize:yes"}});
+  EXPECT_EQ(p.lines[0], "MALLOCOPTIONS: considersize: takes no value; 'yes' ignored");
+}
+
+TEST(Config, OptionsNotInThisBuildOrNotForThePolicyAreDisabledWithALine) {
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    const OptionSpec& o = kOptions[i];
+    if (o.arg != kFlag && o.arg != kOptNumber && o.arg != kOff) continue;
+    Parsed p = parse({{V::kMallocOptions, o.name}});
+    if (o.built) {
+      EXPECT_TRUE(p.cfg.options[i].on) << o.name;
+      continue;
+    }
+    EXPECT_FALSE(p.cfg.options[i].on) << o.name;
+    ASSERT_EQ(p.lines.size(), 1u) << o.name;
+    EXPECT_EQ(p.lines[0], std::string("MALLOCOPTIONS: '") + o.name + "' is not available in this build; ignored");
+  }
+}
+
+TEST(Config, StatisticsDestinations) {
+  EXPECT_EQ(parse({{V::kAixmallocStats, "stderr"}}).cfg.stats.kind, Destination::kStderr);
+  EXPECT_EQ(parse({{V::kAixmallocStats, "stdout"}}).cfg.stats.kind, Destination::kStdout);
+  Parsed file = parse({{V::kAixmallocStats, "/tmp/report.txt"}});
+  EXPECT_EQ(file.cfg.stats.kind, Destination::kPath);
+  EXPECT_STREQ(file.cfg.stats.path, "/tmp/report.txt");
+  Parsed secure = parse({{V::kAixmallocStats, "/tmp/report.txt"}}, /*secure=*/true);
+  EXPECT_EQ(secure.cfg.stats.kind, Destination::kNone);
+  ASSERT_EQ(secure.lines.size(), 1u);
+  EXPECT_EQ(secure.lines[0],
+            "AIXMALLOC_STATS: destination: file '/tmp/report.txt' refused in a set-uid or set-gid "
+            "process; not written");
+  std::string long_path(300, 'x');
+  Parsed too_long = parse({{V::kAixmallocStats, long_path.c_str()}});
+  EXPECT_EQ(too_long.cfg.stats.kind, Destination::kNone);
+  EXPECT_NE(too_long.lines[0].find("is longer than 255 bytes; not written"), std::string::npos);
+}
+
+TEST(Config, HostileValuesAreQuotedSafelyAndBounded) {
+  std::string huge(100000, 'z');
+  Parsed p = parse({{V::kMallocType, huge.c_str()}});
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_LT(p.lines[0].size(), Diagnostics::kLineLength);
+  EXPECT_NE(p.lines[0].find("...' (100000 bytes)"), std::string::npos) << p.lines[0];
+  Parsed bytes = parse({{V::kMallocOptions, "\xff\x01pool"}});
+  EXPECT_EQ(bytes.lines[0], "MALLOCOPTIONS: unknown option '\\xff\\x01pool'; ignored");
+  std::string many;
+  for (int i = 0; i < 5000; ++i) many += "bad,";
+  Parsed flood = parse({{V::kMallocOptions, many.c_str()}});
+  EXPECT_EQ(flood.cfg.diagnostics.count, Diagnostics::kMaxLines);
+  EXPECT_EQ(flood.cfg.diagnostics.total(), 5000u);
+}
+
+TEST(Config, ReadsOnlyExactVariableNames) {
+  char a[] = "MALLOCTYPE=watson";
+  char b[] = "MALLOCTYPEX=3.1";
+  char c[] = "XMALLOCOPTIONS=pool";
+  char d[] = "MALLOCOPTIONS=disclaim";
+  char* env[] = {a, b, c, d, nullptr};
+  RawVariables raw;
+  read_variables(env, &raw);
+  EXPECT_STREQ(raw[V::kMallocType], "watson");
+  EXPECT_STREQ(raw[V::kMallocOptions], "disclaim");
+  EXPECT_EQ(raw[V::kMallocBuckets], nullptr);
+}
+
+}  // namespace
+}  // namespace aixmalloc

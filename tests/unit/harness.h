@@ -1,0 +1,47 @@
+// A policy instance on a heap of its own, for tests that drive a policy directly (no runtime, no
+// exported malloc). Every test heap gives its address space back when the harness goes away.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "libmalloc/format.h"
+#include "libmalloc/heap_memory.h"
+
+namespace aixmalloc::testing {
+
+template <class P>
+struct PolicyHarness {
+  HeapMemory memory{Owner::make(OwnerKind::kHeap, this)};
+  P policy{&memory};
+
+  // check() with the reason in the failure message.
+  ::testing::AssertionResult valid() const {
+    TextBuf<256> why;
+    if (policy.check(&why)) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "check() failed: " << why.c_str();
+  }
+  void* alloc(size_t n, size_t align = 16) { return policy.allocate(n, align); }
+  void release(void* p) { policy.release(p); }
+};
+
+// The pattern a block of a given seed holds at byte i: cheap, and different for every block.
+inline unsigned char pattern_byte(uint64_t seed, size_t i) {
+  uint64_t x = (seed + i / 8) * 0x9e3779b97f4a7c15ull;
+  return static_cast<unsigned char>(x >> (8 * (i % 8)));
+}
+inline void fill(void* p, size_t n, uint64_t seed) {
+  auto* b = static_cast<unsigned char*>(p);
+  for (size_t i = 0; i < n; ++i) b[i] = pattern_byte(seed, i);
+}
+// Index of the first byte that differs from the pattern, or n.
+inline size_t first_mismatch(const void* p, size_t n, uint64_t seed) {
+  auto* b = static_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < n; ++i)
+    if (b[i] != pattern_byte(seed, i)) return i;
+  return n;
+}
+
+}  // namespace aixmalloc::testing

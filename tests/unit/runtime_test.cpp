@@ -1,0 +1,372 @@
+// The exported malloc family, through the real entry points: this binary links libaixmalloc.a, so
+// every allocation in the process, GoogleTest's own included, is served by aixmalloc.
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <new>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "libmalloc/aixmalloc.h"
+#include "libmalloc/platform.h"
+#include "tests/unit/harness.h"
+
+namespace {
+
+using aixmalloc::testing::fill;
+using aixmalloc::testing::first_mismatch;
+
+// Keeps the compiler from reasoning about a pointer's provenance (it would warn about, or
+// optimise, a free of a stack address or a double free it can see).
+void* launder(void* p) {
+  asm volatile("" : "+r"(p));
+  return p;
+}
+
+TEST(Runtime, ThisProcessRunsOnAixmalloc) {
+  EXPECT_EQ(aixmalloc_check(), 0);
+  void* p = malloc(100);
+  EXPECT_GE(mallinfo2().uordblks, 100u);
+  EXPECT_GE(malloc_usable_size(p), 100u);
+  free(p);
+}
+
+TEST(Runtime, MallocZeroGivesAUniquePointer) {
+  void* a = malloc(0);
+  void* b = malloc(0);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a, b);
+  free(a);
+  free(b);
+}
+
+TEST(Runtime, FreePreservesErrnoAndIgnoresNull) {
+  void* p = malloc(10);
+  errno = 1234;
+  free(p);
+  free(nullptr);
+  EXPECT_EQ(errno, 1234);
+  void* big = malloc(64 << 20);
+  errno = 4321;
+  free(big);
+  EXPECT_EQ(errno, 4321);
+}
+
+// Sizes the compiler cannot see, so that it does not reject the impossible requests at compile time.
+volatile size_t g_huge = SIZE_MAX / 2;
+
+TEST(Runtime, ImpossibleRequestsFailWithEnomem) {
+  for (size_t n : {SIZE_MAX, SIZE_MAX / 2, size_t{1} << 50}) {
+    errno = 0;
+    EXPECT_EQ(malloc(n), nullptr);
+    EXPECT_EQ(errno, ENOMEM);
+  }
+  errno = 0;
+  EXPECT_EQ(calloc(g_huge, 3), nullptr);  // overflow of count * size
+  EXPECT_EQ(errno, ENOMEM);
+  errno = 0;
+  EXPECT_EQ(reallocarray(nullptr, g_huge, 3), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  void* p = malloc(16);
+  fill(p, 16, 9);
+  errno = 0;
+  void* same = p;
+  EXPECT_EQ(realloc(launder(p), g_huge * 2 + 1), nullptr);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(first_mismatch(launder(same), 16, 9), 16u);  // the old block survives a failed realloc
+  free(p);
+}
+
+TEST(Runtime, CallocZeroesRecycledMemory) {
+  std::vector<void*> dirty;
+  for (int i = 0; i < 50; ++i) {
+    void* p = malloc(1000);
+    memset(p, 0xab, 1000);
+    dirty.push_back(p);
+  }
+  for (void* p : dirty) free(p);
+  for (int i = 0; i < 50; ++i) {
+    auto* p = static_cast<unsigned char*>(calloc(100, 10));
+    ASSERT_NE(p, nullptr);
+    for (int j = 0; j < 1000; ++j) ASSERT_EQ(p[j], 0) << j;
+    dirty[i] = p;
+  }
+  for (void* p : dirty) free(p);
+  auto* big = static_cast<unsigned char*>(calloc(1, 32 << 20));
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(big[0] | big[(32 << 20) - 1], 0);
+  free(big);
+}
+
+TEST(Runtime, ReallocFollowsGlibc) {
+  void* p = realloc(nullptr, 50);  // realloc(NULL, n) is malloc(n)
+  ASSERT_NE(p, nullptr);
+  fill(p, 50, 1);
+  size_t in_use = mallinfo2().uordblks;
+  errno = 0;
+  EXPECT_EQ(realloc(p, 0), nullptr);  // glibc: realloc(p, 0) frees p and returns NULL
+  EXPECT_LT(mallinfo2().uordblks, in_use);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+TEST(Runtime, ReallocAcrossSmallAndLargeBlocks) {
+  size_t sizes[] = {10, 1000, 5 << 20, 64 << 20, 3 << 20, 100, 200 << 20, 20};
+  void* p = nullptr;
+  size_t have = 0;
+  for (size_t n : sizes) {
+    void* q = realloc(launder(p), n);
+    ASSERT_NE(q, nullptr) << n;
+    size_t keep = std::min(have, n);
+    // Checking a MiB of each end is enough to see a lost or shifted copy.
+    size_t head = std::min<size_t>(keep, 1 << 20);
+    ASSERT_EQ(first_mismatch(q, head, 77), head) << have << " -> " << n;
+    fill(q, std::min<size_t>(n, 2 << 20), 77);
+    p = q;
+    have = std::min<size_t>(n, 2 << 20);
+  }
+  free(p);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+TEST(Runtime, AlignedAllocationFamily) {
+  void* p = nullptr;
+  EXPECT_EQ(posix_memalign(&p, 0, 10), EINVAL);
+  EXPECT_EQ(posix_memalign(&p, 4, 10), EINVAL);   // not a multiple of sizeof(void*)
+  EXPECT_EQ(posix_memalign(&p, 24, 10), EINVAL);  // not a power of two
+  for (size_t align = 8; align <= (size_t{8} << 20); align *= 2) {
+    for (size_t size : {size_t{0}, size_t{1}, size_t{100}, size_t{5000}, size_t{5} << 20}) {
+      ASSERT_EQ(posix_memalign(&p, align, size), 0) << align << " " << size;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % align, 0u);
+      memset(p, 1, size);
+      free(p);
+    }
+  }
+  errno = 0;
+  EXPECT_EQ(aligned_alloc(48, 96), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  void* a = aligned_alloc(256, 1000);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 256, 0u);
+  free(a);
+  void* m = memalign(48, 10);  // glibc rounds the alignment up to a power of two
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(m) % 64, 0u);
+  free(m);
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* v = valloc(10);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v) % page, 0u);
+  free(v);
+  void* pv = pvalloc(1);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(pv) % page, 0u);
+  EXPECT_GE(malloc_usable_size(pv), page);
+  free(pv);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+TEST(Runtime, UsableSizeCoversTheRequest) {
+  EXPECT_EQ(malloc_usable_size(nullptr), 0u);
+  for (size_t n : {1ul, 15ul, 16ul, 17ul, 1000ul, 100000ul, 8ul << 20}) {
+    void* p = malloc(n);
+    size_t u = malloc_usable_size(p);
+    EXPECT_GE(u, n);
+    memset(p, 0x5a, u);  // the whole usable size is ours to write
+    free(p);
+  }
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+struct alignas(256) OverAligned {
+  char bytes[256];
+};
+
+TEST(Runtime, CxxOperators) {
+  auto* one = new int(5);
+  delete one;
+  auto* many = new int[1000];
+  delete[] many;
+  auto* aligned = new OverAligned[3];
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(aligned) % 256, 0u);
+  delete[] aligned;
+  auto* single = new OverAligned;
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(single) % 256, 0u);
+  delete single;
+  void* nt = ::operator new(100, std::nothrow);
+  EXPECT_NE(nt, nullptr);
+  ::operator delete(nt, std::nothrow);
+  void* sized = ::operator new(64);
+  ::operator delete(sized, 64);
+  EXPECT_EQ(::operator new(size_t{1} << 60, std::nothrow), nullptr);
+  EXPECT_THROW((void)::operator new(size_t{1} << 60), std::bad_alloc);
+  EXPECT_THROW((void)::operator new[](size_t{1} << 60, std::align_val_t{64}), std::bad_alloc);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+TEST(Runtime, MalloptFollowsAixReturnValues) {
+  void* p = malloc(1);  // allocations have happened: the policy can no longer change
+  EXPECT_EQ(mallopt(AIXMALLOC_M_MXFAST, 0), 1);
+  EXPECT_EQ(mallopt(AIXMALLOC_M_MALIGN, 3), 1);   // not a power of two
+  EXPECT_EQ(mallopt(AIXMALLOC_M_MALIGN, 4), 1);   // smaller than a pointer
+  EXPECT_EQ(mallopt(AIXMALLOC_M_MALIGN, 128), 0);
+  for (int i = 0; i < 20; ++i) {
+    void* q = malloc(static_cast<size_t>(i) * 7 + 1);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(q) % 128, 0u);
+    free(q);
+  }
+  EXPECT_EQ(mallopt(AIXMALLOC_M_MALIGN, 16), 0);
+  EXPECT_EQ(mallopt(AIXMALLOC_M_DISCLAIM, 0), 0);
+  EXPECT_EQ(mallopt(2, 100), 0);                 // M_NLBLKS: System V, no effect
+  EXPECT_EQ(mallopt(M_TRIM_THRESHOLD, 1 << 20), 1);  // glibc tunable: accepted, glibc's success
+  free(p);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+TEST(Runtime, StatisticsFollowAllocations) {
+  struct mallinfo2 before = mallinfo2();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 100; ++i) blocks.push_back(malloc(1000));
+  void* big = malloc(16 << 20);
+  struct mallinfo2 during = mallinfo2();
+  EXPECT_GE(during.uordblks - before.uordblks, 100u * 1000 + (16u << 20));
+  EXPECT_EQ(during.hblks, before.hblks + 1);
+  EXPECT_GE(during.hblkhd, before.hblkhd + (16u << 20));
+  for (void* p : blocks) free(p);
+  free(big);
+  struct mallinfo2 after = mallinfo2();
+  EXPECT_LE(after.uordblks, before.uordblks + 4096);
+  EXPECT_EQ(after.hblks, before.hblks);
+
+  ::testing::internal::CaptureStderr();
+  malloc_stats();
+  std::string stats = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(stats.find("Arena 0:\nsystem bytes     ="), std::string::npos) << stats;
+  EXPECT_NE(stats.find("max mmap regions ="), std::string::npos) << stats;
+
+  char* text = nullptr;
+  size_t len = 0;
+  FILE* mem = open_memstream(&text, &len);
+  EXPECT_EQ(malloc_info(0, mem), 0);
+  fclose(mem);
+  EXPECT_EQ(std::string(text).rfind("<malloc version=\"1\">", 0), 0u) << text;
+  free(text);
+  EXPECT_EQ(malloc_info(1, stdout), -1);
+}
+
+TEST(Runtime, TrimGivesFreePagesBack) {
+  void* p = malloc(2 << 20);
+  void* sep = malloc(16);
+  memset(p, 1, 2 << 20);
+  free(p);
+  EXPECT_EQ(malloc_trim(0), 1);
+  free(sep);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+// Threads swap blocks through shared slots, so most blocks are freed by a thread other than the one
+// that allocated them; every block's pattern is checked before it is freed.
+TEST(Runtime, CrossThreadFreesUnderContention) {
+  constexpr int kThreads = 4, kSlots = 512, kOps = 40000;
+  std::atomic<void*> slots[kSlots] = {};
+  std::atomic<bool> broken{false};
+  auto worker = [&](unsigned seed) {
+    std::mt19937 rng(seed);
+    for (int i = 0; i < kOps; ++i) {
+      size_t size = 1 + rng() % (i % 100 == 0 ? 100000 : 300);
+      auto* p = static_cast<uint64_t*>(malloc(size + sizeof(uint64_t) * 2));
+      p[0] = size;
+      p[1] = reinterpret_cast<uintptr_t>(p) ^ 0x5555;
+      memset(p + 2, static_cast<int>(size & 0xff), size);
+      void* old = slots[rng() % kSlots].exchange(p);
+      if (old) {
+        auto* q = static_cast<uint64_t*>(old);
+        auto* bytes = reinterpret_cast<unsigned char*>(q + 2);
+        if (q[1] != (reinterpret_cast<uintptr_t>(q) ^ 0x5555) ||
+            bytes[0] != (q[0] & 0xff) || bytes[q[0] - 1] != (q[0] & 0xff))
+          broken = true;
+        free(old);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) threads.emplace_back(worker, 100 + t);
+  for (auto& t : threads) t.join();
+  for (auto& s : slots) free(s.load());
+  EXPECT_FALSE(broken);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+using RuntimeDeathTest = ::testing::Test;
+
+TEST(RuntimeDeathTest, FreeOfAStackPointer) {
+  int local = 0;
+  EXPECT_DEATH(free(launder(&local)),
+               "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not owned by this allocator\n");
+}
+
+TEST(RuntimeDeathTest, DoubleFree) {
+  EXPECT_DEATH(
+      {
+        void* p = malloc(100);
+        void* guard = malloc(100);
+        free(p);
+        free(launder(p));
+        free(guard);
+      },
+      "^aixmalloc: free\\(\\): double free of 0x[0-9a-f]+\n");
+}
+
+TEST(RuntimeDeathTest, FreeOfAnInteriorPointer) {
+  EXPECT_DEATH(
+      {
+        char* p = static_cast<char*>(malloc(1000));
+        memset(p, 0, 1000);
+        free(launder(p + 64));
+      },
+      "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not the start of an allocated block\n");
+}
+
+TEST(RuntimeDeathTest, ReallocOfAFreedBlock) {
+  EXPECT_DEATH(
+      {
+        void* p = malloc(100);
+        void* guard = malloc(100);
+        free(p);
+        void* q = realloc(launder(p), 200);
+        free(q);
+        free(guard);
+      },
+      "^aixmalloc: realloc\\(\\): double free of 0x[0-9a-f]+\n");
+}
+
+TEST(RuntimeDeathTest, FreeInsideALargeBlock) {
+  EXPECT_DEATH(
+      {
+        char* p = static_cast<char*>(malloc(8 << 20));
+        free(launder(p + 4096));
+      },
+      "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not the start of an allocated block\n");
+}
+
+TEST(RuntimeDeathTest, DoubleFreeOfALargeBlock) {
+  EXPECT_DEATH(
+      {
+        void* p = malloc(8 << 20);
+        free(p);
+        free(launder(p));
+      },
+      "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not owned by this allocator\n");
+}
+
+TEST(RuntimeDeathTest, DeleteOfAForeignPointer) {
+  static char not_from_new[64];
+  EXPECT_DEATH(::operator delete(launder(not_from_new + 16)),
+               "^aixmalloc: operator delete\\(\\): invalid pointer 0x[0-9a-f]+: not owned by this "
+               "allocator\n");
+}
+
+}  // namespace
