@@ -26,7 +26,8 @@
 #include "common.h"
 
 static const char kUsage[] =
-    "usage: bench_fragmentation [--iters CYCLES (default 6, quick 1)] [--small-mib N (192)] [--large-mib N (160)]\n"
+    "usage: bench_fragmentation [--iters CYCLES (default 6, quick 1)] [--small-mib N (192, quick 96)]\n"
+    "                           [--large-mib N (160, quick 80)]\n"
     "                           [--seed N] [--quick]\n";
 
 namespace {
@@ -57,8 +58,8 @@ void release(const Blk& b, size_t stride, uint64_t* sum) {
 int main(int argc, char** argv) {
   bench::Args args(argc, argv, kUsage);
   const long cycles = args.get("iters", 6, 1);
-  const long small_mib = args.get("small-mib", 192, 192);
-  const long large_mib = args.get("large-mib", 160, 160);
+  const long small_mib = args.get("small-mib", 192, 96);
+  const long large_mib = args.get("large-mib", 160, 80);
   const uint64_t seed = static_cast<uint64_t>(args.get("seed", 1, 1));
   args.done();
 

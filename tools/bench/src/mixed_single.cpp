@@ -19,7 +19,7 @@
 #include "common.h"
 
 static const char kUsage[] =
-    "usage: bench_mixed_single [--iters STEPS (default 300000, quick 30000)] [--slots N (1024)]\n"
+    "usage: bench_mixed_single [--iters STEPS (default 300000, quick 20000)] [--slots N (1024)]\n"
     "                          [--seed N] [--quick]\n";
 
 namespace {
@@ -34,7 +34,7 @@ inline size_t stride_for(size_t n) { return n <= 4096 ? 8 : 256; }
 
 int main(int argc, char** argv) {
   bench::Args args(argc, argv, kUsage);
-  const long iters = args.get("iters", 300000, 30000);
+  const long iters = args.get("iters", 300000, 20000);
   const long nslots = args.get("slots", 1024, 1024);
   const uint64_t seed = static_cast<uint64_t>(args.get("seed", 1, 1));
   args.done();
