@@ -20,6 +20,7 @@
 #include "libmalloc/lock.h"
 #include "libmalloc/os.h"
 #include "libmalloc/report.h"
+#include "policies/watson.h"
 #include "policies/yorktown.h"
 
 extern char** environ;
@@ -165,13 +166,18 @@ constinit Config g_config;
 Policy g_policy = Policy::kYorktown;
 size_t g_default_align = kAlignment;  // mallopt(M_MALIGN)
 
-alignas(64) unsigned char g_stack_storage[sizeof(Stack<Yorktown>)];
+constexpr size_t kStackSize = sizeof(Stack<Yorktown>) > sizeof(Stack<Watson>)
+                                  ? sizeof(Stack<Yorktown>)
+                                  : sizeof(Stack<Watson>);
+alignas(64) unsigned char g_stack_storage[kStackSize];
 
 // The one switch from the configured policy to its typed stack. Every per-call operation goes
 // through here: a predictable branch, no virtual call.
 template <class Fn>
 decltype(auto) with_stack(Fn&& fn) {
   switch (g_policy) {
+    case Policy::kWatson:
+      return fn(*reinterpret_cast<Stack<Watson>*>(g_stack_storage));
     default:
       return fn(*reinterpret_cast<Stack<Yorktown>*>(g_stack_storage));
   }
@@ -179,6 +185,9 @@ decltype(auto) with_stack(Fn&& fn) {
 
 void build_stack() {
   switch (g_policy) {
+    case Policy::kWatson:
+      new (g_stack_storage) Stack<Watson>();
+      break;
     default:
       new (g_stack_storage) Stack<Yorktown>();
       break;

@@ -33,7 +33,17 @@ void render_status(const Snapshot& s, Text& out, int fd) {
   const Config& c = *s.config;
   out.str("The following options are enabled:\n");
   out.str("        Implementation Algorithm........ ");
-  out.str(c.policy == Policy::kYorktown ? "Default Allocator (Yorktown)" : spec(c.policy).spelling);
+  switch (c.policy) {
+    case Policy::kYorktown:
+      out.str("Default Allocator (Yorktown)");
+      break;
+    case Policy::kWatson:
+      out.str("Watson Allocator");
+      break;
+    default:
+      out.str(spec(c.policy).spelling);
+      break;
+  }
   out.ch('\n');
   for (size_t i = 0; i < kOptionCount; ++i) {
     if (!c.options[i].on) continue;

@@ -4,6 +4,7 @@
 #include <new>
 
 #include "libmalloc/os.h"
+#include "policies/segments.h"
 
 namespace aixmalloc {
 
@@ -94,16 +95,11 @@ bool Yorktown::grow(size_t need) {
     const FreeBlock& last = *tree_.rbegin();
     if (last.end() == seg->top) have = last.size();
   }
-  size_t ask = need > have ? need - have : kAlignment;
-  HeapMemory::Grown g;
-  if (!memory_->grow(ask + kMinBlock, &g)) return false;
-  if (g.new_segment) {
-    // A fence at the start of every segment: nothing merges across segments.
-    BlockHeader::at(g.start)->mark_fence(kMinBlock);
-    g.start += kMinBlock;
-    g.size -= kMinBlock;
-  }
-  insert_merging(g.start, g.size);
+  uintptr_t start;
+  size_t size;
+  if (!grow_fenced(memory_, need > have ? need - have : kAlignment, kMinBlock, &start, &size))
+    return false;
+  insert_merging(start, size);
   return true;
 }
 
@@ -238,30 +234,10 @@ bool Yorktown::check(Text* why) const {
   }
   if (sum != free_bytes_) return fail("free byte count differs from the tree", sum);
   // The segments, block by block: every committed byte is in exactly one block.
-  size_t walked_free = 0, committed = 0;
-  for (const Segment* s = memory_->segments(); s; s = s->next) {
-    committed += s->top - s->base;
-    uintptr_t a = s->first_block();
-    const BlockHeader* fence = BlockHeader::at(a);
-    if (fence->check != (kFenceMagic ^ a) || fence->size() != kMinBlock)
-      return fail("segment fence damaged", a);
-    for (a += kMinBlock; a < s->top;) {
-      const BlockHeader* h = BlockHeader::at(a);
-      size_t size = h->size();
-      if (size < kMinBlock || size % kAlignment || a + size > s->top)
-        return fail("block size runs off the segment", a);
-      if (h->in_use()) {
-        if (!h->valid_in_use()) return fail("in-use block with a bad check word", a);
-      } else {
-        auto it = tree_.find(a, ByAddress());
-        if (it == tree_.end()) return fail("free block missing from the tree", a);
-        ++walked_free;
-      }
-      a += size;
-    }
-  }
+  size_t walked_free = 0;
+  auto listed = [&](uintptr_t a) { return tree_.find(a, ByAddress()) != tree_.end(); };
+  if (!walk_segments(*memory_, kMinBlock, kMinBlock, listed, &walked_free, why)) return false;
   if (walked_free != count) return fail("tree holds blocks the heap walk did not find", count);
-  if (committed != memory_->committed()) return fail("segments do not add up to committed", committed);
   return true;
 }
 

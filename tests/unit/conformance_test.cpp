@@ -3,6 +3,7 @@
 #include <map>
 #include <vector>
 
+#include "policies/watson.h"
 #include "policies/yorktown.h"
 #include "tests/unit/harness.h"
 
@@ -15,7 +16,7 @@ class Conformance : public ::testing::Test {
   PolicyHarness<P> h;
 };
 
-using PolicyTypes = ::testing::Types<Yorktown>;
+using PolicyTypes = ::testing::Types<Yorktown, Watson>;
 TYPED_TEST_SUITE(Conformance, PolicyTypes);
 
 TYPED_TEST(Conformance, ZeroByteRequestsGetDistinctUsableBlocks) {

@@ -1,0 +1,67 @@
+// Pieces shared by the coalescing policies (Yorktown, Watson), whose blocks tile every segment:
+//
+//   | Segment record | fence (in use, never freed) | block | block | ... | block | top
+//
+// The fence keeps a block from merging with one of an older segment that happens to end right
+// below this one; the walk checks that the blocks tile each segment exactly.
+#pragma once
+
+#include "libmalloc/block.h"
+#include "libmalloc/format.h"
+#include "libmalloc/heap_memory.h"
+
+namespace aixmalloc {
+
+// Grows the heap by at least `bytes` and returns the new free range in *start, *size, with the
+// fence already written when the range opens a new segment. False when the OS refuses.
+inline bool grow_fenced(HeapMemory* memory, size_t bytes, size_t fence_size, uintptr_t* start,
+                        size_t* size) {
+  HeapMemory::Grown g;
+  if (!memory->grow(bytes + fence_size, &g)) return false;
+  if (g.new_segment) {
+    BlockHeader::at(g.start)->mark_fence(fence_size);
+    g.start += fence_size;
+    g.size -= fence_size;
+  }
+  *start = g.start;
+  *size = g.size;
+  return true;
+}
+
+// Walks every block of every segment. `is_listed(a)` says whether the free block at `a` is in the
+// policy's free structures; returns false with a reason when the tiling or a prefix is wrong.
+// *free_seen receives the number of free blocks met.
+template <class IsListed>
+bool walk_segments(const HeapMemory& memory, size_t fence_size, size_t min_block, IsListed is_listed,
+                   size_t* free_seen, Text* why) {
+  auto fail = [&](const char* what, uintptr_t at) {
+    if (why) why->str(what).str(" at ").hex(at);
+    return false;
+  };
+  size_t committed = 0;
+  *free_seen = 0;
+  for (const Segment* s = memory.segments(); s; s = s->next) {
+    committed += s->top - s->base;
+    uintptr_t a = s->first_block();
+    const BlockHeader* fence = BlockHeader::at(a);
+    if (fence->check != (kFenceMagic ^ a) || fence->size() != fence_size)
+      return fail("segment fence damaged", a);
+    for (a += fence_size; a < s->top;) {
+      const BlockHeader* h = BlockHeader::at(a);
+      size_t size = h->size();
+      if (size < min_block || size % kAlignment || a + size > s->top)
+        return fail("block size runs off the segment", a);
+      if (h->in_use()) {
+        if (!h->valid_in_use()) return fail("in-use block with a bad check word", a);
+      } else {
+        if (!is_listed(a)) return fail("free block missing from the free structures", a);
+        ++*free_seen;
+      }
+      a += size;
+    }
+  }
+  if (committed != memory.committed()) return fail("segments do not add up to committed", committed);
+  return true;
+}
+
+}  // namespace aixmalloc

@@ -1,0 +1,385 @@
+#include "policies/watson.h"
+
+#include <cstring>
+#include <new>
+
+#include "libmalloc/os.h"
+#include "policies/segments.h"
+
+namespace aixmalloc {
+
+namespace {
+
+// The block a small request occupies: its class plus the prefix, rounded to the alignment.
+size_t small_block(size_t request) {
+  size_t b = align_up(Watson::small_class(request) + kHeaderSize, kAlignment);
+  return b < Watson::kMinSmallBlock ? Watson::kMinSmallBlock : b;
+}
+
+}  // namespace
+
+size_t Watson::small_class(size_t request) {
+  if (request <= 32) return request <= 4 ? 4 : align_up(request, 4);
+  if (request <= 128) return align_up(request, 8);
+  if (request <= 256) return align_up(request, 16);
+  return align_up(request, 32);
+}
+
+Watson::FreeBlock* Watson::best_fit(size_t need) const {
+  auto it = by_size_.lower_bound(need, BySize());
+  return it == by_size_.end() ? nullptr : const_cast<FreeBlock*>(&*it);
+}
+
+Watson::FreeBlock* Watson::make_free(uintptr_t at, size_t size) {
+  auto* b = new (reinterpret_cast<void*>(at)) FreeBlock;
+  b->size_flags = size;
+  by_address_.insert(*b);
+  by_size_.insert(*b);
+  free_bytes_ += size;
+  return b;
+}
+
+void Watson::remove(FreeBlock* b) {
+  by_size_.erase(SizeTree::s_iterator_to(*b));
+  by_address_.erase(AddressTree::s_iterator_to(*b));
+  free_bytes_ -= b->size();
+}
+
+void Watson::resize(FreeBlock* b, size_t size) {
+  by_size_.erase(SizeTree::s_iterator_to(*b));
+  free_bytes_ += size - b->size();
+  b->size_flags = size;
+  by_size_.insert(*b);
+}
+
+bool Watson::insert_merging(uintptr_t at, size_t size) {
+  auto next = by_address_.lower_bound(at, ByAddress());
+  FreeBlock* right = (next != by_address_.end() && next->addr() == at + size) ? &*next : nullptr;
+  FreeBlock* left = nullptr;
+  if (next != by_address_.begin()) {
+    FreeBlock* prev = &*std::prev(next);
+    if (prev->end() == at) left = prev;
+  }
+  if (left) {  // the lower neighbour absorbs the block (and the upper one): it keeps its address
+    size_t total = left->size() + size;
+    if (right) {
+      total += right->size();
+      remove(right);
+    }
+    resize(left, total);
+    return true;
+  }
+  if (right) {
+    size += right->size();
+    remove(right);
+  } else if (size < kMinBlock) {
+    return false;
+  }
+  make_free(at, size);
+  return true;
+}
+
+void Watson::cache(uintptr_t at, size_t size) {
+  auto* c = new (reinterpret_cast<void*>(at)) CachedBlock;
+  c->size_flags = size | kCached;
+  lists_[size / kAlignment].push_front(*c);
+  cached_bytes_ += size;
+  ++cached_blocks_;
+}
+
+// A piece left over beside an allocation: a tree block if it can be one, else a cached small block.
+// Pieces under the smallest block cannot stand alone; the caller keeps them inside its block.
+static_assert(Watson::kMinSmallBlock <= Watson::kMinBlock);
+
+void* Watson::carve_tail(FreeBlock* b, size_t need) {
+  uintptr_t at = b->addr();
+  size_t size = b->size();
+  size_t rest = size - need;
+  if (rest >= kMinBlock) {
+    resize(b, rest);  // the remainder keeps its address: the address tree is untouched
+  } else {
+    remove(b);
+    if (rest >= kMinSmallBlock) {
+      cache(at, rest);
+    } else {
+      need = size;
+    }
+  }
+  BlockHeader* h = BlockHeader::at(at + size - need);
+  h->mark_in_use(need);
+  return h->user();
+}
+
+void* Watson::carve_aligned(FreeBlock* b, size_t need, size_t align) {
+  uintptr_t at = b->addr();
+  size_t size = b->size();
+  remove(b);
+  uintptr_t user = align_up(at + kHeaderSize, align);
+  // A leading gap must be able to stand as a tree block (the search left room for that).
+  while (user - kHeaderSize != at && user - kHeaderSize - at < kMinBlock) user += align;
+  uintptr_t start = user - kHeaderSize;
+  if (start != at) make_free(at, start - at);  // b's neighbours were not free: no merge needed
+  size_t rest = at + size - (start + need);
+  if (rest >= kMinBlock) {
+    make_free(start + need, rest);
+  } else if (rest >= kMinSmallBlock) {
+    cache(start + need, rest);
+  } else {
+    need += rest;
+  }
+  BlockHeader::at(start)->mark_in_use(need);
+  return reinterpret_cast<void*>(user);
+}
+
+bool Watson::flush_cache() {
+  bool moved = false;
+  // A small block merges only with a neighbour already in the trees; a second pass catches blocks
+  // whose neighbour arrived in the first.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < kLists; ++i) {
+      ClassList keep;
+      while (!lists_[i].empty()) {
+        CachedBlock* c = &lists_[i].front();
+        lists_[i].pop_front();
+        uintptr_t at = reinterpret_cast<uintptr_t>(c);
+        size_t size = c->size_flags & ~kFlagMask;
+        cached_bytes_ -= size;
+        --cached_blocks_;
+        if (insert_merging(at, size)) {
+          moved = true;
+        } else {
+          c->size_flags = size | kCached;
+          keep.push_front(*c);
+          cached_bytes_ += size;
+          ++cached_blocks_;
+        }
+      }
+      lists_[i].swap(keep);
+    }
+  }
+  return moved;
+}
+
+bool Watson::grow(size_t need) {
+  const Segment* seg = memory_->segments();
+  size_t have = 0;
+  if (seg && !by_address_.empty()) {
+    const FreeBlock& last = *by_address_.rbegin();
+    if (last.end() == seg->top) have = last.size();
+  }
+  uintptr_t start;
+  size_t size;
+  if (!grow_fenced(memory_, need > have ? need - have : kAlignment, kMinBlock, &start, &size))
+    return false;
+  insert_merging(start, size);
+  return true;
+}
+
+void* Watson::allocate_large(size_t need, size_t align) {
+  size_t search = align <= kAlignment ? need : need + align + kMinBlock;
+  FreeBlock* b = best_fit(search);
+  if (b == nullptr && flush_cache()) b = best_fit(search);
+  if (b == nullptr) {
+    if (!grow(search)) return nullptr;
+    b = best_fit(search);
+    if (b == nullptr) return nullptr;
+  }
+  return align <= kAlignment ? carve_tail(b, need) : carve_aligned(b, need, align);
+}
+
+void* Watson::allocate_small(size_t block) {
+  ClassList& list = lists_[block / kAlignment];
+  if (list.empty()) {
+    // Refill with about 4 KiB of blocks carved as one piece: one tree operation for many requests.
+    size_t count = 4096 / block < 4 ? 4 : 4096 / block;
+    void* run = allocate_large(count * block, kAlignment);
+    if (run == nullptr) run = allocate_large(block, kAlignment);
+    if (run == nullptr) return nullptr;
+    BlockHeader* h = BlockHeader::of(run);
+    uintptr_t at = reinterpret_cast<uintptr_t>(h);
+    size_t total = h->size();
+    // The last block takes what does not divide evenly; it goes to the list of its own size.
+    for (uintptr_t end = at + total; at < end;) {
+      size_t size = end - at < 2 * block ? end - at : block;
+      if (size <= kLargestSmallBlock) {
+        cache(at, size);
+      } else {
+        insert_merging(at, size);
+      }
+      at += size;
+    }
+    if (list.empty()) return nullptr;
+  }
+  CachedBlock* c = &list.front();
+  list.pop_front();
+  cached_bytes_ -= block;
+  --cached_blocks_;
+  BlockHeader* h = BlockHeader::at(reinterpret_cast<uintptr_t>(c));
+  h->mark_in_use(block);
+  return h->user();
+}
+
+void* Watson::allocate(size_t size, size_t align) {
+  if (size <= kSmallMax && align <= kAlignment) return allocate_small(small_block(size));
+  return allocate_large(block_size_for(size, kMinBlock), align);
+}
+
+BlockState Watson::state(void* p) const {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (a % kAlignment != 0) return BlockState::kNotABlock;
+  if ((a & (kGranule - 1)) < kHeaderSize &&
+      address_map().lookup(p).word != address_map().lookup(reinterpret_cast<void*>(a - 1)).word)
+    return BlockState::kNotABlock;
+  const BlockHeader* h = BlockHeader::of(p);
+  if (h->valid_in_use()) return BlockState::kInUse;
+  size_t size = h->size();
+  if (!h->in_use() && size >= kMinSmallBlock && memory_->owns(a + size - kHeaderSize - 1))
+    return BlockState::kFree;
+  return BlockState::kNotABlock;
+}
+
+void Watson::release(void* p) {
+  BlockHeader* h = BlockHeader::of(p);
+  uintptr_t at = reinterpret_cast<uintptr_t>(h);
+  size_t size = h->size();
+  if (size <= kLargestSmallBlock) {
+    cache(at, size);
+  } else {
+    insert_merging(at, size);
+  }
+}
+
+void* Watson::reallocate(void* p, size_t size) {
+  BlockHeader* h = BlockHeader::of(p);
+  uintptr_t at = reinterpret_cast<uintptr_t>(h);
+  size_t old = h->size();
+  size_t need = size <= kSmallMax ? small_block(size) : block_size_for(size, kMinBlock);
+  if (need <= old) {  // shrink in place; a large enough tail goes back
+    size_t rest = old - need;
+    if (rest >= kMinBlock || (rest >= kMinSmallBlock && need >= kMinSmallBlock)) {
+      h->mark_in_use(need);
+      if (!insert_merging(at + need, rest)) cache(at + need, rest);
+    }
+    return p;
+  }
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto next = by_address_.lower_bound(at, ByAddress());
+    FreeBlock* right = (next != by_address_.end() && next->addr() == at + old) ? &*next : nullptr;
+    FreeBlock* left = nullptr;
+    if (next != by_address_.begin()) {
+      FreeBlock* prev = &*std::prev(next);
+      if (prev->end() == at) left = prev;
+    }
+    size_t right_size = right ? right->size() : 0;
+    if (old + right_size >= need) {  // grow in place into the following free block
+      remove(right);
+      size_t total = old + right_size, rest = total - need;
+      if (rest >= kMinBlock) {
+        make_free(at + need, rest);
+      } else if (rest >= kMinSmallBlock) {
+        cache(at + need, rest);
+      } else {
+        need = total;
+      }
+      h->mark_in_use(need);
+      return p;
+    }
+    // AIX: free the old block (merging), then take the best fit; the merged block wins when it is
+    // the smallest that fits. Watson hands out the tail of whichever block it takes.
+    uintptr_t merged_at = left ? left->addr() : at;
+    size_t merged = (left ? left->size() : 0) + old + right_size;
+    FreeBlock* other = best_fit(need);
+    if (merged >= need && (other == nullptr || merged < other->size() ||
+                           (merged == other->size() && merged_at < other->addr()))) {
+      if (right) remove(right);
+      if (left) remove(left);
+      size_t rest = merged - need;
+      if (rest < kMinSmallBlock) need = merged, rest = 0;
+      uintptr_t dest = merged_at + rest;
+      memmove(reinterpret_cast<void*>(dest + kHeaderSize), p, old - kHeaderSize);
+      if (rest >= kMinBlock) {
+        make_free(merged_at, rest);
+      } else if (rest) {
+        cache(merged_at, rest);
+      }
+      BlockHeader::at(dest)->mark_in_use(need);
+      return BlockHeader::at(dest)->user();
+    }
+    if (other != nullptr) {
+      void* q = carve_tail(other, need);
+      memcpy(q, p, old - kHeaderSize);
+      release(p);
+      return q;
+    }
+    if (attempt == 0) {
+      if (!flush_cache() && !grow(need)) return nullptr;
+    } else if (attempt == 1 && !grow(need)) {
+      return nullptr;
+    }
+  }
+  return nullptr;
+}
+
+size_t Watson::disclaim_free() {
+  size_t total = 0, page = page_size();
+  for (const FreeBlock& b : by_address_) {
+    uintptr_t from = align_up(b.addr() + kMinBlock, page), to = align_down(b.end(), page);
+    if (to > from) {
+      os::disclaim(from, to - from);
+      total += to - from;
+    }
+  }
+  return total;
+}
+
+bool Watson::check(Text* why) const {
+  auto fail = [&](const char* what, uintptr_t at) {
+    if (why) why->str(what).str(" at ").hex(at);
+    return false;
+  };
+  size_t sum = 0, count = 0;
+  uintptr_t prev_end = 0;
+  for (const FreeBlock& b : by_address_) {
+    if (b.size_flags & kFlagMask) return fail("free block with flags set", b.addr());
+    if (b.size() < kMinBlock || b.size() % kAlignment) return fail("bad free block size", b.addr());
+    if (b.addr() % kAlignment) return fail("misaligned free block", b.addr());
+    if (!memory_->owns(b.addr()) || !memory_->owns(b.end() - 1))
+      return fail("free block outside the heap", b.addr());
+    if (prev_end > b.addr()) return fail("overlapping free blocks", b.addr());
+    if (prev_end == b.addr()) return fail("adjacent free blocks not merged", b.addr());
+    if (by_size_.find(b) == by_size_.end()) return fail("block missing from the size tree", b.addr());
+    prev_end = b.end();
+    sum += b.size();
+    ++count;
+  }
+  if (sum != free_bytes_) return fail("free byte count differs from the trees", sum);
+  size_t in_size_tree = 0;
+  for (const FreeBlock& b : by_size_) {
+    if (by_address_.find(b) == by_address_.end()) return fail("block missing from the address tree", b.addr());
+    ++in_size_tree;
+  }
+  if (in_size_tree != count) return fail("the trees hold different blocks", in_size_tree);
+  size_t cached = 0, cached_bytes = 0;
+  for (size_t i = 0; i < kLists; ++i) {
+    for (const CachedBlock& c : lists_[i]) {
+      uintptr_t a = reinterpret_cast<uintptr_t>(&c);
+      if ((c.size_flags & kFlagMask) != kCached) return fail("class list block with bad flags", a);
+      if ((c.size_flags & ~kFlagMask) != i * kAlignment) return fail("block on the wrong class list", a);
+      if (!memory_->owns(a)) return fail("class list block outside the heap", a);
+      ++cached;
+      cached_bytes += i * kAlignment;
+    }
+  }
+  if (cached != cached_blocks_ || cached_bytes != cached_bytes_)
+    return fail("class list counts differ from the lists", cached);
+  size_t walked_free = 0;
+  auto listed = [&](uintptr_t a) {
+    return (BlockHeader::at(a)->size_flags & kCached) ||
+           by_address_.find(a, ByAddress()) != by_address_.end();
+  };
+  if (!walk_segments(*memory_, kMinBlock, kMinSmallBlock, listed, &walked_free, why)) return false;
+  if (walked_free != count + cached) return fail("free structures hold blocks the walk did not find", walked_free);
+  return true;
+}
+
+}  // namespace aixmalloc

@@ -1,0 +1,135 @@
+// Watson's own rules (spec 2.3): best fit by size, the tail of the chosen block to the caller, the
+// built-in size classes for requests up to 512 bytes, merging on free. check() after every step.
+#include "policies/watson.h"
+
+#include "tests/unit/harness.h"
+
+namespace aixmalloc::testing {
+namespace {
+
+using H = PolicyHarness<Watson>;
+
+TEST(Watson, BestFitTakesTheSmallestBlockThatFits) {
+  H h;
+  void* big = h.alloc(4000);
+  void* sep1 = h.alloc(1000);
+  void* snug = h.alloc(1200);
+  void* sep2 = h.alloc(1000);
+  h.release(big);
+  h.release(snug);
+  ASSERT_TRUE(h.valid());
+  // Yorktown would take the lower, larger hole; Watson takes the smallest one that fits, and since
+  // 1200 bytes fit it exactly, the whole block.
+  void* p = h.alloc(1200);
+  EXPECT_EQ(p, snug);
+  EXPECT_TRUE(h.valid());
+  h.release(p), h.release(sep1), h.release(sep2);
+  EXPECT_TRUE(h.valid());
+}
+
+TEST(Watson, CarvesTheTailAndTheRemainderKeepsItsAddress) {
+  H h;
+  void* hole = h.alloc(8000);
+  void* sep = h.alloc(1000);
+  h.release(hole);
+  size_t blocks = h.policy.free_blocks();
+  void* p = h.alloc(1000);  // a 1024-byte block from the end of the 8016-byte hole
+  auto* hole_block = static_cast<char*>(hole) - kHeaderSize;
+  EXPECT_EQ(static_cast<char*>(p) - kHeaderSize, hole_block + 8016 - 1024);
+  EXPECT_EQ(h.policy.free_blocks(), blocks);
+  void* q = h.alloc(1000);  // the next tail, right below
+  EXPECT_EQ(static_cast<char*>(q) - kHeaderSize, hole_block + 8016 - 2048);
+  EXPECT_TRUE(h.valid());
+  h.release(p), h.release(q), h.release(sep);
+  EXPECT_TRUE(h.valid());
+}
+
+TEST(Watson, SmallRequestsUseTheBuiltInClasses) {
+  // Spec 2.3: 4-byte steps to 32, 8-byte steps to 128, 16 to 256, 32 to 512.
+  EXPECT_EQ(Watson::small_class(1), 4u);
+  EXPECT_EQ(Watson::small_class(5), 8u);
+  EXPECT_EQ(Watson::small_class(32), 32u);
+  EXPECT_EQ(Watson::small_class(33), 40u);
+  EXPECT_EQ(Watson::small_class(40), 40u);
+  EXPECT_EQ(Watson::small_class(129), 144u);
+  EXPECT_EQ(Watson::small_class(144), 144u);
+  EXPECT_EQ(Watson::small_class(257), 288u);
+  EXPECT_EQ(Watson::small_class(512), 512u);
+  H h;
+  for (size_t n = 0; n <= Watson::kSmallMax; ++n) {
+    void* p = h.alloc(n);
+    ASSERT_NE(p, nullptr);
+    EXPECT_GE(h.policy.usable_size(p), Watson::small_class(n));
+    EXPECT_LT(h.policy.usable_size(p), Watson::small_class(n) + kAlignment);
+    h.release(p);
+  }
+  EXPECT_TRUE(h.valid());
+}
+
+TEST(Watson, AFreedSmallBlockServesTheNextRequestOfItsClass) {
+  H h;
+  void* a = h.alloc(100);
+  void* b = h.alloc(300);
+  h.release(a);
+  EXPECT_EQ(h.alloc(97), a);  // same class (104): LIFO reuse from the class list
+  h.release(b);
+  EXPECT_EQ(h.alloc(289), b);
+  EXPECT_TRUE(h.valid());
+}
+
+TEST(Watson, FreeMergesWithBothNeighbours) {
+  H h;
+  void* a = h.alloc(1000);
+  void* b = h.alloc(2000);
+  void* c = h.alloc(3000);
+  void* sep = h.alloc(1000);
+  size_t base = h.policy.free_blocks();
+  h.release(a);
+  h.release(c);
+  EXPECT_EQ(h.policy.free_blocks(), base + 2);
+  h.release(b);
+  EXPECT_EQ(h.policy.free_blocks(), base + 1);
+  EXPECT_TRUE(h.valid());
+  h.release(sep);
+  EXPECT_TRUE(h.valid());
+}
+
+TEST(Watson, CachedSmallBlocksGoBackToTheTreesBeforeTheHeapGrows) {
+  H h;
+  std::vector<void*> small;
+  for (int i = 0; i < 20000; ++i) small.push_back(h.alloc(200));
+  for (void* p : small) h.release(p);
+  size_t acquired = h.memory.committed();
+  // The freed small blocks are only on class lists; a large request must reuse them rather than
+  // grow the heap.
+  void* big = h.alloc(2 << 20);
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(h.memory.committed(), acquired);
+  EXPECT_TRUE(h.valid());
+  h.release(big);
+  EXPECT_TRUE(h.valid());
+}
+
+TEST(Watson, ReallocGrowsInPlaceAndMovesToTheBestFit) {
+  H h;
+  // Watson carves from the top down: allocated in this order, b lies right above a.
+  void* sep = h.alloc(1000);
+  void* b = h.alloc(1000);
+  void* a = h.alloc(1000);
+  ASSERT_EQ(static_cast<char*>(a) + 1024, b);
+  fill(a, 1000, 1);
+  h.release(b);
+  void* r = h.policy.reallocate(a, 1900);
+  EXPECT_EQ(r, a);  // the free successor absorbs the growth
+  EXPECT_EQ(first_mismatch(r, 1000, 1), 1000u);
+  EXPECT_TRUE(h.valid());
+  void* r2 = h.policy.reallocate(r, 50000);
+  EXPECT_NE(r2, r);
+  EXPECT_EQ(first_mismatch(r2, 1000, 1), 1000u);
+  EXPECT_TRUE(h.valid());
+  h.release(r2), h.release(sep);
+  EXPECT_TRUE(h.valid());
+}
+
+}  // namespace
+}  // namespace aixmalloc::testing
