@@ -1,12 +1,23 @@
 // Every C++ allocation and deallocation function, in the same library as malloc, so that a program
-// that mixes new and malloc never sees two allocators. new throws std::bad_alloc after trying the
-// new-handler, as the standard says; the nothrow forms return nullptr.
+// that mixes new and malloc never sees two allocators. new calls the new-handler and throws
+// std::bad_alloc, as the standard says; the nothrow forms return nullptr.
+//
+// libstdc++ is reached only through two weak symbols. A C program therefore does not load libstdc++
+// because of us (its start-up would allocate before main, which would stop mallopt(M_MXFAST) from
+// choosing the policy, and it costs memory); a C++ program has it loaded and gets full behaviour.
 #include <cstddef>
+#include <cstdlib>
 #include <new>
 
+#include "libmalloc/report.h"
 #include "libmalloc/runtime.h"
 
 #define AIX_EXPORT __attribute__((visibility("default")))
+
+extern "C" std::new_handler aixmalloc_get_new_handler() noexcept
+    __asm__("_ZSt15get_new_handlerv") __attribute__((weak));
+extern "C" [[noreturn]] void aixmalloc_throw_bad_alloc() __asm__("_ZSt17__throw_bad_allocv")
+    __attribute__((weak));
 
 using aixmalloc::rt::allocate;
 using aixmalloc::rt::allocate_aligned;
@@ -14,30 +25,32 @@ using aixmalloc::rt::release;
 
 namespace {
 
-void* new_or_throw(std::size_t size, std::size_t align) {
+// Tries, calling the new-handler between tries while there is one. nullptr when there is none.
+void* try_new(std::size_t size, std::size_t align) {
   for (;;) {
     void* p = align ? allocate_aligned(align, size) : allocate(size);
     if (p) return p;
-    std::new_handler handler = std::get_new_handler();
-    if (handler == nullptr) throw std::bad_alloc();
+    std::new_handler handler = aixmalloc_get_new_handler ? aixmalloc_get_new_handler() : nullptr;
+    if (handler == nullptr) return nullptr;
     handler();
   }
 }
 
-void* new_nothrow(std::size_t size, std::size_t align) noexcept {
-  try {
-    return new_or_throw(size, align);
-  } catch (...) {
-    return nullptr;
-  }
+void* new_or_throw(std::size_t size, std::size_t align) {
+  void* p = try_new(size, align);
+  if (p) return p;
+  if (aixmalloc_throw_bad_alloc) aixmalloc_throw_bad_alloc();
+  static const char kMessage[] = "operator new: out of memory and no C++ runtime to throw std::bad_alloc";
+  aixmalloc::warn(kMessage, sizeof(kMessage) - 1);
+  abort();
 }
 
 }  // namespace
 
 AIX_EXPORT void* operator new(std::size_t n) { return new_or_throw(n, 0); }
 AIX_EXPORT void* operator new[](std::size_t n) { return new_or_throw(n, 0); }
-AIX_EXPORT void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n, 0); }
-AIX_EXPORT void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n, 0); }
+AIX_EXPORT void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return try_new(n, 0); }
+AIX_EXPORT void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return try_new(n, 0); }
 AIX_EXPORT void* operator new(std::size_t n, std::align_val_t a) {
   return new_or_throw(n, static_cast<std::size_t>(a));
 }
@@ -45,10 +58,10 @@ AIX_EXPORT void* operator new[](std::size_t n, std::align_val_t a) {
   return new_or_throw(n, static_cast<std::size_t>(a));
 }
 AIX_EXPORT void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return new_nothrow(n, static_cast<std::size_t>(a));
+  return try_new(n, static_cast<std::size_t>(a));
 }
 AIX_EXPORT void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return new_nothrow(n, static_cast<std::size_t>(a));
+  return try_new(n, static_cast<std::size_t>(a));
 }
 
 AIX_EXPORT void operator delete(void* p) noexcept { release(p, "operator delete"); }

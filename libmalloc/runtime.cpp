@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <new>
@@ -20,6 +21,7 @@
 #include "libmalloc/lock.h"
 #include "libmalloc/os.h"
 #include "libmalloc/report.h"
+#include "policies/three_one.h"
 #include "policies/watson.h"
 #include "policies/yorktown.h"
 
@@ -166,9 +168,8 @@ constinit Config g_config;
 Policy g_policy = Policy::kYorktown;
 size_t g_default_align = kAlignment;  // mallopt(M_MALIGN)
 
-constexpr size_t kStackSize = sizeof(Stack<Yorktown>) > sizeof(Stack<Watson>)
-                                  ? sizeof(Stack<Yorktown>)
-                                  : sizeof(Stack<Watson>);
+constexpr size_t kStackSize =
+    std::max({sizeof(Stack<Yorktown>), sizeof(Stack<Watson>), sizeof(Stack<ThreeOne>)});
 alignas(64) unsigned char g_stack_storage[kStackSize];
 
 // The one switch from the configured policy to its typed stack. Every per-call operation goes
@@ -178,6 +179,9 @@ decltype(auto) with_stack(Fn&& fn) {
   switch (g_policy) {
     case Policy::kWatson:
       return fn(*reinterpret_cast<Stack<Watson>*>(g_stack_storage));
+    case Policy::kV31:
+    case Policy::kV31_64:
+      return fn(*reinterpret_cast<Stack<ThreeOne>*>(g_stack_storage));
     default:
       return fn(*reinterpret_cast<Stack<Yorktown>*>(g_stack_storage));
   }
@@ -187,6 +191,10 @@ void build_stack() {
   switch (g_policy) {
     case Policy::kWatson:
       new (g_stack_storage) Stack<Watson>();
+      break;
+    case Policy::kV31:
+    case Policy::kV31_64:
+      new (g_stack_storage) Stack<ThreeOne>();
       break;
     default:
       new (g_stack_storage) Stack<Yorktown>();
@@ -422,7 +430,10 @@ int mallopt(int command, int value) {
       if (value != 0 && value != 1) return 1;  // glibc's fast-bin size: accepted, no effect
       if (direct::totals().allocations || with_stack([](auto& st) { return st.any_allocation(); }))
         return 1;
-      if (value == 1 && !spec(Policy::kV31_64).built) return 1;
+      // No block exists yet, so the heap of the old policy holds nothing: replace the stack.
+      g_policy = value == 0 ? Policy::kYorktown : sizeof(void*) == 8 ? Policy::kV31_64 : Policy::kV31;
+      g_config.policy = g_policy;
+      build_stack();
       return 0;
     case 2:  // M_NLBLKS, M_GRAIN, M_KEEP: System V compatibility, no effect
     case 3:

@@ -40,6 +40,10 @@ void render_status(const Snapshot& s, Text& out, int fd) {
     case Policy::kWatson:
       out.str("Watson Allocator");
       break;
+    case Policy::kV31:
+    case Policy::kV31_64:
+      out.str("3.1 Allocator (").str(spec(c.policy).spelling).ch(')');
+      break;
     default:
       out.str(spec(c.policy).spelling);
       break;

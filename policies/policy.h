@@ -11,6 +11,7 @@
 //   size_t free_bytes() const;  size_t largest_free() const;  size_t free_blocks() const;
 //   size_t disclaim_free();                      // give whole free pages back; bytes disclaimed
 //   bool check(Text* why) const;                 // verify every invariant; false + reason if broken
+//   static constexpr bool kCoalescing;          // free neighbours merge (Yorktown, Watson)
 //
 // The caller holds the heap's lock around every call.
 #pragma once

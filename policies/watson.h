@@ -25,6 +25,8 @@ namespace aixmalloc {
 class Watson {
  public:
   static constexpr const char* kName = "watson";
+  // Blocks tile the heap and free neighbours merge (check() and the tests rely on it).
+  static constexpr bool kCoalescing = true;
   static constexpr size_t kSmallMax = 512;
 
   explicit Watson(HeapMemory* memory) : memory_(memory) {}

@@ -26,6 +26,8 @@ namespace aixmalloc {
 class Yorktown {
  public:
   static constexpr const char* kName = "Yorktown";
+  // Blocks tile the heap and free neighbours merge (check() and the tests rely on it).
+  static constexpr bool kCoalescing = true;
 
   explicit Yorktown(HeapMemory* memory) : memory_(memory) {}
   Yorktown(const Yorktown&) = delete;

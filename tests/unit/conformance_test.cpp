@@ -3,6 +3,7 @@
 #include <map>
 #include <vector>
 
+#include "policies/three_one.h"
 #include "policies/watson.h"
 #include "policies/yorktown.h"
 #include "tests/unit/harness.h"
@@ -16,7 +17,7 @@ class Conformance : public ::testing::Test {
   PolicyHarness<P> h;
 };
 
-using PolicyTypes = ::testing::Types<Yorktown, Watson>;
+using PolicyTypes = ::testing::Types<Yorktown, Watson, ThreeOne>;
 TYPED_TEST_SUITE(Conformance, PolicyTypes);
 
 TYPED_TEST(Conformance, ZeroByteRequestsGetDistinctUsableBlocks) {

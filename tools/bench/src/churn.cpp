@@ -30,7 +30,7 @@
 #include "common.h"
 
 static const char kUsage[] =
-    "usage: bench_churn [--threads N (2)] [--iters TOTAL_REPLACEMENTS (default 8000000, quick 800000)]\n"
+    "usage: bench_churn [--threads N (2)] [--iters TOTAL_REPLACEMENTS (default 8000000, quick 400000)]\n"
     "                   [--rounds R (4)] [--slots N (16384)] [--seed N] [--quick]\n";
 
 namespace {
@@ -66,7 +66,7 @@ void check_and_free(void* v, uint64_t* sum) {
 int main(int argc, char** argv) {
   bench::Args args(argc, argv, kUsage);
   const long threads = args.get("threads", 2, 2);
-  const long iters = args.get("iters", 8000000, 800000);
+  const long iters = args.get("iters", 8000000, 400000);
   const long rounds = args.get("rounds", 4, 4);
   const long nslots = args.get("slots", 16384, 16384);
   const uint64_t seed = static_cast<uint64_t>(args.get("seed", 1, 1));

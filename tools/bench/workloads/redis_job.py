@@ -112,7 +112,7 @@ def vm_hwm_kib(pid):
 def wait_ready(server, port, deadline):
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            return "redis-server exited during startup (status %s)" % server.returncode
+            return "redis-server exited during startup (%s)" % _status_text(server.returncode)
         try:
             c = Resp(port, timeout=1.0)
             try:
@@ -152,6 +152,15 @@ def own_checks(port):
         return "bytes=%d items=%d" % (total, len(items))
     finally:
         c.close()
+
+
+def _status_text(rc):
+    if rc < 0:
+        try:
+            return "killed by signal %d (%s)" % (-rc, signal.Signals(-rc).name)
+        except ValueError:
+            return "killed by signal %d" % -rc
+    return "exit status %d" % rc
 
 
 def _kill_group(proc):
@@ -198,15 +207,19 @@ def run_redis(server_env, bench_env, requests, timeout=120.0,
             m = re.match(r"\s*([A-Z_]+): ([\d.]+) requests per second", piece)
             if m:
                 finals[m.group(1)] = float(m.group(2))
-        if b.returncode != 0:
-            res["error"] = "redis-benchmark exited with %d: %s" % (b.returncode, out[-300:])
+        if b.returncode != 0 or server.poll() is not None:
+            try:
+                server.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            if server.returncode is not None:
+                res["error"] = "redis-server died during the benchmark (%s)" % _status_text(server.returncode)
+            else:
+                res["error"] = "redis-benchmark exited with %d: %s" % (b.returncode, out.strip()[-300:])
             return res
         missing = {"SET", "GET", "LPUSH", "LPOP"} - set(finals)
         if missing:
             res["error"] = "redis-benchmark did not report %s" % ",".join(sorted(missing))
-            return res
-        if server.poll() is not None:
-            res["error"] = "redis-server died during the benchmark (status %s)" % server.returncode
             return res
         try:
             digest = own_checks(port)
@@ -227,7 +240,7 @@ def run_redis(server_env, bench_env, requests, timeout=120.0,
             res["error"] = "redis-server did not shut down"
             return res
         if rc != 0:
-            res["error"] = "redis-server exited with status %d at shutdown" % rc
+            res["error"] = "redis-server failed at shutdown (%s)" % _status_text(rc)
             return res
         with open(logpath, "rb") as f:
             if b"cannot be preloaded" in f.read():
