@@ -16,6 +16,23 @@ extern "C" {
 #define AIXMALLOC_M_DISCLAIM 5 /* 0: give every whole free page back to the system now */
 #define AIXMALLOC_M_MALIGN 6   /* n: malloc returns n-aligned memory from now on */
 
+/* AIX's per-heap figures (spec 7.3), all unsigned long as in AIX's <malloc.h>. */
+struct mallinfo_heap {
+  unsigned long root_sz;    /* the largest free block */
+  unsigned long acquired;   /* bytes obtained from the system for this heap, overhead included */
+  unsigned long blks_alloc; /* blocks in the heap: allocated ones and free ones */
+  unsigned long netalloc;   /* bytes currently allocated (acquired - bytes_free) */
+  unsigned long bytes_free; /* bytes in the free structures */
+};
+
+/* Heap `heap` (0 .. number of heaps - 1) of a multiheap process; heap 0 otherwise. All fields are 0
+ * for a heap number that does not exist. Never sets errno. */
+struct mallinfo_heap mallinfo_heap(int heap);
+
+/* The number of heaps the configuration gives this process (MALLOCOPTIONS=multiheap:n), 1 without
+ * multiheap. */
+int aixmalloc_heap_count(void);
+
 /* Verifies every heap's invariants (tree order, heap order, no overlap, no two adjacent free
  * blocks, block sizes adding up to the memory acquired). Returns 0 when all hold; otherwise writes
  * one line naming the broken invariant and its address to stderr and returns -1. Takes each heap's

@@ -52,6 +52,13 @@ struct BlockHeader {
 };
 static_assert(sizeof(BlockHeader) == kHeaderSize);
 
+// The free block a release produced or joined (after merging), so that a layer above can act on
+// its pages (disclaim). Empty when the block went to a list that is not free space (size classes).
+struct FreeRange {
+  uintptr_t start = 0;
+  size_t size = 0;
+};
+
 // What release() and friends find when they look at a pointer's prefix.
 enum class BlockState { kInUse, kFree, kNotABlock };
 

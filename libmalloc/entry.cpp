@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "libmalloc/aixmalloc.h"
 #include "libmalloc/format.h"
 #include "libmalloc/platform.h"
 #include "libmalloc/report.h"
@@ -150,6 +151,26 @@ AIX_EXPORT int malloc_info(int options, FILE* fp) {
   render_malloc_info(s, out);
   fwrite(out.data(), 1, out.size(), fp);
   return 0;
+}
+
+AIX_EXPORT struct mallinfo_heap mallinfo_heap(int heap) {
+  struct mallinfo_heap m = {};
+  Snapshot s;
+  rt::snapshot(&s);
+  if (heap < 0 || static_cast<unsigned>(heap) >= s.heaps) return m;
+  const HeapSnapshot& h = s.heap[heap];
+  m.root_sz = h.largest_free;
+  m.acquired = h.acquired;
+  m.blks_alloc = h.counters.allocations - h.counters.frees + h.free_blocks;
+  m.netalloc = h.acquired - h.free_bytes;
+  m.bytes_free = h.free_bytes;
+  return m;
+}
+
+AIX_EXPORT int aixmalloc_heap_count(void) {
+  Snapshot s;
+  rt::snapshot(&s);
+  return static_cast<int>(s.heaps);
 }
 
 AIX_EXPORT int aixmalloc_check(void) {

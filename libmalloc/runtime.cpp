@@ -21,6 +21,8 @@
 #include "libmalloc/lock.h"
 #include "libmalloc/os.h"
 #include "libmalloc/report.h"
+#include "options/disclaim.h"
+#include "options/multiheap.h"
 #include "policies/three_one.h"
 #include "policies/watson.h"
 #include "policies/yorktown.h"
@@ -33,33 +35,50 @@ namespace {
 // One heap: its lock, its memory and its policy's free structure.
 template <class P>
 struct Heap {
-  explicit Heap(unsigned i) : memory(Owner::make(OwnerKind::kHeap, this)), policy(&memory), index(i) {}
+  Heap() : memory(Owner::make(OwnerKind::kHeap, this)), policy(&memory) {}
   Lock lock;
   HeapMemory memory;
   P policy;
   HeapCounters counters;
-  unsigned index;
+  Disclaimer disclaimer;
+  unsigned index = 0;
 };
 
+// The configured stack over one policy: the heaps, the multiheap selector and the disclaim layer.
 template <class P>
 class Stack {
  public:
-  Stack() : heap0_(0) {}
+  explicit Stack(const Config& c) {
+    unsigned n = c.enabled(OptionId::kMultiheap) ? static_cast<unsigned>(c.value(OptionId::kMultiheap)) : 1;
+    for (unsigned i = 0; i < Snapshot::kMaxHeaps; ++i) heaps_[i].index = i;
+    selector_.configure(heaps_, n, c.enabled(OptionId::kConsidersize));
+    disclaim_ = c.enabled(OptionId::kDisclaim);
+  }
 
-  Heap<P>* pick() { return &heap0_; }
-  unsigned heap_count() const { return 1; }
-  Heap<P>* heap(unsigned i) { return i == 0 ? &heap0_ : nullptr; }
+  unsigned heap_count() const { return selector_.count(); }
+  Heap<P>* heap(unsigned i) { return &heaps_[i]; }
 
   void* allocate(size_t size, size_t align) {
-    Heap<P>* h = pick();
-    LockGuard guard(h->lock);
+    Heap<P>* h = selector_.acquire(size + kHeaderSize);
     void* p = h->policy.allocate(size, align);
     if (p) {
       ++h->counters.allocations;
-    } else {
-      ++h->counters.failures;
+      h->lock.unlock();
+      return p;
     }
-    return p;
+    ++h->counters.failures;
+    h->lock.unlock();
+    // Spec 3.3: when the chosen heap cannot satisfy a request, the other heaps are tried first.
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      if (&heaps_[i] == h) continue;
+      LockGuard guard(heaps_[i].lock);
+      p = heaps_[i].policy.allocate(size, align);
+      if (p) {
+        ++heaps_[i].counters.allocations;
+        return p;
+      }
+    }
+    return nullptr;
   }
 
   // Checks p under its heap's lock; reports misuse and never returns if p is not a live block.
@@ -68,7 +87,13 @@ class Stack {
     LockGuard guard(h->lock);
     validate(h, p, call);
     ++h->counters.frees;
-    h->policy.release(p);
+    uintptr_t block = reinterpret_cast<uintptr_t>(BlockHeader::of(p));
+    size_t size = BlockHeader::of(p)->size();
+    FreeRange merged = h->policy.release(p);
+    if (disclaim_) {
+      size_t free = h->policy.free_bytes();
+      h->disclaimer.after_free(h->policy, block, size, merged, free, h->memory.committed() - free);
+    }
   }
 
   size_t usable_size(void* p, Owner owner) {
@@ -158,7 +183,9 @@ class Stack {
     }
   }
 
-  Heap<P> heap0_;
+  Heap<P> heaps_[Snapshot::kMaxHeaps];
+  HeapSelector<Heap<P>> selector_;
+  bool disclaim_ = false;
 };
 
 enum State : int { kUninit, kStarting, kReady };
@@ -190,14 +217,14 @@ decltype(auto) with_stack(Fn&& fn) {
 void build_stack() {
   switch (g_policy) {
     case Policy::kWatson:
-      new (g_stack_storage) Stack<Watson>();
+      new (g_stack_storage) Stack<Watson>(g_config);
       break;
     case Policy::kV31:
     case Policy::kV31_64:
-      new (g_stack_storage) Stack<ThreeOne>();
+      new (g_stack_storage) Stack<ThreeOne>(g_config);
       break;
     default:
-      new (g_stack_storage) Stack<Yorktown>();
+      new (g_stack_storage) Stack<Yorktown>(g_config);
       break;
   }
 }

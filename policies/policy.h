@@ -5,7 +5,8 @@
 //   void* allocate(size_t size, size_t align);   // align: power of two >= 16; nullptr when the OS
 //                                                // refuses more memory
 //   BlockState state(void* p) const;             // classify a pointer the address map gave us
-//   void release(void* p);                       // p is in use (state() said so)
+//   FreeRange release(void* p);                  // p is in use (state() said so); the free block
+//                                                // it is now part of
 //   void* reallocate(void* p, size_t size);      // in place or moved; nullptr leaves p intact
 //   size_t usable_size(void* p) const;
 //   size_t free_bytes() const;  size_t largest_free() const;  size_t free_blocks() const;

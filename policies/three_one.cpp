@@ -117,12 +117,13 @@ BlockState ThreeOne::state(void* p) const {
   return BlockState::kNotABlock;
 }
 
-void ThreeOne::release(void* p) {
+FreeRange ThreeOne::release(void* p) {
   BlockHeader* h = BlockHeader::of(p);
   size_t size = h->size();
   size_t page = page_size();
   if (size >= page) os::disclaim(reinterpret_cast<uintptr_t>(p), size);  // whole data pages
   push(reinterpret_cast<uintptr_t>(h), size);
+  return FreeRange{};  // bucket blocks are not free space another request could merge into
 }
 
 void* ThreeOne::reallocate(void* p, size_t size) {

@@ -35,7 +35,7 @@ class ThreeOne {
 
   void* allocate(size_t size, size_t align);
   BlockState state(void* p) const;
-  void release(void* p);
+  FreeRange release(void* p);
   void* reallocate(void* p, size_t size);
   size_t usable_size(void* p) const { return BlockHeader::of(p)->size() - kHeaderSize; }
 

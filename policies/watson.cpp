@@ -52,7 +52,7 @@ void Watson::resize(FreeBlock* b, size_t size) {
   by_size_.insert(*b);
 }
 
-bool Watson::insert_merging(uintptr_t at, size_t size) {
+Watson::FreeBlock* Watson::insert_merging(uintptr_t at, size_t size) {
   auto next = by_address_.lower_bound(at, ByAddress());
   FreeBlock* right = (next != by_address_.end() && next->addr() == at + size) ? &*next : nullptr;
   FreeBlock* left = nullptr;
@@ -67,16 +67,15 @@ bool Watson::insert_merging(uintptr_t at, size_t size) {
       remove(right);
     }
     resize(left, total);
-    return true;
+    return left;
   }
   if (right) {
     size += right->size();
     remove(right);
   } else if (size < kMinBlock) {
-    return false;
+    return nullptr;
   }
-  make_free(at, size);
-  return true;
+  return make_free(at, size);
 }
 
 void Watson::cache(uintptr_t at, size_t size) {
@@ -145,7 +144,7 @@ bool Watson::flush_cache() {
         size_t size = c->size_flags & ~kFlagMask;
         cached_bytes_ -= size;
         --cached_blocks_;
-        if (insert_merging(at, size)) {
+        if (insert_merging(at, size) != nullptr) {
           moved = true;
         } else {
           c->size_flags = size | kCached;
@@ -238,15 +237,16 @@ BlockState Watson::state(void* p) const {
   return BlockState::kNotABlock;
 }
 
-void Watson::release(void* p) {
+FreeRange Watson::release(void* p) {
   BlockHeader* h = BlockHeader::of(p);
   uintptr_t at = reinterpret_cast<uintptr_t>(h);
   size_t size = h->size();
   if (size <= kLargestSmallBlock) {
     cache(at, size);
-  } else {
-    insert_merging(at, size);
+    return FreeRange{};
   }
+  FreeBlock* b = insert_merging(at, size);
+  return FreeRange{b->addr(), b->size()};
 }
 
 void* Watson::reallocate(void* p, size_t size) {
@@ -258,7 +258,7 @@ void* Watson::reallocate(void* p, size_t size) {
     size_t rest = old - need;
     if (rest >= kMinBlock || (rest >= kMinSmallBlock && need >= kMinSmallBlock)) {
       h->mark_in_use(need);
-      if (!insert_merging(at + need, rest)) cache(at + need, rest);
+      if (insert_merging(at + need, rest) == nullptr) cache(at + need, rest);
     }
     return p;
   }

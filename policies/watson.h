@@ -35,7 +35,7 @@ class Watson {
 
   void* allocate(size_t size, size_t align);
   BlockState state(void* p) const;
-  void release(void* p);
+  FreeRange release(void* p);
   void* reallocate(void* p, size_t size);
   size_t usable_size(void* p) const { return BlockHeader::of(p)->size() - kHeaderSize; }
 
@@ -100,9 +100,10 @@ class Watson {
   FreeBlock* make_free(uintptr_t at, size_t size);  // prefix + both trees
   void remove(FreeBlock* b);
   void resize(FreeBlock* b, size_t size);  // same address: only the size tree moves
-  // Frees [at, at+size) into the trees, merging with free neighbours. A piece smaller than a tree
-  // block that has no free neighbour cannot stand in the trees: false, and nothing changed.
-  bool insert_merging(uintptr_t at, size_t size);
+  // Frees [at, at+size) into the trees, merging with free neighbours, and returns the tree block
+  // that now holds it. A piece smaller than a tree block with no free neighbour cannot stand in the
+  // trees: nullptr, and nothing changed.
+  FreeBlock* insert_merging(uintptr_t at, size_t size);
   void* carve_tail(FreeBlock* b, size_t need);
   void* carve_aligned(FreeBlock* b, size_t need, size_t align);
   void* allocate_large(size_t need, size_t align);

@@ -39,7 +39,7 @@ void Yorktown::remove(FreeBlock* b) {
   free_bytes_ -= b->size();
 }
 
-void Yorktown::insert_merging(uintptr_t at, size_t size) {
+Yorktown::FreeBlock* Yorktown::insert_merging(uintptr_t at, size_t size) {
   auto next = tree_.lower_bound(at, ByAddress());
   if (next != tree_.end() && next->addr() == at + size) {
     FreeBlock* right = &*next++;
@@ -54,7 +54,7 @@ void Yorktown::insert_merging(uintptr_t at, size_t size) {
       remove(left);
     }
   }
-  make_free(at, size);
+  return make_free(at, size);
 }
 
 void* Yorktown::carve(FreeBlock* b, size_t need) {
@@ -131,9 +131,10 @@ BlockState Yorktown::state(void* p) const {
   return BlockState::kNotABlock;
 }
 
-void Yorktown::release(void* p) {
+FreeRange Yorktown::release(void* p) {
   BlockHeader* h = BlockHeader::of(p);
-  insert_merging(reinterpret_cast<uintptr_t>(h), h->size());
+  FreeBlock* b = insert_merging(reinterpret_cast<uintptr_t>(h), h->size());
+  return FreeRange{b->addr(), b->size()};
 }
 
 void* Yorktown::reallocate(void* p, size_t size) {

@@ -35,7 +35,7 @@ class Yorktown {
 
   void* allocate(size_t size, size_t align);
   BlockState state(void* p) const;
-  void release(void* p);
+  FreeRange release(void* p);
   void* reallocate(void* p, size_t size);
   size_t usable_size(void* p) const { return BlockHeader::of(p)->size() - kHeaderSize; }
 
@@ -80,7 +80,7 @@ class Yorktown {
   FreeBlock* lowest_fit(size_t need) const;
   FreeBlock* make_free(uintptr_t at, size_t size);   // writes the prefix and inserts
   void remove(FreeBlock* b);
-  void insert_merging(uintptr_t at, size_t size);     // free with coalescing
+  FreeBlock* insert_merging(uintptr_t at, size_t size);  // free with coalescing
   void* carve(FreeBlock* b, size_t need);            // b removed from the tree already
   void* carve_aligned(FreeBlock* b, size_t need, size_t align);
   bool grow(size_t need);

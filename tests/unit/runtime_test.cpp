@@ -1,6 +1,7 @@
 // The exported malloc family, through the real entry points: this binary links libaixmalloc.a, so
 // every allocation in the process, GoogleTest's own included, is served by aixmalloc.
 #include <errno.h>
+#include <strings.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -219,7 +220,9 @@ TEST(Runtime, MalloptFollowsAixReturnValues) {
     free(q);
   }
   EXPECT_EQ(mallopt(AIXMALLOC_M_MALIGN, 16), 0);
-  EXPECT_EQ(mallopt(AIXMALLOC_M_DISCLAIM, 0), 0);
+  // AIX honours M_DISCLAIM under the default policy only.
+  bool yorktown = !getenv("MALLOCTYPE") || strcasecmp(getenv("MALLOCTYPE"), "yorktown") == 0;
+  EXPECT_EQ(mallopt(AIXMALLOC_M_DISCLAIM, 0), yorktown ? 0 : 1);
   EXPECT_EQ(mallopt(2, 100), 0);                 // M_NLBLKS: System V, no effect
   EXPECT_EQ(mallopt(M_TRIM_THRESHOLD, 1 << 20), 1);  // glibc tunable: accepted, glibc's success
   free(p);
@@ -298,6 +301,182 @@ TEST(Runtime, CrossThreadFreesUnderContention) {
   for (auto& s : slots) free(s.load());
   EXPECT_FALSE(broken);
   EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+// The configuration this test process runs under (set per ctest entry through the environment).
+bool configured(const char* option) {
+  const char* o = getenv("MALLOCOPTIONS");
+  return o && strstr(o, option);
+}
+
+// Seeded random sequences through the real entry points, every block holding its own pattern,
+// verified before free and after realloc, the heaps checked as it goes. Sizes reach past the
+// 4 MiB threshold where blocks get ranges of their own.
+TEST(Runtime, RandomSequencesThroughTheEntryPoints) {
+  struct Live {
+    void* p;
+    size_t size;
+    uint64_t seed;
+  };
+  for (uint64_t seed : {7ull, 99ull, 2024ull}) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    std::mt19937_64 rng(seed);
+    std::vector<Live> live;
+    uint64_t next_seed = seed << 24;
+    auto size_of = [&] {
+      switch (rng() % 20) {
+        case 0:
+          return static_cast<size_t>(1 + rng() % (9 << 20));
+        case 1:
+        case 2:
+          return static_cast<size_t>(1 + rng() % 70000);
+        default:
+          return static_cast<size_t>(rng() % 700);
+      }
+    };
+    for (int step = 0; step < 4000; ++step) {
+      unsigned op = rng() % 10;
+      if (live.empty() || op < 4) {
+        size_t size = size_of();
+        void* p = nullptr;
+        if (op == 1) {
+          p = calloc(1, size);
+          for (size_t i = 0; i < size; i += 4093) ASSERT_EQ(static_cast<char*>(p)[i], 0);
+        } else if (op == 2) {
+          size_t align = size_t{16} << (rng() % 12);
+          ASSERT_EQ(posix_memalign(&p, align, size), 0);
+          ASSERT_EQ(reinterpret_cast<uintptr_t>(p) % align, 0u);
+        } else {
+          p = malloc(size);
+        }
+        ASSERT_NE(p, nullptr);
+        live.push_back({p, size, ++next_seed});
+        fill(p, std::min<size_t>(size, 1 << 16), live.back().seed);
+      } else if (op < 7) {
+        size_t i = rng() % live.size();
+        ASSERT_EQ(first_mismatch(live[i].p, std::min<size_t>(live[i].size, 1 << 16), live[i].seed),
+                  std::min<size_t>(live[i].size, 1 << 16));
+        free(live[i].p);
+        live[i] = live.back();
+        live.pop_back();
+      } else {
+        size_t i = rng() % live.size();
+        size_t size = size_of();
+        void* q = realloc(live[i].p, size);
+        if (size == 0) {  // glibc: frees the block and returns NULL
+          ASSERT_EQ(q, nullptr);
+          live[i] = live.back();
+          live.pop_back();
+          continue;
+        }
+        ASSERT_NE(q, nullptr);
+        size_t keep = std::min({size, live[i].size, size_t{1} << 16});
+        ASSERT_EQ(first_mismatch(q, keep, live[i].seed), keep) << "step " << step;
+        live[i] = {q, size, ++next_seed};
+        fill(q, std::min<size_t>(size, 1 << 16), live[i].seed);
+      }
+      if (step % 250 == 0) {
+        ASSERT_EQ(aixmalloc_check(), 0) << "step " << step;
+      }
+    }
+    for (const Live& b : live) free(b.p);
+    ASSERT_EQ(aixmalloc_check(), 0);
+  }
+}
+
+// With multiheap, threads that collide spread over several heaps; a block freed by any thread goes
+// back to the heap it came from.
+TEST(Runtime, MultiheapSpreadsThreadsAndFreesGoToTheOwner) {
+  int heaps = aixmalloc_heap_count();
+  if (!configured("multiheap")) {
+    EXPECT_EQ(heaps, 1);
+    EXPECT_EQ(mallinfo_heap(1).acquired, 0u);
+    return;
+  }
+  ASSERT_GT(heaps, 1);
+  constexpr int kThreads = 4, kBlocks = 20000;
+  std::vector<std::vector<void*>> blocks(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&blocks, t] {
+      for (int i = 0; i < kBlocks; ++i) {
+        void* p = malloc(64 + (i % 7) * 100);
+        memset(p, t, 64);
+        blocks[t].push_back(p);
+        if (i % 3 == 0) {  // churn so the threads collide on the heap locks
+          free(blocks[t].back());
+          blocks[t].pop_back();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  int used = 0;
+  for (int h = 0; h < heaps; ++h) used += mallinfo_heap(h).acquired > 0;
+  EXPECT_GE(used, 2) << "four threads allocating at once all used one heap";
+  std::vector<unsigned long> net_before(static_cast<size_t>(heaps));
+  for (int h = 0; h < heaps; ++h) net_before[static_cast<size_t>(h)] = mallinfo_heap(h).netalloc;
+  // The main thread frees every block: each heap's allocated bytes fall, none rises.
+  for (auto& v : blocks) {
+    for (void* p : v) free(p);
+  }
+  int fell = 0;
+  for (int h = 0; h < heaps; ++h) {
+    EXPECT_LE(mallinfo_heap(h).netalloc, net_before[static_cast<size_t>(h)]) << "heap " << h;
+    fell += mallinfo_heap(h).netalloc < net_before[static_cast<size_t>(h)];
+  }
+  EXPECT_GE(fell, 2);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+TEST(Runtime, MallinfoHeapDescribesEachHeap) {
+  void* p = malloc(5000);
+  struct mallinfo_heap h0 = mallinfo_heap(0);
+  EXPECT_GT(h0.acquired, 0u);
+  EXPECT_EQ(h0.netalloc + h0.bytes_free, h0.acquired);
+  EXPECT_LE(h0.root_sz, h0.bytes_free);
+  EXPECT_GT(h0.blks_alloc, 0u);
+  struct mallinfo_heap none = mallinfo_heap(aixmalloc_heap_count());
+  EXPECT_EQ(none.acquired + none.netalloc + none.bytes_free + none.root_sz + none.blks_alloc, 0u);
+  EXPECT_EQ(mallinfo_heap(-1).acquired, 0u);
+  free(p);
+}
+
+size_t resident_bytes() {
+  FILE* f = fopen("/proc/self/statm", "r");
+  unsigned long size = 0, resident = 0;
+  EXPECT_EQ(fscanf(f, "%lu %lu", &size, &resident), 2);
+  fclose(f);
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Spec 5.1: with disclaim, a program that frees what it allocated shrinks back; without, the heap
+// keeps its pages as AIX's does.
+TEST(Runtime, DisclaimGivesFreedPagesBack) {
+  // 3.1 gives back the pages of every freed block of a page or more by itself (spec 6.3).
+  bool shrinks = configured("disclaim") || (getenv("MALLOCTYPE") && strstr(getenv("MALLOCTYPE"), "3.1"));
+  size_t start = resident_bytes();
+  std::vector<void*> blocks;
+  std::mt19937 rng(5);
+  size_t total = 0;
+  while (total < (256u << 20)) {
+    size_t size = (64u << 10) + rng() % (960u << 10);
+    void* p = malloc(size);
+    memset(p, 1, size);
+    blocks.push_back(p);
+    total += size;
+  }
+  size_t peak = resident_bytes();
+  EXPECT_GT(peak - start, 200u << 20);
+  for (void* p : blocks) free(p);
+  size_t after = resident_bytes();
+  if (shrinks) {
+    EXPECT_LT(after, start + (8u << 20)) << "start " << start << " peak " << peak;
+  } else {
+    EXPECT_GT(after, start + (200u << 20)) << "start " << start << " peak " << peak;
+  }
+  malloc_trim(0);  // gives it all back in either case
+  EXPECT_LT(resident_bytes(), start + (8u << 20));
 }
 
 using RuntimeDeathTest = ::testing::Test;
