@@ -33,6 +33,11 @@ struct mallinfo_heap mallinfo_heap(int heap);
  * multiheap. */
 int aixmalloc_heap_count(void);
 
+/* How many times the calling thread has taken one of the allocator's locks. With
+ * MALLOCOPTIONS=pool, malloc and free of 512 bytes or less take none once the thread's pool has
+ * memory; this counter shows it. */
+unsigned long aixmalloc_thread_lock_count(void);
+
 /* Verifies every heap's invariants (tree order, heap order, no overlap, no two adjacent free
  * blocks, block sizes adding up to the memory acquired). Returns 0 when all hold; otherwise writes
  * one line naming the broken invariant and its address to stderr and returns -1. Takes each heap's

@@ -22,6 +22,7 @@ inline constexpr uintptr_t kInUse = 1;
 inline constexpr uintptr_t kFlagMask = kAlignment - 1;
 inline constexpr uintptr_t kMagic = 0xa1c5'5a1c'0000'0000ull;
 inline constexpr uintptr_t kFenceMagic = 0xa1c5'fe9c'e000'0000ull;
+inline constexpr uintptr_t kCachedMagic = 0xa1c5'cac4'ed00'0000ull;
 inline constexpr uintptr_t kDirectMagic = 0xa1c5'd19e'c700'0000ull;
 
 struct BlockHeader {
@@ -43,6 +44,13 @@ struct BlockHeader {
   }
   bool valid_in_use() const {
     return in_use() && check == (kMagic ^ reinterpret_cast<uintptr_t>(this));
+  }
+  // An allocated block parked in a thread cache (options/threadcache.h): still allocated as far as
+  // its heap knows, but free as far as the program is concerned, so a second free is a double free.
+  void mark_cached() { check = kCachedMagic ^ reinterpret_cast<uintptr_t>(this); }
+  void mark_uncached() { check = kMagic ^ reinterpret_cast<uintptr_t>(this); }
+  bool cached() const {
+    return in_use() && check == (kCachedMagic ^ reinterpret_cast<uintptr_t>(this));
   }
 
   static BlockHeader *of(void *user) {

@@ -271,7 +271,7 @@ void Parser::set_option(Variable var, OptionId id, bool has_value, Span value) {
         done();
         n = o.def;
       }
-      if (id == OptionId::kPool && n != 0) n = (n + 4095) & ~uint64_t{4095};
+      if (id == OptionId::kPool && n != 0) n = (n + 65535) & ~uint64_t{65535};  // whole pool pages
       enable(id, var, n);
       // Sub-options tune buckets but do not switch it on (AIX reads MALLOCBUCKETS only with it).
       if (id == OptionId::kNumberOfBuckets || id == OptionId::kBucketSizingFactor ||
@@ -375,6 +375,9 @@ void Parser::apply_policy_matrix() {
     }
   }
   if (!cfg_->enabled(OptionId::kBuckets)) cfg_->bucket_statistics.kind = Destination::kNone;
+  // Spec 3.6: the thread cache is on by default under Watson, off by default elsewhere.
+  OptionValue& tc = cfg_->option(OptionId::kThreadcache);
+  if (tc.origin == Origin::kDefault && cfg_->policy == Policy::kWatson) tc.on = true;
 }
 
 }  // namespace

@@ -9,21 +9,30 @@
 
 #include "libmalloc/aixmalloc.h"
 #include "libmalloc/format.h"
+#include "libmalloc/lock.h"
 #include "libmalloc/platform.h"
 #include "libmalloc/report.h"
 #include "libmalloc/runtime.h"
+#include "options/pool.h"
 
 #define AIX_EXPORT extern "C" __attribute__((visibility("default")))
 #define AIX_ALIAS(name) __attribute__((alias(#name), used, visibility("default")))
 
 using namespace aixmalloc;
 
-AIX_EXPORT void* malloc(size_t size) { return rt::allocate(size); }
+// malloc and free run the pool's fast path here, inline; everything else is a tail call into the
+// runtime. free() keeps errno as it was: every system call it can reach (madvise, munmap, futex)
+// saves and restores errno itself (os.cpp, lock.cpp).
+AIX_EXPORT void* malloc(size_t size) {
+  if (size <= pool::kMaxRequest && rt::g_pool_fast.load(std::memory_order_acquire)) {
+    if (void* p = pool::allocate(size)) return p;
+  }
+  return rt::allocate(size);
+}
 
 AIX_EXPORT void free(void* p) {
-  int saved = errno;
+  if (pool::owns(p)) return pool::release(p, "free");
   rt::release(p, "free");
-  errno = saved;
 }
 
 AIX_EXPORT void* calloc(size_t count, size_t size) { return rt::allocate_zeroed(count, size); }
@@ -97,7 +106,7 @@ struct mallinfo2 fill_mallinfo2() {
     free_blocks += s.heap[i].free_blocks;
     if (s.heap[i].largest_free > largest) largest = s.heap[i].largest_free;
   }
-  mi.arena = s.acquired() - s.direct_bytes;
+  mi.arena = s.acquired() - s.direct_bytes;  // heaps and pool pages: glibc's "arena"; direct = hblkhd
   mi.ordblks = free_blocks;
   mi.hblks = s.direct_blocks;
   mi.hblkhd = s.direct_bytes;
@@ -172,6 +181,8 @@ AIX_EXPORT int aixmalloc_heap_count(void) {
   rt::snapshot(&s);
   return static_cast<int>(s.heaps);
 }
+
+AIX_EXPORT unsigned long aixmalloc_thread_lock_count(void) { return t_lock_acquisitions; }
 
 AIX_EXPORT int aixmalloc_check(void) {
   TextBuf<256> why;

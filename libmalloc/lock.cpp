@@ -8,6 +8,9 @@
 #include <cerrno>
 
 namespace aixmalloc {
+
+__thread uint64_t t_lock_acquisitions = 0;
+
 namespace {
 
 void futex(std::atomic<uint32_t>* word, int op, uint32_t value) {

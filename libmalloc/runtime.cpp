@@ -19,10 +19,13 @@
 #include "libmalloc/direct.h"
 #include "libmalloc/heap_memory.h"
 #include "libmalloc/lock.h"
+#include "libmalloc/meta.h"
 #include "libmalloc/os.h"
 #include "libmalloc/report.h"
 #include "options/disclaim.h"
 #include "options/multiheap.h"
+#include "options/pool.h"
+#include "options/threadcache.h"
 #include "policies/three_one.h"
 #include "policies/watson.h"
 #include "policies/yorktown.h"
@@ -81,12 +84,53 @@ class Stack {
     return nullptr;
   }
 
+  // Thread cache: a batch of blocks of class c onto this thread's list, under one heap lock.
+  bool refill(tcache::ThreadCache* tc, unsigned c) {
+    size_t size = tcache::class_size(c);
+    unsigned want = tcache::limit_of(c) / 2;
+    Heap<P>* h = selector_.acquire_own();
+    unsigned got = 0;
+    for (; got < want; ++got) {
+      void* p = h->policy.allocate(size, kAlignment);
+      if (p == nullptr) break;
+      tcache::push(tc, c, p);
+    }
+    h->counters.allocations += got;
+    h->lock.unlock();
+    ++tc->refills;
+    return got > 0;
+  }
+
+  // Thread cache: gives a list of cached blocks back to the heaps that own them, taking each heap's
+  // lock once per run of its blocks.
+  void flush(tcache::Cached* list) {
+    Heap<P>* locked = nullptr;
+    while (list) {
+      tcache::Cached* next = list->next;
+      auto* h = address_map().lookup(list).template object<Heap<P>>();
+      if (h != locked) {
+        if (locked) locked->lock.unlock();
+        locked = h;
+        locked->lock.lock();
+      }
+      BlockHeader::of(list)->mark_uncached();
+      ++h->counters.frees;
+      release_locked(h, list);
+      list = next;
+    }
+    if (locked) locked->lock.unlock();
+  }
+
   // Checks p under its heap's lock; reports misuse and never returns if p is not a live block.
   void release(void* p, Owner owner, const char* call) {
     auto* h = owner.object<Heap<P>>();
     LockGuard guard(h->lock);
     validate(h, p, call);
     ++h->counters.frees;
+    release_locked(h, p);
+  }
+
+  void release_locked(Heap<P>* h, void* p) {
     uintptr_t block = reinterpret_cast<uintptr_t>(BlockHeader::of(p));
     size_t size = BlockHeader::of(p)->size();
     FreeRange merged = h->policy.release(p);
@@ -192,8 +236,10 @@ enum State : int { kUninit, kStarting, kReady };
 constinit std::atomic<int> g_state{kUninit};
 constinit std::atomic<int> g_starter{0};
 constinit Config g_config;
+bool g_tcache = false;  // MALLOCOPTIONS=threadcache (default under watson)
 Policy g_policy = Policy::kYorktown;
 size_t g_default_align = kAlignment;  // mallopt(M_MALIGN)
+
 
 constexpr size_t kStackSize =
     std::max({sizeof(Stack<Yorktown>), sizeof(Stack<Watson>), sizeof(Stack<ThreeOne>)});
@@ -247,6 +293,15 @@ void start() {
   print_diagnostics(g_config.diagnostics);
   g_policy = g_config.policy;
   build_stack();
+  g_tcache = g_config.enabled(OptionId::kThreadcache);
+  if (g_config.enabled(OptionId::kPool)) {
+    if (pool::configure(g_config.value(OptionId::kPool))) {
+      g_pool_fast.store(true, std::memory_order_release);
+    } else {
+      static const char kNoRoom[] = "MALLOCOPTIONS: pool: no address space for the pool; pool is off";
+      warn(kNoRoom, sizeof(kNoRoom) - 1);
+    }
+  }
 }
 
 // True when the runtime is ready; false when the caller re-entered from its own start-up and must
@@ -273,8 +328,51 @@ void* fail_nomem() {
   return nullptr;
 }
 
+void tcache_exit(void* arg);
+
+// A request under 4096 bytes from this thread's cache, refilled in a batch when empty.
+void* tcache_allocate(size_t size) {
+  tcache::ThreadCache* tc = tcache::t_cache;
+  if (tc == nullptr && (tc = tcache::attach(tcache_exit)) == nullptr) return nullptr;
+  unsigned c = tcache::class_of(size);
+  if (void* p = tcache::pop(tc, c)) return p;
+  if (!with_stack([&](auto& st) { return st.refill(tc, c); })) return nullptr;
+  return tcache::pop(tc, c);
+}
+
+// A heap block freed into this thread's cache, when it is a valid, cacheable one. Reading the
+// prefix without the heap's lock is safe: an allocated block's prefix changes only when its owner,
+// the caller, frees or resizes it. Anything doubtful goes the locked way, which reports misuse.
+bool tcache_release(void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (a % kAlignment != 0 || (a & (kGranule - 1)) < kHeaderSize) return false;
+  const BlockHeader* h = BlockHeader::of(p);
+  if (!h->valid_in_use() || h->size() - kHeaderSize >= tcache::kLimit + 64) return false;
+  tcache::ThreadCache* tc = tcache::t_cache;
+  if (tc == nullptr && (tc = tcache::attach(tcache_exit)) == nullptr) return false;
+  unsigned c = tcache::class_for_block(h->size() - kHeaderSize);
+  if (tcache::push(tc, c, p)) {
+    tcache::Cached* half = tcache::take(tc, c, tc->count[c] / 2);
+    with_stack([&](auto& st) { st.flush(half); });
+  }
+  return true;
+}
+
+void tcache_exit(void* arg) {
+  auto* tc = static_cast<tcache::ThreadCache*>(arg);
+  for (unsigned c = 0; c < tcache::kClasses; ++c) {
+    if (tc->count[c] == 0) continue;
+    tcache::Cached* all = tcache::take(tc, c, tc->count[c]);
+    with_stack([&](auto& st) { st.flush(all); });
+  }
+  tcache::retire(tc);
+}
+
 void* allocate_ready(size_t size, size_t align) {
   if (size > kMaxRequest) return fail_nomem();
+  if (g_tcache && size < tcache::kLimit && align == kAlignment) {
+    if (void* p = tcache_allocate(size)) return p;
+  }
   void* p = size >= kDirectThreshold ? direct::allocate(size, align)
                                      : with_stack([&](auto& st) { return st.allocate(size, align); });
   return p ? p : fail_nomem();
@@ -314,20 +412,33 @@ void* move_block(void* p, Owner o, size_t size) {
   return q;
 }
 
+// Every allocator lock, in one order: the thread caches' list, the heaps, the pool, the records,
+// the address map. Each lock is only ever taken while holding locks earlier in this order (a heap
+// growing takes the map lock; a cache attaching takes its list lock, then, separately, the records'),
+// so the prepare handler cannot deadlock against a thread inside the allocator.
 void fork_prepare() {
   if (!ready()) return;
+  tcache::lock_for_fork();
   with_stack([](auto& st) { st.lock_all(); });
+  pool::lock_for_fork();
+  meta_lock_for_fork();
   address_map().lock().lock();
 }
 void fork_parent() {
   if (!ready()) return;
   address_map().lock().unlock();
+  meta_unlock_after_fork();
+  pool::unlock_after_fork();
   with_stack([](auto& st) { st.unlock_all(); });
+  tcache::unlock_after_fork();
 }
 void fork_child() {
   if (!ready()) return;
   address_map().lock().reset_in_child();
+  meta_reset_in_child();
+  pool::reset_in_child();
   with_stack([](auto& st) { st.reset_locks_in_child(); });
+  tcache::reset_in_child();
 }
 
 int open_destination(const Destination& d) {
@@ -366,10 +477,32 @@ __attribute__((destructor)) void on_exit_report() {
   snapshot(&s);
   TextBuf<4096> out;
   render_status(s, out, fd);
+  if (pool::enabled()) {
+    pool::Totals t;
+    pool::totals(&t);
+    pool::render(t, out, fd);
+    out.flush(fd);
+  }
+  if (g_tcache) {
+    tcache::Totals t;
+    tcache::totals(&t);
+    out.str("        Thread cache (MALLOCOPTIONS=threadcache)\n");
+    out.str("                thread caches.................... ").num(t.caches).ch('\n');
+    out.str("                blocks cached now................ ").num(t.blocks).str(" (").num(t.bytes)
+        .str(" bytes)\n");
+    out.str("                requests served from a cache..... ").num(t.hits).ch('\n');
+    out.str("                batches taken from the heaps..... ").num(t.refills).ch('\n');
+    out.str("                batches given back to the heaps.. ").num(t.flushes).ch('\n');
+    out.flush(fd);
+  }
   if (fd > STDERR_FILENO) close(fd);
 }
 
 }  // namespace
+
+// Pool fast path on: set at start-up before the runtime is published as ready; cleared when
+// mallopt(M_MALIGN) asks for more alignment than pool blocks have.
+constinit std::atomic<bool> g_pool_fast{false};
 
 bool started() { return ready(); }
 
@@ -378,7 +511,13 @@ const Config& config() {
   return g_config;
 }
 
-void* allocate(size_t size) { return allocate_any(size, kAlignment); }
+void* allocate(size_t size) {
+  if (size <= pool::kMaxRequest && g_pool_fast.load(std::memory_order_acquire)) {
+    void* p = pool::allocate(size);
+    if (p) return p;
+  }
+  return allocate_any(size, kAlignment);
+}
 
 void* allocate_aligned(size_t align, size_t size) {
   if (align > (kMaxRequest >> 1)) return fail_nomem();
@@ -395,10 +534,15 @@ void* allocate_zeroed(size_t count, size_t size) {
 }
 
 void release(void* p, const char* call) {
+  if (pool::owns(p)) {
+    pool::release(p, call);
+    return;
+  }
   if (p == nullptr) return;
   Owner o = address_map().lookup(p);
   switch (o.kind()) {
     case OwnerKind::kHeap:
+      if (g_tcache && tcache_release(p)) return;
       with_stack([&](auto& st) { st.release(p, o, call); });
       return;
     case OwnerKind::kDirect:
@@ -420,6 +564,15 @@ void* reallocate(void* p, size_t size) {
     return nullptr;
   }
   if (size > kMaxRequest) return fail_nomem();
+  if (pool::owns(p)) {  // a pool block stays while the new size fits its class
+    size_t old = pool::usable_size(p);
+    if (size <= old) return p;
+    void* q = allocate(size);
+    if (q == nullptr) return fail_nomem();
+    memcpy(q, p, old);
+    pool::release(p, "realloc");
+    return q;
+  }
   Owner o = address_map().lookup(p);
   void* q = nullptr;
   switch (o.kind()) {
@@ -446,6 +599,7 @@ void* reallocate(void* p, size_t size) {
 }
 
 size_t usable_size(void* p) {
+  if (pool::owns(p)) return pool::usable_size(p);
   if (p == nullptr) return 0;
   return usable_size_of(p, address_map().lookup(p), "malloc_usable_size");
 }
@@ -475,6 +629,7 @@ int mallopt(int command, int value) {
           static_cast<size_t>(value) < sizeof(void*))
         return 1;
       g_default_align = static_cast<size_t>(value) < kAlignment ? kAlignment : static_cast<size_t>(value);
+      g_pool_fast.store(pool::enabled() && g_default_align == kAlignment, std::memory_order_release);
       return 0;
     default:  // glibc's tunables (negative commands): accepted, no effect, glibc's success value
       return 1;
@@ -502,6 +657,17 @@ void snapshot(Snapshot* s) {
   s->direct_max_bytes = d.max_bytes;
   s->direct_allocations = d.allocations;
   s->bootstrap_bytes = bootstrap::used();
+  if (pool::enabled()) {
+    pool::Totals t;
+    pool::totals(&t);
+    s->pool_bytes = t.bytes_reserved;
+    s->pool_in_use = t.bytes_in_use;
+  }
+  if (g_tcache) {
+    tcache::Totals t;
+    tcache::totals(&t);
+    s->cached_bytes = t.bytes;
+  }
 }
 
 }  // namespace aixmalloc::rt

@@ -8,12 +8,17 @@
 // free(p) starts from the address map: the owner word says bootstrap, direct block or heap.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 
 #include "libmalloc/config.h"
 #include "libmalloc/stats.h"
 
 namespace aixmalloc::rt {
+
+// True while the pool serves small requests (MALLOCOPTIONS=pool, default alignment). The exported
+// malloc and free run the pool's fast path themselves, inline, and call in here otherwise.
+extern std::atomic<bool> g_pool_fast;
 
 void* allocate(size_t size);                      // malloc
 void* allocate_zeroed(size_t count, size_t size);  // calloc

@@ -3,13 +3,13 @@
 namespace aixmalloc {
 
 uint64_t Snapshot::acquired() const {
-  uint64_t sum = direct_bytes;
+  uint64_t sum = direct_bytes + pool_bytes;
   for (unsigned i = 0; i < heaps; ++i) sum += heap[i].acquired;
   return sum;
 }
 
 uint64_t Snapshot::free_bytes() const {
-  uint64_t sum = 0;
+  uint64_t sum = cached_bytes + (pool_bytes - pool_in_use);
   for (unsigned i = 0; i < heaps; ++i) sum += heap[i].free_bytes;
   return sum;
 }

@@ -38,8 +38,12 @@ struct Snapshot {
   HeapSnapshot heap[kMaxHeaps];
   uint64_t direct_blocks, direct_bytes, direct_max_blocks, direct_max_bytes, direct_allocations;
   uint64_t bootstrap_bytes;
+  uint64_t pool_bytes = 0, pool_in_use = 0;  // MALLOCOPTIONS=pool: block pages, blocks handed out
+  uint64_t cached_bytes = 0;                 // blocks parked in thread caches (free to the program)
 
+  // Every byte obtained from the system for blocks: heaps, the pool's pages, large blocks.
   uint64_t acquired() const;
+  // Free as far as the program is concerned: heaps' free structures, thread caches, free pool space.
   uint64_t free_bytes() const;
   uint64_t in_use() const { return acquired() - free_bytes(); }  // AIX: held by the user
 };

@@ -1,8 +1,13 @@
 // MALLOCOPTIONS=multiheap[:n] and considersize (spec 3.3): which of n heaps serves a request.
 //
 // Until the process has a second thread every request goes to heap 0, so a single-threaded program
-// behaves as with one heap. After that a thread starts at the heap it used last and takes the first
-// one whose lock it gets without waiting; if all n are busy it waits for its own. With considersize
+// behaves as with one heap. After that each thread has a heap of its own to start from, given round
+// robin when it first allocates, then the heap it used last. It waits a few hundred cycles for that
+// heap if it is busy (heap critical sections are that short), and otherwise takes the first one
+// whose lock it gets without waiting; if all n are busy it waits for its own. Batches for the
+// thread cache always wait for the thread's heap (acquire_own): a batch is worth the wait, and
+// moving on would grow another heap each time a consumer thread flushes into this one (measured:
+// 54 MiB instead of 11 for one producer/consumer pair over 32 heaps). With considersize
 // it prefers, among the heaps it can lock, one whose largest free block fits the request, so memory
 // is reused instead of growing another heap (and pays for looking).
 //
@@ -11,6 +16,8 @@
 #pragma once
 
 #include <sys/single_threaded.h>
+
+#include <atomic>
 
 namespace aixmalloc {
 
@@ -30,25 +37,37 @@ class HeapSelector {
       heaps_[0].lock.lock();
       return &heaps_[0];
     }
-    unsigned start = last_heap() < count_ ? last_heap() : 0;
+    unsigned start = current();
     HeapT* chosen = considersize_ ? first_with_room(start, need) : first_free(start);
     if (chosen == nullptr) {
       chosen = &heaps_[start];
       chosen->lock.lock();
     }
-    last_heap() = chosen->index;
+    t_heap = chosen->index + 1;
     return chosen;
   }
 
+  // The thread's own heap, locked, waiting for it if need be.
+  HeapT* acquire_own() {
+    HeapT* h = (count_ == 1 || __libc_single_threaded) ? &heaps_[0] : &heaps_[current()];
+    h->lock.lock();
+    return h;
+  }
+
  private:
-  // The heap this thread used last: one initial-exec TLS word, no allocation.
-  static unsigned& last_heap() {
-    static thread_local unsigned last = 0;
-    return last;
+  // The heap this thread used last (index + 1; 0 before its first request): one initial-exec TLS
+  // word. A thread's first heap is handed out round robin.
+  static inline __thread unsigned t_heap = 0;
+  unsigned current() {
+    if (t_heap == 0 || t_heap > count_)
+      t_heap = next_.fetch_add(1, std::memory_order_relaxed) % count_ + 1;
+    return t_heap - 1;
   }
 
   HeapT* first_free(unsigned start) {
-    for (unsigned i = 0, h = start; i < count_; ++i, h = h + 1 == count_ ? 0 : h + 1)
+    if (heaps_[start].lock.try_lock_briefly()) return &heaps_[start];
+    for (unsigned i = 1, h = start + 1 == count_ ? 0 : start + 1; i < count_;
+         ++i, h = h + 1 == count_ ? 0 : h + 1)
       if (heaps_[h].lock.try_lock()) return &heaps_[h];
     return nullptr;
   }
@@ -73,6 +92,7 @@ class HeapSelector {
   }
 
   HeapT* heaps_ = nullptr;
+  std::atomic<unsigned> next_{0};
   unsigned count_ = 1;
   bool considersize_ = false;
 };

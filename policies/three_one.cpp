@@ -112,6 +112,7 @@ BlockState ThreeOne::state(void* p) const {
     return BlockState::kNotABlock;
   const BlockHeader* h = BlockHeader::of(p);
   if (h->valid_in_use()) return BlockState::kInUse;
+  if (h->cached()) return BlockState::kFree;
   if ((h->size_flags & kFlagMask) == kListed && is_power_of_two(h->size()) && h->size() >= kMinBlock)
     return BlockState::kFree;
   return BlockState::kNotABlock;
@@ -172,7 +173,7 @@ bool ThreeOne::check(Text* why) const {
   auto block_ok = [&](uintptr_t a, size_t size) {
     const BlockHeader* h = BlockHeader::at(a);
     if (h->size() != size) return false;
-    if (h->in_use()) return h->valid_in_use();
+    if (h->in_use()) return h->valid_in_use() || h->cached();
     if ((h->size_flags & kFlagMask) != kListed) return false;
     ++walked_listed;
     return true;

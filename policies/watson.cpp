@@ -231,6 +231,7 @@ BlockState Watson::state(void* p) const {
     return BlockState::kNotABlock;
   const BlockHeader* h = BlockHeader::of(p);
   if (h->valid_in_use()) return BlockState::kInUse;
+  if (h->cached()) return BlockState::kFree;
   size_t size = h->size();
   if (!h->in_use() && size >= kMinSmallBlock && memory_->owns(a + size - kHeaderSize - 1))
     return BlockState::kFree;

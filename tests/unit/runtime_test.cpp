@@ -479,6 +479,112 @@ TEST(Runtime, DisclaimGivesFreedPagesBack) {
   EXPECT_LT(resident_bytes(), start + (8u << 20));
 }
 
+// MALLOCOPTIONS=pool: once warm, malloc and free of 512 bytes or less take no lock at all.
+TEST(Runtime, PoolFastPathTakesNoLock) {
+  if (!configured("pool") || configured("pool:"))
+    GTEST_SKIP() << "runs under MALLOCOPTIONS=pool without max_size (a capped pool falls through)";
+  std::vector<void*> warm;
+  for (size_t size = 0; size <= 512; ++size) warm.push_back(malloc(size));
+  for (void* p : warm) free(p);
+  struct mallinfo2 heaps_before = mallinfo2();
+  unsigned long locks = aixmalloc_thread_lock_count();
+  uint64_t sum = 0;
+  for (int i = 0; i < 1000000; ++i) {
+    auto* p = static_cast<uint64_t*>(malloc(8 + static_cast<size_t>(i * 7) % 505));
+    *p = static_cast<uint64_t>(i);
+    sum += *p;
+    free(p);
+  }
+  EXPECT_EQ(aixmalloc_thread_lock_count(), locks);
+  EXPECT_EQ(mallinfo2().uordblks, heaps_before.uordblks);  // no heap saw any of it
+  EXPECT_EQ(sum, 499999500000u);
+}
+
+// The lock counter itself counts: a request the heaps serve takes a lock.
+TEST(Runtime, LockCounterSeesHeapRequests) {
+  unsigned long locks = aixmalloc_thread_lock_count();
+  void* p = malloc(100000);
+  free(p);
+  EXPECT_GT(aixmalloc_thread_lock_count(), locks);
+}
+
+// Producers allocate, consumers free (remote frees for the pool and the thread cache): every block
+// arrives intact, and nothing is lost or handed out twice (patterns would collide).
+TEST(Runtime, ProducersAllocateConsumersFree) {
+  constexpr int kPairs = 2, kBlocks = 400000, kRing = 1024;
+  struct Ring {
+    std::atomic<uint64_t*> slot[kRing] = {};
+  };
+  std::vector<Ring> rings(kPairs);
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int pair = 0; pair < kPairs; ++pair) {
+    Ring* ring = &rings[static_cast<size_t>(pair)];
+    threads.emplace_back([ring, pair] {
+      for (int i = 0; i < kBlocks; ++i) {
+        size_t words = 2 + static_cast<size_t>((i * 13 + pair) % (i % 64 == 0 ? 600 : 60));
+        auto* b = static_cast<uint64_t*>(malloc(words * 8));
+        b[0] = words;
+        for (size_t w = 1; w < words; ++w) b[w] = static_cast<uint64_t>(i) * 31 + w;
+        std::atomic<uint64_t*>& s = ring->slot[i % kRing];
+        uint64_t* expected = nullptr;
+        while (!s.compare_exchange_weak(expected, b)) {
+          expected = nullptr;
+          std::this_thread::yield();
+        }
+      }
+    });
+    threads.emplace_back([ring, &bad] {
+      for (int i = 0; i < kBlocks; ++i) {
+        std::atomic<uint64_t*>& s = ring->slot[i % kRing];
+        uint64_t* b;
+        while ((b = s.exchange(nullptr)) == nullptr) std::this_thread::yield();
+        for (size_t w = 1; w < b[0]; ++w)
+          if (b[w] != static_cast<uint64_t>(i) * 31 + w) bad = 1;
+        free(b);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+// A thread exits while others still hold its blocks: they stay valid, are freed later by another
+// thread, and the exited thread's pool and cache serve the next thread.
+TEST(Runtime, BlocksOutliveTheThreadThatAllocatedThem) {
+  for (int round = 0; round < 20; ++round) {
+    std::vector<char*> blocks;
+    std::thread([&blocks, round] {
+      for (int i = 0; i < 2000; ++i) {
+        size_t size = 1 + static_cast<size_t>(i * 37 % 3000);
+        char* p = static_cast<char*>(malloc(size));
+        memset(p, (round + i) & 0xff, size);
+        blocks.push_back(p);
+      }
+    }).join();
+    std::thread([&blocks, round] {
+      for (size_t i = 0; i < blocks.size(); ++i) {
+        size_t size = 1 + i * 37 % 3000;
+        ASSERT_EQ(static_cast<unsigned char>(blocks[i][size - 1]), (round + i) & 0xff);
+        free(blocks[i]);
+      }
+    }).join();
+  }
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+// pool:max_size caps the pool; past it, small requests are served by the heaps.
+TEST(Runtime, PoolMaxSizeFallsThroughToTheHeaps) {
+  if (!configured("pool:")) GTEST_SKIP() << "runs under MALLOCOPTIONS=pool:<max_size>";
+  size_t before = mallinfo2().uordblks;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 20000; ++i) blocks.push_back(malloc(100));
+  EXPECT_GT(mallinfo2().uordblks, before + 1000000) << "the pool kept serving past max_size";
+  for (void* p : blocks) free(p);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
 using RuntimeDeathTest = ::testing::Test;
 
 TEST(RuntimeDeathTest, FreeOfAStackPointer) {
@@ -495,6 +601,16 @@ TEST(RuntimeDeathTest, DoubleFree) {
         free(p);
         free(launder(p));
         free(guard);
+      },
+      "^aixmalloc: free\\(\\): double free of 0x[0-9a-f]+\n");
+}
+
+TEST(RuntimeDeathTest, DoubleFreeOfASmallBlock) {
+  EXPECT_DEATH(
+      {
+        void* p = malloc(24);
+        free(p);
+        free(launder(p));
       },
       "^aixmalloc: free\\(\\): double free of 0x[0-9a-f]+\n");
 }

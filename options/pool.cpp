@@ -1,0 +1,266 @@
+// The pool's slow paths: attaching a thread, carving pages, taking back remote frees, thread exit.
+#include "options/pool.h"
+
+#include <pthread.h>
+
+#include <new>
+
+#include "libmalloc/lock.h"
+#include "libmalloc/os.h"
+#include "libmalloc/platform.h"
+#include "libmalloc/report.h"
+
+namespace aixmalloc::pool {
+
+constinit Area g_area;
+__thread ThreadPool* t_pool = nullptr;
+
+const uint16_t kClassSize[kClasses] = {16,  32,  48,  64,  80,  96,  112, 128,
+                                       160, 192, 224, 256, 320, 384, 448, 512};
+// Class of a request by (size + 15) / 16, for sizes 0 .. 512.
+const uint8_t kClassOf[kMaxRequest / 16 + 1] = {
+    0, 0, 1, 2, 3, 4, 5, 6, 7,                          // 0..128 in 16-byte steps
+    8, 8, 9, 9, 10, 10, 11, 11,                         // 129..256 in 32-byte steps
+    12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14,    // 257..448 in 64-byte steps
+    15, 15, 15, 15};
+
+namespace {
+
+enum ThreadState : uint8_t { kDetached, kAttaching, kAttached, kExited };
+__thread uint8_t t_state = kDetached;
+
+constinit Lock g_lock;  // pages, the list of pools, the orphans
+ThreadPool* g_pools = nullptr;
+ThreadPool* g_orphans = nullptr;
+uint64_t g_orphan_count = 0;
+uint64_t g_pool_count = 0;
+pthread_key_t g_exit_key;
+uintptr_t g_records = 0, g_records_end = 0;  // where new ThreadPool records are carved
+size_t g_block_bytes = 0;                     // bytes of block pages, what max_size caps
+
+constexpr size_t kDefaultReserve = size_t{64} << 30;
+constexpr size_t kMinReserve = size_t{16} << 20;
+
+uint64_t inverse_of_odd(uint64_t odd) {
+  uint64_t x = odd;  // Newton's iteration: each step doubles the correct low bits
+  for (int i = 0; i < 6; ++i) x *= 2 - odd * x;
+  return x;
+}
+
+// Takes the next page of the area, committed. Caller holds g_lock. max_size caps the pages that
+// hold blocks, not the pages of ThreadPool records.
+uintptr_t take_page(bool for_blocks) {
+  uintptr_t top = g_area.used_top.load(std::memory_order_relaxed);
+  if (top + kPageSize > g_area.base + g_area.reserved) return 0;
+  if (for_blocks && g_area.max_bytes && g_block_bytes + kPageSize > g_area.max_bytes) return 0;
+  if (!os::commit(top, kPageSize)) return 0;
+  if (for_blocks) g_block_bytes += kPageSize;
+  return top;
+}
+
+void publish(uintptr_t page) { g_area.used_top.store(page + kPageSize, std::memory_order_release); }
+
+// A page holding ThreadPool records: its header makes every address in it fail is_block_start.
+ThreadPool* new_record() {
+  size_t size = align_up(sizeof(ThreadPool), 64);
+  if (g_records == 0 || g_records + size > g_records_end) {
+    uintptr_t page = take_page(false);
+    if (page == 0) return nullptr;
+    auto* h = new (reinterpret_cast<void*>(page)) PoolPage{};
+    h->owner = nullptr;
+    h->cls = kClasses;
+    h->block_size = 0;
+    h->bump = h->first();  // nothing below bump: no pool block here
+    h->end = h->first();
+    h->shift = 0;
+    h->inverse = 0;
+    h->limit = 0;
+    publish(page);
+    g_records = align_up(h->first(), 64);
+    g_records_end = page + kPageSize;
+  }
+  auto* tp = new (reinterpret_cast<void*>(g_records)) ThreadPool;
+  g_records += size;
+  tp->next_pool = g_pools;
+  g_pools = tp;
+  ++g_pool_count;
+  return tp;
+}
+
+void on_thread_exit(void* arg) {
+  auto* tp = static_cast<ThreadPool*>(arg);
+  t_pool = nullptr;
+  t_state = kExited;  // later frees in this thread are remote frees to the orphan
+  LockGuard guard(g_lock);
+  tp->next_orphan = g_orphans;
+  g_orphans = tp;
+  ++g_orphan_count;
+}
+
+ThreadPool* attach() {
+  if (t_state != kDetached) return nullptr;
+  t_state = kAttaching;  // a malloc from pthread_setspecific below goes to the back end
+  ThreadPool* tp;
+  {
+    LockGuard guard(g_lock);
+    tp = g_orphans;
+    if (tp) {
+      g_orphans = tp->next_orphan;
+      tp->next_orphan = nullptr;
+      --g_orphan_count;
+    } else {
+      tp = new_record();
+    }
+  }
+  if (tp == nullptr) {
+    t_state = kDetached;
+    return nullptr;
+  }
+  pthread_setspecific(g_exit_key, tp);
+  t_pool = tp;
+  t_state = kAttached;
+  return tp;
+}
+
+PoolPage* new_page(ThreadPool* tp, unsigned c) {
+  LockGuard guard(g_lock);
+  uintptr_t at = take_page(true);
+  if (at == 0) return nullptr;
+  auto* page = new (reinterpret_cast<void*>(at)) PoolPage{};
+  uint32_t size = kClassSize[c];
+  page->owner = tp;
+  page->cls = c;
+  page->block_size = size;
+  page->bump = page->first();
+  page->end = page->first() + (kPageSize - PoolPage::kHeader) / size * size;
+  page->shift = static_cast<uint32_t>(__builtin_ctz(size));
+  uint64_t odd = size >> page->shift;
+  page->inverse = inverse_of_odd(odd);
+  page->limit = UINT64_MAX / odd;
+  publish(at);
+  ++tp->pages;
+  return page;
+}
+
+// Takes back the blocks other threads freed, onto this pool's lists.
+void drain(ThreadPool* tp) {
+  if (tp->remote.load(std::memory_order_relaxed) == nullptr) return;
+  FreeBlock* b = tp->remote.exchange(nullptr, std::memory_order_acquire);
+  while (b) {
+    FreeBlock* next = b->next;
+    unsigned c = page_of(b)->cls;
+    b->next = tp->free[c];
+    tp->free[c] = b;
+    ++tp->counters[c].remote_frees;
+    b = next;
+  }
+}
+
+}  // namespace
+
+bool configure(size_t max_bytes) {
+  size_t size = max_bytes ? align_up(max_bytes, kPageSize) : kDefaultReserve;
+  size_t limit = os::address_space_limit();
+  if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, kPageSize);
+  uintptr_t base = 0;
+  while (base == 0 && size >= kMinReserve) {
+    base = os::reserve(size, kPageSize);
+    if (base == 0) size /= 2;
+  }
+  if (base == 0) return false;
+  if (pthread_key_create(&g_exit_key, on_thread_exit) != 0) {
+    os::release(base, size);
+    return false;
+  }
+  g_area.base = base;
+  g_area.reserved = size;
+  g_area.max_bytes = max_bytes;
+  g_area.used_top.store(base, std::memory_order_release);
+  g_area.enabled = true;
+  return true;
+}
+
+bool enabled() { return g_area.enabled; }
+
+void* allocate_slow(size_t size) {
+  ThreadPool* tp = t_pool;
+  if (tp == nullptr) {
+    if (!g_area.enabled) return nullptr;
+    tp = attach();
+    if (tp == nullptr) return nullptr;
+  }
+  ++tp->slow_calls;
+  unsigned c = kClassOf[(size + 15) >> 4];
+  drain(tp);
+  FreeBlock* b = tp->free[c];
+  if (b) {
+    tp->free[c] = b->next;
+    ++tp->counters[c].allocations;
+    return b;
+  }
+  PoolPage* page = tp->current[c];
+  if (page == nullptr || page->bump + page->block_size > page->end) {
+    page = new_page(tp, c);
+    if (page == nullptr) return nullptr;  // max_size reached: the back end serves it
+    tp->current[c] = page;
+  }
+  void* p = reinterpret_cast<void*>(page->bump);
+  page->bump += page->block_size;
+  ++tp->counters[c].allocations;
+  return p;
+}
+
+void release_remote(PoolPage* page, void* p) {
+  ThreadPool* owner = page->owner;
+  auto* b = static_cast<FreeBlock*>(p);
+  FreeBlock* head = owner->remote.load(std::memory_order_relaxed);
+  do {
+    b->next = head;
+  } while (!owner->remote.compare_exchange_weak(head, b, std::memory_order_release,
+                                                std::memory_order_relaxed));
+}
+
+void report_bad(void* p, const char* call, bool double_free) {
+  report_misuse(call, p, double_free ? Misuse::kDoubleFree : Misuse::kNotABlock);
+}
+
+void totals(Totals* out) {
+  *out = Totals{};
+  LockGuard guard(g_lock);
+  // Other threads' counters are read while they run: statistics, not a synchronisation point.
+  for (ThreadPool* tp = g_pools; tp; tp = tp->next_pool) {
+    for (unsigned c = 0; c < kClasses; ++c) {
+      out->cls[c].allocations += tp->counters[c].allocations;
+      out->cls[c].frees += tp->counters[c].frees;
+      out->cls[c].remote_frees += tp->counters[c].remote_frees;
+    }
+    out->pages += tp->pages;
+    out->slow_calls += tp->slow_calls;
+  }
+  out->pools = g_pool_count;
+  out->orphans = g_orphan_count;
+  out->bytes_reserved = g_block_bytes;
+  for (unsigned c = 0; c < kClasses; ++c) {
+    const ClassCounters& k = out->cls[c];
+    out->bytes_in_use += (k.allocations - k.frees - k.remote_frees) * kClassSize[c];
+  }
+}
+
+void render(const Totals& t, Text& out, int fd) {
+  out.str("        Pool (MALLOCOPTIONS=pool)\n");
+  out.str("                thread pools..................... ").num(t.pools).str(" (")
+      .num(t.orphans).str(" waiting for a thread)\n");
+  out.str("                bytes in pool pages.............. ").num(t.bytes_reserved).ch('\n');
+  out.str("                Class   Allocations       Frees  Remote frees\n");
+  for (unsigned c = 0; c < kClasses; ++c) {
+    out.str("                ").num(kClassSize[c], 5).num(t.cls[c].allocations, 14)
+        .num(t.cls[c].frees, 12).num(t.cls[c].remote_frees, 14).ch('\n');
+    if (out.size() > 3000) out.flush(fd);
+  }
+}
+
+void lock_for_fork() { g_lock.lock(); }
+void unlock_after_fork() { g_lock.unlock(); }
+void reset_in_child() { g_lock.reset_in_child(); }
+
+}  // namespace aixmalloc::pool

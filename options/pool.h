@@ -1,0 +1,155 @@
+// MALLOCOPTIONS=pool[:max_size] (spec 3.4): requests of 512 bytes or less come from per-thread
+// pools of size classes, with no lock, no atomic read-modify-write and no indirect call on the way.
+//
+//   pool area (one reservation):  | page | page | page | ...... | used top | reserved ... |
+//   page (64 KiB, one class, one owner):  | PoolPage header | block | block | ... | bump ... end |
+//
+// A pointer is a pool block when it lies below the used top of the pool area (one subtract and one
+// compare); its page header is the address rounded down to 64 KiB, so blocks need no prefix. Each
+// thread's ThreadPool keeps a LIFO free list per class; malloc pops, free pushes when the block's
+// page belongs to the calling thread's pool. A block freed by another thread goes onto its owner's
+// atomic "remote" stack, which the owner drains when a list runs dry. When a thread exits its pool
+// is orphaned with everything in it and the next new thread adopts it. max_size caps the bytes of
+// pool pages; past it, small requests fall through to the back end.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "libmalloc/format.h"
+
+namespace aixmalloc::pool {
+
+inline constexpr size_t kMaxRequest = 512;
+inline constexpr size_t kPageShift = 16;
+inline constexpr size_t kPageSize = size_t{1} << kPageShift;
+inline constexpr unsigned kClasses = 16;
+
+struct ClassCounters {
+  uint64_t allocations = 0;
+  uint64_t frees = 0;         // by the owning thread
+  uint64_t remote_frees = 0;  // by another thread, counted when the owner takes them back
+};
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+struct ThreadPool;
+
+struct alignas(64) PoolPage {
+  ThreadPool* owner;
+  uint32_t cls;
+  uint32_t block_size;
+  uintptr_t bump;  // next never-used block
+  uintptr_t end;
+  // Block-start check without a division: offset o (from the first block) is a multiple of the
+  // block size 2^shift * odd iff its low `shift` bits are clear and (o >> shift) * inverse <= limit.
+  uint32_t shift;
+  uint64_t inverse;
+  uint64_t limit;
+  static constexpr size_t kHeader = 64;
+  uintptr_t first() const { return reinterpret_cast<uintptr_t>(this) + kHeader; }
+};
+static_assert(sizeof(PoolPage) == 64);
+
+struct ThreadPool {
+  FreeBlock* free[kClasses] = {};
+  PoolPage* current[kClasses] = {};
+  ClassCounters counters[kClasses];
+  std::atomic<FreeBlock*> remote{nullptr};
+  uint64_t pages = 0;
+  uint64_t slow_calls = 0;  // times the fast path had to leave
+  ThreadPool* next_pool = nullptr;    // every pool, for statistics
+  ThreadPool* next_orphan = nullptr;  // pools of exited threads waiting to be adopted
+};
+
+// Process-wide state, written once at start-up (and when max_size is reached, not at all).
+struct Area {
+  uintptr_t base = 0;
+  size_t reserved = 0;
+  std::atomic<uintptr_t> used_top{0};  // pages below it are committed and initialised
+  size_t max_bytes = 0;                // 0: no cap
+  bool enabled = false;
+};
+extern Area g_area;
+extern const uint8_t kClassOf[kMaxRequest / 16 + 1];
+extern const uint16_t kClassSize[kClasses];
+// GNU __thread, not C++ thread_local: no dynamic initialisation, so an access is one %fs load
+// (initial-exec) instead of a call through a TLS wrapper.
+extern __thread ThreadPool* t_pool;
+
+// Reserves the area; false (pool stays off) when even a small reservation is refused.
+bool configure(size_t max_bytes);
+bool enabled();
+
+// Slow paths (pool.cpp).
+void* allocate_slow(size_t size);
+void release_remote(PoolPage* page, void* p);
+[[noreturn]] void report_bad(void* p, const char* call, bool double_free);
+
+inline bool owns(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) - g_area.base <
+         g_area.used_top.load(std::memory_order_acquire) - g_area.base;
+}
+inline PoolPage* page_of(const void* p) {
+  return reinterpret_cast<PoolPage*>(reinterpret_cast<uintptr_t>(p) & ~(kPageSize - 1));
+}
+inline bool is_block_start(const PoolPage* page, const void* p) {
+  uint64_t off = reinterpret_cast<uintptr_t>(p) - page->first();
+  if (off & ((uint64_t{1} << page->shift) - 1)) return false;
+  return (off >> page->shift) * page->inverse <= page->limit &&
+         reinterpret_cast<uintptr_t>(p) < page->bump;
+}
+
+// malloc of size <= kMaxRequest. nullptr: serve it elsewhere.
+inline void* allocate(size_t size) {
+  ThreadPool* tp = t_pool;
+  if (__builtin_expect(tp != nullptr, 1)) {
+    unsigned c = kClassOf[(size + 15) >> 4];
+    FreeBlock* b = tp->free[c];
+    if (__builtin_expect(b != nullptr, 1)) {
+      tp->free[c] = b->next;
+      ++tp->counters[c].allocations;
+      return b;
+    }
+  }
+  return allocate_slow(size);
+}
+
+// free of a block that owns() said is in the pool.
+inline void release(void* p, const char* call) {
+  PoolPage* page = page_of(p);
+  if (__builtin_expect(!is_block_start(page, p), 0)) report_bad(p, call, false);
+  ThreadPool* tp = t_pool;
+  if (__builtin_expect(page->owner == tp, 1)) {
+    unsigned c = page->cls;
+    auto* b = static_cast<FreeBlock*>(p);
+    if (__builtin_expect(b == tp->free[c], 0)) report_bad(p, call, true);
+    b->next = tp->free[c];
+    tp->free[c] = b;
+    ++tp->counters[c].frees;
+    return;
+  }
+  release_remote(page, p);
+}
+
+inline size_t usable_size(const void* p) { return page_of(p)->block_size; }
+
+// Statistics: the sum over every pool, per class.
+struct Totals {
+  ClassCounters cls[kClasses];
+  uint64_t pools, orphans, pages, slow_calls;
+  uint64_t bytes_reserved;  // bytes of block pages
+  uint64_t bytes_in_use;    // blocks handed out and not yet back (remote frees count when taken)
+};
+void totals(Totals* out);
+void render(const Totals& t, Text& out, int fd);
+
+// pthread_atfork.
+void lock_for_fork();
+void unlock_after_fork();
+void reset_in_child();
+
+}  // namespace aixmalloc::pool

@@ -1,0 +1,157 @@
+// libFuzzer target for the configuration parser (DESIGN.md invariant 6): arbitrary bytes become the
+// six variables and the parse context, and whatever they hold, parse_config must not crash, hang or
+// read out of bounds, and what it produces must be well-formed.
+//
+//   input:  | flags | MALLOCTYPE \0 MALLOCOPTIONS \0 MALLOCBUCKETS \0 MALLOCMULTIHEAP \0
+//                     MALLOCDISCLAIM \0 AIXMALLOC_STATS |
+//   flags:  bits 0-5 the variables that are set (a missing field is an empty string when set),
+//           bit 6 a set-uid process (AT_SECURE), bit 7 a 32-bit program. '?' sets all six.
+//
+// Checked: every diagnostic line is NUL-terminated within Diagnostics::kLineLength, printable, and
+// names its variable; no more lines than tokens plus options; the Config respects every option's
+// range from kOptions, the policy matrix and the `built` flags; file destinations are never kept
+// for a secure process; the same input parses to the same result twice.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "libmalloc/config.h"
+
+using namespace aixmalloc;
+
+namespace {
+
+[[noreturn]] void fail(const char* what, const Config& cfg) {
+  fprintf(stderr, "config_fuzzer: %s\n", what);
+  for (size_t i = 0; i < cfg.diagnostics.count && i < Diagnostics::kMaxLines; ++i)
+    fprintf(stderr, "  line %zu: %.*s\n", i, static_cast<int>(Diagnostics::kLineLength), cfg.diagnostics.lines[i]);
+  abort();
+}
+
+// Tokens the parser may diagnose one by one: comma-separated pieces of the list variables, the
+// whole value of the others.
+size_t token_count(Variable v, const char* s) {
+  if (s == nullptr || *s == '\0') return 0;
+  if (v != Variable::kMallocOptions && v != Variable::kMallocBuckets && v != Variable::kMallocMultiheap)
+    return 1;
+  size_t n = 1;
+  for (; *s; ++s) n += *s == ',';
+  return n;
+}
+
+void check_destination(const Destination& d, const ParseContext& ctx, const Config& cfg) {
+  if (d.kind > Destination::kPath) fail("destination kind out of range", cfg);
+  if (d.kind == Destination::kPath) {
+    if (ctx.secure) fail("a file destination was kept in a secure process", cfg);
+    if (memchr(d.path, '\0', sizeof(d.path)) == nullptr) fail("destination path not NUL-terminated", cfg);
+    if (d.path[0] == '\0') fail("empty destination path", cfg);
+  }
+}
+
+void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) {
+  const Diagnostics& d = cfg.diagnostics;
+  if (d.count > Diagnostics::kMaxLines) fail("more diagnostic lines than the storage holds", cfg);
+  if (d.dropped && d.count != Diagnostics::kMaxLines) fail("lines dropped before the storage was full", cfg);
+  size_t tokens = 0;
+  for (size_t v = 0; v < kVariableCount; ++v) tokens += token_count(static_cast<Variable>(v), raw.value[v]);
+  if (d.total() > tokens + kOptionCount) fail("more diagnostic lines than tokens and options", cfg);
+  for (size_t i = 0; i < Diagnostics::kMaxLines; ++i) {
+    const char* line = d.lines[i];
+    const void* nul = memchr(line, '\0', Diagnostics::kLineLength);
+    if (nul == nullptr) fail("diagnostic line not NUL-terminated within kLineLength", cfg);
+    size_t n = static_cast<size_t>(static_cast<const char*>(nul) - line);
+    if (i >= d.count) {
+      if (n != 0) fail("text beyond the last diagnostic line", cfg);
+      continue;
+    }
+    if (n == 0) fail("empty diagnostic line", cfg);
+    for (size_t k = 0; k < n; ++k) {
+      auto c = static_cast<unsigned char>(line[k]);
+      if (c < 0x20 || c > 0x7e) fail("non-printable byte in a diagnostic line", cfg);
+    }
+    bool named = false;
+    for (const VariableSpec& var : kVariables) {
+      size_t len = strlen(var.name);
+      named |= n > len + 2 && memcmp(line, var.name, len) == 0 && line[len] == ':' && line[len + 1] == ' ';
+    }
+    if (!named) fail("diagnostic line does not start with 'VARIABLE: '", cfg);
+  }
+
+  if (static_cast<size_t>(cfg.policy) >= kPolicyCount) fail("policy out of range", cfg);
+  const PolicySpec& p = spec(cfg.policy);
+  if (!p.built) fail("a policy this build does not serve was chosen", cfg);
+  if (cfg.policy == Policy::kV31 && ctx.is_64bit) fail("3.1 chosen in a 64-bit program", cfg);
+  if (cfg.catch_overflow) fail("catch_overflow set though not available", cfg);
+  unsigned policy_bit = 1u << static_cast<unsigned>(cfg.policy);
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    const OptionSpec& o = kOptions[i];
+    const OptionValue& v = cfg.options[i];
+    switch (o.arg) {
+      case kNumber:
+      case kOptNumber:
+        if (!(static_cast<OptionId>(i) == OptionId::kPool && v.number == 0) && (v.number < o.min || v.number > o.max))
+          fail((std::string(o.name) + ": value outside the option's min..max").c_str(), cfg);
+        break;
+      case kFlag:
+      case kDest:
+        if (v.number != 0) fail((std::string(o.name) + ": a flag with a number").c_str(), cfg);
+        break;
+      case kOff:
+        if (v.number > 1) fail((std::string(o.name) + ": on/off value other than 0 or 1").c_str(), cfg);
+        break;
+    }
+    if (v.on && !o.built) fail((std::string(o.name) + ": on though not built").c_str(), cfg);
+    if (v.on && !(o.policies & policy_bit)) fail((std::string(o.name) + ": on under a policy it does not apply to").c_str(), cfg);
+    if (v.origin == Origin::kDefault && v.on) fail((std::string(o.name) + ": on by default").c_str(), cfg);
+    if (static_cast<size_t>(v.source) >= kVariableCount) fail("option source out of range", cfg);
+  }
+  if (cfg.enabled(OptionId::kPool) && cfg.value(OptionId::kPool) % 4096 != 0) fail("pool size not page-rounded", cfg);
+  if (!cfg.enabled(OptionId::kBuckets) && cfg.bucket_statistics.kind != Destination::kNone)
+    fail("bucket_statistics kept without buckets", cfg);
+  check_destination(cfg.bucket_statistics, ctx, cfg);
+  check_destination(cfg.stats, ctx, cfg);
+}
+
+bool same(const Config& a, const Config& b) {
+  if (a.policy != b.policy || a.policy_origin != b.policy_origin || a.catch_overflow != b.catch_overflow)
+    return false;
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    const OptionValue &x = a.options[i], &y = b.options[i];
+    if (x.on != y.on || x.number != y.number || x.origin != y.origin || x.source != y.source) return false;
+  }
+  for (const Destination* d : {&a.stats, &a.bucket_statistics}) {
+    const Destination* e = d == &a.stats ? &b.stats : &b.bucket_statistics;
+    if (d->kind != e->kind || strcmp(d->path, e->path) != 0) return false;
+  }
+  return a.diagnostics.count == b.diagnostics.count && a.diagnostics.dropped == b.diagnostics.dropped &&
+         memcmp(a.diagnostics.lines, b.diagnostics.lines, sizeof(a.diagnostics.lines)) == 0;
+}
+
+// Static, as the runtime's own Config is: too big for a fuzzer's stack twice over.
+Config g_first, g_second;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  unsigned flags = data[0];
+  // The values must be NUL-terminated, as environ's are: one copy with a NUL after each field.
+  std::string buf(reinterpret_cast<const char*>(data + 1), size - 1);
+  buf.push_back('\0');
+  RawVariables raw;
+  size_t at = 0;
+  for (size_t v = 0; v < kVariableCount; ++v) {
+    const char* value = at < buf.size() ? buf.c_str() + at : "";
+    if (flags & (1u << v)) raw.value[v] = value;
+    if (at < buf.size()) at += strlen(value) + 1;
+  }
+  ParseContext ctx;
+  ctx.secure = (flags & 0x40) != 0;
+  ctx.is_64bit = (flags & 0x80) == 0;
+  parse_config(raw, ctx, &g_first);
+  check(raw, ctx, g_first);
+  parse_config(raw, ctx, &g_second);
+  if (!same(g_first, g_second)) fail("the same input parsed twice gives two results", g_second);
+  return 0;
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Every hostile configuration of bad_input.txt (argument 1) through a real program under LD_PRELOAD:
+# python3 must still print 499500 and exit 0; its stderr must hold nothing but "aixmalloc: " lines,
+# exactly as many as `aixmalloc check` prints for the same variables (the same parser), and no more
+# than one per token of the values. CTest passes AIXMALLOC_LIB and AIXMALLOC_BUILD.
+set -uo pipefail
+: "${AIXMALLOC_LIB:?set by ctest}"
+: "${AIXMALLOC_BUILD:?set by ctest}"
+cases=${1:-$(dirname "$0")/bad_input.txt}
+python=/usr/bin/python3
+export LC_ALL=C
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Decodes the case file into records of NUL-terminated fields: a label, the VAR=VALUE assignments,
+# then an empty field. Python (without the library) does the escapes and the generated values.
+decode() {
+  "$python" - "$cases" <<'EOF'
+import codecs, random, re, sys
+
+GEN = re.compile(rb'@\{(\d+)([*?])([^}]*)\}')
+
+def value(raw):
+    out, at = b'', 0
+    for m in GEN.finditer(raw):
+        out += codecs.escape_decode(raw[at:m.start()])[0]
+        n = int(m.group(1))
+        if m.group(2) == b'*':
+            out += m.group(3) * n
+        else:
+            rng = random.Random(int(m.group(3)))
+            out += bytes(rng.randrange(1, 256) for _ in range(n))
+        at = m.end()
+    return out + codecs.escape_decode(raw[at:])[0]
+
+sink = sys.stdout.buffer
+for number, line in enumerate(open(sys.argv[1], 'rb').read().split(b'\n'), 1):
+    if not line.strip() or line.startswith(b'#'):
+        continue
+    assignments, notes = [], []
+    for part in line.split(b'\t'):
+        var, eq, raw = part.partition(b'=')
+        if not eq:
+            sys.exit('bad_input.txt:%d: %r is not VAR=VALUE' % (number, part))
+        v = value(raw)
+        if b'\0' in v:  # an environment string ends at its first NUL, as the kernel passes it
+            v = v[:v.index(b'\0')]
+            notes.append('cut at NUL')
+        assignments.append(var + b'=' + v)
+    shown = line if len(line) <= 90 else line[:87] + b'...'
+    label = ('line %d: %s%s' % (number, shown.decode('latin-1'), ' (' + ', '.join(notes) + ')' if notes else ''))
+    sink.write(label.encode('latin-1', 'replace') + b'\0' + b''.join(a + b'\0' for a in assignments) + b'\0')
+EOF
+}
+
+unset_vars=(-u MALLOCTYPE -u MALLOCOPTIONS -u MALLOCBUCKETS -u MALLOCMULTIHEAP -u MALLOCDISCLAIM -u AIXMALLOC_STATS)
+total=0
+failed=0
+fail_case() {
+  echo "FAIL $label: $*" >&2
+  failed=$((failed + 1))
+}
+
+run_case() {
+  local label=$1
+  shift
+  total=$((total + 1))
+  # The tokens the values hold: each may earn one diagnostic line, no more.
+  local tokens=0 a val commas
+  for a in "$@"; do
+    val=${a#*=}
+    commas=${val//[^,]/}
+    tokens=$((tokens + ${#commas} + 1))
+  done
+  env "${unset_vars[@]}" "$AIXMALLOC_BUILD/aixmalloc" check "$@" > /dev/null 2> "$work/check.err"
+  local check_rc=$?
+  local expected
+  expected=$(grep -ac '^aixmalloc: ' "$work/check.err")
+  if [ "$check_rc" -gt 1 ] || { [ "$check_rc" = 1 ] && [ "$expected" = 0 ]; } || { [ "$check_rc" = 0 ] && [ "$expected" != 0 ]; }; then
+    fail_case "aixmalloc check exited $check_rc with $expected lines: $(head -c 400 "$work/check.err")"
+    return
+  fi
+
+  rm -rf "$work/cwd" && mkdir "$work/cwd"
+  (cd "$work/cwd" && env "${unset_vars[@]}" "$@" LD_PRELOAD="$AIXMALLOC_LIB" \
+    "$python" -c 'print(sum(range(1000)))' > "$work/out" 2> "$work/err")
+  local rc=$?
+  local lines
+  lines=$(grep -ac '^aixmalloc: ' "$work/err")
+  if [ "$rc" != 0 ]; then
+    fail_case "python3 exited $rc; stderr: $(head -c 400 "$work/err")"
+  elif [ "$(cat "$work/out")" != 499500 ]; then
+    fail_case "python3 printed '$(head -c 200 "$work/out")', not 499500"
+  elif grep -aqv '^aixmalloc: ' "$work/err"; then
+    fail_case "stderr holds more than aixmalloc: lines: $(grep -av '^aixmalloc: ' "$work/err" | head -c 400)"
+  elif [ "$lines" != "$expected" ]; then
+    fail_case "$lines diagnostic lines under LD_PRELOAD, $expected from aixmalloc check:
+$(head -c 1500 "$work/err")"
+  elif [ "$lines" -gt "$tokens" ]; then
+    fail_case "$lines diagnostic lines for $tokens tokens:
+$(head -c 1500 "$work/err")"
+  fi
+}
+
+while IFS= read -r -d '' label; do
+  assignments=()
+  while IFS= read -r -d '' a && [ -n "$a" ]; do assignments+=("$a"); done
+  run_case "$label" "${assignments[@]}"
+done < <(decode)
+
+[ "$total" -ge 200 ] || { echo "FAIL: only $total cases were read from $cases" >&2; exit 1; }
+echo "bad input: $((total - failed)) of $total cases passed"
+[ "$failed" = 0 ]
