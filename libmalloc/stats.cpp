@@ -52,7 +52,9 @@ void render_status(const Snapshot& s, Text& out, int fd) {
   for (size_t i = 0; i < kOptionCount; ++i) {
     if (!c.options[i].on) continue;
     out.str("        ").str(kOptions[i].name);
-    if (kOptions[i].arg == kOptNumber || kOptions[i].arg == kNumber) out.ch(':').num(c.options[i].number);
+    bool numbered = kOptions[i].arg == kOptNumber || kOptions[i].arg == kNumber;
+    if (numbered && c.options[i].number != 0) out.ch(':').num(c.options[i].number);  // pool:0 = no cap
+    if (c.options[i].origin == Origin::kDefault) out.str(" (default for this policy)");
     out.ch('\n');
   }
   out.str("Statistical Report on the Malloc Subsystem:\n");
