@@ -77,6 +77,10 @@ TEST(ThreeOne, ReallocStaysInPlaceWithinTheBucket) {
 TEST(ThreeOne, LargeBlocksArePageAlignedAndGiveTheirPagesBack) {
   H h;
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  // The first few MiB of freed large blocks keep their pages (kKeepResident); free more than that.
+  std::vector<void*> held;
+  for (int i = 0; i < 40; ++i) held.push_back(h.alloc(200000));  // 40 x 256 KiB
+  for (void* q : held) h.release(q);
   void* p = h.alloc(100000);  // bucket 13: 128 KiB block
   EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % page, 0u);
   EXPECT_EQ(h.policy.usable_size(p), 128u * 1024 - 16);
@@ -91,6 +95,16 @@ TEST(ThreeOne, LargeBlocksArePageAlignedAndGiveTheirPagesBack) {
   EXPECT_EQ(still, 0) << "freed pages of a large 3.1 block stay resident";
   EXPECT_EQ(h.alloc(90000), p);  // and the block waits on its bucket's list
   EXPECT_TRUE(h.valid());
+}
+
+TEST(ThreeOne, AFewFreedLargeBlocksKeepTheirPages) {
+  H h;
+  void* p = h.alloc(100000);
+  memset(p, 1, 100000);
+  h.release(p);
+  unsigned char resident[1];
+  ASSERT_EQ(mincore(p, 1, resident), 0);
+  EXPECT_EQ(resident[0] & 1, 1) << "a lone freed block was disclaimed: reuse would fault again";
 }
 
 TEST(ThreeOne, AlignedRequests) {
