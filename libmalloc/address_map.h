@@ -66,4 +66,14 @@ class AddressMap {
 // The one map of the process. Zero-initialised static storage: usable before any constructor.
 AddressMap& address_map();
 
+// True when p is 16-byte aligned and the 16 bytes before it (a block prefix) lie in memory of the
+// same owner as p, so they can be read. A prefix can straddle a granule boundary; only then does
+// this cost a second lookup.
+inline bool prefix_mapped(const void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (a % kAlignment != 0) return false;
+  if ((a & (kGranule - 1)) >= kHeaderSize) return true;
+  return address_map().lookup(p).word == address_map().lookup(reinterpret_cast<void*>(a - 1)).word;
+}
+
 }  // namespace aixmalloc

@@ -22,6 +22,7 @@
 #include "libmalloc/meta.h"
 #include "libmalloc/os.h"
 #include "libmalloc/report.h"
+#include "options/buckets.h"
 #include "options/disclaim.h"
 #include "options/multiheap.h"
 #include "options/pool.h"
@@ -44,6 +45,7 @@ struct Heap {
   P policy;
   HeapCounters counters;
   Disclaimer disclaimer;
+  Buckets buckets;
   unsigned index = 0;
 };
 
@@ -56,6 +58,11 @@ class Stack {
     for (unsigned i = 0; i < Snapshot::kMaxHeaps; ++i) heaps_[i].index = i;
     selector_.configure(heaps_, n, c.enabled(OptionId::kConsidersize));
     disclaim_ = c.enabled(OptionId::kDisclaim);
+    buckets_ = c.enabled(OptionId::kBuckets);
+    for (Heap<P>& h : heaps_)
+      h.buckets.configure(static_cast<unsigned>(c.value(OptionId::kNumberOfBuckets)),
+                          static_cast<unsigned>(c.value(OptionId::kBucketSizingFactor)),
+                          static_cast<unsigned>(c.value(OptionId::kBlocksPerBucket)));
   }
 
   unsigned heap_count() const { return selector_.count(); }
@@ -63,6 +70,17 @@ class Stack {
 
   void* allocate(size_t size, size_t align) {
     Heap<P>* h = selector_.acquire(size + kHeaderSize);
+    if (buckets_ && align <= kAlignment) {
+      if (size <= h->buckets.largest()) {
+        if (void* b = h->buckets.allocate(h->buckets.bucket_for(size), h->policy)) {
+          ++h->counters.allocations;
+          h->lock.unlock();
+          return b;
+        }
+      } else {
+        ++h->buckets.default_requests;
+      }
+    }
     void* p = h->policy.allocate(size, align);
     if (p) {
       ++h->counters.allocations;
@@ -125,6 +143,11 @@ class Stack {
   void release(void* p, Owner owner, const char* call) {
     auto* h = owner.object<Heap<P>>();
     LockGuard guard(h->lock);
+    if (bucket_block(h, p, call)) {
+      ++h->counters.frees;
+      h->buckets.release(BlockHeader::of(p));
+      return;
+    }
     validate(h, p, call);
     ++h->counters.frees;
     release_locked(h, p);
@@ -143,6 +166,7 @@ class Stack {
   size_t usable_size(void* p, Owner owner) {
     auto* h = owner.object<Heap<P>>();
     LockGuard guard(h->lock);
+    if (bucket_block(h, p, "malloc_usable_size")) return BlockHeader::of(p)->size() - kHeaderSize;
     validate(h, p, "malloc_usable_size");
     return h->policy.usable_size(p);
   }
@@ -152,6 +176,10 @@ class Stack {
   void* reallocate(void* p, Owner owner, size_t size) {
     auto* h = owner.object<Heap<P>>();
     LockGuard guard(h->lock);
+    if (bucket_block(h, p, "realloc")) {  // in place within its bucket; otherwise the caller moves it
+      BlockHeader* b = BlockHeader::of(p);
+      return size <= b->size() - kHeaderSize ? p : nullptr;
+    }
     validate(h, p, "realloc");
     void* q = h->policy.reallocate(p, size);
     if (q) {
@@ -181,7 +209,7 @@ class Stack {
       o.index = h->index;
       o.counters = h->counters;
       o.acquired = h->memory.committed();
-      o.free_bytes = h->policy.free_bytes();
+      o.free_bytes = h->policy.free_bytes() + h->buckets.free_bytes();
       o.free_blocks = h->policy.free_blocks();
       o.largest_free = h->policy.largest_free();
       o.grow_calls = h->memory.grow_calls();
@@ -216,6 +244,17 @@ class Stack {
   }
 
  private:
+  // With buckets on: true for a live bucket block; a freed one is a double free. The prefix is read
+  // only where it is sure to be mapped (as the policies' state() does).
+  bool bucket_block(Heap<P>* h, void* p, const char* call) {
+    if (!buckets_ || !prefix_mapped(p)) return false;
+    const BlockHeader* b = BlockHeader::of(p);
+    if (Buckets::is_bucket_block(b)) return true;
+    if (Buckets::is_free_bucket_block(b)) report_misuse(call, p, Misuse::kDoubleFree);
+    (void)h;
+    return false;
+  }
+
   static void validate(Heap<P>* h, void* p, const char* call) {
     switch (h->policy.state(p)) {
       case BlockState::kInUse:
@@ -230,6 +269,54 @@ class Stack {
   Heap<P> heaps_[Snapshot::kMaxHeaps];
   HeapSelector<Heap<P>> selector_;
   bool disclaim_ = false;
+  bool buckets_ = false;
+
+ public:
+  // The bucket statistics summary of spec 4.5, AIX's labels and layout. Requests that took a range
+  // of their own (4 MiB and more) count as the default allocator's, in heap 0's row.
+  void bucket_report(uint64_t direct_requests, Text& out, int fd) {
+    const Buckets& shape = heaps_[0].buckets;
+    uint64_t per_bucket[Buckets::kMaxBuckets] = {};
+    uint64_t heap_buckets[Snapshot::kMaxHeaps] = {}, heap_default[Snapshot::kMaxHeaps] = {};
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heaps_[i].lock);
+      for (unsigned b = 0; b < shape.count(); ++b) per_bucket[b] += heaps_[i].buckets.requests(b);
+      heap_buckets[i] = heaps_[i].buckets.total_requests();
+      heap_default[i] = heaps_[i].buckets.default_requests;
+    }
+    heap_default[0] += direct_requests;
+    uint64_t in_buckets = 0, in_default = 0;
+    for (unsigned i = 0; i < heap_count(); ++i) in_buckets += heap_buckets[i], in_default += heap_default[i];
+    auto value = [&](const char* label, uint64_t v) { out.str(label).pad_to(28).num(v).ch('\n'); };
+    out.str("==================================\n");
+    out.str("Malloc buckets statistical summary\n");
+    out.str("==================================\n");
+    out.str("Configuration values:\n");
+    value("  Number of buckets:", shape.count());
+    value("  Bucket sizing factor:", shape.factor());
+    value("  Blocks per bucket:", shape.blocks_per_bucket());
+    out.str("Allocation request totals:\n");
+    value("  Buckets allocator:", in_buckets);
+    value("  Default allocator:", in_default);
+    value("  Total for process:", in_buckets + in_default);
+    out.str("Allocation requests by bucket\n");
+    out.str("Bucket  Maximum     Number of\n");
+    out.str("Number  Block Size  Allocations\n");
+    out.str("-----   ----------  -----------\n");
+    for (unsigned b = 0; b < shape.count(); ++b) {
+      out.num(b, 5).num(shape.block_size(b) - kHeaderSize, 13).num(per_bucket[b], 13).ch('\n');
+      if (out.size() > 3000) out.flush(fd);
+    }
+    out.str("Allocation requests by heap\n");
+    out.str("Heap    Buckets      Default\n");
+    out.str("Number  Allocator    Allocator\n");
+    out.str("-----   -----------  -----------\n");
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      out.num(i, 5).num(heap_buckets[i], 13).num(heap_default[i], 13).ch('\n');
+      if (out.size() > 3000) out.flush(fd);
+    }
+    out.flush(fd);
+  }
 };
 
 enum State : int { kUninit, kStarting, kReady };
@@ -344,8 +431,7 @@ void* tcache_allocate(size_t size) {
 // prefix without the heap's lock is safe: an allocated block's prefix changes only when its owner,
 // the caller, frees or resizes it. Anything doubtful goes the locked way, which reports misuse.
 bool tcache_release(void* p) {
-  uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  if (a % kAlignment != 0 || (a & (kGranule - 1)) < kHeaderSize) return false;
+  if (!prefix_mapped(p)) return false;
   const BlockHeader* h = BlockHeader::of(p);
   if (!h->valid_in_use() || h->size() - kHeaderSize >= tcache::kLimit + 64) return false;
   tcache::ThreadCache* tc = tcache::t_cache;
@@ -469,8 +555,19 @@ __attribute__((constructor)) void on_load() {
   pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
+void bucket_statistics_report() {
+  int fd = open_destination(g_config.bucket_statistics);
+  if (fd < 0) return;
+  TextBuf<4096> out;
+  uint64_t direct = direct::totals().allocations;
+  with_stack([&](auto& st) { st.bucket_report(direct, out, fd); });
+  if (fd > STDERR_FILENO) close(fd);
+}
+
 __attribute__((destructor)) void on_exit_report() {
-  if (!ready() || g_config.stats.kind == Destination::kNone) return;
+  if (!ready()) return;
+  if (g_config.bucket_statistics.kind != Destination::kNone) bucket_statistics_report();
+  if (g_config.stats.kind == Destination::kNone) return;
   int fd = open_destination(g_config.stats);
   if (fd < 0) return;
   Snapshot s;

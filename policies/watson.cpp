@@ -225,10 +225,7 @@ void* Watson::allocate(size_t size, size_t align) {
 
 BlockState Watson::state(void* p) const {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  if (a % kAlignment != 0) return BlockState::kNotABlock;
-  if ((a & (kGranule - 1)) < kHeaderSize &&
-      address_map().lookup(p).word != address_map().lookup(reinterpret_cast<void*>(a - 1)).word)
-    return BlockState::kNotABlock;
+  if (!prefix_mapped(p)) return BlockState::kNotABlock;  // the prefix may lie in the previous granule
   const BlockHeader* h = BlockHeader::of(p);
   if (h->valid_in_use()) return BlockState::kInUse;
   if (h->cached()) return BlockState::kFree;

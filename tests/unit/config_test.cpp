@@ -207,6 +207,27 @@ TEST(Config, StatisticsDestinations) {
   EXPECT_NE(too_long.lines[0].find("is longer than 255 bytes; not written"), std::string::npos);
 }
 
+TEST(Config, BucketStatisticsFileRefusedInASetuidProcess) {
+  Parsed p = parse({{V::kMallocOptions, "buckets,bucket_statistics:/tmp/b.txt"}}, /*secure=*/true);
+  EXPECT_EQ(p.cfg.bucket_statistics.kind, Destination::kNone);
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_EQ(p.lines[0],
+            "MALLOCOPTIONS: bucket_statistics: file '/tmp/b.txt' refused in a set-uid or set-gid "
+            "process; not written");
+  EXPECT_EQ(parse({{V::kMallocOptions, "buckets,bucket_statistics:stderr"}}, true).cfg.bucket_statistics.kind,
+            Destination::kStderr);
+  // Without buckets the statistics are not written (AIX reads them only with buckets).
+  EXPECT_EQ(parse({{V::kMallocOptions, "bucket_statistics:stdout"}}).cfg.bucket_statistics.kind,
+            Destination::kNone);
+}
+
+TEST(Config, BucketsApplyToTheDefaultPolicyOnly) {
+  Parsed p = parse({{V::kMallocType, "watson"}, {V::kMallocOptions, "buckets"}});
+  EXPECT_FALSE(p.cfg.enabled(O::kBuckets));
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_EQ(p.lines[0], "MALLOCOPTIONS: 'buckets' does not apply to MALLOCTYPE=watson; ignored");
+}
+
 TEST(Config, HostileValuesAreQuotedSafelyAndBounded) {
   std::string huge(100000, 'z');
   Parsed p = parse({{V::kMallocType, huge.c_str()}});

@@ -221,7 +221,8 @@ TEST(Runtime, MalloptFollowsAixReturnValues) {
   }
   EXPECT_EQ(mallopt(AIXMALLOC_M_MALIGN, 16), 0);
   // AIX honours M_DISCLAIM under the default policy only.
-  bool yorktown = !getenv("MALLOCTYPE") || strcasecmp(getenv("MALLOCTYPE"), "yorktown") == 0;
+  const char* type = getenv("MALLOCTYPE");
+  bool yorktown = !type || strcasecmp(type, "yorktown") == 0 || strcasecmp(type, "buckets") == 0;
   EXPECT_EQ(mallopt(AIXMALLOC_M_DISCLAIM, 0), yorktown ? 0 : 1);
   EXPECT_EQ(mallopt(2, 100), 0);                 // M_NLBLKS: System V, no effect
   EXPECT_EQ(mallopt(M_TRIM_THRESHOLD, 1 << 20), 1);  // glibc tunable: accepted, glibc's success

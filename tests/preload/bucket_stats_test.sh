@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The bucket statistics report (spec 4.5): a program with a known allocation profile, every label
+# and every count checked, per bucket and per heap; written to stdout, stderr and a file (created
+# 0666 less the umask, never through a symbolic link).
+source "$(dirname "$0")/common.sh"
+prog="$AIXMALLOC_BUILD/tests/bucket_program"
+# Counts the runtime adds itself: pthread_create allocates a thread's TLS block (one request of a
+# size that depends on the libc), in each of two threads.
+run() { MALLOCOPTIONS="$1" LD_PRELOAD="$AIXMALLOC_LIB" "$prog" "${@:2}"; }
+
+# 1. One heap, report on stdout.
+run buckets,bucket_statistics:stdout > "$work/one"
+expect() { grep -qxF -- "$2" "$work/$1" || fail "report $1 lacks line: '$2'"$'\n'"$(cat "$work/$1")"; }
+for line in "==================================" "Malloc buckets statistical summary" \
+  "Configuration values:" "  Number of buckets:        16" "  Bucket sizing factor:     64" \
+  "  Blocks per bucket:        1024" "Allocation request totals:" "Allocation requests by bucket" \
+  "Bucket  Maximum     Number of" "Number  Block Size  Allocations" "-----   ----------  -----------" \
+  "Allocation requests by heap" "Heap    Buckets      Default" "Number  Allocator    Allocator" \
+  "-----   -----------  -----------"; do expect one "$line"; done
+# Buckets: 10 B -> 0, 100 B -> 1, 200 B -> 3 (2 x 40), 1024 B -> 15. Default: 3 x 5000 + 2 x 2 x 3000,
+# plus what pthread_create asked for itself (counted from the per-heap line below).
+expect one "    0           64         1000"
+expect one "    1          128          500"
+expect one "    3          256           80"
+expect one "   15         1024            7"
+buckets=$(awk '/  Buckets allocator:/ {print $NF}' "$work/one")
+default=$(awk '/  Default allocator:/ {print $NF}' "$work/one")
+total=$(awk '/  Total for process:/ {print $NF}' "$work/one")
+[ "$buckets" -ge 1587 ] || fail "buckets allocator $buckets < 1587"
+[ "$default" -ge 7 ] || fail "default allocator $default < 7"
+[ "$total" = $((buckets + default)) ] || fail "total $total != $buckets + $default"
+grep -qE "^    0 +$buckets +$default\$" "$work/one" || fail "heap 0 row does not carry the totals"
+sum=$(awk '$0 == "-----   ----------  -----------" {on=1; next} /^Allocation requests by heap/ {on=0} on {s += $3} END {print s}' "$work/one")
+[ "$sum" = "$buckets" ] || fail "buckets rows add up to $sum, not $buckets"
+
+# 2. Two heaps: one row each, adding up to the same totals as with one heap (the same program made
+# the same requests); the worker threads work in different heaps (handed out round robin), so
+# both heaps served bucket requests.
+run buckets,multiheap:2,bucket_statistics:stderr 2> "$work/two" > /dev/null
+rows=$(awk '$0 == "-----   -----------  -----------" {on=1; next} on' "$work/two")
+[ "$(wc -l <<< "$rows")" = 2 ] || fail "expected two heap rows: $rows"
+read -r b2 d2 <<< "$(awk '{b += $2; d += $3} END {print b, d}' <<< "$rows")"
+[ "$b2" = "$buckets" ] && [ "$d2" = "$default" ] || fail "heap rows add up to $b2/$d2, one heap had $buckets/$default"
+awk '$2 < 40 {exit 1}' <<< "$rows" || fail "a heap served fewer bucket requests than one worker made: $rows"
+
+# 3. A file: created with 0666 less the umask, no symbolic link followed.
+(umask 022 && run buckets,bucket_statistics:"$work/stats.txt")
+[ "$(stat -c %a "$work/stats.txt")" = 644 ] || fail "mode $(stat -c %a "$work/stats.txt")"
+expect stats.txt "    0           64         1000"
+ln -s "$work/target" "$work/link.txt"
+run buckets,bucket_statistics:"$work/link.txt" 2> "$work/err" > /dev/null
+[ ! -e "$work/target" ] || fail "the report followed a symbolic link"
+grep -q "cannot open $work/link.txt for the report; writing it to stderr" "$work/err" || fail "no line about the refused file"
+# MALLOCBUCKETS carries the same sub-options; MALLOCOPTIONS wins a conflict.
+MALLOCBUCKETS=number_of_buckets:8,bucket_sizing_factor:32 run buckets,number_of_buckets:4,bucket_statistics:stdout > "$work/legacy"
+expect legacy "  Number of buckets:        4"
+expect legacy "  Bucket sizing factor:     32"
+expect legacy "    3          128          500"
+echo "bucket statistics: labels, counts per bucket and per heap, destinations"
