@@ -104,7 +104,7 @@ class Parser {
   void parse_tokens(Variable var, Span value);
   void parse_multiheap(Span value);
   void parse_disclaim(Span value);
-  void parse_stats(Span value);
+  void parse_stats(Variable var, Span value, Destination* out);
   void apply_policy_matrix();
 
  private:
@@ -112,7 +112,7 @@ class Parser {
   bool parse_destination(Variable var, const char* what, Span value, Destination* out);
   Origin origin_of(Variable var) const {
     return var == Variable::kMallocType || var == Variable::kMallocOptions ||
-                   var == Variable::kAixmallocStats
+                   var == Variable::kAixmallocStats || var == Variable::kAixmallocStatsJson
                ? Origin::kVariable
                : Origin::kLegacy;
   }
@@ -351,10 +351,10 @@ void Parser::parse_disclaim(Span value) {
   done();
 }
 
-void Parser::parse_stats(Span value) {
+void Parser::parse_stats(Variable var, Span value, Destination* out) {
   value = trim(value);
   if (value.empty()) return;
-  parse_destination(Variable::kAixmallocStats, "destination", value, &cfg_->stats);
+  parse_destination(var, "destination", value, out);
 }
 
 void Parser::apply_policy_matrix() {
@@ -396,7 +396,8 @@ void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out
   p.parse_disclaim(span(Variable::kMallocDisclaim));
   p.parse_tokens(Variable::kMallocBuckets, span(Variable::kMallocBuckets));
   p.parse_tokens(Variable::kMallocOptions, span(Variable::kMallocOptions));
-  p.parse_stats(span(Variable::kAixmallocStats));
+  p.parse_stats(Variable::kAixmallocStats, span(Variable::kAixmallocStats), &out->stats);
+  p.parse_stats(Variable::kAixmallocStatsJson, span(Variable::kAixmallocStatsJson), &out->stats_json);
   p.apply_policy_matrix();
 }
 

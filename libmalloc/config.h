@@ -101,7 +101,8 @@ struct Config {
   bool catch_overflow = false;  // MALLOCTYPE=debug (not available yet: diagnosed, stays false)
   OptionValue options[kOptionCount];
   Destination bucket_statistics;
-  Destination stats;  // AIXMALLOC_STATS
+  Destination stats;       // AIXMALLOC_STATS
+  Destination stats_json;  // AIXMALLOC_STATS_JSON
   Diagnostics diagnostics;
 
   const OptionValue& option(OptionId id) const { return options[static_cast<size_t>(id)]; }

@@ -1,7 +1,7 @@
 // Constants and small arithmetic every layer of aixmalloc shares.
 //
-// Layering rule for libmalloc/: the files here (except runtime.* and entry*.cpp, which assemble the
-// configured stack) never include anything from policies/ or options/. Policies and layers build on
+// Layering rule for libmalloc/: the files here (except runtime.*, reports.* and entry*.cpp, which
+// assemble the configured stack) never include anything from policies/ or options/. Policies and layers build on
 // this folder; tools/ and tests/ sit on top of everything.
 #pragma once
 

@@ -22,6 +22,7 @@
 #include "libmalloc/meta.h"
 #include "libmalloc/os.h"
 #include "libmalloc/report.h"
+#include "libmalloc/reports.h"
 #include "options/buckets.h"
 #include "options/disclaim.h"
 #include "options/multiheap.h"
@@ -272,50 +273,21 @@ class Stack {
   bool buckets_ = false;
 
  public:
-  // The bucket statistics summary of spec 4.5, AIX's labels and layout. Requests that took a range
-  // of their own (4 MiB and more) count as the default allocator's, in heap 0's row.
-  void bucket_report(uint64_t direct_requests, Text& out, int fd) {
+  // The figures of the bucket statistics. Requests that took a range of their own (4 MiB and more)
+  // count as the default allocator's, in heap 0's row.
+  void bucket_report(uint64_t direct_requests, BucketReport* r) {
     const Buckets& shape = heaps_[0].buckets;
-    uint64_t per_bucket[Buckets::kMaxBuckets] = {};
-    uint64_t heap_buckets[Snapshot::kMaxHeaps] = {}, heap_default[Snapshot::kMaxHeaps] = {};
+    r->count = shape.count();
+    r->factor = shape.factor();
+    r->blocks_per_bucket = shape.blocks_per_bucket();
+    r->heaps = heap_count();
     for (unsigned i = 0; i < heap_count(); ++i) {
       LockGuard guard(heaps_[i].lock);
-      for (unsigned b = 0; b < shape.count(); ++b) per_bucket[b] += heaps_[i].buckets.requests(b);
-      heap_buckets[i] = heaps_[i].buckets.total_requests();
-      heap_default[i] = heaps_[i].buckets.default_requests;
+      for (unsigned b = 0; b < shape.count(); ++b) r->per_bucket[b] += heaps_[i].buckets.requests(b);
+      r->heap_buckets[i] = heaps_[i].buckets.total_requests();
+      r->heap_default[i] = heaps_[i].buckets.default_requests;
     }
-    heap_default[0] += direct_requests;
-    uint64_t in_buckets = 0, in_default = 0;
-    for (unsigned i = 0; i < heap_count(); ++i) in_buckets += heap_buckets[i], in_default += heap_default[i];
-    auto value = [&](const char* label, uint64_t v) { out.str(label).pad_to(28).num(v).ch('\n'); };
-    out.str("==================================\n");
-    out.str("Malloc buckets statistical summary\n");
-    out.str("==================================\n");
-    out.str("Configuration values:\n");
-    value("  Number of buckets:", shape.count());
-    value("  Bucket sizing factor:", shape.factor());
-    value("  Blocks per bucket:", shape.blocks_per_bucket());
-    out.str("Allocation request totals:\n");
-    value("  Buckets allocator:", in_buckets);
-    value("  Default allocator:", in_default);
-    value("  Total for process:", in_buckets + in_default);
-    out.str("Allocation requests by bucket\n");
-    out.str("Bucket  Maximum     Number of\n");
-    out.str("Number  Block Size  Allocations\n");
-    out.str("-----   ----------  -----------\n");
-    for (unsigned b = 0; b < shape.count(); ++b) {
-      out.num(b, 5).num(shape.block_size(b) - kHeaderSize, 13).num(per_bucket[b], 13).ch('\n');
-      if (out.size() > 3000) out.flush(fd);
-    }
-    out.str("Allocation requests by heap\n");
-    out.str("Heap    Buckets      Default\n");
-    out.str("Number  Allocator    Allocator\n");
-    out.str("-----   -----------  -----------\n");
-    for (unsigned i = 0; i < heap_count(); ++i) {
-      out.num(i, 5).num(heap_buckets[i], 13).num(heap_default[i], 13).ch('\n');
-      if (out.size() > 3000) out.flush(fd);
-    }
-    out.flush(fd);
+    r->heap_default[0] += direct_requests;
   }
 };
 
@@ -555,18 +527,45 @@ __attribute__((constructor)) void on_load() {
   pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
+void gather_buckets(BucketReport* r) {
+  uint64_t direct = direct::totals().allocations;
+  with_stack([&](auto& st) { st.bucket_report(direct, r); });
+}
+
 void bucket_statistics_report() {
   int fd = open_destination(g_config.bucket_statistics);
   if (fd < 0) return;
+  BucketReport r;
+  gather_buckets(&r);
   TextBuf<4096> out;
-  uint64_t direct = direct::totals().allocations;
-  with_stack([&](auto& st) { st.bucket_report(direct, out, fd); });
+  render_buckets(r, out, fd);
+  if (fd > STDERR_FILENO) close(fd);
+}
+
+// Every statistic as one JSON document (AIXMALLOC_STATS_JSON), from the same snapshot and bucket
+// figures as the text reports.
+void json_report() {
+  int fd = open_destination(g_config.stats_json);
+  if (fd < 0) return;
+  Snapshot s;
+  snapshot(&s);
+  BucketReport r;
+  bool buckets = g_config.enabled(OptionId::kBuckets);
+  if (buckets) gather_buckets(&r);
+  pool::Totals pt;
+  if (pool::enabled()) pool::totals(&pt);
+  tcache::Totals tt;
+  if (g_tcache) tcache::totals(&tt);
+  TextBuf<4096> out;
+  render_json(s, buckets ? &r : nullptr, pool::enabled() ? &pt : nullptr, g_tcache ? &tt : nullptr,
+              out, fd);
   if (fd > STDERR_FILENO) close(fd);
 }
 
 __attribute__((destructor)) void on_exit_report() {
   if (!ready()) return;
   if (g_config.bucket_statistics.kind != Destination::kNone) bucket_statistics_report();
+  if (g_config.stats_json.kind != Destination::kNone) json_report();
   if (g_config.stats.kind == Destination::kNone) return;
   int fd = open_destination(g_config.stats);
   if (fd < 0) return;

@@ -56,4 +56,28 @@ MALLOCBUCKETS=number_of_buckets:8,bucket_sizing_factor:32 run buckets,number_of_
 expect legacy "  Number of buckets:        4"
 expect legacy "  Bucket sizing factor:     32"
 expect legacy "    3          128          500"
-echo "bucket statistics: labels, counts per bucket and per heap, destinations"
+# 4. JSON (AIXMALLOC_STATS_JSON) and the text report agree on every figure of the same run.
+AIXMALLOC_STATS_JSON="$work/stats.json" run buckets,multiheap:2,bucket_statistics:"$work/text.txt"
+/usr/bin/python3 - "$work/stats.json" "$work/text.txt" <<'PY' || fail "JSON and text reports differ"
+import json, re, sys
+doc = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read().splitlines()
+assert doc["schema"] == "aixmalloc-stats" and doc["schema_version"] == 1, doc.get("schema")
+b = doc["buckets"]
+def value(label):
+    return int(next(l for l in text if l.startswith("  " + label + ":")).split()[-1])
+assert b["number_of_buckets"] == value("Number of buckets")
+assert b["bucket_sizing_factor"] == value("Bucket sizing factor")
+assert b["blocks_per_bucket"] == value("Blocks per bucket")
+assert b["buckets_allocator"] == value("Buckets allocator")
+assert b["default_allocator"] == value("Default allocator")
+assert b["total_for_process"] == value("Total for process")
+start = text.index("-----   ----------  -----------") + 1
+rows = [list(map(int, l.split())) for l in text[start:start + b["number_of_buckets"]]]
+assert rows == [[r["bucket"], r["maximum_block_size"], r["allocations"]] for r in b["by_bucket"]], rows
+start = text.index("-----   -----------  -----------") + 1
+rows = [list(map(int, l.split())) for l in text[start:] if l.strip()]
+assert rows == [[r["heap"], r["buckets_allocator"], r["default_allocator"]] for r in b["by_heap"]], rows
+assert len(doc["heaps"]) == 2 and doc["options"]["multiheap"] == 2
+PY
+echo "bucket statistics: labels, counts per bucket and per heap, destinations, JSON agrees"
