@@ -155,13 +155,8 @@ class Stack {
   }
 
   void release_locked(Heap<P>* h, void* p) {
-    uintptr_t block = reinterpret_cast<uintptr_t>(BlockHeader::of(p));
-    size_t size = BlockHeader::of(p)->size();
     FreeRange merged = h->policy.release(p);
-    if (disclaim_) {
-      size_t free = h->policy.free_bytes();
-      h->disclaimer.after_free(h->policy, block, size, merged, free, h->memory.committed() - free);
-    }
+    if (disclaim_) h->disclaimer.after_free(h->policy, merged);
   }
 
   size_t usable_size(void* p, Owner owner) {
