@@ -108,6 +108,24 @@ class Parser {
   void apply_policy_matrix();
 
  private:
+  // Spec 3.8 and this build: false, with the token's one diagnostic, when the option cannot be used.
+  bool applies(OptionId id) {
+    const OptionSpec& o = spec(id);
+    Variable var = current_;
+    if (!(o.policies & (1u << static_cast<unsigned>(cfg_->policy)))) {
+      diag(var).quoted(o.name, strlen(o.name)).str(" does not apply to MALLOCTYPE=")
+          .str(spec(cfg_->policy).spelling).str("; ignored");
+      done();
+      return false;
+    }
+    if (!o.built) {
+      diag(var).quoted(o.name, strlen(o.name)).str(" is not available in this build; ignored");
+      done();
+      return false;
+    }
+    return true;
+  }
+  Variable current_ = Variable::kMallocOptions;
   void set_option(Variable var, OptionId id, bool has_value, Span value);
   bool parse_destination(Variable var, const char* what, Span value, Destination* out);
   Origin origin_of(Variable var) const {
@@ -216,6 +234,8 @@ bool Parser::parse_destination(Variable var, const char* what, Span value, Desti
 
 void Parser::set_option(Variable var, OptionId id, bool has_value, Span value) {
   const OptionSpec& o = spec(id);
+  // One line per token: an option that does not apply is named for that alone, its value unread.
+  if (!applies(id)) return;
   switch (o.arg) {
     case kFlag:
       if (has_value) {
@@ -283,6 +303,7 @@ void Parser::set_option(Variable var, OptionId id, bool has_value, Span value) {
 }
 
 void Parser::parse_tokens(Variable var, Span value) {
+  current_ = var;
   uint8_t where_bit = var == Variable::kMallocOptions ? kInOptions
                       : var == Variable::kMallocBuckets ? kInBuckets
                                                         : kInMultiheap;
@@ -334,6 +355,8 @@ void Parser::parse_tokens(Variable var, Span value) {
 void Parser::parse_multiheap(Span value) {
   value = trim(value);
   if (value.empty()) return;
+  current_ = Variable::kMallocMultiheap;
+  if (!applies(OptionId::kMultiheap)) return;  // one line for the whole variable
   // Any use of the legacy variable enables multiheap (spec 1.2); heaps:n then limits it.
   enable(OptionId::kMultiheap, Variable::kMallocMultiheap, spec(OptionId::kMultiheap).def);
   parse_tokens(Variable::kMallocMultiheap, value);
@@ -343,7 +366,8 @@ void Parser::parse_disclaim(Span value) {
   value = trim(value);
   if (value.empty() || value.iequals("false")) return;
   if (value.iequals("true")) {
-    enable(OptionId::kDisclaim, Variable::kMallocDisclaim, 0);
+    current_ = Variable::kMallocDisclaim;
+    if (applies(OptionId::kDisclaim)) enable(OptionId::kDisclaim, Variable::kMallocDisclaim, 0);
     return;
   }
   diag(Variable::kMallocDisclaim).quoted(value.p, value.n)

@@ -9,14 +9,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
+
 #include "libmalloc/platform.h"
 
 namespace aixmalloc {
 
 size_t page_size() {
-  static size_t cached = 0;
-  if (cached == 0) cached = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  return cached;
+  // Threads may ask first at the same time: both store the same value, atomically.
+  static constinit std::atomic<size_t> cached{0};
+  size_t v = cached.load(std::memory_order_relaxed);
+  if (v == 0) {
+    v = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    cached.store(v, std::memory_order_relaxed);
+  }
+  return v;
 }
 
 namespace os {

@@ -12,6 +12,17 @@
 
 namespace aixmalloc {
 
+// How much to ask the heap for, to make a free block of `need` bytes. When the highest free block
+// (`have` bytes, 0 if none) ends at the top of the newest segment and that segment has room, only
+// what it lacks: the new space merges with it, as sbrk extends the last free block on AIX. When the
+// segment is full the growth opens a new segment, which the old block cannot join: all of it.
+inline size_t grow_amount(const HeapMemory& memory, size_t need, size_t have, size_t fence_size) {
+  const Segment* seg = memory.segments();
+  if (seg == nullptr || have == 0) return need;
+  size_t lack = need > have ? need - have : kAlignment;
+  return seg->end - seg->top >= lack + fence_size ? lack : need;
+}
+
 // Grows the heap by at least `bytes` and returns the new free range in *start, *size, with the
 // fence already written when the range opens a new segment. False when the OS refuses.
 inline bool grow_fenced(HeapMemory* memory, size_t bytes, size_t fence_size, uintptr_t* start,

@@ -162,13 +162,11 @@ bool Watson::flush_cache() {
 bool Watson::grow(size_t need) {
   const Segment* seg = memory_->segments();
   size_t have = 0;
-  if (seg && !by_address_.empty()) {
-    const FreeBlock& last = *by_address_.rbegin();
-    if (last.end() == seg->top) have = last.size();
-  }
+  if (seg && !by_address_.empty() && by_address_.rbegin()->end() == seg->top)
+    have = by_address_.rbegin()->size();
   uintptr_t start;
   size_t size;
-  if (!grow_fenced(memory_, need > have ? need - have : kAlignment, kMinBlock, &start, &size))
+  if (!grow_fenced(memory_, grow_amount(*memory_, need, have, kMinBlock), kMinBlock, &start, &size))
     return false;
   insert_merging(start, size);
   return true;

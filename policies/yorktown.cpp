@@ -87,17 +87,12 @@ void* Yorktown::carve_aligned(FreeBlock* b, size_t need, size_t align) {
 }
 
 bool Yorktown::grow(size_t need) {
-  // If the highest free block ends at the top of the newest segment, the heap only has to grow by
-  // what that block lacks, as sbrk extends the last free block on AIX.
   const Segment* seg = memory_->segments();
   size_t have = 0;
-  if (seg && !tree_.empty()) {
-    const FreeBlock& last = *tree_.rbegin();
-    if (last.end() == seg->top) have = last.size();
-  }
+  if (seg && !tree_.empty() && tree_.rbegin()->end() == seg->top) have = tree_.rbegin()->size();
   uintptr_t start;
   size_t size;
-  if (!grow_fenced(memory_, need > have ? need - have : kAlignment, kMinBlock, &start, &size))
+  if (!grow_fenced(memory_, grow_amount(*memory_, need, have, kMinBlock), kMinBlock, &start, &size))
     return false;
   insert_merging(start, size);
   return true;
