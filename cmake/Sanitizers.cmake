@@ -33,7 +33,8 @@ if(AIXMALLOC_FUZZ)
   endif()
   if(AIXMALLOC_SANITIZE STREQUAL "")
     # A fuzzer without a sanitizer only finds crashes; with one it finds the memory errors too.
-    set(AIXMALLOC_SANITIZE address CACHE STRING "" FORCE)
+    # A plain variable: it shadows the cache entry in this build without rewriting it.
+    set(AIXMALLOC_SANITIZE address)
   endif()
 endif()
 

@@ -193,7 +193,9 @@ AIX_EXPORT int aixmalloc_check(void) {
 
 // glibc's internal names, which some programs and libraries call directly. The aliases repeat the
 // targets' attributes from glibc's headers only in part, which GCC reports; the symbols are the same.
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmissing-attributes"
+#endif
 AIX_EXPORT void* __libc_malloc(size_t) AIX_ALIAS(malloc);
 AIX_EXPORT void __libc_free(void*) AIX_ALIAS(free);
 AIX_EXPORT void* __libc_calloc(size_t, size_t) AIX_ALIAS(calloc);

@@ -1,11 +1,11 @@
 // libFuzzer target for the configuration parser (DESIGN.md invariant 6): arbitrary bytes become the
-// six variables and the parse context, and whatever they hold, parse_config must not crash, hang or
-// read out of bounds, and what it produces must be well-formed.
+// variables and the parse context, and whatever they hold, parse_config must not crash, hang or read
+// out of bounds, and what it produces must be well-formed.
 //
-//   input:  | flags | MALLOCTYPE \0 MALLOCOPTIONS \0 MALLOCBUCKETS \0 MALLOCMULTIHEAP \0
-//                     MALLOCDISCLAIM \0 AIXMALLOC_STATS |
-//   flags:  bits 0-5 the variables that are set (a missing field is an empty string when set),
-//           bit 6 a set-uid process (AT_SECURE), bit 7 a 32-bit program. '?' sets all six.
+//   input:    | context | set | value \0 value \0 ... |     one value per variable, in options.def
+//                                                        order (MALLOCTYPE, MALLOCOPTIONS, ...)
+//   context:  bit 0 a set-uid process (AT_SECURE), bit 1 a 32-bit program
+//   set:      bit v: variable v is set (to its field, or to "" when the input ends before it)
 //
 // Checked: every diagnostic line is NUL-terminated within Diagnostics::kLineLength, printable, and
 // names its variable; no more lines than tokens plus options; the Config respects every option's
@@ -19,6 +19,7 @@
 #include "libmalloc/config.h"
 
 using namespace aixmalloc;
+static_assert(kVariableCount <= 8, "the `set` byte has a bit per variable");
 
 namespace {
 
@@ -103,14 +104,13 @@ void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) 
     }
     if (v.on && !o.built) fail((std::string(o.name) + ": on though not built").c_str(), cfg);
     if (v.on && !(o.policies & policy_bit)) fail((std::string(o.name) + ": on under a policy it does not apply to").c_str(), cfg);
-    if (v.origin == Origin::kDefault && v.on) fail((std::string(o.name) + ": on by default").c_str(), cfg);
     if (static_cast<size_t>(v.source) >= kVariableCount) fail("option source out of range", cfg);
   }
-  if (cfg.enabled(OptionId::kPool) && cfg.value(OptionId::kPool) % 4096 != 0) fail("pool size not page-rounded", cfg);
   if (!cfg.enabled(OptionId::kBuckets) && cfg.bucket_statistics.kind != Destination::kNone)
     fail("bucket_statistics kept without buckets", cfg);
   check_destination(cfg.bucket_statistics, ctx, cfg);
   check_destination(cfg.stats, ctx, cfg);
+  check_destination(cfg.stats_json, ctx, cfg);
 }
 
 bool same(const Config& a, const Config& b) {
@@ -120,10 +120,10 @@ bool same(const Config& a, const Config& b) {
     const OptionValue &x = a.options[i], &y = b.options[i];
     if (x.on != y.on || x.number != y.number || x.origin != y.origin || x.source != y.source) return false;
   }
-  for (const Destination* d : {&a.stats, &a.bucket_statistics}) {
-    const Destination* e = d == &a.stats ? &b.stats : &b.bucket_statistics;
-    if (d->kind != e->kind || strcmp(d->path, e->path) != 0) return false;
-  }
+  const Destination* mine[] = {&a.stats, &a.stats_json, &a.bucket_statistics};
+  const Destination* theirs[] = {&b.stats, &b.stats_json, &b.bucket_statistics};
+  for (size_t i = 0; i < 3; ++i)
+    if (mine[i]->kind != theirs[i]->kind || strcmp(mine[i]->path, theirs[i]->path) != 0) return false;
   return a.diagnostics.count == b.diagnostics.count && a.diagnostics.dropped == b.diagnostics.dropped &&
          memcmp(a.diagnostics.lines, b.diagnostics.lines, sizeof(a.diagnostics.lines)) == 0;
 }
@@ -134,21 +134,21 @@ Config g_first, g_second;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size == 0) return 0;
-  unsigned flags = data[0];
+  if (size < 2) return 0;
+  unsigned context = data[0], set = data[1];
   // The values must be NUL-terminated, as environ's are: one copy with a NUL after each field.
-  std::string buf(reinterpret_cast<const char*>(data + 1), size - 1);
+  std::string buf(reinterpret_cast<const char*>(data + 2), size - 2);
   buf.push_back('\0');
   RawVariables raw;
   size_t at = 0;
   for (size_t v = 0; v < kVariableCount; ++v) {
     const char* value = at < buf.size() ? buf.c_str() + at : "";
-    if (flags & (1u << v)) raw.value[v] = value;
+    if (set & (1u << v)) raw.value[v] = value;
     if (at < buf.size()) at += strlen(value) + 1;
   }
   ParseContext ctx;
-  ctx.secure = (flags & 0x40) != 0;
-  ctx.is_64bit = (flags & 0x80) == 0;
+  ctx.secure = (context & 1) != 0;
+  ctx.is_64bit = (context & 2) == 0;
   parse_config(raw, ctx, &g_first);
   check(raw, ctx, g_first);
   parse_config(raw, ctx, &g_second);

@@ -53,7 +53,8 @@ for number, line in enumerate(open(sys.argv[1], 'rb').read().split(b'\n'), 1):
 EOF
 }
 
-unset_vars=(-u MALLOCTYPE -u MALLOCOPTIONS -u MALLOCBUCKETS -u MALLOCMULTIHEAP -u MALLOCDISCLAIM -u AIXMALLOC_STATS)
+unset_vars=(-u MALLOCTYPE -u MALLOCOPTIONS -u MALLOCBUCKETS -u MALLOCMULTIHEAP -u MALLOCDISCLAIM -u AIXMALLOC_STATS
+  -u AIXMALLOC_STATS_JSON)
 total=0
 failed=0
 fail_case() {
