@@ -11,42 +11,25 @@
 // sweep a second, and costs the first kind a second before it shrinks.
 #pragma once
 
-#include <time.h>
-
 #include <cstddef>
 #include <cstdint>
 
 #include "libmalloc/block.h"
+#include "libmalloc/decay.h"
 
 namespace aixmalloc {
 
 class Disclaimer {
  public:
-  static constexpr uint64_t kDelayNs = 1'000'000'000;
-
   // After a free into a free structure of `policy` (merged.size != 0). Returns bytes disclaimed.
   template <class P>
   size_t after_free(P& policy, FreeRange merged) {
-    if (merged.size == 0) return 0;
-    uint64_t now = now_ns();
-    if (dirty_since_ == 0) {
-      dirty_since_ = now;
-      return 0;
-    }
-    if (now - dirty_since_ < kDelayNs) return 0;
-    dirty_since_ = 0;
+    if (merged.size == 0 || !timer_.due()) return 0;
     return policy.disclaim_free();
   }
 
  private:
-  // The coarse monotonic clock: read from the vDSO, no system call, a few nanoseconds.
-  static uint64_t now_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec) + 1;
-  }
-
-  uint64_t dirty_since_ = 0;  // when memory first became free since the last sweep; 0: none
+  DecayTimer timer_;
 };
 
 }  // namespace aixmalloc

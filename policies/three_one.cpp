@@ -30,7 +30,6 @@ void ThreeOne::push(uintptr_t block, size_t size) {
   lists_[bucket].push_front(*f);
   listed_bytes_ += size;
   ++listed_blocks_;
-  if (size >= page_size()) listed_large_ += size;
 }
 
 bool ThreeOne::take_chunk(size_t bytes, uintptr_t* chunk) {
@@ -84,7 +83,6 @@ void* ThreeOne::allocate(size_t size, size_t align) {
   lists_[bucket].pop_front();
   listed_bytes_ -= block_size(bucket);
   --listed_blocks_;
-  if (block_size(bucket) >= page) listed_large_ -= block_size(bucket);
   BlockHeader* h = BlockHeader::at(reinterpret_cast<uintptr_t>(f));
   h->mark_in_use(block_size(bucket));
   return h->user();
@@ -119,10 +117,8 @@ BlockState ThreeOne::state(void* p) const {
 FreeRange ThreeOne::release(void* p) {
   BlockHeader* h = BlockHeader::of(p);
   size_t size = h->size();
-  size_t page = page_size();
-  if (size >= page && listed_large_ + size > kKeepResident)
-    os::disclaim(reinterpret_cast<uintptr_t>(p), size);  // whole data pages
   push(reinterpret_cast<uintptr_t>(h), size);
+  if (size >= page_size() && page_return_.due()) disclaim_free();
   return FreeRange{};  // bucket blocks are not free space another request could merge into
 }
 

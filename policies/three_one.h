@@ -10,14 +10,16 @@
 //     ^ chunk (page-aligned)     ^ user pointer = chunk + page
 //
 // Freed blocks of a page or more give their pages back to the system (spec 6.3) and keep their
-// place on the list, once more than kKeepResident bytes of such blocks are free: a program that
-// frees and reuses a few large blocks keeps their pages instead of faulting them in every time.
+// place on the list, once they have stayed free about a second (DecayTimer: the next free after
+// that gives back every free block of a page or more): a program that frees and reuses large
+// blocks in a loop keeps their pages instead of faulting them in every time.
 // realloc stays in place while the new size maps to the same bucket.
 #pragma once
 
 #include <boost/intrusive/slist.hpp>
 
 #include "libmalloc/block.h"
+#include "libmalloc/decay.h"
 #include "libmalloc/format.h"
 #include "libmalloc/heap_memory.h"
 #include "policies/policy.h"
@@ -54,7 +56,6 @@ class ThreeOne {
   static size_t block_size(unsigned bucket) { return size_t{16} << bucket; }
 
   static constexpr size_t kMinBlock = 32;
-  static constexpr size_t kKeepResident = size_t{4} << 20;
 
  private:
   static constexpr uintptr_t kListed = 2;      // block flag: on its bucket's free list
@@ -81,7 +82,7 @@ class ThreeOne {
   uintptr_t end_ = 0;     // end of what is committed there
   size_t listed_bytes_ = 0;
   size_t listed_blocks_ = 0;
-  size_t listed_large_ = 0;  // bytes of free blocks of a page or more
+  DecayTimer page_return_;
 };
 
 }  // namespace aixmalloc
