@@ -228,6 +228,11 @@ class Stack {
     return false;
   }
 
+  // A thread that takes over an exited thread's cache takes over its heap too; at exit it leaves
+  // its own for the next one.
+  void inherit_home(unsigned home) { HeapSelector<Heap<P>>::inherit(home); }
+  unsigned home() const { return HeapSelector<Heap<P>>::home(); }
+
   // pthread_atfork: every heap lock, in index order.
   void lock_all() {
     for (unsigned i = 0; i < heap_count(); ++i) heap(i)->lock.lock();
@@ -385,9 +390,15 @@ void* fail_nomem() {
 void tcache_exit(void* arg);
 
 // A request under 4096 bytes from this thread's cache, refilled in a batch when empty.
+tcache::ThreadCache* tcache_attach() {
+  tcache::ThreadCache* tc = tcache::attach(tcache_exit);
+  if (tc && tc->home_heap) with_stack([&](auto& st) { st.inherit_home(tc->home_heap); });
+  return tc;
+}
+
 void* tcache_allocate(size_t size) {
   tcache::ThreadCache* tc = tcache::t_cache;
-  if (tc == nullptr && (tc = tcache::attach(tcache_exit)) == nullptr) return nullptr;
+  if (tc == nullptr && (tc = tcache_attach()) == nullptr) return nullptr;
   unsigned c = tcache::class_of(size);
   if (void* p = tcache::pop(tc, c)) return p;
   if (!with_stack([&](auto& st) { return st.refill(tc, c); })) return nullptr;
@@ -402,7 +413,7 @@ bool tcache_release(void* p) {
   const BlockHeader* h = BlockHeader::of(p);
   if (!h->valid_in_use() || h->size() - kHeaderSize >= tcache::kLimit + 64) return false;
   tcache::ThreadCache* tc = tcache::t_cache;
-  if (tc == nullptr && (tc = tcache::attach(tcache_exit)) == nullptr) return false;
+  if (tc == nullptr && (tc = tcache_attach()) == nullptr) return false;
   unsigned c = tcache::class_for_block(h->size() - kHeaderSize);
   if (tcache::push(tc, c, p)) {
     tcache::Cached* half = tcache::take(tc, c, tc->count[c] / 2);
@@ -413,6 +424,7 @@ bool tcache_release(void* p) {
 
 void tcache_exit(void* arg) {
   auto* tc = static_cast<tcache::ThreadCache*>(arg);
+  tc->home_heap = with_stack([](auto& st) { return st.home(); });
   for (unsigned c = 0; c < tcache::kClasses; ++c) {
     if (tc->count[c] == 0) continue;
     tcache::Cached* all = tcache::take(tc, c, tc->count[c]);

@@ -47,6 +47,14 @@ class HeapSelector {
     return chosen;
   }
 
+  // The heap this thread starts from (index + 1; 0: not chosen yet), to hand down to the next thread
+  // when this one exits: a program that replaces its threads keeps using the same heaps instead of
+  // spreading over all n of them.
+  static unsigned home() { return t_heap; }
+  static void inherit(unsigned home) {
+    if (t_heap == 0) t_heap = home;
+  }
+
   // The thread's own heap, locked, waiting for it if need be.
   HeapT* acquire_own() {
     HeapT* h = (count_ == 1 || __libc_single_threaded) ? &heaps_[0] : &heaps_[current()];

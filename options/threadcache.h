@@ -56,6 +56,7 @@ struct ThreadCache {
   uint16_t count[kClasses] = {};
   size_t bytes = 0;  // in all classes
   uint64_t hits = 0, refills = 0, flushes = 0;
+  unsigned home_heap = 0;       // multiheap: the exited owner's heap (index + 1), for the next owner
   ThreadCache* next = nullptr;  // every cache, for statistics
 };
 
