@@ -9,8 +9,38 @@
 #include "libmalloc/block.h"
 #include "libmalloc/format.h"
 #include "libmalloc/heap_memory.h"
+#include "libmalloc/os.h"
 
 namespace aixmalloc {
+
+// state() of a policy whose blocks tile its segments: in use (prefix and check word right), free
+// (a thread-cached block, or a plausible free prefix: a double free), or not a block at all.
+inline BlockState tiled_block_state(const HeapMemory& memory, void* p, size_t min_block) {
+  if (!prefix_mapped(p)) return BlockState::kNotABlock;  // the prefix may lie in the previous granule
+  const BlockHeader* h = BlockHeader::of(p);
+  if (h->valid_in_use()) return BlockState::kInUse;
+  if (h->cached()) return BlockState::kFree;
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  size_t size = h->size();
+  if (!h->in_use() && size >= min_block && memory.owns(a + size - kHeaderSize - 1))
+    return BlockState::kFree;
+  return BlockState::kNotABlock;
+}
+
+// Gives back every whole page of every free block, past the `hooks` bytes where a free block keeps
+// its prefix and links. Blocks: any range of objects with addr() and end(). Returns bytes.
+template <class Blocks>
+size_t disclaim_free_pages(const Blocks& blocks, size_t hooks) {
+  size_t total = 0, page = page_size();
+  for (const auto& b : blocks) {
+    uintptr_t from = align_up(b.addr() + hooks, page), to = align_down(b.end(), page);
+    if (to > from) {
+      os::disclaim(from, to - from);
+      total += to - from;
+    }
+  }
+  return total;
+}
 
 // How much to ask the heap for, to make a free block of `need` bytes. When the highest free block
 // (`have` bytes, 0 if none) ends at the top of the newest segment and that segment has room, only

@@ -221,17 +221,7 @@ void* Watson::allocate(size_t size, size_t align) {
   return allocate_large(block_size_for(size, kMinBlock), align);
 }
 
-BlockState Watson::state(void* p) const {
-  uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  if (!prefix_mapped(p)) return BlockState::kNotABlock;  // the prefix may lie in the previous granule
-  const BlockHeader* h = BlockHeader::of(p);
-  if (h->valid_in_use()) return BlockState::kInUse;
-  if (h->cached()) return BlockState::kFree;
-  size_t size = h->size();
-  if (!h->in_use() && size >= kMinSmallBlock && memory_->owns(a + size - kHeaderSize - 1))
-    return BlockState::kFree;
-  return BlockState::kNotABlock;
-}
+BlockState Watson::state(void* p) const { return tiled_block_state(*memory_, p, kMinSmallBlock); }
 
 FreeRange Watson::release(void* p) {
   BlockHeader* h = BlockHeader::of(p);
@@ -316,17 +306,7 @@ void* Watson::reallocate(void* p, size_t size) {
   return nullptr;
 }
 
-size_t Watson::disclaim_free() {
-  size_t total = 0, page = page_size();
-  for (const FreeBlock& b : by_address_) {
-    uintptr_t from = align_up(b.addr() + kMinBlock, page), to = align_down(b.end(), page);
-    if (to > from) {
-      os::disclaim(from, to - from);
-      total += to - from;
-    }
-  }
-  return total;
-}
+size_t Watson::disclaim_free() { return disclaim_free_pages(by_address_, kMinBlock); }
 
 bool Watson::check(Text* why) const {
   auto fail = [&](const char* what, uintptr_t at) {

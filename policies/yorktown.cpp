@@ -111,17 +111,7 @@ void* Yorktown::allocate(size_t size, size_t align) {
   return align <= kAlignment ? carve(b, need) : carve_aligned(b, need, align);
 }
 
-BlockState Yorktown::state(void* p) const {
-  uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  if (!prefix_mapped(p)) return BlockState::kNotABlock;  // the prefix may lie in the previous granule
-  const BlockHeader* h = BlockHeader::of(p);
-  if (h->valid_in_use()) return BlockState::kInUse;
-  if (h->cached()) return BlockState::kFree;
-  size_t size = h->size();
-  if (!h->in_use() && size >= kMinBlock && memory_->owns(a + size - kHeaderSize - 1))
-    return BlockState::kFree;
-  return BlockState::kNotABlock;
-}
+BlockState Yorktown::state(void* p) const { return tiled_block_state(*memory_, p, kMinBlock); }
 
 FreeRange Yorktown::release(void* p) {
   BlockHeader* h = BlockHeader::of(p);
@@ -185,19 +175,7 @@ void* Yorktown::reallocate(void* p, size_t size) {
   return nullptr;
 }
 
-size_t Yorktown::disclaim_free() {
-  size_t total = 0;
-  size_t page = page_size();
-  for (const FreeBlock& b : tree_) {
-    uintptr_t from = align_up(b.addr() + kMinBlock, page);  // keep the prefix and hooks
-    uintptr_t to = align_down(b.end(), page);
-    if (to > from) {
-      os::disclaim(from, to - from);
-      total += to - from;
-    }
-  }
-  return total;
-}
+size_t Yorktown::disclaim_free() { return disclaim_free_pages(tree_, kMinBlock); }
 
 bool Yorktown::check(Text* why) const {
   using Traits = Tree::node_traits;
