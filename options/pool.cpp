@@ -159,7 +159,13 @@ void drain(ThreadPool* tp) {
 }  // namespace
 
 bool configure(size_t max_bytes) {
-  size_t size = max_bytes ? align_up(max_bytes, kPageSize) : kDefaultReserve;
+  // Address space only: max_size caps the pages that hold blocks (take_page), so the reservation
+  // can be larger than the cap, with room for the ThreadPool records too.
+  size_t size = kDefaultReserve;
+  if (max_bytes) {
+    size = align_up(max_bytes, kPageSize) + (size_t{1} << 20);
+    if (size < kMinReserve) size = kMinReserve;
+  }
   size_t limit = os::address_space_limit();
   if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, kPageSize);
   uintptr_t base = 0;

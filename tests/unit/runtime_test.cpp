@@ -584,13 +584,17 @@ TEST(Runtime, BlocksOutliveTheThreadThatAllocatedThem) {
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 
-// pool:max_size caps the pool; past it, small requests are served by the heaps.
+// pool:max_size caps the pool; past it, small requests are served by the heaps. A 130-byte request
+// tells them apart: a pool block has its class's 160 bytes, a heap block 144 (Yorktown, 16-byte
+// prefix, 16-byte rounding).
 TEST(Runtime, PoolMaxSizeFallsThroughToTheHeaps) {
   if (!configured("pool:")) GTEST_SKIP() << "runs under MALLOCOPTIONS=pool:<max_size>";
   size_t before = mallinfo2().uordblks;
   std::vector<void*> blocks;
-  for (int i = 0; i < 20000; ++i) blocks.push_back(malloc(100));
-  EXPECT_GT(mallinfo2().uordblks, before + 1000000) << "the pool kept serving past max_size";
+  for (int i = 0; i < 20000; ++i) blocks.push_back(malloc(130));
+  EXPECT_EQ(malloc_usable_size(blocks.front()), 160u) << "the pool served nothing";
+  EXPECT_EQ(malloc_usable_size(blocks.back()), 144u) << "the pool kept serving past max_size";
+  EXPECT_GT(mallinfo2().uordblks, before + 1000000);
   for (void* p : blocks) free(p);
   EXPECT_EQ(aixmalloc_check(), 0);
 }
