@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The man pages against the code: aixmalloc(1) documents every subcommand and every flag the
+# command accepts and no other; aixmalloc(3) declares every function and constant of aixmalloc.h.
+# (groff lint of every page is the man.lint tests of tests/CMakeLists.txt.)
+source "$(dirname "$0")/common.sh"
+man1="$AIXMALLOC_SOURCE/man/aixmalloc.1"
+man3="$AIXMALLOC_SOURCE/man/aixmalloc.3"
+for c in run check stats compare help; do
+  grep -qx "\.SS $c" "$man1" || fail "aixmalloc(1) has no section for $c"
+done
+# Flags: those the subcommands' help lists, against those aixmalloc(1) names.
+for c in run check stats compare; do "$cli" "$c" --help; done | grep -oE '^  --[a-z0-9-]+' | tr -d ' ' | sort -u > "$work/flags.help"
+grep -oE '\\-\\-[a-z0-9][a-z0-9-]*' "$man1" | sed 's/\\-/-/g' | grep -vxE -- '--help|--version' | sort -u > "$work/flags.man"
+diff "$work/flags.help" "$work/flags.man" > "$work/flags.diff" ||
+  fail "flags in the help (<) and in aixmalloc(1) (>) differ:"$'\n'"$(cat "$work/flags.diff")"
+# compare's default configurations, as the command has them and as aixmalloc(1) says.
+defaults=$("$cli" compare --help | sed -n 's/^Default: //p')
+documented=$(tr '\n' ' ' < "$man1" | sed -n 's/.*The default list is \\fB\([^\\]*\)\\fR.*/\1/p' | tr -s ' ')
+[ -n "$defaults" ] && [ "$defaults" = "$documented" ] ||
+  fail "compare's default configurations: '$defaults' in the command, '$documented' in aixmalloc(1)"
+# aixmalloc(3)'s SYNOPSIS: every function and macro of the public header.
+synopsis=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$man3")
+header="$AIXMALLOC_SOURCE/libmalloc/aixmalloc.h"
+names=$(grep -oE '^[a-z].*\b[a-z_0-9]+\(' "$header" | grep -oE '[a-z_0-9]+\($' | tr -d '(')
+names+=" $(grep -oE '^#define AIXMALLOC_M_[A-Z_]+' "$header" | awk '{print $2}') mallinfo_heap"
+[ "$(wc -w <<< "$names")" -ge 8 ] || fail "could not read the header's names: $names"
+for n in $names; do
+  grep -q "$n" <<< "$synopsis" || fail "aixmalloc(3)'s SYNOPSIS lacks $n"
+  grep -c "$n" "$man3" | grep -qv '^1$' || fail "aixmalloc(3) declares $n but never describes it"
+done
+echo "aixmalloc(1) matches the command's flags; aixmalloc(3) covers aixmalloc.h"

@@ -1,0 +1,225 @@
+// Every usage and help text of the aixmalloc command. The lists of variables, policies and options
+// are printed from the one table (kVariables, kPolicies, kOptions); the only words written here are
+// the command's own flags.
+#include <string.h>
+
+#include "aixmalloc_version.h"
+#include "tools/cli/cli.h"
+
+namespace aixmalloc::cli {
+
+namespace {
+
+constexpr int kNameColumn = 24;  // where the description starts in every two-column list
+
+// "  name    text", or the name on its own line when it reaches the column.
+void entry(FILE* out, const std::string& name, const std::string& text) {
+  if (static_cast<int>(name.size()) + 2 < kNameColumn - 1)
+    fprintf(out, "  %-*s%s\n", kNameColumn - 2, name.c_str(), text.c_str());
+  else
+    fprintf(out, "  %s\n%*s%s\n", name.c_str(), kNameColumn, "", text.c_str());
+}
+
+void more(FILE* out, const std::string& text) {
+  fprintf(out, "%*s%s\n", kNameColumn, "", text.c_str());
+}
+
+void run_details(FILE* out) {
+  fputs(
+      "Runs CMD with libaixmalloc.so preloaded (LD_PRELOAD, ahead of anything already preloaded) "
+      "and\n"
+      "the variables below set. aixmalloc replaces itself with CMD (exec), so CMD's exit status, "
+      "or\n"
+      "the signal that ended it, is aixmalloc's. 127: CMD not found; 126: CMD cannot be run.\n\n"
+      "Flags (each sets one variable; see aixmalloc(7)):\n",
+      out);
+  entry(out, "--type T", std::string(spec(Variable::kMallocType).name) + ": a policy below");
+  entry(out, "--options O",
+        std::string(spec(Variable::kMallocOptions).name) + ": options below, comma-separated");
+  entry(out, "--buckets B",
+        std::string(spec(Variable::kMallocBuckets).name) + ": bucket sub-options below");
+  entry(out, "--multiheap M",
+        std::string(spec(Variable::kMallocMultiheap).name) + ": 1, or heaps:n,considersize");
+  entry(out, "--disclaim", std::string(spec(Variable::kMallocDisclaim).name) + "=true");
+  entry(out, "--stats DEST",
+        std::string(spec(Variable::kAixmallocStats).name) + ": stdout, stderr or a file");
+  entry(out, "--json DEST",
+        std::string(spec(Variable::kAixmallocStatsJson).name) + ": stdout, stderr or a file");
+  fputs("\nMALLOCTYPE values:\n", out);
+  print_policies(out);
+  fputs("\nOptions:\n", out);
+  print_options(out, kInOptions | kInBuckets | kInMultiheap);
+}
+
+void check_details(FILE* out) {
+  fputs(
+      "Reads the variables below from the environment, or from the VAR=VALUE arguments (which "
+      "take\n"
+      "precedence), and runs the runtime's own parser on them. Prints, on standard output, the\n"
+      "policy and every option with its effective value and where it came from (default, or the\n"
+      "variable that set it; legacy variables are marked), and on standard error each diagnostic,\n"
+      "exactly as a program started with these variables would print it.\n"
+      "Exit status: 0 when every value is accepted, 1 when any was rejected, 2 on bad "
+      "arguments.\n\n"
+      "Flags:\n",
+      out);
+  entry(out, "--32bit", "check as a 32-bit program would read the values (3.1, sizing factors)");
+  fputs("\nVariables:\n", out);
+  print_variables(out);
+}
+
+void stats_details(FILE* out) {
+  fputs(
+      "Reads a statistics dump and prints the allocation requests per bucket (a table and a bar\n"
+      "chart), the per-heap table, and the pool, thread-cache and large-block figures it holds.\n"
+      "FILE (or - for standard input) may hold any of, and the format is told from the content:\n"
+      "  AIX's bucket statistics summary (MALLOCOPTIONS=buckets,bucket_statistics:DEST),\n"
+      "  the malloc status report (AIXMALLOC_STATS=DEST),\n"
+      "  the JSON document (AIXMALLOC_STATS_JSON=DEST).\n"
+      "When FILE holds several reports of one kind (a process and its children), the last is "
+      "read.\n\n"
+      "Flags:\n",
+      out);
+  entry(out, "--json", "print the figures read as one JSON document instead of the tables");
+  entry(out, "--svg OUT",
+        "also write the bucket histogram (or the pool's, without buckets) as SVG");
+  entry(out, "--log", "logarithmic bar lengths (chart and SVG)");
+  entry(out, "--ascii", "draw the bars with '#' even on a UTF-8 terminal");
+  entry(out, "--pid PID", "a running process's statistics: not available in this build (exit 2)");
+}
+
+void compare_details(FILE* out) {
+  fputs(
+      "Runs CMD under each configuration, --runs times each (interleaved), with standard input "
+      "from\n"
+      "--stdin FILE or /dev/null and standard output discarded, and prints one table: wall time "
+      "and\n"
+      "peak RSS (medians of the runs), and the allocator's figures from an AIXMALLOC_STATS_JSON "
+      "dump\n"
+      "of each run: requests that reached the heaps (large blocks included), requests the pool "
+      "and\n"
+      "thread caches served without a lock, and bytes acquired from the system. The fastest and "
+      "the\n"
+      "leanest aixmalloc configurations are marked, and a last line recommends the measured best\n"
+      "with the line of IBM's AIX tuning advice that explains it.\n"
+      "Exit status: 0, or 1 when CMD failed under some configuration.\n\n"
+      "Flags:\n",
+      out);
+  entry(out, "--configs LIST",
+        "the configurations, separated by ',' ';' or blanks (default below)");
+  entry(out, "--runs N", "runs of each configuration (default 3)");
+  entry(out, "--by time|rss", "recommend the fastest (default) or the leanest");
+  entry(out, "--stdin FILE", "each run reads FILE on standard input");
+  fputs(
+      "\nA configuration is TYPE[+OPTION...]: TYPE is a MALLOCTYPE value below, 'default' "
+      "(MALLOCTYPE\n"
+      "unset) or 'glibc' (no preload: the reference); each OPTION is a MALLOCOPTIONS option, "
+      "joined\n"
+      "by '+' or ','. A list item that is not a TYPE continues the configuration before it, so\n"
+      "'watson+pool,multiheap,default+buckets' is two configurations.\n"
+      "Default:",
+      out);
+  for (size_t i = 0; i < kDefaultConfigCount; ++i) fprintf(out, " %s", kDefaultConfigs[i]);
+  fputs("\n\nMALLOCTYPE values:\n", out);
+  print_policies(out);
+  fputs("\nOptions:\n", out);
+  print_options(out, kInOptions);
+}
+
+void help_details(FILE* out) {
+  fputs(
+      "Prints the commands, every variable, policy and option of this build; with COMMAND, that\n"
+      "command's help.\n",
+      out);
+}
+
+}  // namespace
+
+const CommandInfo kCommands[] = {
+    {"run", cmd_run,
+     "[--type T] [--options O] [--buckets B] [--multiheap M] [--disclaim] [--stats DEST] [--json "
+     "DEST] -- CMD [ARGS...]",
+     "run CMD with libaixmalloc.so preloaded and the configuration set", run_details},
+    {"check", cmd_check, "[--32bit] [VAR=VALUE ...]",
+     "validate the malloc variables with the runtime's parser; print the effective configuration",
+     check_details},
+    {"stats", cmd_stats, "[--json] [--svg OUT] [--log] [--ascii] FILE",
+     "read a statistics dump (AIX text report or JSON): tables and a bar chart per bucket",
+     stats_details},
+    {"compare", cmd_compare,
+     "[--configs LIST] [--runs N] [--by time|rss] [--stdin FILE] -- CMD [ARGS...]",
+     "run CMD under several configurations; time, RSS, allocations and a recommendation",
+     compare_details},
+    {"help", nullptr, "[COMMAND]", "this text, or one command's help", help_details},
+};
+const size_t kCommandCount = sizeof(kCommands) / sizeof(kCommands[0]);
+
+const CommandInfo* find_command(std::string_view name) {
+  for (const CommandInfo& c : kCommands)
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+bool is_help_flag(std::string_view arg) {
+  return arg == "--help" || arg == "-h";
+}
+
+void print_usage(FILE* out) {
+  for (size_t i = 0; i < kCommandCount; ++i)
+    fprintf(out, "%s aixmalloc %s %s\n", i == 0 ? "usage:" : "      ", kCommands[i].name,
+            kCommands[i].synopsis);
+  fputs("       aixmalloc --help | --version\n", out);
+}
+
+int usage_error(const char* command, const std::string& message) {
+  if (command)
+    fprintf(stderr, "aixmalloc %s: %s\nRun 'aixmalloc %s --help' for its usage.\n", command,
+            message.c_str(), command);
+  else
+    fprintf(stderr, "aixmalloc: %s\nRun 'aixmalloc help' for the usage.\n", message.c_str());
+  return kExitUsage;
+}
+
+void print_variables(FILE* out) {
+  for (const VariableSpec& v : kVariables) entry(out, v.name, v.doc);
+}
+
+void print_policies(FILE* out) {
+  for (const PolicySpec& p : kPolicies)
+    entry(out, p.spelling, std::string(p.doc) + (p.built ? "" : " [not in this build]"));
+}
+
+void print_options(FILE* out, uint8_t where_mask) {
+  for (const OptionSpec& o : kOptions) {
+    if (!(o.where & where_mask)) continue;
+    entry(out, option_syntax(o), std::string(o.doc) + (o.built ? "" : " [not in this build]"));
+    std::string limits = option_limits(o);
+    more(out, (limits.empty() ? "" : limits + "; ") + "in " + option_variables(o) + "; with " +
+                  option_policies(o));
+  }
+}
+
+void print_help(FILE* out) {
+  fprintf(out, "aixmalloc %s: IBM AIX's configurable malloc subsystem on Linux\n\n",
+          AIXMALLOC_VERSION);
+  print_usage(out);
+  fputs("\nCommands:\n", out);
+  for (const CommandInfo& c : kCommands) entry(out, c.name, c.summary);
+  fputs("\nVariables:\n", out);
+  print_variables(out);
+  fputs("\nMALLOCTYPE values:\n", out);
+  print_policies(out);
+  fputs("\nOptions:\n", out);
+  print_options(out, kInOptions | kInBuckets | kInMultiheap);
+  fputs(
+      "\nRun 'aixmalloc COMMAND --help' for a command's flags. See aixmalloc(1), aixmalloc(3) and\n"
+      "aixmalloc(7).\n",
+      out);
+}
+
+void print_command_help(const CommandInfo& c, FILE* out) {
+  fprintf(out, "usage: aixmalloc %s %s\n\n", c.name, c.synopsis);
+  c.details(out);
+}
+
+}  // namespace aixmalloc::cli
