@@ -10,9 +10,9 @@ namespace aixmalloc {
 unsigned ThreeOne::bucket_for(size_t request) {
   size_t needed = request + kHeaderSize;
   if (needed < request || needed > block_size(kBuckets - 1)) return kBuckets;
-  unsigned bucket = 1;
-  while (block_size(bucket) < needed) ++bucket;
-  return bucket;
+  // The smallest power of two >= needed is 2^(64 - clz(needed - 1)); bucket i holds 2^(i+4).
+  unsigned bucket = 64 - static_cast<unsigned>(__builtin_clzll(needed - 1)) - 4;
+  return bucket < 1 ? 1 : bucket;
 }
 
 size_t ThreeOne::largest_free() const {
