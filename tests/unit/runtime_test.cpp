@@ -62,8 +62,9 @@ TEST(Runtime, FreePreservesErrnoAndIgnoresNull) {
   EXPECT_EQ(errno, 4321);
 }
 
-// Sizes the compiler cannot see, so that it does not reject the impossible requests at compile time.
+// Values the compiler cannot see, so that it does not reject the impossible requests at compile time.
 volatile size_t g_huge = SIZE_MAX / 2;
+volatile size_t g_not_a_power_of_two = 48;
 
 TEST(Runtime, ImpossibleRequestsFailWithEnomem) {
   for (size_t n : {SIZE_MAX, SIZE_MAX / 2, size_t{1} << 50}) {
@@ -152,12 +153,12 @@ TEST(Runtime, AlignedAllocationFamily) {
     }
   }
   errno = 0;
-  EXPECT_EQ(aligned_alloc(48, 96), nullptr);
+  EXPECT_EQ(aligned_alloc(g_not_a_power_of_two, 96), nullptr);
   EXPECT_EQ(errno, EINVAL);
   void* a = aligned_alloc(256, 1000);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 256, 0u);
   free(a);
-  void* m = memalign(48, 10);  // glibc rounds the alignment up to a power of two
+  void* m = memalign(g_not_a_power_of_two, 10);  // glibc rounds 48 up to a power of two
   EXPECT_EQ(reinterpret_cast<uintptr_t>(m) % 64, 0u);
   free(m);
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));

@@ -153,7 +153,10 @@ std::optional<Histogram> histogram_of(const Dump& d) {
 
 std::string options_on(const Dump& d) {
   std::string s;
-  for (const auto& [name, literal] : d.options) {
+  for (const auto& option : d.options) {
+    // Named copies: clang 14 cannot capture structured bindings in the lambda below.
+    const std::string& name = option.first;
+    const std::string& literal = option.second;
     if (literal == "false") continue;
     // Sub-options that only tune a layer (number_of_buckets...) are shown with that layer.
     bool tuning = std::any_of(std::begin(kOptions), std::end(kOptions), [&](const OptionSpec& o) {
