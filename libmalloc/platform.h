@@ -1,8 +1,8 @@
 // Constants and small arithmetic every layer of aixmalloc shares.
 //
-// Layering rule for libmalloc/: the files here (except runtime.*, reports.* and entry*.cpp, which
-// assemble the configured stack) never include anything from policies/ or options/. Policies and layers build on
-// this folder; tools/ and tests/ sit on top of everything.
+// Layering rule for libmalloc/: the files here, except the assembly tier (runtime.*, stack.h,
+// reports.* and entry*.cpp, which assemble the configured stack), never include anything from
+// policies/ or options/. Policies and layers build on this folder; tools/ and tests/ sit on top.
 #pragma once
 
 #include <cstddef>

@@ -1,0 +1,277 @@
+// The configured stack over one policy (DESIGN.md "Layers"): the heaps, each with its lock, memory,
+// policy, counters and buckets, and the option layers that choose among them (multiheap), give
+// memory back (disclaim), serve small requests from buckets and batch blocks for the thread cache.
+// Part of the assembly tier: included by runtime.cpp only, instantiated once per policy there.
+#pragma once
+
+#include <cstdint>
+
+#include "libmalloc/address_map.h"
+#include "libmalloc/block.h"
+#include "libmalloc/config.h"
+#include "libmalloc/heap_memory.h"
+#include "libmalloc/lock.h"
+#include "libmalloc/report.h"
+#include "libmalloc/stats.h"
+#include "options/buckets.h"
+#include "options/disclaim.h"
+#include "options/multiheap.h"
+#include "options/threadcache.h"
+
+namespace aixmalloc::rt {
+
+// One heap: its lock, its memory and its policy's free structure.
+template <class P>
+struct Heap {
+  Heap() : memory(Owner::make(OwnerKind::kHeap, this)), policy(&memory) {}
+  Lock lock;
+  HeapMemory memory;
+  P policy;
+  HeapCounters counters;
+  Disclaimer disclaimer;
+  Buckets buckets;
+  unsigned index = 0;
+};
+
+// The configured stack over one policy: the heaps, the multiheap selector and the disclaim layer.
+template <class P>
+class Stack {
+ public:
+  explicit Stack(const Config& c) {
+    unsigned n = c.enabled(OptionId::kMultiheap) ? static_cast<unsigned>(c.value(OptionId::kMultiheap)) : 1;
+    for (unsigned i = 0; i < Snapshot::kMaxHeaps; ++i) heaps_[i].index = i;
+    selector_.configure(heaps_, n, c.enabled(OptionId::kConsidersize));
+    disclaim_ = c.enabled(OptionId::kDisclaim);
+    buckets_ = c.enabled(OptionId::kBuckets);
+    for (Heap<P>& h : heaps_)
+      h.buckets.configure(static_cast<unsigned>(c.value(OptionId::kNumberOfBuckets)),
+                          static_cast<unsigned>(c.value(OptionId::kBucketSizingFactor)),
+                          static_cast<unsigned>(c.value(OptionId::kBlocksPerBucket)));
+  }
+
+  unsigned heap_count() const { return selector_.count(); }
+  Heap<P>* heap(unsigned i) { return &heaps_[i]; }
+
+  void* allocate(size_t size, size_t align) {
+    Heap<P>* h = selector_.acquire(size + kHeaderSize);
+    if (buckets_ && align <= kAlignment) {
+      if (size <= h->buckets.largest()) {
+        if (void* b = h->buckets.allocate(h->buckets.bucket_for(size), h->policy)) {
+          ++h->counters.allocations;
+          h->lock.unlock();
+          return b;
+        }
+      } else {
+        ++h->buckets.default_requests;
+      }
+    }
+    void* p = h->policy.allocate(size, align);
+    if (p) {
+      ++h->counters.allocations;
+      h->lock.unlock();
+      return p;
+    }
+    ++h->counters.failures;
+    h->lock.unlock();
+    // Spec 3.3: when the chosen heap cannot satisfy a request, the other heaps are tried first.
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      if (&heaps_[i] == h) continue;
+      LockGuard guard(heaps_[i].lock);
+      p = heaps_[i].policy.allocate(size, align);
+      if (p) {
+        ++heaps_[i].counters.allocations;
+        return p;
+      }
+    }
+    return nullptr;
+  }
+
+  // Thread cache: a batch of blocks of class c onto this thread's list, under one heap lock.
+  bool refill(tcache::ThreadCache* tc, unsigned c) {
+    size_t size = tcache::class_size(c);
+    unsigned want = tcache::limit_of(c) / 2;
+    Heap<P>* h = selector_.acquire_own();
+    unsigned got = 0;
+    for (; got < want; ++got) {
+      void* p = h->policy.allocate(size, kAlignment);
+      if (p == nullptr) break;
+      tcache::push(tc, c, p);
+    }
+    h->counters.allocations += got;
+    h->lock.unlock();
+    ++tc->refills;
+    return got > 0;
+  }
+
+  // Thread cache: gives a list of cached blocks back to the heaps that own them, taking each heap's
+  // lock once per run of its blocks.
+  void flush(tcache::Cached* list) {
+    Heap<P>* locked = nullptr;
+    while (list) {
+      tcache::Cached* next = list->next;
+      auto* h = address_map().lookup(list).template object<Heap<P>>();
+      if (h != locked) {
+        if (locked) locked->lock.unlock();
+        locked = h;
+        locked->lock.lock();
+      }
+      BlockHeader::of(list)->mark_uncached();
+      ++h->counters.frees;
+      release_locked(h, list);
+      list = next;
+    }
+    if (locked) locked->lock.unlock();
+  }
+
+  // Checks p under its heap's lock; reports misuse and never returns if p is not a live block.
+  void release(void* p, Owner owner, const char* call) {
+    auto* h = owner.object<Heap<P>>();
+    LockGuard guard(h->lock);
+    if (bucket_block(h, p, call)) {
+      ++h->counters.frees;
+      h->buckets.release(BlockHeader::of(p));
+      return;
+    }
+    validate(h, p, call);
+    ++h->counters.frees;
+    release_locked(h, p);
+  }
+
+  void release_locked(Heap<P>* h, void* p) {
+    FreeRange merged = h->policy.release(p);
+    if (disclaim_) h->disclaimer.after_free(h->policy, merged);
+  }
+
+  size_t usable_size(void* p, Owner owner) {
+    auto* h = owner.object<Heap<P>>();
+    LockGuard guard(h->lock);
+    if (bucket_block(h, p, "malloc_usable_size")) return BlockHeader::of(p)->size() - kHeaderSize;
+    validate(h, p, "malloc_usable_size");
+    return h->policy.usable_size(p);
+  }
+
+  // Resizes within the owning heap. *moved_out receives nullptr when the heap cannot hold the new
+  // size (the caller moves the block elsewhere); p is untouched in that case.
+  void* reallocate(void* p, Owner owner, size_t size) {
+    auto* h = owner.object<Heap<P>>();
+    LockGuard guard(h->lock);
+    if (bucket_block(h, p, "realloc")) {  // in place within its bucket; otherwise the caller moves it
+      BlockHeader* b = BlockHeader::of(p);
+      return size <= b->size() - kHeaderSize ? p : nullptr;
+    }
+    validate(h, p, "realloc");
+    void* q = h->policy.reallocate(p, size);
+    if (q) {
+      ++h->counters.reallocs;
+    } else {
+      ++h->counters.failures;
+    }
+    return q;
+  }
+
+  size_t trim() {
+    size_t total = 0;
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heap(i)->lock);
+      total += heap(i)->policy.disclaim_free();
+    }
+    return total;
+  }
+
+  void snapshot(Snapshot* s) {
+    s->heaps = heap_count();
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      Heap<P>* h = heap(i);
+      HeapSnapshot& o = s->heap[i];
+      o.locked = h->lock.is_locked();
+      LockGuard guard(h->lock);
+      o.index = h->index;
+      o.counters = h->counters;
+      o.acquired = h->memory.committed();
+      o.free_bytes = h->policy.free_bytes() + h->buckets.free_bytes();
+      o.free_blocks = h->policy.free_blocks();
+      o.largest_free = h->policy.largest_free();
+      o.grow_calls = h->memory.grow_calls();
+    }
+  }
+
+  bool check(Text* why) {
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heap(i)->lock);
+      if (!heap(i)->policy.check(why)) return false;
+    }
+    return true;
+  }
+
+  bool any_allocation() {
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heap(i)->lock);
+      if (heap(i)->counters.allocations) return true;
+    }
+    return false;
+  }
+
+  // A thread that takes over an exited thread's cache takes over its heap too; at exit it leaves
+  // its own for the next one.
+  void inherit_home(unsigned home) { HeapSelector<Heap<P>>::inherit(home); }
+  unsigned home() const { return HeapSelector<Heap<P>>::home(); }
+
+  // pthread_atfork: every heap lock, in index order.
+  void lock_all() {
+    for (unsigned i = 0; i < heap_count(); ++i) heap(i)->lock.lock();
+  }
+  void unlock_all() {
+    for (unsigned i = heap_count(); i-- > 0;) heap(i)->lock.unlock();
+  }
+  void reset_locks_in_child() {
+    for (unsigned i = 0; i < heap_count(); ++i) heap(i)->lock.reset_in_child();
+  }
+
+ private:
+  // With buckets on: true for a live bucket block; a freed one is a double free. The prefix is read
+  // only where it is sure to be mapped (as the policies' state() does).
+  bool bucket_block(Heap<P>* h, void* p, const char* call) {
+    if (!buckets_ || !prefix_mapped(p)) return false;
+    const BlockHeader* b = BlockHeader::of(p);
+    if (Buckets::is_bucket_block(b)) return true;
+    if (Buckets::is_free_bucket_block(b)) report_misuse(call, p, Misuse::kDoubleFree);
+    (void)h;
+    return false;
+  }
+
+  static void validate(Heap<P>* h, void* p, const char* call) {
+    switch (h->policy.state(p)) {
+      case BlockState::kInUse:
+        return;
+      case BlockState::kFree:
+        report_misuse(call, p, Misuse::kDoubleFree);
+      case BlockState::kNotABlock:
+        report_misuse(call, p, Misuse::kNotABlock);
+    }
+  }
+
+  Heap<P> heaps_[Snapshot::kMaxHeaps];
+  HeapSelector<Heap<P>> selector_;
+  bool disclaim_ = false;
+  bool buckets_ = false;
+
+ public:
+  // The figures of the bucket statistics. Requests that took a range of their own (4 MiB and more)
+  // count as the default allocator's, in heap 0's row.
+  void bucket_report(uint64_t direct_requests, BucketReport* r) {
+    const Buckets& shape = heaps_[0].buckets;
+    r->count = shape.count();
+    r->factor = shape.factor();
+    r->blocks_per_bucket = shape.blocks_per_bucket();
+    r->heaps = heap_count();
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heaps_[i].lock);
+      for (unsigned b = 0; b < shape.count(); ++b) r->per_bucket[b] += heaps_[i].buckets.requests(b);
+      r->heap_buckets[i] = heaps_[i].buckets.total_requests();
+      r->heap_default[i] = heaps_[i].buckets.default_requests;
+    }
+    r->heap_default[0] += direct_requests;
+  }
+};
+
+}  // namespace aixmalloc::rt
