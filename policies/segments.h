@@ -27,6 +27,35 @@ inline BlockState tiled_block_state(const HeapMemory& memory, void* p, size_t mi
   return BlockState::kNotABlock;
 }
 
+// The free blocks of a tiling policy, in address order: each well formed (no flags, a size of at
+// least min_block and a multiple of the alignment, aligned, inside the heap), none overlapping,
+// no two adjacent (they would have merged). `also(b)` adds the policy's own checks of a block and
+// returns a reason, or nullptr. *sum and *count receive the free bytes and blocks seen.
+template <class Blocks, class Also>
+bool check_free_blocks(const Blocks& blocks, const HeapMemory& memory, size_t min_block, Also also,
+                       size_t* sum, size_t* count, Text* why) {
+  auto fail = [&](const char* what, uintptr_t at) {
+    if (why) why->str(what).str(" at ").hex(at);
+    return false;
+  };
+  *sum = *count = 0;
+  uintptr_t prev_end = 0;
+  for (const auto& b : blocks) {
+    if (b.size_flags & kFlagMask) return fail("free block with flags set", b.addr());
+    if (b.size() < min_block || b.size() % kAlignment) return fail("bad free block size", b.addr());
+    if (b.addr() % kAlignment) return fail("misaligned free block", b.addr());
+    if (!memory.owns(b.addr()) || !memory.owns(b.end() - 1))
+      return fail("free block outside the heap", b.addr());
+    if (prev_end > b.addr()) return fail("overlapping free blocks", b.addr());
+    if (prev_end == b.addr()) return fail("adjacent free blocks not merged", b.addr());
+    if (const char* reason = also(b)) return fail(reason, b.addr());
+    prev_end = b.end();
+    *sum += b.size();
+    ++*count;
+  }
+  return true;
+}
+
 // Gives back every whole page of every free block, past the `hooks` bytes where a free block keeps
 // its prefix and links. Blocks: any range of objects with addr() and end(). Returns bytes.
 template <class Blocks>

@@ -313,21 +313,13 @@ bool Watson::check(Text* why) const {
     if (why) why->str(what).str(" at ").hex(at);
     return false;
   };
-  size_t sum = 0, count = 0;
-  uintptr_t prev_end = 0;
-  for (const FreeBlock& b : by_address_) {
-    if (b.size_flags & kFlagMask) return fail("free block with flags set", b.addr());
-    if (b.size() < kMinBlock || b.size() % kAlignment) return fail("bad free block size", b.addr());
-    if (b.addr() % kAlignment) return fail("misaligned free block", b.addr());
-    if (!memory_->owns(b.addr()) || !memory_->owns(b.end() - 1))
-      return fail("free block outside the heap", b.addr());
-    if (prev_end > b.addr()) return fail("overlapping free blocks", b.addr());
-    if (prev_end == b.addr()) return fail("adjacent free blocks not merged", b.addr());
-    if (by_size_.find(b) == by_size_.end()) return fail("block missing from the size tree", b.addr());
-    prev_end = b.end();
-    sum += b.size();
-    ++count;
-  }
+  // The address tree: address order and well-formed blocks (shared); each also in the size tree.
+  auto also_by_size = [this](const FreeBlock& b) -> const char* {
+    return by_size_.find(b) == by_size_.end() ? "block missing from the size tree" : nullptr;
+  };
+  size_t sum, count;
+  if (!check_free_blocks(by_address_, *memory_, kMinBlock, also_by_size, &sum, &count, why))
+    return false;
   if (sum != free_bytes_) return fail("free byte count differs from the trees", sum);
   size_t in_size_tree = 0;
   for (const FreeBlock& b : by_size_) {

@@ -184,25 +184,16 @@ bool Yorktown::check(Text* why) const {
     if (why) why->str(what).str(" at ").hex(at);
     return false;
   };
-  // The tree: address order, heap order by size, well-formed free blocks, nothing adjacent.
-  size_t sum = 0, count = 0;
-  uintptr_t prev_end = 0;
-  for (const FreeBlock& b : tree_) {
-    if (b.size_flags & kFlagMask) return fail("free block with flags set", b.addr());
-    if (b.size() < kMinBlock || b.size() % kAlignment) return fail("bad free block size", b.addr());
-    if (b.addr() % kAlignment) return fail("misaligned free block", b.addr());
-    if (!memory_->owns(b.addr()) || !memory_->owns(b.end() - 1))
-      return fail("free block outside the heap", b.addr());
-    if (prev_end > b.addr()) return fail("overlapping free blocks", b.addr());
-    if (prev_end == b.addr()) return fail("adjacent free blocks not merged", b.addr());
+  // The tree: address order and well-formed blocks (shared), and heap order by size (its own).
+  auto heap_order = [](const FreeBlock& b) -> const char* {
     auto node = Tree::value_traits::to_node_ptr(const_cast<FreeBlock&>(b));
     for (auto child : {Traits::get_left(node), Traits::get_right(node)})
       if (child && Values::to_value_ptr(child)->size() > b.size())
-        return fail("heap order broken: child larger than parent", b.addr());
-    prev_end = b.end();
-    sum += b.size();
-    ++count;
-  }
+        return "heap order broken: child larger than parent";
+    return nullptr;
+  };
+  size_t sum, count;
+  if (!check_free_blocks(tree_, *memory_, kMinBlock, heap_order, &sum, &count, why)) return false;
   if (sum != free_bytes_) return fail("free byte count differs from the tree", sum);
   // The segments, block by block: every committed byte is in exactly one block.
   size_t walked_free = 0;

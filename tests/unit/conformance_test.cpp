@@ -121,3 +121,29 @@ TYPED_TEST(Conformance, StatisticsAddUp) {
 
 }  // namespace
 }  // namespace aixmalloc::testing
+
+namespace aixmalloc::testing {
+namespace {
+
+// check() is what every other test leans on: it must notice a damaged heap. A freed block's prefix
+// is altered (a flag bit set, then the size changed), check() must say so, and all is well again
+// once the prefix is restored.
+TYPED_TEST(Conformance, CheckNoticesADamagedFreeBlock) {
+  void* a = this->h.alloc(5000);
+  void* sep = this->h.alloc(5000);
+  this->h.release(a);
+  ASSERT_TRUE(this->h.valid());
+  // Every policy keeps a large freed block's prefix in front of its old user pointer.
+  auto* word = static_cast<uintptr_t*>(a) - 2;
+  uintptr_t saved = *word;
+  *word = saved | 4;  // a flag no free block carries
+  EXPECT_FALSE(this->h.valid());
+  *word = saved + kAlignment;  // a size that does not match the heap
+  EXPECT_FALSE(this->h.valid());
+  *word = saved;
+  EXPECT_TRUE(this->h.valid());
+  this->h.release(sep);
+}
+
+}  // namespace
+}  // namespace aixmalloc::testing
