@@ -286,66 +286,74 @@ void gather_buckets(BucketReport* r) {
   with_stack([&](auto& st) { st.bucket_report(direct, r); });
 }
 
-void bucket_statistics_report() {
-  int fd = open_destination(g_config.bucket_statistics);
+// Opens a report's destination, lets `render` write to it through a stack buffer, closes it.
+template <class Render>
+void write_report(const Destination& d, Render render) {
+  int fd = open_destination(d);
   if (fd < 0) return;
-  BucketReport r;
-  gather_buckets(&r);
   TextBuf<4096> out;
-  render_buckets(r, out, fd);
+  render(out, fd);
   if (fd > STDERR_FILENO) close(fd);
+}
+
+void bucket_statistics_report() {
+  write_report(g_config.bucket_statistics, [](Text& out, int fd) {
+    BucketReport r;
+    gather_buckets(&r);
+    render_buckets(r, out, fd);
+  });
 }
 
 // Every statistic as one JSON document (AIXMALLOC_STATS_JSON), from the same snapshot and bucket
 // figures as the text reports.
 void json_report() {
-  int fd = open_destination(g_config.stats_json);
-  if (fd < 0) return;
-  Snapshot s;
-  snapshot(&s);
-  BucketReport r;
-  bool buckets = g_config.enabled(OptionId::kBuckets);
-  if (buckets) gather_buckets(&r);
-  pool::Totals pt;
-  if (pool::enabled()) pool::totals(&pt);
-  tcache::Totals tt;
-  if (g_tcache) tcache::totals(&tt);
-  TextBuf<4096> out;
-  render_json(s, buckets ? &r : nullptr, pool::enabled() ? &pt : nullptr, g_tcache ? &tt : nullptr,
-              out, fd);
-  if (fd > STDERR_FILENO) close(fd);
+  write_report(g_config.stats_json, [](Text& out, int fd) {
+    Snapshot s;
+    snapshot(&s);
+    BucketReport r;
+    bool buckets = g_config.enabled(OptionId::kBuckets);
+    if (buckets) gather_buckets(&r);
+    pool::Totals pt;
+    if (pool::enabled()) pool::totals(&pt);
+    tcache::Totals tt;
+    if (g_tcache) tcache::totals(&tt);
+    render_json(s, buckets ? &r : nullptr, pool::enabled() ? &pt : nullptr,
+                g_tcache ? &tt : nullptr, out, fd);
+  });
+}
+
+// AIXMALLOC_STATS: the dbx-style status report, then the pool's and the thread caches' figures.
+void status_report() {
+  write_report(g_config.stats, [](Text& out, int fd) {
+    Snapshot s;
+    snapshot(&s);
+    render_status(s, out, fd);
+    if (pool::enabled()) {
+      pool::Totals t;
+      pool::totals(&t);
+      pool::render(t, out, fd);
+      out.flush(fd);
+    }
+    if (g_tcache) {
+      tcache::Totals t;
+      tcache::totals(&t);
+      out.str("        Thread cache (MALLOCOPTIONS=threadcache)\n");
+      out.str("                thread caches.................... ").num(t.caches).ch('\n');
+      out.str("                blocks cached now................ ").num(t.blocks).str(" (")
+          .num(t.bytes).str(" bytes)\n");
+      out.str("                requests served from a cache..... ").num(t.hits).ch('\n');
+      out.str("                batches taken from the heaps..... ").num(t.refills).ch('\n');
+      out.str("                batches given back to the heaps.. ").num(t.flushes).ch('\n');
+      out.flush(fd);
+    }
+  });
 }
 
 __attribute__((destructor)) void on_exit_report() {
   if (!ready()) return;
   if (g_config.bucket_statistics.kind != Destination::kNone) bucket_statistics_report();
   if (g_config.stats_json.kind != Destination::kNone) json_report();
-  if (g_config.stats.kind == Destination::kNone) return;
-  int fd = open_destination(g_config.stats);
-  if (fd < 0) return;
-  Snapshot s;
-  snapshot(&s);
-  TextBuf<4096> out;
-  render_status(s, out, fd);
-  if (pool::enabled()) {
-    pool::Totals t;
-    pool::totals(&t);
-    pool::render(t, out, fd);
-    out.flush(fd);
-  }
-  if (g_tcache) {
-    tcache::Totals t;
-    tcache::totals(&t);
-    out.str("        Thread cache (MALLOCOPTIONS=threadcache)\n");
-    out.str("                thread caches.................... ").num(t.caches).ch('\n');
-    out.str("                blocks cached now................ ").num(t.blocks).str(" (").num(t.bytes)
-        .str(" bytes)\n");
-    out.str("                requests served from a cache..... ").num(t.hits).ch('\n');
-    out.str("                batches taken from the heaps..... ").num(t.refills).ch('\n');
-    out.str("                batches given back to the heaps.. ").num(t.flushes).ch('\n');
-    out.flush(fd);
-  }
-  if (fd > STDERR_FILENO) close(fd);
+  if (g_config.stats.kind != Destination::kNone) status_report();
 }
 
 }  // namespace

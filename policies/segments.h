@@ -98,6 +98,24 @@ inline bool grow_fenced(HeapMemory* memory, size_t bytes, size_t fence_size, uin
   return true;
 }
 
+// Grows a tiling policy's heap so that a free block of `need` bytes exists, and hands the new range
+// to `insert` (the policy's merging insert). `by_address` is the policy's free blocks in address
+// order: when the highest ends at the top of the newest segment, only what it lacks is asked for.
+template <class Blocks, class Insert>
+bool grow_tiled(HeapMemory* memory, size_t need, size_t fence_size, const Blocks& by_address,
+                Insert insert) {
+  const Segment* seg = memory->segments();
+  size_t have = 0;
+  if (seg && !by_address.empty() && by_address.rbegin()->end() == seg->top)
+    have = by_address.rbegin()->size();
+  uintptr_t start;
+  size_t size;
+  if (!grow_fenced(memory, grow_amount(*memory, need, have, fence_size), fence_size, &start, &size))
+    return false;
+  insert(start, size);
+  return true;
+}
+
 // Walks every block of every segment. `is_listed(a)` says whether the free block at `a` is in the
 // policy's free structures; returns false with a reason when the tiling or a prefix is wrong.
 // *free_seen receives the number of free blocks met.

@@ -160,16 +160,8 @@ bool Watson::flush_cache() {
 }
 
 bool Watson::grow(size_t need) {
-  const Segment* seg = memory_->segments();
-  size_t have = 0;
-  if (seg && !by_address_.empty() && by_address_.rbegin()->end() == seg->top)
-    have = by_address_.rbegin()->size();
-  uintptr_t start;
-  size_t size;
-  if (!grow_fenced(memory_, grow_amount(*memory_, need, have, kMinBlock), kMinBlock, &start, &size))
-    return false;
-  insert_merging(start, size);
-  return true;
+  return grow_tiled(memory_, need, kMinBlock, by_address_,
+                    [this](uintptr_t at, size_t size) { insert_merging(at, size); });
 }
 
 void* Watson::allocate_large(size_t need, size_t align) {

@@ -87,15 +87,8 @@ void* Yorktown::carve_aligned(FreeBlock* b, size_t need, size_t align) {
 }
 
 bool Yorktown::grow(size_t need) {
-  const Segment* seg = memory_->segments();
-  size_t have = 0;
-  if (seg && !tree_.empty() && tree_.rbegin()->end() == seg->top) have = tree_.rbegin()->size();
-  uintptr_t start;
-  size_t size;
-  if (!grow_fenced(memory_, grow_amount(*memory_, need, have, kMinBlock), kMinBlock, &start, &size))
-    return false;
-  insert_merging(start, size);
-  return true;
+  return grow_tiled(memory_, need, kMinBlock, tree_,
+                    [this](uintptr_t at, size_t size) { insert_merging(at, size); });
 }
 
 void* Yorktown::allocate(size_t size, size_t align) {
