@@ -188,6 +188,7 @@ void render_json(const Snapshot& s, const BucketReport* buckets, const pool::Tot
         .num("requests_served", cache->hits)
         .num("batches_taken", cache->refills)
         .num("batches_given_back", cache->flushes)
+        .num("bytes_in_depots", cache->depot_bytes)
         .close('}');
   }
   j.close('}');

@@ -164,9 +164,15 @@ bool tcache_release(void* p) {
   unsigned c = tcache::class_for_block(h->size() - kHeaderSize);
   if (tcache::push(tc, c, p)) {
     tcache::Cached* half = tcache::take(tc, c, tc->count[c] / 2);
-    with_stack([&](auto& st) { st.flush(half); });
+    with_stack([&](auto& st) { st.flush(half, c, true); });
   }
   return true;
+}
+
+// The thread caches' figures and the bytes waiting in the heaps' depots.
+void cache_totals(tcache::Totals* t) {
+  tcache::totals(t);
+  t->depot_bytes = with_stack([](auto& st) { return st.depot_bytes(); });
 }
 
 void tcache_exit(void* arg) {
@@ -175,7 +181,7 @@ void tcache_exit(void* arg) {
   for (unsigned c = 0; c < tcache::kClasses; ++c) {
     if (tc->count[c] == 0) continue;
     tcache::Cached* all = tcache::take(tc, c, tc->count[c]);
-    with_stack([&](auto& st) { st.flush(all); });
+    with_stack([&](auto& st) { st.flush(all, c, false); });
   }
   tcache::retire(tc);
 }
@@ -316,7 +322,7 @@ void json_report() {
     pool::Totals pt;
     if (pool::enabled()) pool::totals(&pt);
     tcache::Totals tt;
-    if (g_tcache) tcache::totals(&tt);
+    if (g_tcache) cache_totals(&tt);
     render_json(s, buckets ? &r : nullptr, pool::enabled() ? &pt : nullptr,
                 g_tcache ? &tt : nullptr, out, fd);
   });
@@ -336,7 +342,7 @@ void status_report() {
     }
     if (g_tcache) {
       tcache::Totals t;
-      tcache::totals(&t);
+      cache_totals(&t);
       out.str("        Thread cache (MALLOCOPTIONS=threadcache)\n");
       out.str("                thread caches.................... ").num(t.caches).ch('\n');
       out.str("                blocks cached now................ ").num(t.blocks).str(" (")
@@ -344,6 +350,7 @@ void status_report() {
       out.str("                requests served from a cache..... ").num(t.hits).ch('\n');
       out.str("                batches taken from the heaps..... ").num(t.refills).ch('\n');
       out.str("                batches given back to the heaps.. ").num(t.flushes).ch('\n');
+      out.str("                bytes in the heaps' depots....... ").num(t.depot_bytes).ch('\n');
       out.flush(fd);
     }
   });
@@ -523,8 +530,8 @@ void snapshot(Snapshot* s) {
   }
   if (g_tcache) {
     tcache::Totals t;
-    tcache::totals(&t);
-    s->cached_bytes = t.bytes;
+    cache_totals(&t);
+    s->cached_bytes = t.bytes + t.depot_bytes;
   }
 }
 

@@ -30,6 +30,7 @@ struct Heap {
   HeapCounters counters;
   Disclaimer disclaimer;
   Buckets buckets;
+  tcache::Depot depot;  // cached blocks given back without the lock (options/threadcache.h)
   unsigned index = 0;
 };
 
@@ -86,11 +87,19 @@ class Stack {
     return nullptr;
   }
 
-  // Thread cache: a batch of blocks of class c onto this thread's list, under one heap lock.
+  // Thread cache: a batch of blocks of class c onto this thread's list: the whole list of the class
+  // from its heap's depot when there is one (no lock), or else some from the heap under one lock.
   bool refill(tcache::ThreadCache* tc, unsigned c) {
+    Heap<P>* h = selector_.own();
+    tcache::Cached* last;
+    unsigned n;
+    if (tcache::Cached* first = h->depot.take(c, &last, &n)) {
+      tcache::adopt(tc, c, first, last, n);
+      return true;
+    }
     size_t size = tcache::class_size(c);
     unsigned want = tcache::limit_of(c) / 2;
-    Heap<P>* h = selector_.acquire_own();
+    h->lock.lock();
     unsigned got = 0;
     for (; got < want; ++got) {
       void* p = h->policy.allocate(size, kAlignment);
@@ -103,24 +112,26 @@ class Stack {
     return got > 0;
   }
 
-  // Thread cache: gives a list of cached blocks back to the heaps that own them, taking each heap's
-  // lock once per run of its blocks.
-  void flush(tcache::Cached* list) {
-    Heap<P>* locked = nullptr;
+  // Thread cache: gives a list of cached blocks of class c back to the heaps that own them, a run
+  // of one heap's blocks at a time: onto its depot when `to_depot` and it has room, or else into its
+  // free structure under one acquisition of its lock.
+  void flush(tcache::Cached* list, unsigned c, bool to_depot) {
     while (list) {
-      tcache::Cached* next = list->next;
-      auto* h = address_map().lookup(list).template object<Heap<P>>();
-      if (h != locked) {
-        if (locked) locked->lock.unlock();
-        locked = h;
-        locked->lock.lock();
+      Heap<P>* h = heap_of(list);
+      tcache::Cached* last = list;
+      unsigned n = 1;
+      while (last->next && heap_of(last->next) == h) {
+        last = last->next;
+        ++n;
       }
-      BlockHeader::of(list)->mark_uncached();
-      ++h->counters.frees;
-      release_locked(h, list);
-      list = next;
+      tcache::Cached* rest = last->next;
+      if (!to_depot || !h->depot.give(c, list, last, n)) {
+        last->next = nullptr;
+        LockGuard guard(h->lock);
+        release_cached_locked(h, list);
+      }
+      list = rest;
     }
-    if (locked) locked->lock.unlock();
   }
 
   // Checks p under its heap's lock; reports misuse and never returns if p is not a live block.
@@ -173,6 +184,7 @@ class Stack {
     size_t total = 0;
     for (unsigned i = 0; i < heap_count(); ++i) {
       LockGuard guard(heap(i)->lock);
+      drain_depot_locked(heap(i));
       total += heap(i)->policy.disclaim_free();
     }
     return total;
@@ -201,6 +213,12 @@ class Stack {
       if (!heap(i)->policy.check(why)) return false;
     }
     return true;
+  }
+
+  uint64_t depot_bytes() {
+    uint64_t total = 0;
+    for (unsigned i = 0; i < heap_count(); ++i) total += heap(i)->depot.bytes();
+    return total;
   }
 
   bool any_allocation() {
@@ -237,6 +255,27 @@ class Stack {
     if (Buckets::is_free_bucket_block(b)) report_misuse(call, p, Misuse::kDoubleFree);
     (void)h;
     return false;
+  }
+
+  static Heap<P>* heap_of(const void* p) { return address_map().lookup(p).template object<Heap<P>>(); }
+
+  // A chain of cached blocks back into h's free structure; h is locked.
+  void release_cached_locked(Heap<P>* h, tcache::Cached* list) {
+    while (list) {
+      tcache::Cached* next = list->next;
+      BlockHeader::of(list)->mark_uncached();
+      ++h->counters.frees;
+      release_locked(h, list);
+      list = next;
+    }
+  }
+
+  void drain_depot_locked(Heap<P>* h) {
+    for (unsigned c = 0; c < tcache::kClasses; ++c) {
+      tcache::Cached* last;
+      unsigned n;
+      if (tcache::Cached* first = h->depot.take(c, &last, &n)) release_cached_locked(h, first);
+    }
   }
 
   static void validate(Heap<P>* h, void* p, const char* call) {

@@ -55,9 +55,12 @@ class HeapSelector {
     if (t_heap == 0) t_heap = home;
   }
 
+  // The thread's own heap, not locked.
+  HeapT* own() { return (count_ == 1 || __libc_single_threaded) ? &heaps_[0] : &heaps_[current()]; }
+
   // The thread's own heap, locked, waiting for it if need be.
   HeapT* acquire_own() {
-    HeapT* h = (count_ == 1 || __libc_single_threaded) ? &heaps_[0] : &heaps_[current()];
+    HeapT* h = own();
     h->lock.lock();
     return h;
   }

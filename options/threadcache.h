@@ -10,8 +10,18 @@
 // A cached block stays allocated as far as its heap knows; its check word says "cached", so a
 // second free of it is still reported as a double free. A thread that exits gives everything back.
 // The runtime does the heap side (refill, flush) because only it knows the configured stack.
+//
+// Between the caches and each heap sits the heap's depot (our addition; AIX documents none): a
+// batch a thread gives back goes onto the depot of the heap that owns its blocks with one
+// compare-and-swap, and a thread refilling from its own heap takes the depot's whole list of the
+// class with one exchange, neither taking the heap's lock nor touching its free tree. So the blocks
+// a consumer thread frees reach the producer that allocated them in batches, without lock
+// contention between the two (the pool does the same for blocks of 512 bytes and less). A depot
+// holds at most kDepotBudget bytes; past that, batches go into the heap's free structure under its
+// lock, as do the depot's blocks at malloc_trim() and when a thread exits.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -46,14 +56,58 @@ inline unsigned limit_of(unsigned c) {
   return n < 4 ? 4 : n > 32 ? 32 : static_cast<unsigned>(n);
 }
 inline constexpr size_t kBudget = size_t{256} << 10;
+inline constexpr int64_t kDepotBudget = int64_t{256} << 10;  // per heap
 
 struct Cached {
   Cached* next;
 };
 
+// One heap's depot. Lists are pushed a whole chain at a time and taken whole, never popped one
+// block at a time, so a compare-and-swap cannot be fooled by a block that left and came back (ABA).
+class Depot {
+ public:
+  // Pushes the chain first..last of n blocks of class c; false (nothing done) when the depot is
+  // full. `bytes_` is raised before the push, so a taker never lowers it below zero; concurrent
+  // givers may overshoot the budget by a batch each.
+  bool give(unsigned c, Cached* first, Cached* last, unsigned n) {
+    int64_t add = static_cast<int64_t>(n * class_size(c));
+    if (bytes_.load(std::memory_order_relaxed) + add > kDepotBudget) return false;
+    bytes_.fetch_add(add, std::memory_order_relaxed);
+    Cached* old = head_[c].load(std::memory_order_relaxed);
+    do {
+      last->next = old;
+    } while (!head_[c].compare_exchange_weak(old, first, std::memory_order_release,
+                                             std::memory_order_relaxed));
+    return true;
+  }
+
+  // Takes the whole list of class c (nullptr when empty); *last and *n describe it.
+  Cached* take(unsigned c, Cached** last, unsigned* n) {
+    if (head_[c].load(std::memory_order_relaxed) == nullptr) return nullptr;
+    Cached* first = head_[c].exchange(nullptr, std::memory_order_acquire);
+    if (first == nullptr) return nullptr;
+    unsigned count = 1;
+    Cached* b = first;
+    for (; b->next; b = b->next) ++count;
+    bytes_.fetch_sub(static_cast<int64_t>(count * class_size(c)), std::memory_order_relaxed);
+    *last = b;
+    *n = count;
+    return first;
+  }
+
+  uint64_t bytes() const {
+    int64_t b = bytes_.load(std::memory_order_relaxed);
+    return b > 0 ? static_cast<uint64_t>(b) : 0;
+  }
+
+ private:
+  std::atomic<Cached*> head_[kClasses] = {};
+  std::atomic<int64_t> bytes_{0};
+};
+
 struct ThreadCache {
   Cached* list[kClasses] = {};
-  uint16_t count[kClasses] = {};
+  uint32_t count[kClasses] = {};
   size_t bytes = 0;  // in all classes
   uint64_t hits = 0, refills = 0, flushes = 0;
   unsigned home_heap = 0;       // multiheap: the exited owner's heap (index + 1), for the next owner
@@ -84,6 +138,15 @@ inline bool push(ThreadCache* tc, unsigned c, void* p) {
   return ++tc->count[c] > limit_of(c) || (tc->bytes > kBudget && tc->count[c] > 1);
 }
 
+// Puts a chain of n blocks of class c (from a depot; still marked cached) onto the class list.
+inline void adopt(ThreadCache* tc, unsigned c, Cached* first, Cached* last, unsigned n) {
+  last->next = tc->list[c];
+  tc->list[c] = first;
+  tc->count[c] += n;
+  tc->bytes += n * class_size(c);
+  ++tc->refills;
+}
+
 // Takes `n` blocks off the class list (the oldest ones stay), for the caller to give back.
 inline Cached* take(ThreadCache* tc, unsigned c, unsigned n) {
   Cached* head = tc->list[c];
@@ -91,7 +154,7 @@ inline Cached* take(ThreadCache* tc, unsigned c, unsigned n) {
   for (unsigned i = 1; i < n && last->next; ++i) last = last->next;
   tc->list[c] = last->next;
   last->next = nullptr;
-  tc->count[c] = static_cast<uint16_t>(tc->count[c] - n);
+  tc->count[c] -= n;
   tc->bytes -= n * class_size(c);
   ++tc->flushes;
   return head;
@@ -105,6 +168,7 @@ void retire(ThreadCache* tc);
 
 struct Totals {
   uint64_t caches, blocks, bytes, hits, refills, flushes;
+  uint64_t depot_bytes;  // in the heaps' depots (filled in by the runtime, which knows the heaps)
 };
 
 // pthread_atfork.

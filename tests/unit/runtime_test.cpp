@@ -561,6 +561,49 @@ TEST(Runtime, ProducersAllocateConsumersFree) {
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 
+// Whether the thread cache serves this configuration: on by default under Watson, opt-in under
+// Yorktown, never under 3.1.
+bool thread_cache_on() {
+  const char* type = getenv("MALLOCTYPE");
+  if (type && strstr(type, "3.1")) return false;
+  if (configured("threadcache:off")) return false;
+  return configured("threadcache") || (type && strcasestr(type, "watson"));
+}
+
+// The blocks a consumer thread frees go back to the producer's heap through its depot, and the
+// producer takes them as a batch without the heap's lock: its second round of requests reuses the
+// very blocks the consumer freed and takes a handful of locks where the first round took one per
+// batch of four.
+TEST(Runtime, ConsumerFreesReachTheProducerWithoutItsLock) {
+  if (!thread_cache_on()) GTEST_SKIP() << "runs where the thread cache is on";
+  malloc_trim(0);  // empties the depots, so the first round starts from the heap
+  constexpr int kBlocks = 64;
+  constexpr size_t kSize = 2000;  // the thread cache's 2048-byte class: 8 cached, batches of 4
+  unsigned long first_round = 0, second_round = 0;
+  int reused = 0;
+  std::thread([&] {
+    std::vector<void*> blocks;
+    unsigned long locks = aixmalloc_thread_lock_count();
+    for (int i = 0; i < kBlocks; ++i) blocks.push_back(malloc(kSize));
+    first_round = aixmalloc_thread_lock_count() - locks;
+    std::thread([&blocks] {
+      for (void* p : blocks) free(p);
+    }).join();
+    locks = aixmalloc_thread_lock_count();
+    std::vector<void*> again;
+    for (int i = 0; i < kBlocks; ++i) again.push_back(malloc(kSize));
+    second_round = aixmalloc_thread_lock_count() - locks;
+    for (void* p : again) {
+      for (void* q : blocks) reused += p == q;
+      free(p);
+    }
+  }).join();
+  EXPECT_GE(first_round, 8u) << "the lock counter did not see the batches taken from the heap";
+  EXPECT_LE(second_round, 4u) << "the producer took its freed blocks back under the heap's lock";
+  EXPECT_GE(reused, kBlocks * 3 / 4) << "the consumer's frees did not come back to the producer";
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
 // A thread exits while others still hold its blocks: they stay valid, are freed later by another
 // thread, and the exited thread's pool and cache serve the next thread.
 TEST(Runtime, BlocksOutliveTheThreadThatAllocatedThem) {
