@@ -5,6 +5,8 @@
 // Every rejected token yields exactly one diagnostic saying what is used instead.
 #include "libmalloc/config.h"
 
+#include <signal.h>
+
 #include <cstring>
 
 #include "libmalloc/format.h"
@@ -105,6 +107,7 @@ class Parser {
   void parse_multiheap(Span value);
   void parse_disclaim(Span value);
   void parse_stats(Variable var, Span value, Destination* out);
+  void parse_signal(Span value);
   void apply_policy_matrix();
 
  private:
@@ -381,6 +384,50 @@ void Parser::parse_stats(Variable var, Span value, Destination* out) {
   parse_destination(var, "destination", value, out);
 }
 
+// AIXMALLOC_STATS_SIGNAL: USR1, USR2, RTMIN, RTMIN+n, RTMAX, RTMAX-n, with or without "SIG", in any
+// case, or the number of one of those. Only signals nothing else in a process needs by default: a
+// fault or job-control signal would change what the program does.
+void Parser::parse_signal(Span value) {
+  value = trim(value);
+  if (value.empty()) return;
+  Span name = value;
+  if (name.n > 3 && Span{name.p, 3}.iequals("sig")) name = Span{name.p + 3, name.n - 3};
+  int rtmin = __libc_current_sigrtmin(), rtmax = __libc_current_sigrtmax();
+  int sig = 0;
+  uint64_t number = 0;
+  if (name.iequals("usr1")) {
+    sig = SIGUSR1;
+  } else if (name.iequals("usr2")) {
+    sig = SIGUSR2;
+  } else if (name.n >= 5 && (Span{name.p, 5}.iequals("rtmin") || Span{name.p, 5}.iequals("rtmax"))) {
+    bool from_min = Span{name.p, 5}.iequals("rtmin");
+    Span rest{name.p + 5, name.n - 5};
+    if (rest.empty()) {
+      sig = from_min ? rtmin : rtmax;
+    } else if (rest.p[0] == (from_min ? '+' : '-') && parse_number(Span{rest.p + 1, rest.n - 1}, &number) &&
+               number <= static_cast<uint64_t>(rtmax - rtmin)) {
+      sig = from_min ? rtmin + static_cast<int>(number) : rtmax - static_cast<int>(number);
+    }
+  } else if (parse_number(value, &number) && number <= 1024) {
+    int n = static_cast<int>(number);
+    if (n == SIGUSR1 || n == SIGUSR2 || (n >= rtmin && n <= rtmax)) sig = n;
+  }
+  if (sig == 0) {
+    diag(Variable::kAixmallocStatsSignal).quoted(value.p, value.n)
+        .str(" is not USR1, USR2, RTMIN+n or RTMAX-n (n 0-").num(static_cast<uint64_t>(rtmax - rtmin))
+        .str("); live statistics are off");
+    done();
+    return;
+  }
+  if (ctx_.secure) {
+    diag(Variable::kAixmallocStatsSignal).quoted(value.p, value.n)
+        .str(" refused in a set-uid or set-gid process; live statistics are off");
+    done();
+    return;
+  }
+  cfg_->stats_signal = sig;
+}
+
 void Parser::apply_policy_matrix() {
   unsigned policy_bit = 1u << static_cast<unsigned>(cfg_->policy);
   for (size_t i = 0; i < kOptionCount; ++i) {
@@ -422,6 +469,7 @@ void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out
   p.parse_tokens(Variable::kMallocOptions, span(Variable::kMallocOptions));
   p.parse_stats(Variable::kAixmallocStats, span(Variable::kAixmallocStats), &out->stats);
   p.parse_stats(Variable::kAixmallocStatsJson, span(Variable::kAixmallocStatsJson), &out->stats_json);
+  p.parse_signal(span(Variable::kAixmallocStatsSignal));
   p.apply_policy_matrix();
 }
 

@@ -103,6 +103,7 @@ struct Config {
   Destination bucket_statistics;
   Destination stats;       // AIXMALLOC_STATS
   Destination stats_json;  // AIXMALLOC_STATS_JSON
+  int stats_signal = 0;     // AIXMALLOC_STATS_SIGNAL: the signal number, 0 when off
   Diagnostics diagnostics;
 
   const OptionValue& option(OptionId id) const { return options[static_cast<size_t>(id)]; }

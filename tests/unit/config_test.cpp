@@ -1,6 +1,8 @@
 // The configuration parser: every accepted form, and every rejection with its exact diagnostic.
 #include "libmalloc/config.h"
 
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -254,6 +256,44 @@ TEST(Config, ReadsOnlyExactVariableNames) {
   EXPECT_STREQ(raw[V::kMallocType], "watson");
   EXPECT_STREQ(raw[V::kMallocOptions], "disclaim");
   EXPECT_EQ(raw[V::kMallocBuckets], nullptr);
+}
+
+TEST(Config, StatsSignalNamesAndNumbers) {
+  int rtmin = SIGRTMIN, rtmax = SIGRTMAX;
+  struct Case {
+    const char* text;
+    int sig;
+  };
+  for (Case c : {Case{"USR1", SIGUSR1}, Case{"SIGUSR2", SIGUSR2}, Case{" usr2 ", SIGUSR2},
+                 Case{"sigrtmin", rtmin}, Case{"RTMIN+3", rtmin + 3}, Case{"RTMAX", rtmax},
+                 Case{"SIGRTMAX-1", rtmax - 1}, Case{"12", SIGUSR2}}) {
+    Parsed p = parse({{V::kAixmallocStatsSignal, c.text}});
+    EXPECT_EQ(p.cfg.stats_signal, c.sig) << c.text;
+    EXPECT_TRUE(p.lines.empty()) << c.text;
+  }
+  std::string rt = std::to_string(rtmin + 1);
+  EXPECT_EQ(parse({{V::kAixmallocStatsSignal, rt.c_str()}}).cfg.stats_signal, rtmin + 1);
+  EXPECT_EQ(parse({}).cfg.stats_signal, 0);
+  EXPECT_EQ(parse({{V::kAixmallocStatsSignal, ""}}).cfg.stats_signal, 0);
+}
+
+// Signals the program or the kernel needs for something else are refused, with one line each.
+TEST(Config, StatsSignalRefusesOtherSignals) {
+  std::string range = "(n 0-" + std::to_string(SIGRTMAX - SIGRTMIN) + "); live statistics are off";
+  for (const char* bad : {"SEGV", "SIGKILL", "9", "INT", "0", "RTMIN-1", "RTMAX+1", "RTMIN+999",
+                          "USR3", "SIG", "rtmin+", "18446744073709551617"}) {
+    Parsed p = parse({{V::kAixmallocStatsSignal, bad}});
+    EXPECT_EQ(p.cfg.stats_signal, 0) << bad;
+    ASSERT_EQ(p.lines.size(), 1u) << bad;
+    EXPECT_EQ(p.lines[0], std::string("AIXMALLOC_STATS_SIGNAL: '") + bad +
+                              "' is not USR1, USR2, RTMIN+n or RTMAX-n " + range)
+        << bad;
+  }
+  Parsed p = parse({{V::kAixmallocStatsSignal, "USR2"}}, /*secure=*/true);
+  EXPECT_EQ(p.cfg.stats_signal, 0);
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_EQ(p.lines[0],
+            "AIXMALLOC_STATS_SIGNAL: 'USR2' refused in a set-uid or set-gid process; live statistics are off");
 }
 
 }  // namespace
