@@ -10,8 +10,12 @@
 namespace aixmalloc {
 
 __thread uint64_t t_lock_acquisitions = 0;
+__thread uint32_t t_locks_held = 0;
+constinit std::atomic<bool> g_deferred{false};
 
 namespace {
+
+constinit std::atomic<void (*)()> g_hook{nullptr};
 
 void futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
   int saved = errno;
@@ -37,5 +41,15 @@ void Lock::lock_slow() {
 }
 
 void Lock::wake_one() { futex(&state_, FUTEX_WAKE, 1); }
+
+void set_deferred_hook(void (*hook)()) { g_hook.store(hook, std::memory_order_release); }
+
+void defer_until_unlocked() { g_deferred.store(true, std::memory_order_relaxed); }
+
+// Called by unlock() with no lock held; the first thread to get here runs the hook once.
+void run_deferred() {
+  if (!g_deferred.exchange(false, std::memory_order_acquire)) return;
+  if (void (*hook)() = g_hook.load(std::memory_order_acquire)) hook();
+}
 
 }  // namespace aixmalloc

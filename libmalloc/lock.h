@@ -11,6 +11,17 @@ namespace aixmalloc {
 // Locks this thread has taken (plain TLS counter, no atomic): lets tests prove that a path takes
 // none, and costs one add per acquisition.
 extern __thread uint64_t t_lock_acquisitions;
+// Locks this thread holds now. A signal handler that must take locks (the live statistics of
+// AIXMALLOC_STATS_SIGNAL) may do so only when this is 0; otherwise it defers the work to the
+// moment the count returns to 0 (see defer_until_unlocked).
+extern __thread uint32_t t_locks_held;
+
+// Work deferred by a signal handler that interrupted this thread inside the allocator: the last
+// unlock of any thread runs it, holding no lock. The hook is set once, at start-up.
+void set_deferred_hook(void (*hook)());
+void defer_until_unlocked();
+void run_deferred();
+extern std::atomic<bool> g_deferred;
 
 class Lock {
  public:
@@ -18,16 +29,24 @@ class Lock {
   Lock(const Lock&) = delete;
   Lock& operator=(const Lock&) = delete;
 
+  // t_locks_held is raised before the lock is taken and lowered after it is released (the signal
+  // fences keep the compiler from moving it across), so a signal handler on this thread never sees
+  // 0 while the thread holds a lock.
   void lock() {
     ++t_lock_acquisitions;
+    ++t_locks_held;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     uint32_t expected = 0;
     if (state_.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return;
     lock_slow();
   }
   bool try_lock() {
+    ++t_locks_held;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     uint32_t expected = 0;
     bool got = state_.compare_exchange_strong(expected, 1, std::memory_order_acquire);
     t_lock_acquisitions += got;
+    if (!got) release_held();
     return got;
   }
   // try_lock, retrying while the holder is likely about to release (a few hundred cycles).
@@ -42,12 +61,23 @@ class Lock {
   }
   void unlock() {
     if (state_.exchange(0, std::memory_order_release) == 2) wake_one();
+    release_held();
   }
   bool is_locked() const { return state_.load(std::memory_order_relaxed) != 0; }
-  // After fork, in the child: the thread that held the lock does not exist there.
+  // After fork, in the child: the thread that held the lock does not exist there (and the one that
+  // forked holds none any more: reset_held_in_child()).
   void reset_in_child() { state_.store(0, std::memory_order_relaxed); }
+  static void reset_held_in_child() {
+    t_locks_held = 0;
+    g_deferred.store(false, std::memory_order_relaxed);
+  }
 
  private:
+  static void release_held() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (--t_locks_held == 0 && __builtin_expect(g_deferred.load(std::memory_order_relaxed), 0))
+      run_deferred();
+  }
   void lock_slow();
   void wake_one();
   // 0 free, 1 locked, 2 locked with (possible) sleepers.

@@ -1,5 +1,7 @@
 #include "libmalloc/reports.h"
 
+#include <unistd.h>
+
 #include "aixmalloc_version.h"
 #include "libmalloc/platform.h"
 
@@ -94,6 +96,7 @@ void render_json(const Snapshot& s, const BucketReport* buckets, const pool::Tot
   Json j(out, fd);
   j.open(nullptr, '{');
   j.str("schema", "aixmalloc-stats").num("schema_version", 1).str("library_version", AIXMALLOC_VERSION);
+  j.num("pid", static_cast<uint64_t>(getpid()));
   j.str("policy", spec(c.policy).spelling);
   j.open("options", '{');
   for (size_t i = 0; i < kOptionCount; ++i) {

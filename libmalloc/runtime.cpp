@@ -6,6 +6,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,6 +46,9 @@ constinit std::atomic<int> g_state{kUninit};
 constinit std::atomic<int> g_starter{0};
 constinit Config g_config;
 bool g_tcache = false;  // MALLOCOPTIONS=threadcache (default under watson)
+// AIXMALLOC_STATS_SIGNAL: a document is being written; requests received so far.
+constinit std::atomic<bool> g_live_busy{false};
+constinit std::atomic<uint64_t> g_live_requests{0};
 Policy g_policy = Policy::kYorktown;
 size_t g_default_align = kAlignment;  // mallopt(M_MALIGN)
 
@@ -110,6 +116,8 @@ void start() {
   }
 }
 
+void install_stats_signal();
+
 // True when the runtime is ready; false when the caller re-entered from its own start-up and must
 // use the bootstrap area. Other threads wait for the starter, who never waits for them.
 bool ensure_started() {
@@ -120,6 +128,7 @@ bool ensure_started() {
     g_starter.store(os::thread_id(), std::memory_order_relaxed);
     start();
     g_state.store(kReady, std::memory_order_release);
+    if (g_config.stats_signal) install_stats_signal();  // its handler needs a ready runtime
     return true;
   }
   if (g_starter.load(std::memory_order_relaxed) == os::thread_id()) return false;
@@ -257,6 +266,8 @@ void fork_child() {
   pool::reset_in_child();
   with_stack([](auto& st) { st.reset_locks_in_child(); });
   tcache::reset_in_child();
+  Lock::reset_held_in_child();
+  g_live_busy.store(false, std::memory_order_relaxed);
 }
 
 int open_destination(const Destination& d) {
@@ -310,22 +321,85 @@ void bucket_statistics_report() {
   });
 }
 
-// Every statistic as one JSON document (AIXMALLOC_STATS_JSON), from the same snapshot and bucket
-// figures as the text reports.
-void json_report() {
-  write_report(g_config.stats_json, [](Text& out, int fd) {
-    Snapshot s;
-    snapshot(&s);
-    BucketReport r;
-    bool buckets = g_config.enabled(OptionId::kBuckets);
-    if (buckets) gather_buckets(&r);
-    pool::Totals pt;
-    if (pool::enabled()) pool::totals(&pt);
-    tcache::Totals tt;
-    if (g_tcache) cache_totals(&tt);
-    render_json(s, buckets ? &r : nullptr, pool::enabled() ? &pt : nullptr,
-                g_tcache ? &tt : nullptr, out, fd);
-  });
+// Every statistic as one JSON document, from the same snapshot and bucket figures as the text
+// reports. Takes each lock it needs one at a time; allocates nothing.
+void render_json_document(Text& out, int fd) {
+  Snapshot s;
+  snapshot(&s);
+  BucketReport r;
+  bool buckets = g_config.enabled(OptionId::kBuckets);
+  if (buckets) gather_buckets(&r);
+  pool::Totals pt;
+  if (pool::enabled()) pool::totals(&pt);
+  tcache::Totals tt;
+  if (g_tcache) cache_totals(&tt);
+  render_json(s, buckets ? &r : nullptr, pool::enabled() ? &pt : nullptr, g_tcache ? &tt : nullptr,
+              out, fd);
+}
+
+// AIXMALLOC_STATS_JSON: the document at exit.
+void json_report() { write_report(g_config.stats_json, render_json_document); }
+
+// AIXMALLOC_STATS_SIGNAL (aixmalloc(7)): the document on request, for `aixmalloc stats --pid`.
+// Written to a new file, then renamed into place, so a reader sees a whole document; only
+// async-signal-safe calls (open, write, rename, close, getpid, gettid).
+constinit char g_live_dir[16] = "/dev/shm";
+
+void write_live_statistics() {
+  TextBuf<96> path, tmp;
+  uint64_t pid = static_cast<uint64_t>(getpid());
+  path.str(g_live_dir).str("/aixmalloc-stats.").num(pid).str(".json").ch('\0');
+  tmp.str(g_live_dir).str("/.aixmalloc-stats.").num(pid).ch('.')
+      .num(static_cast<uint64_t>(syscall(SYS_gettid))).str(".tmp").ch('\0');
+  unlink(tmp.data());  // a leftover of a thread that died while writing
+  int fd = open(tmp.data(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  TextBuf<4096> out;
+  render_json_document(out, fd);
+  close(fd);
+  if (rename(tmp.data(), path.data()) != 0) unlink(tmp.data());
+}
+
+// Serves every request counted so far. One thread writes at a time; a request that arrives while
+// it writes (even on its own thread, from a nested signal) makes it write once more afterwards, so
+// every request is answered by a document written after it arrived.
+void serve_live_statistics() {
+  for (;;) {
+    if (g_live_busy.exchange(true, std::memory_order_acquire)) return;  // the writer sees ours
+    uint64_t seen = g_live_requests.load(std::memory_order_acquire);
+    write_live_statistics();
+    g_live_busy.store(false, std::memory_order_release);
+    if (g_live_requests.load(std::memory_order_acquire) == seen) return;
+  }
+}
+
+// Writes at once when this thread holds none of the allocator's locks; otherwise (the signal
+// interrupted it inside the allocator) when the last lock is released (lock.h).
+void on_stats_signal(int) {
+  int saved = errno;
+  g_live_requests.fetch_add(1, std::memory_order_acq_rel);
+  if (t_locks_held == 0) {
+    serve_live_statistics();
+  } else {
+    defer_until_unlocked();
+  }
+  errno = saved;
+}
+
+void install_stats_signal() {
+  struct stat st;
+  if (stat("/dev/shm", &st) != 0 || !S_ISDIR(st.st_mode) || access("/dev/shm", W_OK | X_OK) != 0)
+    memcpy(g_live_dir, "/tmp", 5);
+  set_deferred_hook(serve_live_statistics);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stats_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(g_config.stats_signal, &sa, nullptr) != 0) {
+    static const char kNoHandler[] = "AIXMALLOC_STATS_SIGNAL: cannot install the handler; live statistics are off";
+    warn(kNoHandler, sizeof(kNoHandler) - 1);
+  }
 }
 
 // AIXMALLOC_STATS: the dbx-style status report, then the pool's and the thread caches' figures.
