@@ -1,6 +1,10 @@
 #include "libmalloc/direct.h"
 
+#include <string.h>
+#include <time.h>
+
 #include "libmalloc/block.h"
+#include "libmalloc/lock.h"
 #include "libmalloc/os.h"
 #include "libmalloc/platform.h"
 
@@ -32,12 +36,129 @@ Mapping mapping_of(void* p, Owner owner) {
   return Mapping{reinterpret_cast<uintptr_t>(owner.object<void>()), h->size()};
 }
 
-void* place(uintptr_t base, size_t size, size_t align) {
+// A block placed in a mapping that held another block before (from the cache): its pages are not
+// zero, so calloc must clear them.
+constexpr uintptr_t kReused = 2;
+// The check word a freed block's prefix gets (while its range is cached): a second free of it is
+// told apart from a pointer that was never a block.
+constexpr uintptr_t kFreedMagic = kDirectMagic ^ 0xf9eedull;
+
+void* place(uintptr_t base, size_t size, size_t align, bool reused) {
   uintptr_t user = align_up(base + kHeaderSize, align);
   BlockHeader* h = BlockHeader::of(reinterpret_cast<void*>(user));
-  h->size_flags = size | kInUse;
+  h->size_flags = size | kInUse | (reused ? kReused : 0);
   h->check = kDirectMagic ^ reinterpret_cast<uintptr_t>(h);
   return reinterpret_cast<void*>(user);
+}
+
+bool own(uintptr_t base, size_t size) {
+  return address_map().assign(base, size, Owner::make(OwnerKind::kDirect, reinterpret_cast<void*>(base)));
+}
+
+// The cache of freed mappings (aixmalloc's own; AIX says nothing of large blocks). A freed large
+// block's range stays mapped, its pages resident, for up to a second, and the next large request
+// takes it: trimmed to size, or grown by remapping its pages, so a program that frees and allocates
+// big buffers in turn does not fault in fresh pages for each one (glibc gets the same effect by
+// raising its mmap threshold). At most kCacheSlots ranges and kCacheBudget bytes; ranges older than
+// a second are unmapped at the next large request or free, and all of them by malloc_trim(). A
+// cached range keeps its address-map entries, with its prefix's check word cleared, so a free of a
+// stale pointer into it is still reported, never followed. The cache lock is a leaf: nothing else
+// is taken while it is held, and the system calls are made after it is released.
+constexpr unsigned kCacheSlots = 4;
+constexpr size_t kCacheBudget = size_t{64} << 20;
+constexpr uint64_t kCacheAgeNs = 1'000'000'000;
+
+struct CachedRange {
+  uintptr_t base;
+  size_t size;
+  uint64_t since;
+};
+
+constinit Lock g_cache_lock;
+CachedRange g_cache[kCacheSlots];
+unsigned g_cached = 0;
+size_t g_cached_bytes = 0;
+constinit std::atomic<uint64_t> g_cache_hits{0};
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Ranges taken out of the cache to be unmapped once its lock is released.
+struct Evicted {
+  CachedRange range[kCacheSlots + 1];
+  unsigned n = 0;
+  void unmap() {
+    for (unsigned i = 0; i < n; ++i) {
+      address_map().clear(range[i].base, range[i].size);
+      os::release(range[i].base, range[i].size);
+    }
+  }
+};
+
+void remove_locked(unsigned i, Evicted* out) {
+  if (out) out->range[out->n++] = g_cache[i];
+  g_cached_bytes -= g_cache[i].size;
+  g_cache[i] = g_cache[--g_cached];
+}
+
+void expire_locked(uint64_t now, Evicted* out) {
+  for (unsigned i = g_cached; i-- > 0;)
+    if (now - g_cache[i].since >= kCacheAgeNs) remove_locked(i, out);
+}
+
+// The cached range that serves `total` bytes best: the smallest that holds it, else the largest
+// (grown by remapping); removed from the cache. False when the cache is empty.
+bool take_cached(size_t total, CachedRange* out, Evicted* expired) {
+  LockGuard guard(g_cache_lock);
+  expire_locked(now_ns(), expired);
+  unsigned best = kCacheSlots;
+  for (unsigned i = 0; i < g_cached; ++i) {
+    if (best == kCacheSlots) {
+      best = i;
+    } else if (g_cache[i].size >= total) {
+      if (g_cache[best].size < total || g_cache[i].size < g_cache[best].size) best = i;
+    } else if (g_cache[best].size < total && g_cache[i].size > g_cache[best].size) {
+      best = i;
+    }
+  }
+  if (best == kCacheSlots) return false;
+  *out = g_cache[best];
+  remove_locked(best, nullptr);
+  return true;
+}
+
+// Fits a cached range to `total` bytes: the tail beyond it unmapped, or the range grown (in place,
+// or its pages moved to a new range). Returns the base, or 0 when it could not grow (the range is
+// then unmapped).
+uintptr_t fit(CachedRange c, size_t total) {
+  if (c.size >= total) {
+    if (c.size > total) {
+      address_map().clear(c.base + total, c.size - total);
+      os::release(c.base + total, c.size - total);
+    }
+    return c.base;
+  }
+  if (os::remap_in_place(c.base, c.size, total)) {
+    if (own(c.base, total)) return c.base;
+    address_map().clear(c.base, total);
+    os::release(c.base, total);
+    return 0;
+  }
+  uintptr_t base = os::reserve(total, kGranule);
+  if (base != 0 && os::remap_to(c.base, c.size, total, base)) {
+    address_map().clear(c.base, c.size);
+    if (own(base, total)) return base;
+    address_map().clear(base, total);
+    os::release(base, total);
+    return 0;
+  }
+  if (base != 0) os::release(base, total);
+  address_map().clear(c.base, c.size);
+  os::release(c.base, c.size);
+  return 0;
 }
 
 }  // namespace
@@ -46,17 +167,49 @@ void* allocate(size_t size, size_t align) {
   size_t extra = align > kAlignment ? align : kAlignment;
   if (size > kMaxRequest) return nullptr;
   size_t total = align_up(size + extra, kGranule);
+  Evicted expired;
+  CachedRange c;
+  bool cached = take_cached(total, &c, &expired);
+  expired.unmap();
+  if (cached) {
+    if (uintptr_t base = fit(c, total)) {
+      g_cache_hits.fetch_add(1, std::memory_order_relaxed);
+      account(1, static_cast<int64_t>(total));
+      g_allocations.fetch_add(1, std::memory_order_relaxed);
+      return place(base, total, align, true);
+    }
+  }
   uintptr_t base = os::map(total, kGranule);
   if (base == 0) return nullptr;
-  if (!address_map().assign(base, total, Owner::make(OwnerKind::kDirect, reinterpret_cast<void*>(base)))) {
+  if (!own(base, total)) {
     address_map().clear(base, total);
     os::release(base, total);
     return nullptr;
   }
   account(1, static_cast<int64_t>(total));
   g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return place(base, total, align);
+  return place(base, total, align, false);
 }
+
+void clear_if_reused(void* p, size_t size) {
+  if (BlockHeader::of(p)->size_flags & kReused) memset(p, 0, size);
+}
+
+size_t drop_cache() {
+  Evicted all;
+  {
+    LockGuard guard(g_cache_lock);
+    while (g_cached) remove_locked(g_cached - 1, &all);
+  }
+  size_t bytes = 0;
+  for (unsigned i = 0; i < all.n; ++i) bytes += all.range[i].size;
+  all.unmap();
+  return bytes;
+}
+
+void lock_for_fork() { g_cache_lock.lock(); }
+void unlock_after_fork() { g_cache_lock.unlock(); }
+void reset_in_child() { g_cache_lock.reset_in_child(); }
 
 bool valid(void* p, Owner owner) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
@@ -70,10 +223,34 @@ bool valid(void* p, Owner owner) {
 
 void release(void* p, Owner owner) {
   Mapping m = mapping_of(p, owner);
-  BlockHeader::of(p)->check = 0;
-  address_map().clear(m.base, m.size);
-  os::release(m.base, m.size);
+  BlockHeader* h = BlockHeader::of(p);
+  h->check = kFreedMagic ^ reinterpret_cast<uintptr_t>(h);
   account(-1, -static_cast<int64_t>(m.size));
+  Evicted out;
+  if (m.size <= kCacheBudget) {
+    LockGuard guard(g_cache_lock);
+    uint64_t now = now_ns();
+    expire_locked(now, &out);
+    while (g_cached == kCacheSlots || (g_cached && g_cached_bytes + m.size > kCacheBudget)) {
+      unsigned oldest = 0;
+      for (unsigned i = 1; i < g_cached; ++i)
+        if (g_cache[i].since < g_cache[oldest].since) oldest = i;
+      remove_locked(oldest, &out);
+    }
+    g_cache[g_cached++] = CachedRange{m.base, m.size, now};
+    g_cached_bytes += m.size;
+  } else {
+    out.range[out.n++] = CachedRange{m.base, m.size, 0};
+  }
+  out.unmap();
+}
+
+bool freed(void* p, Owner owner) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  uintptr_t base = reinterpret_cast<uintptr_t>(owner.object<void>());
+  if (a % kAlignment != 0 || a < base + kHeaderSize) return false;
+  const BlockHeader* h = BlockHeader::of(p);
+  return h->check == (kFreedMagic ^ reinterpret_cast<uintptr_t>(h));
 }
 
 size_t usable_size(void* p, Owner owner) {
@@ -84,6 +261,7 @@ size_t usable_size(void* p, Owner owner) {
 void* reallocate(void* p, Owner owner, size_t size) {
   Mapping m = mapping_of(p, owner);
   if (reinterpret_cast<uintptr_t>(p) != m.base + kHeaderSize || size > kMaxRequest) return nullptr;
+  bool reused = (BlockHeader::of(p)->size_flags & kReused) != 0;  // (read before the pages move)
   size_t total = align_up(size + kHeaderSize, kGranule);
   if (total == m.size) return p;
   uintptr_t base = m.base;
@@ -101,14 +279,18 @@ void* reallocate(void* p, Owner owner, size_t size) {
   }
   address_map().assign(base, total, Owner::make(OwnerKind::kDirect, reinterpret_cast<void*>(base)));
   account(0, static_cast<int64_t>(total) - static_cast<int64_t>(m.size));
-  return place(base, total, kAlignment);
+  return place(base, total, kAlignment, reused);
 }
 
 Totals totals() {
-  return Totals{g_blocks.load(std::memory_order_relaxed), g_bytes.load(std::memory_order_relaxed),
-                g_max_blocks.load(std::memory_order_relaxed),
-                g_max_bytes.load(std::memory_order_relaxed),
-                g_allocations.load(std::memory_order_relaxed)};
+  Totals t{g_blocks.load(std::memory_order_relaxed), g_bytes.load(std::memory_order_relaxed),
+           g_max_blocks.load(std::memory_order_relaxed), g_max_bytes.load(std::memory_order_relaxed),
+           g_allocations.load(std::memory_order_relaxed), 0, 0,
+           g_cache_hits.load(std::memory_order_relaxed)};
+  LockGuard guard(g_cache_lock);
+  t.cached_ranges = g_cached;
+  t.cached_bytes = g_cached_bytes;
+  return t;
 }
 
 }  // namespace aixmalloc::direct

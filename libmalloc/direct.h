@@ -1,6 +1,7 @@
 // Large blocks: a request of kDirectThreshold bytes or more gets an address range of its own,
 // mapped for it and unmapped when it is freed (DESIGN.md invariant 3: found through the address map
-// like every other block). Independent of the policy, so every MALLOCTYPE shares it.
+// like every other block), after up to a second in a small cache of freed ranges that the next
+// large requests reuse (direct.cpp). Independent of the policy, so every MALLOCTYPE shares it.
 //
 //   | ... padding for alignment ... | prefix: mapping size, kDirectMagic ^ prefix | user data |
 //   base (granule-aligned, the owner word points here)  ^ user pointer - 16
@@ -15,8 +16,14 @@
 namespace aixmalloc::direct {
 
 void* allocate(size_t size, size_t align);
+// calloc: zeroes the block when its range was reused from the cache (a fresh range is zero).
+void clear_if_reused(void* p, size_t size);
+// malloc_trim: unmaps every cached range; returns the bytes given back.
+size_t drop_cache();
 // True when p is the user pointer of the direct block that `owner` names.
 bool valid(void* p, Owner owner);
+// True when p is a freed direct block whose range is still cached: a second free.
+bool freed(void* p, Owner owner);
 void release(void* p, Owner owner);
 size_t usable_size(void* p, Owner owner);
 // Resizes a direct block to another direct-sized block, in place or by mremap; nullptr on failure
@@ -25,7 +32,14 @@ void* reallocate(void* p, Owner owner, size_t size);
 
 struct Totals {
   uint64_t blocks, bytes, max_blocks, max_bytes, allocations;
+  uint64_t cached_ranges, cached_bytes;  // freed ranges kept for reuse
+  uint64_t cache_hits;                   // requests served from a cached range
 };
 Totals totals();
+
+// pthread_atfork (the cache's lock).
+void lock_for_fork();
+void unlock_after_fork();
+void reset_in_child();
 
 }  // namespace aixmalloc::direct

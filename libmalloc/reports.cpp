@@ -133,6 +133,8 @@ void render_json(const Snapshot& s, const BucketReport* buckets, const pool::Tot
       .num("bytes", s.direct_bytes)
       .num("most_bytes", s.direct_max_bytes)
       .num("allocations_since_start", s.direct_allocations)
+      .num("cached_bytes", s.direct_cached_bytes)
+      .num("cache_hits", s.direct_cache_hits)
       .close('}');
   j.open("totals", '{')
       .num("bytes_acquired", s.acquired())

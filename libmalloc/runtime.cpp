@@ -195,6 +195,11 @@ void tcache_exit(void* arg) {
   tcache::retire(tc);
 }
 
+// What a pointer into a large block's range that is not a live block is.
+Misuse direct_misuse(void* p, Owner o) {
+  return direct::freed(p, o) ? Misuse::kDoubleFree : Misuse::kNotABlock;
+}
+
 void* allocate_ready(size_t size, size_t align) {
   if (size > kMaxRequest) return fail_nomem();
   if (g_tcache && size < tcache::kLimit && align == kAlignment) {
@@ -219,7 +224,7 @@ size_t usable_size_of(void* p, Owner o, const char* call) {
     case OwnerKind::kHeap:
       return with_stack([&](auto& st) { return st.usable_size(p, o); });
     case OwnerKind::kDirect:
-      if (!direct::valid(p, o)) report_misuse(call, p, Misuse::kNotABlock);
+      if (!direct::valid(p, o)) report_misuse(call, p, direct_misuse(p, o));
       return direct::usable_size(p, o);
     case OwnerKind::kBootstrap:
       return bootstrap::usable_size(p);
@@ -250,9 +255,11 @@ void fork_prepare() {
   pool::lock_for_fork();
   meta_lock_for_fork();
   address_map().lock().lock();
+  direct::lock_for_fork();  // a leaf: held with no other lock
 }
 void fork_parent() {
   if (!ready()) return;
+  direct::unlock_after_fork();
   address_map().lock().unlock();
   meta_unlock_after_fork();
   pool::unlock_after_fork();
@@ -262,6 +269,7 @@ void fork_parent() {
 void fork_child() {
   if (!ready()) return;
   address_map().lock().reset_in_child();
+  direct::reset_in_child();
   meta_reset_in_child();
   pool::reset_in_child();
   with_stack([](auto& st) { st.reset_locks_in_child(); });
@@ -467,8 +475,13 @@ void* allocate_zeroed(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail_nomem();
   void* p = allocate(total);
-  // Blocks with their own range are fresh pages, zero already.
-  if (p && address_map().lookup(p).kind() != OwnerKind::kDirect) memset(p, 0, total);
+  // Blocks with a fresh range of their own are zero already; a range reused from the cache is not.
+  if (p == nullptr) return p;
+  if (address_map().lookup(p).kind() != OwnerKind::kDirect) {
+    memset(p, 0, total);
+  } else {
+    direct::clear_if_reused(p, total);
+  }
   return p;
 }
 
@@ -485,7 +498,7 @@ void release(void* p, const char* call) {
       with_stack([&](auto& st) { st.release(p, o, call); });
       return;
     case OwnerKind::kDirect:
-      if (!direct::valid(p, o)) report_misuse(call, p, Misuse::kNotABlock);
+      if (!direct::valid(p, o)) report_misuse(call, p, direct_misuse(p, o));
       direct::release(p, o);
       return;
     case OwnerKind::kBootstrap:
@@ -522,7 +535,7 @@ void* reallocate(void* p, size_t size) {
       }
       break;
     case OwnerKind::kDirect:
-      if (!direct::valid(p, o)) report_misuse("realloc", p, Misuse::kNotABlock);
+      if (!direct::valid(p, o)) report_misuse("realloc", p, direct_misuse(p, o));
       if (size >= kDirectThreshold) {
         q = direct::reallocate(p, o, size);
         if (q) return q;
@@ -577,7 +590,8 @@ int mallopt(int command, int value) {
 
 bool trim() {
   if (!ready()) return false;
-  return with_stack([](auto& st) { return st.trim(); }) > 0;
+  size_t cached = direct::drop_cache();
+  return with_stack([](auto& st) { return st.trim(); }) + cached > 0;
 }
 
 bool check(Text* why) {
@@ -595,6 +609,8 @@ void snapshot(Snapshot* s) {
   s->direct_max_blocks = d.max_blocks;
   s->direct_max_bytes = d.max_bytes;
   s->direct_allocations = d.allocations;
+  s->direct_cached_bytes = d.cached_bytes;
+  s->direct_cache_hits = d.cache_hits;
   s->bootstrap_bytes = bootstrap::used();
   if (pool::enabled()) {
     pool::Totals t;

@@ -3,13 +3,13 @@
 namespace aixmalloc {
 
 uint64_t Snapshot::acquired() const {
-  uint64_t sum = direct_bytes + pool_bytes;
+  uint64_t sum = direct_bytes + direct_cached_bytes + pool_bytes;
   for (unsigned i = 0; i < heaps; ++i) sum += heap[i].acquired;
   return sum;
 }
 
 uint64_t Snapshot::free_bytes() const {
-  uint64_t sum = cached_bytes + (pool_bytes - pool_in_use);
+  uint64_t sum = cached_bytes + direct_cached_bytes + (pool_bytes - pool_in_use);
   for (unsigned i = 0; i < heaps; ++i) sum += heap[i].free_bytes;
   return sum;
 }
@@ -81,6 +81,8 @@ void render_status(const Snapshot& s, Text& out, int fd) {
   dotted(out, "bytes currently mapped", s.direct_bytes);
   dotted(out, "most bytes mapped at once", s.direct_max_bytes);
   dotted(out, "allocations since process start", s.direct_allocations);
+  dotted(out, "freed bytes kept for reuse", s.direct_cached_bytes);
+  dotted(out, "allocations served from them", s.direct_cache_hits);
   out.flush(fd);
 }
 

@@ -263,6 +263,34 @@ TEST(Runtime, StatisticsFollowAllocations) {
   EXPECT_EQ(malloc_info(1, stdout), -1);
 }
 
+// A freed large block's range is kept for the next large request (no fresh page faults), which
+// gets it trimmed or grown; calloc still returns zeroes from a reused range; malloc_trim() gives
+// the cached ranges back.
+TEST(Runtime, LargeRangesAreReusedAndCallocStillZeroes) {
+  malloc_trim(0);
+  constexpr size_t kBig = 8 << 20, kSmaller = 6 << 20, kBigger = 12 << 20;
+  auto* a = static_cast<unsigned char*>(malloc(kBig));
+  ASSERT_NE(a, nullptr);
+  memset(a, 0xab, kBig);
+  free(a);
+  auto* b = static_cast<unsigned char*>(calloc(1, kSmaller));
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b, a) << "the freed range was not reused";
+  size_t nonzero = 0;
+  for (size_t i = 0; i < kSmaller; ++i) nonzero += b[i] != 0;
+  EXPECT_EQ(nonzero, 0u) << "calloc returned a reused range without clearing it";
+  memset(b, 0xcd, kSmaller);
+  free(b);
+  auto* c = static_cast<unsigned char*>(calloc(1, kBigger));  // the cached range, grown
+  ASSERT_NE(c, nullptr);
+  nonzero = 0;
+  for (size_t i = 0; i < kBigger; ++i) nonzero += c[i] != 0;
+  EXPECT_EQ(nonzero, 0u);
+  free(c);
+  EXPECT_EQ(malloc_trim(0), 1) << "no cached range to give back";
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
 TEST(Runtime, TrimGivesFreePagesBack) {
   void* p = malloc(2 << 20);
   void* sep = malloc(16);
@@ -712,7 +740,7 @@ TEST(RuntimeDeathTest, DoubleFreeOfALargeBlock) {
         free(p);
         free(launder(p));
       },
-      "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not owned by this allocator\n");
+      "^aixmalloc: free\\(\\): double free of 0x[0-9a-f]+\n");
 }
 
 TEST(RuntimeDeathTest, DeleteOfAForeignPointer) {
