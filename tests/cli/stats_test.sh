@@ -73,7 +73,9 @@ assert len(s["heaps"]) == len(j["heaps"]) == 2
 for hs, hj in zip(s["heaps"], j["heaps"]):
     for k, v in hs.items():
         assert hj[k] == v, (k, hs, hj)
-assert s["large_blocks"] == j["large_blocks"], (s["large_blocks"], j["large_blocks"])
+# The JSON document may carry more keys than the status report (a later version adds some).
+for k, v in s["large_blocks"].items():
+    assert j["large_blocks"][k] == v, (k, s["large_blocks"], j["large_blocks"])
 assert j["large_blocks"]["allocations_since_start"] == 2 and j["large_blocks"]["most_bytes"] >= 10 << 20
 assert s["process"]["grow_calls"] == sum(h["grow_calls"] for h in j["heaps"])
 assert s["policy"] == j["policy"] == "Yorktown"
