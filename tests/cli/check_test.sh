@@ -17,6 +17,7 @@ expect_rc 0 "check of an empty environment"
 [ ! -s "$work/err" ] || fail "diagnostics for an empty environment: $(cat "$work/err")"
 has_line "$work/out" "Every value is accepted."
 expect_setting MALLOCTYPE "Yorktown default"
+expect_setting AIXMALLOC_STATS_SIGNAL "off default"
 while read -r kind name _; do
   [ "$kind" = option ] || continue
   setting "$name" | grep -q 'default$' || fail "option $name is not listed with origin default"
@@ -25,7 +26,8 @@ done < <("$CLI_TABLE_NAMES")
 # 2. A good configuration from the environment and from arguments (an argument wins over the
 # environment), each origin named, legacy variables marked.
 capture env MALLOCOPTIONS=disclaim MALLOCDISCLAIM=false "$cli" check MALLOCTYPE=watson \
-  MALLOCOPTIONS=pool,multiheap:4 MALLOCMULTIHEAP=considersize AIXMALLOC_STATS_JSON="$work/stats.json"
+  MALLOCOPTIONS=pool,multiheap:4 MALLOCMULTIHEAP=considersize AIXMALLOC_STATS_JSON="$work/stats.json" \
+  AIXMALLOC_STATS_SIGNAL=usr2
 expect_rc 0 "check of a good configuration"
 [ ! -s "$work/err" ] || fail "diagnostics for a good configuration: $(cat "$work/err")"
 expect_setting MALLOCTYPE "watson MALLOCTYPE"
@@ -36,6 +38,14 @@ expect_setting bucket_sizing_factor "64 default"
 expect_setting disclaim "off default"
 expect_setting threadcache "on default for watson"
 expect_setting AIXMALLOC_STATS_JSON "$work/stats.json AIXMALLOC_STATS_JSON"
+expect_setting AIXMALLOC_STATS_SIGNAL "SIGUSR2 AIXMALLOC_STATS_SIGNAL"
+# Every spelling of the statistics signal, shown by its name.
+for case in "$(kill -l USR1) SIGUSR1" "sigRTMIN+2 SIGRTMIN+2" "RTMAX-1 SIGRTMAX-1" "rtmin SIGRTMIN"; do
+  read -r value name <<< "$case"
+  capture "$cli" check AIXMALLOC_STATS_SIGNAL="$value"
+  expect_rc 0 "check AIXMALLOC_STATS_SIGNAL=$value"
+  expect_setting AIXMALLOC_STATS_SIGNAL "$name AIXMALLOC_STATS_SIGNAL"
+done
 capture "$cli" check MALLOCTYPE=buckets MALLOCDISCLAIM=true MALLOCOPTIONS=bucket_statistics:stderr,threadcache:off \
   MALLOCBUCKETS=number_of_buckets:8
 expect_rc 0 "check of legacy spellings"
@@ -54,6 +64,8 @@ bad=(
   "MALLOCDISCLAIM=yes MALLOCMULTIHEAP=heaps:x"
   "MALLOCTYPE=3.1 AIXMALLOC_STATS="
   "MALLOCOPTIONS=,,threadcache:maybe,,pool:12"
+  "AIXMALLOC_STATS_SIGNAL=SIGSEGV"
+  "MALLOCTYPE=watson AIXMALLOC_STATS_SIGNAL=RTMAX-99 MALLOCOPTIONS=pool"
 )
 for case in "${bad[@]}"; do
   read -ra vars <<< "$case"
@@ -70,6 +82,11 @@ done
 # The first line of one case, literally.
 capture "$cli" check MALLOCTYPE=nonsense
 has_line "$work/err" "aixmalloc: MALLOCTYPE: unknown policy 'nonsense'; using the default policy (Yorktown)"
+# A signal the parser refuses leaves the channel off, marked ignored.
+capture "$cli" check AIXMALLOC_STATS_SIGNAL=TERM
+expect_rc 1 "check AIXMALLOC_STATS_SIGNAL=TERM"
+expect_setting AIXMALLOC_STATS_SIGNAL "off AIXMALLOC_STATS_SIGNAL, ignored"
+has_line "$work/err" "aixmalloc: AIXMALLOC_STATS_SIGNAL: 'TERM' is not USR1, USR2, RTMIN+n or RTMAX-n (n 0-$(($(kill -l RTMAX) - $(kill -l RTMIN)))); live statistics are off"
 # An option that does not apply to the policy stays off; its diagnostic says why.
 capture "$cli" check MALLOCTYPE=3.1_64BIT MALLOCOPTIONS=disclaim
 setting disclaim | grep -q '^off ' || fail "disclaim under 3.1_64BIT: $(setting disclaim)"

@@ -9,7 +9,7 @@ python=/usr/bin/python3
 export LC_ALL=C
 # No malloc variable from the caller's environment may leak into a test.
 unset MALLOCTYPE MALLOCOPTIONS MALLOCBUCKETS MALLOCMULTIHEAP MALLOCDISCLAIM AIXMALLOC_STATS \
-  AIXMALLOC_STATS_JSON AIXMALLOC_LIBRARY
+  AIXMALLOC_STATS_JSON AIXMALLOC_STATS_SIGNAL AIXMALLOC_LIBRARY
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

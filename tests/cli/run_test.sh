@@ -5,14 +5,15 @@ source "$(dirname "$0")/common.sh"
 
 # 1. Each flag sets its variable; an earlier preload stays, after the library.
 show='import os
-for v in ["MALLOCTYPE", "MALLOCOPTIONS", "MALLOCBUCKETS", "MALLOCMULTIHEAP", "MALLOCDISCLAIM", "AIXMALLOC_STATS", "AIXMALLOC_STATS_JSON", "LD_PRELOAD"]:
+for v in ["MALLOCTYPE", "MALLOCOPTIONS", "MALLOCBUCKETS", "MALLOCMULTIHEAP", "MALLOCDISCLAIM", "AIXMALLOC_STATS", "AIXMALLOC_STATS_JSON", "AIXMALLOC_STATS_SIGNAL", "LD_PRELOAD"]:
     print(v + "=" + os.environ.get(v, "<unset>"))'
 capture env LD_PRELOAD=/nonexistent/earlier.so "$cli" run --type watson --options pool,multiheap:4 \
   --buckets number_of_buckets:8 --multiheap heaps:2 --disclaim --stats "$work/s.txt" --json="$work/j.json" \
-  -- "$python" -c "$show"
+  --stats-signal RTMIN+1 -- "$python" -c "$show"
 expect_rc 0 "run with every flag"
 for line in MALLOCTYPE=watson MALLOCOPTIONS=pool,multiheap:4 MALLOCBUCKETS=number_of_buckets:8 \
-  MALLOCMULTIHEAP=heaps:2 MALLOCDISCLAIM=true "AIXMALLOC_STATS=$work/s.txt" "AIXMALLOC_STATS_JSON=$work/j.json"; do
+  MALLOCMULTIHEAP=heaps:2 MALLOCDISCLAIM=true "AIXMALLOC_STATS=$work/s.txt" "AIXMALLOC_STATS_JSON=$work/j.json" \
+  AIXMALLOC_STATS_SIGNAL=RTMIN+1; do
   has_line "$work/out" "$line"
 done
 preload=$(sed -n 's/^LD_PRELOAD=//p' "$work/out")
@@ -54,7 +55,7 @@ expect_rc 0 "AIXMALLOC_LIBRARY"
 has_line "$work/out" "$AIXMALLOC_LIB"
 
 # 6. Bad arguments: one line naming the problem, exit status 2, the command not run.
-for args in "--bogus -- true" "--type" "" "--json"; do
+for args in "--bogus -- true" "--type" "" "--json" "--stats-signal"; do
   # shellcheck disable=SC2086
   capture "$cli" run $args
   expect_rc 2 "run $args"

@@ -175,9 +175,6 @@ capture "$cli" stats
 expect_rc 2 "no file"
 capture "$cli" stats --svg
 expect_rc 2 "--svg without a name"
-capture "$cli" stats --pid 1
-expect_rc 2 "stats --pid"
-[ "$(wc -l < "$work/err")" = 1 ] && has "$work/err" "not available in this build" || fail "stats --pid: $(cat "$work/err")"
 # 8. Damaged reports (seeded mutations of the three formats in one file): never a crash, and
 # whatever is printed with --json or --svg stays valid JSON and XML.
 "$python" - "$cli" "$work/all.txt" "$work" <<'PY' || fail "damaged reports"

@@ -39,7 +39,7 @@ void row(const std::string& setting, const std::string& value, const std::string
          origin.c_str());
 }
 
-void print_configuration(const Config& c, bool is_64bit) {
+void print_configuration(const Config& c, const RawVariables& raw, bool is_64bit) {
   printf("Configuration a %s program would run with:\n", is_64bit ? "64-bit" : "32-bit");
   row("setting", "value", "origin");
   row(spec(Variable::kMallocType).name, spec(c.policy).spelling,
@@ -58,6 +58,14 @@ void print_configuration(const Config& c, bool is_64bit) {
     row(spec(var).name, destination_text(d),
         d.kind == Destination::kNone ? "default" : spec(var).name);
   }
+  // A value the parser refused leaves the channel off: that row says the variable was ignored.
+  const Variable sig = Variable::kAixmallocStatsSignal;
+  const char* sig_value = raw[sig];
+  bool refused = c.stats_signal == 0 && sig_value && sig_value[strspn(sig_value, " \t")] != '\0';
+  row(spec(sig).name, signal_name(c.stats_signal),
+      c.stats_signal ? spec(sig).name
+      : refused      ? std::string(spec(sig).name) + ", ignored"
+                     : "default");
 }
 
 // Exactly what the runtime prints at start-up (runtime.cpp, print_diagnostics), through warn().
@@ -95,7 +103,7 @@ int cmd_check(int argc, char** argv) {
   }
   Config cfg;
   parse_config(raw, ctx, &cfg);
-  print_configuration(cfg, ctx.is_64bit);
+  print_configuration(cfg, raw, ctx.is_64bit);
   size_t problems = cfg.diagnostics.total();
   if (problems == 0) {
     puts("Every value is accepted.");

@@ -21,7 +21,7 @@ namespace aixmalloc::cli {
 // Exit statuses of every subcommand (aixmalloc(1), EXIT STATUS).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;  // a value rejected, a file unreadable, a run failed
-inline constexpr int kExitUsage = 2;   // bad arguments, or a feature this build does not have
+inline constexpr int kExitUsage = 2;   // bad arguments, or a process that cannot be asked at all
 
 // --- subcommands (one file each) ----------------------------------------------------------------
 int cmd_run(int argc, char** argv);
@@ -64,6 +64,7 @@ std::string option_variables(const OptionSpec& o);  // "MALLOCOPTIONS, MALLOCBUC
 // The effective value of option i as `check` shows it: on/off, a number, a destination.
 std::string option_value(const Config& c, size_t i);
 std::string destination_text(const Destination& d);  // off, stdout, stderr or the path
+std::string signal_name(int sig);  // "SIGUSR2", "SIGRTMIN+3", "SIGRTMAX-1"; "off" for 0
 std::optional<Variable> variable_named(std::string_view name);
 std::optional<Policy> policy_named(std::string_view name);  // case-insensitive, as the parser
 std::string with_commas(uint64_t v);                        // 1234567 -> "1,234,567"

@@ -346,6 +346,7 @@ std::vector<Figures> rows_of(const JsonValue* array) {
 
 void from_json(const JsonValue& doc, Dump* d) {
   d->library_version = doc.str("library_version");
+  d->pid = doc.u64("pid");
   d->policy = doc.str("policy");
   if (const JsonValue* o = doc.find("options"); o && o->kind == JsonValue::kObject) {
     d->options_complete = true;
@@ -402,6 +403,7 @@ void fill_figures(std::optional<Figures>& into, const std::optional<Figures>& fr
 void merge(Dump* into, const Dump& from) {
   if (into->policy.empty()) into->policy = from.policy;
   if (into->library_version.empty()) into->library_version = from.library_version;
+  if (!into->pid) into->pid = from.pid;
   if (into->options.empty()) {
     into->options = from.options;
     into->options_complete = from.options_complete;

@@ -31,6 +31,7 @@ struct Dump {
   std::vector<std::string> formats;  // "JSON", "status report", "bucket statistics summary"
   std::vector<std::string> notes;    // e.g. several reports of one kind were found
   std::string library_version;       // JSON only
+  std::optional<uint64_t> pid;       // JSON only: the process that wrote it (a live answer has it)
   std::string policy;                // a kPolicies spelling when recognised
   // name -> a JSON literal (true, false, a number). JSON lists every option; the status report
   // only those that are on.

@@ -45,6 +45,10 @@ void run_details(FILE* out) {
         std::string(spec(Variable::kAixmallocStats).name) + ": stdout, stderr or a file");
   entry(out, "--json DEST",
         std::string(spec(Variable::kAixmallocStatsJson).name) + ": stdout, stderr or a file");
+  entry(out, "--stats-signal SIG",
+        std::string(spec(Variable::kAixmallocStatsSignal).name) +
+            ": USR1, USR2, RTMIN+n or RTMAX-n; the signal");
+  more(out, "on which CMD answers 'aixmalloc stats --pid'");
   fputs("\nMALLOCTYPE values:\n", out);
   print_policies(out);
   fputs("\nOptions:\n", out);
@@ -70,14 +74,23 @@ void check_details(FILE* out) {
 
 void stats_details(FILE* out) {
   fputs(
-      "Reads a statistics dump and prints the allocation requests per bucket (a table and a bar\n"
-      "chart), the per-heap table, and the pool, thread-cache and large-block figures it holds.\n"
+      "Reads a statistics dump, or asks a running process for one (--pid), and prints the\n"
+      "allocation requests per bucket (a table and a bar chart), the per-heap table, and the\n"
+      "pool, thread-cache and large-block figures it holds.\n"
       "FILE (or - for standard input) may hold any of, and the format is told from the content:\n"
       "  AIX's bucket statistics summary (MALLOCOPTIONS=buckets,bucket_statistics:DEST),\n"
       "  the malloc status report (AIXMALLOC_STATS=DEST),\n"
       "  the JSON document (AIXMALLOC_STATS_JSON=DEST).\n"
       "When FILE holds several reports of one kind (a process and its children), the last is "
       "read.\n\n"
+      "With --pid, the process must have been started with AIXMALLOC_STATS_SIGNAL=SIG in its\n"
+      "environment (or by 'aixmalloc run --stats-signal SIG'). aixmalloc sends it SIG, waits for\n"
+      "the JSON document it writes to /dev/shm (or /tmp), reads and removes it, and prints it as\n"
+      "it prints a FILE; the process goes on. See AIXMALLOC_STATS_SIGNAL in aixmalloc(7).\n"
+      "Exit status: 0; 1 when a FILE cannot be read or holds no statistics, the SVG cannot be\n"
+      "written, or the process did not answer in time or cannot answer (it ignores SIG, or its\n"
+      "answer failed a check); 2 on bad arguments, or a process that cannot be asked (none with\n"
+      "that PID, not started with the variable, not on aixmalloc, another user's).\n\n"
       "Flags:\n",
       out);
   entry(out, "--json", "print the figures read as one JSON document instead of the tables");
@@ -85,7 +98,9 @@ void stats_details(FILE* out) {
         "also write the bucket histogram (or the pool's, without buckets) as SVG");
   entry(out, "--log", "logarithmic bar lengths (chart and SVG)");
   entry(out, "--ascii", "draw the bars with '#' even on a UTF-8 terminal");
-  entry(out, "--pid PID", "a running process's statistics: not available in this build (exit 2)");
+  entry(out, "--pid PID", "ask the running process PID for its statistics instead of reading FILE");
+  entry(out, "--signal SIG", "with --pid: send SIG, not the process's AIXMALLOC_STATS_SIGNAL");
+  entry(out, "--timeout SECONDS", "with --pid: how long to wait for the answer (default 5)");
 }
 
 void compare_details(FILE* out) {
@@ -138,13 +153,15 @@ void help_details(FILE* out) {
 const CommandInfo kCommands[] = {
     {"run", cmd_run,
      "[--type T] [--options O] [--buckets B] [--multiheap M] [--disclaim] [--stats DEST] [--json "
-     "DEST] -- CMD [ARGS...]",
+     "DEST] [--stats-signal SIG] -- CMD [ARGS...]",
      "run CMD with libaixmalloc.so preloaded and the configuration set", run_details},
     {"check", cmd_check, "[--32bit] [VAR=VALUE ...]",
      "validate the malloc variables with the runtime's parser; print the effective configuration",
      check_details},
-    {"stats", cmd_stats, "[--json] [--svg OUT] [--log] [--ascii] FILE",
-     "read a statistics dump (AIX text report or JSON): tables and a bar chart per bucket",
+    {"stats", cmd_stats,
+     "[--json] [--svg OUT] [--log] [--ascii] {FILE | --pid PID [--signal SIG] [--timeout "
+     "SECONDS]}",
+     "read a statistics dump, or a running process's: tables and a bar chart per bucket",
      stats_details},
     {"compare", cmd_compare,
      "[--configs LIST] [--runs N] [--by time|rss] [--stdin FILE] -- CMD [ARGS...]",

@@ -34,6 +34,7 @@ constexpr RunFlag kRunFlags[] = {
     {"--disclaim", Variable::kMallocDisclaim, false},
     {"--stats", Variable::kAixmallocStats, true},
     {"--json", Variable::kAixmallocStatsJson, true},
+    {"--stats-signal", Variable::kAixmallocStatsSignal, true},
 };
 
 }  // namespace

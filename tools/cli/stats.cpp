@@ -1,5 +1,6 @@
-// `aixmalloc stats FILE`: reads a statistics dump (dump.cpp) and prints it as tables and a bar
-// chart of the requests per bucket, or as JSON (--json), and writes the histogram as SVG (--svg).
+// `aixmalloc stats FILE` and `aixmalloc stats --pid PID`: reads a statistics dump (dump.cpp), or
+// asks a running process for one (live.cpp), and prints it as tables and a bar chart of the
+// requests per bucket, or as JSON (--json), and writes the histogram as SVG (--svg).
 #include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -14,6 +15,7 @@
 #include "tools/cli/cli.h"
 #include "tools/cli/dump.h"
 #include "tools/cli/json.h"
+#include "tools/cli/live.h"
 #include "tools/cli/svg.h"
 
 namespace aixmalloc::cli {
@@ -22,7 +24,9 @@ namespace {
 
 struct StatsFlags {
   bool json = false, log = false, ascii = false;
-  std::string svg, file;
+  std::string svg, file;  // file: the path read, "-" for standard input
+  std::string label;      // how the output names the source: the path, or "process N"
+  std::optional<LiveRequest> live;
 };
 
 bool read_all(const std::string& path, std::string* out, std::string* error) {
@@ -290,7 +294,7 @@ void print_others(const Dump& d) {
 void print_text(const Dump& d, const StatsFlags& flags) {
   std::string formats;
   for (const auto& f : d.formats) formats += (formats.empty() ? "" : ", ") + f;
-  printf("%s: %s\n", flags.file == "-" ? "standard input" : flags.file.c_str(), formats.c_str());
+  printf("%s: %s\n", flags.label.c_str(), formats.c_str());
   printf("Policy %s; options on: %s\n", d.policy.empty() ? "(not in the file)" : d.policy.c_str(),
          d.options.empty() && !d.options_complete ? "(not in the file)" : options_on(d).c_str());
   if (d.buckets) {
@@ -341,6 +345,7 @@ std::string to_json(const Dump& d, const StatsFlags& flags) {
   j.begin_object();
   j.string("schema", "aixmalloc-stats-summary").number("schema_version", uint64_t{1});
   j.string("file", flags.file);
+  if (d.pid) j.number("pid", *d.pid);
   j.begin_array("formats");
   for (const auto& f : d.formats) j.string(nullptr, f);
   j.end_array();
@@ -384,14 +389,14 @@ int write_svg(const Dump& d, const StatsFlags& flags) {
     fprintf(stderr,
             "aixmalloc stats: %s has no bucket statistics to plot (run the program with "
             "MALLOCOPTIONS=buckets)\n",
-            flags.file.c_str());
+            flags.label.c_str());
     return kExitFailed;
   }
   BarChart chart;
   chart.title = "Allocation requests per " + h->what;
-  std::string base = flags.file.substr(flags.file.rfind('/') + 1);
-  chart.subtitle = (flags.file == "-" ? std::string("standard input") : base) + " - policy " +
-                   (d.policy.empty() ? "?" : d.policy) + ", options " + options_on(d);
+  std::string base = flags.label.substr(flags.label.rfind('/') + 1);
+  chart.subtitle =
+      base + " - policy " + (d.policy.empty() ? "?" : d.policy) + ", options " + options_on(d);
   if (d.buckets && !d.buckets->rows.empty()) {
     const Figures& f = d.buckets->figures;
     chart.subtitle += " - " + figure(f, "buckets_allocator") + " of " +
@@ -412,34 +417,83 @@ int write_svg(const Dump& d, const StatsFlags& flags) {
   return kExitOk;
 }
 
+// The same path for a FILE and a live answer: parse, then tables or JSON, then the SVG.
+int render(const std::string& text, const StatsFlags& flags) {
+  Dump dump;
+  std::string error;
+  if (!parse_dump(text, &dump, &error)) {
+    fprintf(stderr, "aixmalloc stats: %s: %s\n", flags.label.c_str(), error.c_str());
+    return kExitFailed;
+  }
+  if (flags.live && dump.pid && *dump.pid != static_cast<uint64_t>(flags.live->pid)) {
+    fprintf(stderr, "aixmalloc stats: %s holds the statistics of process %llu, not %d; not shown\n",
+            flags.file.c_str(), static_cast<unsigned long long>(*dump.pid), flags.live->pid);
+    return kExitFailed;
+  }
+  for (const auto& n : dump.notes)
+    fprintf(stderr, "aixmalloc stats: %s: %s\n", flags.label.c_str(), n.c_str());
+  if (flags.json)
+    fputs(to_json(dump, flags).c_str(), stdout);
+  else
+    print_text(dump, flags);
+  fflush(stdout);
+  if (!flags.svg.empty()) return write_svg(dump, flags);
+  return kExitOk;
+}
+
+// "--name VALUE" or "--name=VALUE": 1 with *value set, 0 when `a` is another flag, -1 when the
+// value is missing.
+int flag_value(std::string_view name, int argc, char** argv, int* i, std::string* value) {
+  std::string_view a = argv[*i];
+  if (a.substr(0, name.size()) != name) return 0;
+  if (a.size() == name.size()) {
+    if (*i + 1 >= argc) return -1;
+    *value = argv[++*i];
+    return 1;
+  }
+  if (a[name.size()] != '=') return 0;
+  *value = std::string(a.substr(name.size() + 1));
+  return 1;
+}
+
+std::optional<pid_t> pid_named(const std::string& text) {
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  long n = strtol(text.c_str(), nullptr, 10);
+  if (n <= 0) return std::nullopt;
+  return static_cast<pid_t>(n);
+}
+
 }  // namespace
 
 int cmd_stats(int argc, char** argv) {
   StatsFlags flags;
   bool have_file = false;
+  std::string pid_text, signal_text, timeout_text;
   for (int i = 0; i < argc; ++i) {
     std::string_view a = argv[i];
     if (is_help_flag(a)) {
       print_command_help(*find_command("stats"), stdout);
       return kExitOk;
     }
-    if (a == "--pid" || a.substr(0, 6) == "--pid=") {
-      fprintf(stderr,
-              "aixmalloc stats: --pid is not available in this build; write the statistics at exit "
-              "with AIXMALLOC_STATS or AIXMALLOC_STATS_JSON and read that file\n");
-      return kExitUsage;
+    bool matched = false;
+    for (auto [name, into] :
+         {std::pair{"--svg", &flags.svg}, std::pair{"--pid", &pid_text},
+          std::pair{"--signal", &signal_text}, std::pair{"--timeout", &timeout_text}}) {
+      int found = flag_value(name, argc, argv, &i, into);
+      if (found < 0) return usage_error("stats", std::string(name) + " needs a value");
+      if (found > 0 && into->empty())
+        return usage_error("stats", std::string(name) + " needs a value");
+      matched = found > 0;
+      if (matched) break;
     }
+    if (matched) continue;
     if (a == "--json") {
       flags.json = true;
     } else if (a == "--log") {
       flags.log = true;
     } else if (a == "--ascii") {
       flags.ascii = true;
-    } else if (a == "--svg") {
-      if (i + 1 >= argc) return usage_error("stats", "--svg needs a file name");
-      flags.svg = argv[++i];
-    } else if (a.substr(0, 6) == "--svg=") {
-      flags.svg = std::string(a.substr(6));
     } else if (a.size() > 1 && a[0] == '-') {
       return usage_error("stats", "unknown flag '" + std::string(a) + "'");
     } else if (have_file) {
@@ -449,29 +503,45 @@ int cmd_stats(int argc, char** argv) {
       have_file = true;
     }
   }
-  if (!have_file) return usage_error("stats", "no FILE given");
-  if (flags.svg.empty() && argc > 0 && std::string_view(argv[argc - 1]) == "--svg")
-    return usage_error("stats", "--svg needs a file name");
+  if (pid_text.empty()) {
+    if (!signal_text.empty() || !timeout_text.empty())
+      return usage_error("stats", "--signal and --timeout go with --pid");
+    if (!have_file) return usage_error("stats", "no FILE given (or --pid PID)");
+    flags.label = flags.file == "-" ? "standard input" : flags.file;
+    std::string text, error;
+    if (!read_all(flags.file, &text, &error)) {
+      fprintf(stderr, "aixmalloc stats: cannot read %s: %s\n", flags.file.c_str(), error.c_str());
+      return kExitFailed;
+    }
+    return render(text, flags);
+  }
 
-  std::string text, error;
-  if (!read_all(flags.file, &text, &error)) {
-    fprintf(stderr, "aixmalloc stats: cannot read %s: %s\n", flags.file.c_str(), error.c_str());
-    return kExitFailed;
+  if (have_file) return usage_error("stats", "give a FILE or --pid, not both");
+  LiveRequest request;
+  std::optional<pid_t> pid = pid_named(pid_text);
+  if (!pid)
+    return usage_error("stats",
+                       "--pid needs a process ID (a positive number), not '" + pid_text + "'");
+  request.pid = *pid;
+  if (!signal_text.empty()) {
+    std::string why;
+    request.signal = parse_stats_signal(signal_text.c_str(), &why);
+    if (request.signal == 0)
+      return usage_error("stats", "--signal: " + (why.empty() ? "no signal given" : why));
   }
-  Dump dump;
-  if (!parse_dump(text, &dump, &error)) {
-    fprintf(stderr, "aixmalloc stats: %s: %s\n", flags.file.c_str(), error.c_str());
-    return kExitFailed;
+  if (!timeout_text.empty()) {
+    char* end = nullptr;
+    request.timeout = strtod(timeout_text.c_str(), &end);
+    if (*end != '\0' || !(request.timeout > 0 && request.timeout <= 86400))
+      return usage_error("stats", "--timeout needs seconds, more than 0 and at most 86400, not '" +
+                                      timeout_text + "'");
   }
-  for (const auto& n : dump.notes)
-    fprintf(stderr, "aixmalloc stats: %s: %s\n", flags.file.c_str(), n.c_str());
-  if (flags.json)
-    fputs(to_json(dump, flags).c_str(), stdout);
-  else
-    print_text(dump, flags);
-  fflush(stdout);
-  if (!flags.svg.empty()) return write_svg(dump, flags);
-  return kExitOk;
+  LiveAnswer answer;
+  if (int status = ask_process(request, &answer); status != kExitOk) return status;
+  flags.live = request;
+  flags.file = answer.path;
+  flags.label = "process " + std::to_string(request.pid);
+  return render(answer.document, flags);
 }
 
 }  // namespace aixmalloc::cli

@@ -1,6 +1,7 @@
 // Words for the entries of the one option table: an option's syntax, limits, the policies and the
 // variables it belongs to, and a Config's values as `check` prints them. Everything here is derived
 // from kVariables, kPolicies and kOptions; no option is named in this file.
+#include <signal.h>
 #include <string.h>
 #include <strings.h>
 
@@ -99,6 +100,19 @@ std::string option_value(const Config& c, size_t i) {
       return std::to_string(v.number);
   }
   return "?";
+}
+
+std::string signal_name(int sig) {
+  if (sig == 0) return "off";
+  if (sig == SIGUSR1) return "SIGUSR1";
+  if (sig == SIGUSR2) return "SIGUSR2";
+  int low = SIGRTMIN, high = SIGRTMAX;
+  if (sig == low) return "SIGRTMIN";
+  if (sig == high) return "SIGRTMAX";
+  if (sig > low && sig < high)  // as kill -l names them: the nearer end of the range
+    return sig - low <= (high - low) / 2 ? "SIGRTMIN+" + std::to_string(sig - low)
+                                         : "SIGRTMAX-" + std::to_string(high - sig);
+  return "signal " + std::to_string(sig);
 }
 
 std::optional<Variable> variable_named(std::string_view name) {

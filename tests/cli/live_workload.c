@@ -1,0 +1,123 @@
+/* A long-running program for the tests of `aixmalloc stats --pid` (live_test.sh). No stdio, so libc
+ * makes no request of its own. Usage: cli_live_workload MODE FIFO. It does what MODE says, opens
+ * FIFO, writes "ready 1" on standard output, then reads commands from FIFO, one per line, until end
+ * of file, when it frees what it holds and exits 0.
+ *   hold     300 blocks of 24 bytes, 200 of 100, 50 of 700, 4 of 2000, held (with the default
+ *            buckets: bucket 0: 300, bucket 1: 200, bucket 10: 50, the 2000-byte blocks in the
+ *            default allocator). Command "more": 100 more blocks of 24 bytes, then "ready N".
+ *   busy     4 threads allocate and free blocks of 16 to 4111 bytes without pause until the end.
+ *   ignore   hold, with SIGUSR2 set to SIG_IGN after aixmalloc started.
+ *   handler  hold, with a handler of its own for SIGUSR2 (replacing aixmalloc's); exits 3 at the
+ *            end if that handler never ran.
+ *   scrub    hold, after overwriting AIXMALLOC_STATS_SIGNAL's name in its environment block, as
+ *            programs that set their process title do: /proc/PID/environ no longer shows it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char** environ;
+
+static void* held[4096];
+static int n_held;
+static int ready_count;
+static volatile sig_atomic_t handled;
+static volatile int stop;
+
+static void say_ready(void) {
+  char line[32] = "ready ";
+  int n = ++ready_count, len = 6;
+  char digits[12];
+  int d = 0;
+  do digits[d++] = (char)('0' + n % 10);
+  while ((n /= 10) > 0);
+  while (d > 0) line[len++] = digits[--d];
+  line[len++] = '\n';
+  if (write(STDOUT_FILENO, line, (size_t)len) != len) _exit(4);
+}
+
+static void hold(int count, size_t size) {
+  for (int i = 0; i < count && n_held < 4096; ++i) {
+    char* p = malloc(size);
+    if (!p) _exit(5);
+    p[0] = 1;
+    held[n_held++] = p;
+  }
+}
+
+static void* churn(void* arg) {
+  void* slots[64] = {0};
+  unsigned seed = (unsigned)(size_t)arg * 2654435761u + 1;
+  while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+    seed = seed * 1103515245u + 12345u;
+    unsigned slot = (seed >> 8) % 64;
+    free(slots[slot]);
+    char* p = malloc(16 + (seed >> 16) % 4096);
+    if (p) p[0] = 1;
+    slots[slot] = p;
+  }
+  for (int i = 0; i < 64; ++i) free(slots[i]);
+  return arg;
+}
+
+static void on_usr2(int sig) {
+  (void)sig;
+  handled = 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  const char* mode = argv[1];
+  pthread_t threads[4];
+  int busy = strcmp(mode, "busy") == 0;
+  if (busy) {
+    for (long i = 0; i < 4; ++i)
+      if (pthread_create(&threads[i], 0, churn, (void*)i) != 0) return 6;
+  } else {
+    hold(300, 24);
+    hold(200, 100);
+    hold(50, 700);
+    hold(4, 2000);
+  }
+  if (strcmp(mode, "ignore") == 0) signal(SIGUSR2, SIG_IGN);
+  if (strcmp(mode, "handler") == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr2;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR2, &sa, 0);
+  }
+  if (strcmp(mode, "scrub") == 0)
+    for (char** e = environ; *e; ++e)
+      if (strncmp(*e, "AIXMALLOC_STATS_SIGNAL=", 23) == 0) (*e)[0] = 'X';
+  int fd = open(argv[2], O_RDONLY);
+  if (fd < 0) return 7;
+  say_ready();
+  char line[64];
+  size_t len = 0;
+  for (;;) {
+    char c;
+    ssize_t n = read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue; /* a signal of the tests */
+    if (n < 0) return 8;
+    if (n == 0) break;
+    if (c != '\n') {
+      if (len < sizeof(line) - 1) line[len++] = c;
+      continue;
+    }
+    line[len] = '\0';
+    len = 0;
+    if (strcmp(line, "more") == 0) hold(100, 24);
+    say_ready();
+  }
+  if (busy) {
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 4; ++i) pthread_join(threads[i], 0);
+  }
+  for (int i = 0; i < n_held; ++i) free(held[i]);
+  if (strcmp(mode, "handler") == 0 && !handled) return 3;
+  return 0;
+}
