@@ -143,6 +143,11 @@ capture "$cli" stats --pid "$busy"
 expect_rc 0 "stats --pid of a busy process, as tables"
 grep -qE '^Policy watson; options on: multiheap(:[0-9]+)?, pool' "$work/out" || fail "busy, as tables: $(head -3 "$work/out")"
 has "$work/out" "Thread cache: "
+# 32 heaps, a handful of threads: the heaps never used are counted in one line, not listed.
+shown=$(awk '/^Heaps/ {on=1; next} on && $1 ~ /^[0-9]+$/ {n++} on && /^$/ {exit} END {print n+0}' "$work/out")
+hidden=$(sed -n 's/^(\([0-9]*\) more heaps never used, not shown)$/\1/p' "$work/out")
+[ -n "$hidden" ] && [ "$shown" -ge 1 ] && [ $((shown + hidden)) = 32 ] ||
+  fail "busy, heap rows: $shown shown, '$hidden' hidden: $(sed -n '/^Heaps/,/^$/p' "$work/out")"
 alive "$busy" "after six answers"
 finish busy "$busy"
 

@@ -235,10 +235,23 @@ void print_heaps(const Dump& d) {
     headers.push_back("Default requests");
   }
   std::vector<std::vector<std::string>> rows;
+  size_t unused = 0;
+  auto zero = [](const Figures& f, const char* key) {
+    auto v = f.get(key);
+    return !v || *v == 0;
+  };
   for (size_t i = 0; i < heaps; ++i) {
     Figures empty;
     const Figures& h = i < d.heaps.size() ? d.heaps[i] : empty;
     if (h.empty() && !(split && i < d.buckets->rows2.size())) continue;
+    // A heap multiheap never handed out (the other 31 of a two-thread program) is one line below.
+    bool no_bucket_requests = !split || i >= d.buckets->rows2.size() ||
+                              (zero(d.buckets->rows2[i], "buckets_allocator") &&
+                               zero(d.buckets->rows2[i], "default_allocator"));
+    if (i > 0 && zero(h, "bytes_acquired") && zero(h, "allocations_since_start") && no_bucket_requests) {
+      ++unused;
+      continue;
+    }
     std::vector<std::string> row = {std::to_string(i)};
     for (const char* k : keys) row.push_back(figure(h, k));
     if (split) {
@@ -250,6 +263,7 @@ void print_heaps(const Dump& d) {
   }
   puts("Heaps");
   print_table(headers, rows);
+  if (unused) printf("(%zu more heap%s never used, not shown)\n", unused, unused == 1 ? "" : "s");
 }
 
 void print_others(const Dump& d) {
@@ -262,6 +276,9 @@ void print_others(const Dump& d) {
         figure(*d.large_blocks, "blocks").c_str(), figure(*d.large_blocks, "bytes").c_str(),
         figure(*d.large_blocks, "most_bytes").c_str(),
         figure(*d.large_blocks, "allocations_since_start").c_str());
+  if (d.large_blocks && d.large_blocks->get("cached_bytes"))
+    printf("Freed large ranges kept for reuse: %s bytes; %s allocations served from them\n",
+           figure(*d.large_blocks, "cached_bytes").c_str(), figure(*d.large_blocks, "cache_hits").c_str());
   if (d.totals)
     printf("Totals: %s bytes acquired, %s in use, %s free\n",
            figure(*d.totals, "bytes_acquired").c_str(), figure(*d.totals, "bytes_in_use").c_str(),
