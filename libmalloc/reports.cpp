@@ -173,6 +173,8 @@ void render_json(const Snapshot& s, const BucketReport* buckets, const pool::Tot
         .num("thread_pools", pool->pools)
         .num("orphaned_pools", pool->orphans)
         .num("bytes_in_pages", pool->bytes_reserved)
+        .num("spare_pages", pool->spare_pages)
+        .num("pages_recycled", pool->pages_recycled)
         .num("bytes_in_use", pool->bytes_in_use);
     j.open("by_class", '[');
     for (unsigned c = 0; c < pool::kClasses; ++c)

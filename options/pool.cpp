@@ -122,10 +122,8 @@ ThreadPool* attach() {
   return tp;
 }
 
-PoolPage* new_page(ThreadPool* tp, unsigned c) {
-  LockGuard guard(g_lock);
-  uintptr_t at = take_page(true);
-  if (at == 0) return nullptr;
+// Lays out a page (new, or a spare of this pool's) for class c.
+PoolPage* init_page(uintptr_t at, ThreadPool* tp, unsigned c) {
   auto* page = new (reinterpret_cast<void*>(at)) PoolPage{};
   uint32_t size = kClassSize[c];
   page->owner = tp;
@@ -134,9 +132,18 @@ PoolPage* new_page(ThreadPool* tp, unsigned c) {
   page->bump = page->first();
   page->end = page->first() + (kPageSize - PoolPage::kHeader) / size * size;
   page->shift = static_cast<uint32_t>(__builtin_ctz(size));
+  page->used = 0;
   uint64_t odd = size >> page->shift;
   page->inverse = inverse_of_odd(odd);
   page->limit = UINT64_MAX / odd;
+  return page;
+}
+
+PoolPage* new_page(ThreadPool* tp, unsigned c) {
+  LockGuard guard(g_lock);
+  uintptr_t at = take_page(true);
+  if (at == 0) return nullptr;
+  PoolPage* page = init_page(at, tp, c);
   publish(at);
   ++tp->pages;
   return page;
@@ -148,12 +155,75 @@ void drain(ThreadPool* tp) {
   FreeBlock* b = tp->remote.exchange(nullptr, std::memory_order_acquire);
   while (b) {
     FreeBlock* next = b->next;
-    unsigned c = page_of(b)->cls;
+    PoolPage* page = page_of(b);
+    unsigned c = page->cls;
     b->next = tp->free[c];
     tp->free[c] = b;
     ++tp->counters[c].remote_frees;
+    if (--page->used == 0) ++tp->emptied;
     b = next;
   }
+}
+
+// Spare pages kept resident; beyond these, a spare page's blocks go back to the system (its header's
+// system page stays, holding the spare list's link).
+constexpr uint64_t kResidentSpares = 8;
+
+void keep_spare(ThreadPool* tp, PoolPage* page) {
+  page->cls = kClasses;  // no class: marks the page as collected while the sweep runs
+  page->next_spare = tp->spare;
+  tp->spare = page;
+  ++tp->spares;
+}
+
+// After a sweep (never during one: the free lists it walks run through these pages), the pages it
+// collected give their memory back, but for the first few, which the next requests take.
+void disclaim_spares(ThreadPool* tp, uint64_t before) {
+  size_t sys = page_size();
+  uint64_t fresh = tp->spares - before, pos = 0;
+  for (PoolPage* page = tp->spare; page && pos < fresh; page = page->next_spare)
+    if (++pos > kResidentSpares) os::disclaim(reinterpret_cast<uintptr_t>(page) + sys, kPageSize - sys);
+}
+
+// Whether enough pages emptied to be worth one pass over the free lists: at least 4, and one in 16
+// of this pool's pages (so the sweeps' cost stays proportional to the pages they win back).
+bool worth_sweeping(const ThreadPool* tp) { return tp->emptied >= 4 && tp->emptied * 16 >= tp->pages; }
+
+// Takes the blocks of empty pages off the free lists and keeps those pages as spares.
+void sweep(ThreadPool* tp) {
+  tp->emptied = 0;
+  uint64_t before = tp->spares;
+  for (unsigned c = 0; c < kClasses; ++c) {
+    FreeBlock** link = &tp->free[c];
+    while (FreeBlock* b = *link) {
+      PoolPage* page = page_of(b);
+      if (page->used != 0) {
+        link = &b->next;
+        continue;
+      }
+      *link = b->next;
+      if (page->cls != kClasses) {
+        if (tp->current[c] == page) tp->current[c] = nullptr;
+        keep_spare(tp, page);
+      }
+    }
+    // A current page with nothing out and nothing carved has no block on any list.
+    PoolPage* cur = tp->current[c];
+    if (cur && cur->used == 0 && cur->bump == cur->first()) {
+      tp->current[c] = nullptr;
+      keep_spare(tp, cur);
+    }
+  }
+  disclaim_spares(tp, before);
+}
+
+PoolPage* take_spare(ThreadPool* tp, unsigned c) {
+  PoolPage* page = tp->spare;
+  if (page == nullptr) return nullptr;
+  tp->spare = page->next_spare;
+  --tp->spares;
+  ++tp->recycled;
+  return init_page(reinterpret_cast<uintptr_t>(page), tp, c);
 }
 
 }  // namespace
@@ -201,17 +271,21 @@ void* allocate_slow(size_t size) {
   FreeBlock* b = tp->free[c];
   if (b) {
     tp->free[c] = b->next;
+    ++page_of(b)->used;
     ++tp->counters[c].allocations;
     return b;
   }
   PoolPage* page = tp->current[c];
   if (page == nullptr || page->bump + page->block_size > page->end) {
-    page = new_page(tp, c);
+    if (tp->spare == nullptr && worth_sweeping(tp)) sweep(tp);
+    page = take_spare(tp, c);
+    if (page == nullptr) page = new_page(tp, c);
     if (page == nullptr) return nullptr;  // max_size reached: the back end serves it
     tp->current[c] = page;
   }
   void* p = reinterpret_cast<void*>(page->bump);
   page->bump += page->block_size;
+  ++page->used;
   ++tp->counters[c].allocations;
   return p;
 }
@@ -242,6 +316,8 @@ void totals(Totals* out) {
     }
     out->pages += tp->pages;
     out->slow_calls += tp->slow_calls;
+    out->spare_pages += tp->spares;
+    out->pages_recycled += tp->recycled;
   }
   out->pools = g_pool_count;
   out->orphans = g_orphan_count;
@@ -257,6 +333,8 @@ void render(const Totals& t, Text& out, int fd) {
   out.str("                thread pools..................... ").num(t.pools).str(" (")
       .num(t.orphans).str(" waiting for a thread)\n");
   out.str("                bytes in pool pages.............. ").num(t.bytes_reserved).ch('\n');
+  out.str("                empty pages kept for any class... ").num(t.spare_pages).ch('\n');
+  out.str("                pages reused (any class)......... ").num(t.pages_recycled).ch('\n');
   out.str("                Class   Allocations       Frees  Remote frees\n");
   for (unsigned c = 0; c < kClasses; ++c) {
     out.str("                ").num(kClassSize[c], 5).num(t.cls[c].allocations, 14)

@@ -11,6 +11,13 @@
 // atomic "remote" stack, which the owner drains when a list runs dry. When a thread exits its pool
 // is orphaned with everything in it and the next new thread adopts it. max_size caps the bytes of
 // pool pages; past it, small requests fall through to the back end.
+//
+// A page is not tied to its class for life: each page counts the blocks it has out (`used`, kept
+// by the owning thread only: remote frees count when the owner takes them back). When enough of a
+// thread's pages have emptied and it needs a new page, it sweeps its free lists once, takes the
+// blocks of empty pages off them and keeps those pages as spares, which any class then reuses
+// before the area grows (pages kept spare beyond a few are given back to the system). So a
+// program whose small objects change size from one phase to the next reuses the same memory.
 #pragma once
 
 #include <atomic>
@@ -47,8 +54,10 @@ struct alignas(64) PoolPage {
   // Block-start check without a division: offset o (from the first block) is a multiple of the
   // block size 2^shift * odd iff its low `shift` bits are clear and (o >> shift) * inverse <= limit.
   uint32_t shift;
+  uint32_t used;  // blocks handed out and not yet back with the owner
   uint64_t inverse;
   uint64_t limit;
+  PoolPage* next_spare;  // in the owner's spare pages
   static constexpr size_t kHeader = 64;
   uintptr_t first() const { return reinterpret_cast<uintptr_t>(this) + kHeader; }
 };
@@ -61,6 +70,10 @@ struct ThreadPool {
   std::atomic<FreeBlock*> remote{nullptr};
   uint64_t pages = 0;
   uint64_t slow_calls = 0;  // times the fast path had to leave
+  uint64_t emptied = 0;     // pages whose last block came back since the last sweep (a hint)
+  PoolPage* spare = nullptr;  // empty pages, for any class
+  uint64_t spares = 0;
+  uint64_t recycled = 0;      // pages reused for a class (the same or another)
   ThreadPool* next_pool = nullptr;    // every pool, for statistics
   ThreadPool* next_orphan = nullptr;  // pools of exited threads waiting to be adopted
 };
@@ -111,6 +124,7 @@ inline void* allocate(size_t size) {
     FreeBlock* b = tp->free[c];
     if (__builtin_expect(b != nullptr, 1)) {
       tp->free[c] = b->next;
+      ++page_of(b)->used;
       ++tp->counters[c].allocations;
       return b;
     }
@@ -130,6 +144,7 @@ inline void release(void* p, const char* call) {
     b->next = tp->free[c];
     tp->free[c] = b;
     ++tp->counters[c].frees;
+    if (__builtin_expect(--page->used == 0, 0)) ++tp->emptied;
     return;
   }
   release_remote(page, p);
@@ -141,6 +156,7 @@ inline size_t usable_size(const void* p) { return page_of(p)->block_size; }
 struct Totals {
   ClassCounters cls[kClasses];
   uint64_t pools, orphans, pages, slow_calls;
+  uint64_t spare_pages, pages_recycled;  // empty pages kept for any class; reuses of such pages
   uint64_t bytes_reserved;  // bytes of block pages
   uint64_t bytes_in_use;    // blocks handed out and not yet back (remote frees count when taken)
 };

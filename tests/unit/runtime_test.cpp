@@ -18,6 +18,7 @@
 
 #include "libmalloc/aixmalloc.h"
 #include "libmalloc/platform.h"
+#include "options/pool.h"
 #include "tests/unit/harness.h"
 
 namespace {
@@ -537,6 +538,42 @@ TEST(Runtime, PoolFastPathTakesNoLock) {
   EXPECT_EQ(aixmalloc_thread_lock_count(), locks);
   EXPECT_EQ(mallinfo2().uordblks, heaps_before.uordblks);  // no heap saw any of it
   EXPECT_EQ(sum, 499999500000u);
+}
+
+// Pool pages are not tied to a class for life: once a phase's blocks are all freed, the next
+// phase's class reuses their pages instead of growing the pool (a sweep of the thread's free lists
+// finds the empty pages).
+TEST(Runtime, PoolPagesServeAnotherClassOnceEmpty) {
+  if (!configured("pool") || configured("pool:"))
+    GTEST_SKIP() << "runs under MALLOCOPTIONS=pool without max_size";
+  namespace pool = aixmalloc::pool;
+  constexpr int kSmall = 200000, kLarger = 50000;  // 32 B: ~98 pages; 200 B (class 224): ~171
+  std::thread([] {
+    std::vector<void*> blocks;
+    for (int i = 0; i < kSmall; ++i) blocks.push_back(malloc(32));
+    for (void* p : blocks) free(p);
+    blocks.clear();
+    pool::Totals mid;
+    pool::totals(&mid);
+    for (int i = 0; i < kLarger; ++i) {
+      auto* p = static_cast<uint64_t*>(malloc(200));
+      for (int w = 0; w < 25; ++w) p[w] = static_cast<uint64_t>(i) * 25 + static_cast<uint64_t>(w);
+      blocks.push_back(p);
+    }
+    pool::Totals after;
+    pool::totals(&after);
+    EXPECT_GE(after.pages_recycled - mid.pages_recycled, 90u) << "the emptied 32-byte pages were not reused";
+    EXPECT_LE(after.bytes_reserved - mid.bytes_reserved, (171u - 90u) * pool::kPageSize)
+        << "the pool grew as if no page had been freed";
+    int bad = 0;
+    for (int i = 0; i < kLarger; ++i) {
+      auto* p = static_cast<uint64_t*>(blocks[static_cast<size_t>(i)]);
+      for (int w = 0; w < 25; ++w) bad += p[w] != static_cast<uint64_t>(i) * 25 + static_cast<uint64_t>(w);
+      free(p);
+    }
+    EXPECT_EQ(bad, 0);
+  }).join();
+  EXPECT_EQ(aixmalloc_check(), 0);
 }
 
 // The lock counter itself counts: a request the heaps serve takes a lock.
