@@ -171,6 +171,7 @@ constexpr uint64_t kResidentSpares = 8;
 
 void keep_spare(ThreadPool* tp, PoolPage* page) {
   page->cls = kClasses;  // no class: marks the page as collected while the sweep runs
+  page->bump = page->first();  // no block below bump: a stale pointer into it is reported
   page->next_spare = tp->spare;
   tp->spare = page;
   ++tp->spares;

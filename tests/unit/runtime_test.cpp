@@ -738,6 +738,23 @@ TEST(RuntimeDeathTest, DoubleFreeOfASmallBlock) {
       "^aixmalloc: free\\(\\): double free of 0x[0-9a-f]+\n");
 }
 
+// A pointer into a pool page that emptied and now waits for reuse is not a block any more: its
+// free is reported, and the page's record is not touched.
+TEST(RuntimeDeathTest, FreeIntoASparePoolPage) {
+  if (!configured("pool") || configured("pool:"))
+    GTEST_SKIP() << "runs under MALLOCOPTIONS=pool without max_size";
+  EXPECT_DEATH(
+      {
+        std::vector<void*> blocks;
+        for (int i = 0; i < 200000; ++i) blocks.push_back(malloc(32));
+        for (void* p : blocks) free(p);
+        std::vector<void*> others;  // new pages for another class: the first sweeps the emptied
+        for (int i = 0; i < 600; ++i) others.push_back(malloc(200));
+        free(launder(blocks.back()));  // its page, collected first, is the last spare taken
+      },
+      "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not the start of an allocated block\n");
+}
+
 TEST(RuntimeDeathTest, FreeOfAnInteriorPointer) {
   EXPECT_DEATH(
       {
