@@ -289,6 +289,9 @@ void print_others(const Dump& d) {
            figure(p, "thread_pools").c_str(), figure(p, "orphaned_pools").c_str(),
            figure(p, "bytes_in_pages").c_str());
     if (p.get("bytes_in_use")) printf(", %s in use", figure(p, "bytes_in_use").c_str());
+    if (p.get("pages_recycled"))
+      printf("; %s empty pages kept for any class, %s pages reused", figure(p, "spare_pages").c_str(),
+             figure(p, "pages_recycled").c_str());
     puts("");
     std::vector<std::vector<std::string>> rows;
     for (const Figures& r : d.pool->rows)
