@@ -621,7 +621,7 @@ void snapshot(Snapshot* s) {
   if (g_tcache) {
     tcache::Totals t;
     cache_totals(&t);
-    s->cached_bytes = t.bytes + t.depot_bytes;
+    s->cached_bytes = t.bytes;  // (the depots' bytes are in their heaps' free bytes)
   }
 }
 

@@ -200,7 +200,8 @@ class Stack {
       o.index = h->index;
       o.counters = h->counters;
       o.acquired = h->memory.committed();
-      o.free_bytes = h->policy.free_bytes() + h->buckets.free_bytes();
+      // Blocks in the depot are free to the program, though the tree counts them as allocated.
+      o.free_bytes = h->policy.free_bytes() + h->buckets.free_bytes() + h->depot.bytes();
       o.free_blocks = h->policy.free_blocks();
       o.largest_free = h->policy.largest_free();
       o.grow_calls = h->memory.grow_calls();
