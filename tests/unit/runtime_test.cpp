@@ -429,8 +429,13 @@ TEST(Runtime, MultiheapSpreadsThreadsAndFreesGoToTheOwner) {
   constexpr int kThreads = 4, kBlocks = 20000;
   std::vector<std::vector<void*>> blocks(kThreads);
   std::vector<std::thread> threads;
+  // All four are alive at once: a thread that started after another had exited would take over
+  // its heap (by design: a program that replaces its threads keeps its heaps).
+  std::atomic<int> started{0}, finished{0};
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&blocks, t] {
+    threads.emplace_back([&blocks, &started, &finished, t] {
+      started.fetch_add(1);
+      while (started.load() < kThreads) std::this_thread::yield();
       for (int i = 0; i < kBlocks; ++i) {
         void* p = malloc(64 + (i % 7) * 100);
         memset(p, t, 64);
@@ -440,6 +445,8 @@ TEST(Runtime, MultiheapSpreadsThreadsAndFreesGoToTheOwner) {
           blocks[t].pop_back();
         }
       }
+      finished.fetch_add(1);
+      while (finished.load() < kThreads) std::this_thread::yield();
     });
   }
   for (auto& t : threads) t.join();
