@@ -9,7 +9,7 @@
 
 #include <cstring>
 
-#include "libmalloc/format.h"
+#include "libmalloc/base/format.h"
 
 namespace aixmalloc {
 

@@ -8,10 +8,10 @@
 #include <cstring>
 
 #include "libmalloc/aixmalloc.h"
-#include "libmalloc/format.h"
-#include "libmalloc/lock.h"
-#include "libmalloc/platform.h"
-#include "libmalloc/report.h"
+#include "libmalloc/base/format.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/platform.h"
+#include "libmalloc/base/fatal.h"
 #include "libmalloc/runtime.h"
 #include "options/pool.h"
 
@@ -106,10 +106,10 @@ struct mallinfo2 fill_mallinfo2() {
     free_blocks += s.heap[i].free_blocks;
     if (s.heap[i].largest_free > largest) largest = s.heap[i].largest_free;
   }
-  mi.arena = s.acquired() - s.direct_bytes;  // heaps and pool pages: glibc's "arena"; direct = hblkhd
+  mi.arena = s.acquired() - s.large_bytes;  // heaps and pool pages: glibc's "arena"; large blocks = hblkhd
   mi.ordblks = free_blocks;
-  mi.hblks = s.direct_blocks;
-  mi.hblkhd = s.direct_bytes;
+  mi.hblks = s.large_blocks;
+  mi.hblkhd = s.large_bytes;
   mi.usmblks = 0;
   mi.uordblks = s.in_use();
   mi.fordblks = s.free_bytes();

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "libmalloc/report.h"
+#include "libmalloc/base/fatal.h"
 #include "libmalloc/runtime.h"
 
 #define AIX_EXPORT __attribute__((visibility("default")))

@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "aixmalloc_version.h"
-#include "libmalloc/platform.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc {
 
@@ -129,12 +129,12 @@ void render_json(const Snapshot& s, const BucketReport* buckets, const pool::Tot
   }
   j.close(']');
   j.open("large_blocks", '{')
-      .num("blocks", s.direct_blocks)
-      .num("bytes", s.direct_bytes)
-      .num("most_bytes", s.direct_max_bytes)
-      .num("allocations_since_start", s.direct_allocations)
-      .num("cached_bytes", s.direct_cached_bytes)
-      .num("cache_hits", s.direct_cache_hits)
+      .num("blocks", s.large_blocks)
+      .num("bytes", s.large_bytes)
+      .num("most_bytes", s.large_max_bytes)
+      .num("allocations_since_start", s.large_allocations)
+      .num("cached_bytes", s.large_cached_bytes)
+      .num("cache_hits", s.large_cache_hits)
       .close('}');
   j.open("totals", '{')
       .num("bytes_acquired", s.acquired())

@@ -3,7 +3,7 @@
 // of libmalloc/ that may include options/.
 #pragma once
 
-#include "libmalloc/format.h"
+#include "libmalloc/base/format.h"
 #include "libmalloc/stats.h"
 #include "options/buckets.h"
 #include "options/pool.h"

@@ -3,7 +3,7 @@
 // symbols in entry.cpp and entry_cxx.cpp only forward here.
 //
 // Path of a request:  entry point -> runtime (start-up check, size routing)
-//                       -> large (>= kDirectThreshold): direct ranges
+//                       -> large (>= kLargeThreshold): direct ranges
 //                       -> otherwise: the heap's policy (Yorktown | ...) under the heap's lock
 // free(p) starts from the address map: the owner word says bootstrap, direct block or heap.
 #pragma once

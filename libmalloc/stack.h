@@ -6,12 +6,12 @@
 
 #include <cstdint>
 
-#include "libmalloc/address_map.h"
-#include "libmalloc/block.h"
+#include "libmalloc/base/address_map.h"
+#include "libmalloc/base/block.h"
 #include "libmalloc/config.h"
-#include "libmalloc/heap_memory.h"
-#include "libmalloc/lock.h"
-#include "libmalloc/report.h"
+#include "libmalloc/base/heap_memory.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/fatal.h"
 #include "libmalloc/stats.h"
 #include "options/buckets.h"
 #include "options/disclaim.h"
@@ -298,7 +298,7 @@ class Stack {
  public:
   // The figures of the bucket statistics. Requests that took a range of their own (4 MiB and more)
   // count as the default allocator's, in heap 0's row.
-  void bucket_report(uint64_t direct_requests, BucketReport* r) {
+  void bucket_report(uint64_t large_requests, BucketReport* r) {
     const Buckets& shape = heaps_[0].buckets;
     r->count = shape.count();
     r->factor = shape.factor();
@@ -310,7 +310,7 @@ class Stack {
       r->heap_buckets[i] = heaps_[i].buckets.total_requests();
       r->heap_default[i] = heaps_[i].buckets.default_requests;
     }
-    r->heap_default[0] += direct_requests;
+    r->heap_default[0] += large_requests;
   }
 };
 

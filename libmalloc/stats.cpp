@@ -3,13 +3,13 @@
 namespace aixmalloc {
 
 uint64_t Snapshot::acquired() const {
-  uint64_t sum = direct_bytes + direct_cached_bytes + pool_bytes;
+  uint64_t sum = large_bytes + large_cached_bytes + pool_bytes;
   for (unsigned i = 0; i < heaps; ++i) sum += heap[i].acquired;
   return sum;
 }
 
 uint64_t Snapshot::free_bytes() const {
-  uint64_t sum = cached_bytes + direct_cached_bytes + (pool_bytes - pool_in_use);
+  uint64_t sum = cached_bytes + large_cached_bytes + (pool_bytes - pool_in_use);
   for (unsigned i = 0; i < heaps; ++i) sum += heap[i].free_bytes;
   return sum;
 }
@@ -77,12 +77,12 @@ void render_status(const Snapshot& s, Text& out, int fd) {
   for (unsigned i = 0; i < s.heaps; ++i) calls += s.heap[i].grow_calls;
   dotted(out, "sbrk()s called by malloc", calls);
   out.str("        Blocks with their own address range\n");
-  dotted(out, "blocks currently mapped", s.direct_blocks);
-  dotted(out, "bytes currently mapped", s.direct_bytes);
-  dotted(out, "most bytes mapped at once", s.direct_max_bytes);
-  dotted(out, "allocations since process start", s.direct_allocations);
-  dotted(out, "freed bytes kept for reuse", s.direct_cached_bytes);
-  dotted(out, "allocations served from them", s.direct_cache_hits);
+  dotted(out, "blocks currently mapped", s.large_blocks);
+  dotted(out, "bytes currently mapped", s.large_bytes);
+  dotted(out, "most bytes mapped at once", s.large_max_bytes);
+  dotted(out, "allocations since process start", s.large_allocations);
+  dotted(out, "freed bytes kept for reuse", s.large_cached_bytes);
+  dotted(out, "allocations served from them", s.large_cache_hits);
   out.flush(fd);
 }
 
@@ -101,10 +101,10 @@ void render_malloc_stats(const Snapshot& s, Text& out, int fd) {
     flush_if_full(out, fd);
   }
   out.str("Total (incl. mmap):\n");
-  line("system bytes", system + s.direct_bytes);
-  line("in use bytes", in_use + s.direct_bytes);
-  line("max mmap regions", s.direct_max_blocks);
-  line("max mmap bytes", s.direct_max_bytes);
+  line("system bytes", system + s.large_bytes);
+  line("in use bytes", in_use + s.large_bytes);
+  line("max mmap regions", s.large_max_blocks);
+  line("max mmap bytes", s.large_max_bytes);
   out.flush(fd);
 }
 
@@ -132,7 +132,7 @@ void render_malloc_info(const Snapshot& s, Text& out) {
   for (unsigned i = 0; i < s.heaps; ++i) blocks += s.heap[i].free_blocks;
   total("fast", 0, 0);
   total("rest", blocks, s.free_bytes());
-  total("mmap", s.direct_blocks, s.direct_bytes);
+  total("mmap", s.large_blocks, s.large_bytes);
   system("system", "current", s.acquired());
   system("system", "max", s.acquired());
   system("aspace", "total", s.acquired());

@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "libmalloc/config.h"
-#include "libmalloc/format.h"
+#include "libmalloc/base/format.h"
 
 namespace aixmalloc {
 
@@ -36,8 +36,8 @@ struct Snapshot {
   const Config* config;
   unsigned heaps;
   HeapSnapshot heap[kMaxHeaps];
-  uint64_t direct_blocks, direct_bytes, direct_max_blocks, direct_max_bytes, direct_allocations;
-  uint64_t direct_cached_bytes = 0, direct_cache_hits = 0;  // freed large ranges kept for reuse
+  uint64_t large_blocks, large_bytes, large_max_blocks, large_max_bytes, large_allocations;
+  uint64_t large_cached_bytes = 0, large_cache_hits = 0;  // freed large ranges kept for reuse
   uint64_t bootstrap_bytes;
   uint64_t pool_bytes = 0, pool_in_use = 0;  // MALLOCOPTIONS=pool: block pages, blocks handed out
   uint64_t cached_bytes = 0;                 // blocks parked in thread caches (free to the program)

@@ -17,7 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/block.h"
+#include "libmalloc/base/block.h"
 
 namespace aixmalloc {
 

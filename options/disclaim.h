@@ -14,8 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/block.h"
-#include "libmalloc/decay.h"
+#include "libmalloc/base/block.h"
+#include "libmalloc/base/decay.h"
 
 namespace aixmalloc {
 

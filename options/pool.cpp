@@ -5,10 +5,10 @@
 
 #include <new>
 
-#include "libmalloc/lock.h"
-#include "libmalloc/os.h"
-#include "libmalloc/platform.h"
-#include "libmalloc/report.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/os.h"
+#include "libmalloc/base/platform.h"
+#include "libmalloc/base/fatal.h"
 
 namespace aixmalloc::pool {
 

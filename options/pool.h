@@ -24,7 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/format.h"
+#include "libmalloc/base/format.h"
 
 namespace aixmalloc::pool {
 

@@ -4,8 +4,8 @@
 
 #include <new>
 
-#include "libmalloc/lock.h"
-#include "libmalloc/meta.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/meta.h"
 
 namespace aixmalloc::tcache {
 

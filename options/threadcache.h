@@ -25,7 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/block.h"
+#include "libmalloc/base/block.h"
 
 namespace aixmalloc::tcache {
 

@@ -6,10 +6,10 @@
 // below this one; the walk checks that the blocks tile each segment exactly.
 #pragma once
 
-#include "libmalloc/block.h"
-#include "libmalloc/format.h"
-#include "libmalloc/heap_memory.h"
-#include "libmalloc/os.h"
+#include "libmalloc/base/block.h"
+#include "libmalloc/base/format.h"
+#include "libmalloc/base/heap_memory.h"
+#include "libmalloc/base/os.h"
 
 namespace aixmalloc {
 

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <new>
 
-#include "libmalloc/os.h"
+#include "libmalloc/base/os.h"
 
 namespace aixmalloc {
 

@@ -18,10 +18,10 @@
 
 #include <boost/intrusive/slist.hpp>
 
-#include "libmalloc/block.h"
-#include "libmalloc/decay.h"
-#include "libmalloc/format.h"
-#include "libmalloc/heap_memory.h"
+#include "libmalloc/base/block.h"
+#include "libmalloc/base/decay.h"
+#include "libmalloc/base/format.h"
+#include "libmalloc/base/heap_memory.h"
 #include "policies/policy.h"
 
 namespace aixmalloc {

@@ -16,9 +16,9 @@
 
 #include <boost/intrusive/treap.hpp>
 
-#include "libmalloc/format.h"
-#include "libmalloc/heap_memory.h"
-#include "libmalloc/block.h"
+#include "libmalloc/base/format.h"
+#include "libmalloc/base/heap_memory.h"
+#include "libmalloc/base/block.h"
 #include "policies/policy.h"
 
 namespace aixmalloc {

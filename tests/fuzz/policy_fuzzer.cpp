@@ -3,7 +3,7 @@
 // ThreeOne through PolicyHarness, with check() after every step. Every block holds its own pattern,
 // verified before it is released or resized and at the end; no two live blocks overlap; every live
 // block is aligned, big enough and seen as in use. Requests stay within what the runtime passes a
-// policy: sizes below kDirectThreshold, alignments powers of two from 16 to 1 MiB.
+// policy: sizes below kLargeThreshold, alignments powers of two from 16 to 1 MiB.
 //
 //   input:  | header | op | op | ...                          (missing bytes read as 0)
 //   header: bit 0: 4 MiB segments (the smallest reservation), so that heaps span several segments
@@ -23,7 +23,7 @@
 #include <map>
 #include <vector>
 
-#include "libmalloc/platform.h"
+#include "libmalloc/base/platform.h"
 #include "policies/three_one.h"
 #include "policies/watson.h"
 #include "policies/yorktown.h"
@@ -60,13 +60,13 @@ class Reader {
   }
   size_t size_spec() {
     // Sizes at and around every boundary the policies care about: the 16-byte granule, Watson's
-    // classes and small limit, 3.1's powers of two, pages, granules, the direct threshold.
+    // classes and small limit, 3.1's powers of two, pages, granules, the large-block threshold.
     static const size_t kEdges[] = {0,     1,     8,     15,    16,    17,    24,    31,    32,
                                     33,    48,    64,    100,   112,   128,   240,   256,   496,
                                     497,   512,   513,   528,   1008,  1024,  2032,  2048,  4064,
                                     4080,  4096,  4097,  8176,  8192,  16384, 32768, 65504, 65520,
                                     65536, 65537, 131072, 262144, 1048560, 1048576, 2097152,
-                                    kDirectThreshold - 4096, kDirectThreshold - 17, kDirectThreshold - 1};
+                                    kLargeThreshold - 4096, kLargeThreshold - 17, kLargeThreshold - 1};
     unsigned c = byte();
     switch (c % 8) {
       case 0:
@@ -78,7 +78,7 @@ class Reader {
       case 5:
         return bytes(2);
       case 6:
-        return bytes(3) % kDirectThreshold;
+        return bytes(3) % kLargeThreshold;
       default:
         return kEdges[byte() % (sizeof(kEdges) / sizeof(kEdges[0]))];
     }

@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "libmalloc/address_map.h"
-#include "libmalloc/lock.h"
+#include "libmalloc/base/address_map.h"
+#include "libmalloc/base/lock.h"
 #include "policies/three_one.h"
 #include "policies/watson.h"
 #include "policies/yorktown.h"

@@ -1,11 +1,11 @@
 // The address map answers "who owns p" for every byte of an assigned range and nothing else, and the
 // formatter writes what the reports need without malloc.
-#include "libmalloc/address_map.h"
+#include "libmalloc/base/address_map.h"
 
 #include <gtest/gtest.h>
 
-#include "libmalloc/format.h"
-#include "libmalloc/os.h"
+#include "libmalloc/base/format.h"
+#include "libmalloc/base/os.h"
 
 namespace aixmalloc {
 namespace {

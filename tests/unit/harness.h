@@ -7,8 +7,8 @@
 #include <cstring>
 #include <random>
 
-#include "libmalloc/format.h"
-#include "libmalloc/heap_memory.h"
+#include "libmalloc/base/format.h"
+#include "libmalloc/base/heap_memory.h"
 
 namespace aixmalloc::testing {
 

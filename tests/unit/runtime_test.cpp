@@ -17,8 +17,8 @@
 #include <gtest/gtest.h>
 
 #include "libmalloc/aixmalloc.h"
-#include "libmalloc/platform.h"
-#include "libmalloc/direct.h"
+#include "libmalloc/base/platform.h"
+#include "libmalloc/base/large_blocks.h"
 #include "options/pool.h"
 #include "tests/unit/harness.h"
 
@@ -269,19 +269,19 @@ TEST(Runtime, StatisticsFollowAllocations) {
 // gets it trimmed or grown; calloc still returns zeroes from a reused range; malloc_trim() gives
 // the cached ranges back.
 TEST(Runtime, LargeRangesAreReusedAndCallocStillZeroes) {
-  namespace direct = aixmalloc::direct;
+  namespace large = aixmalloc::large;
   malloc_trim(0);
-  EXPECT_EQ(direct::totals().cached_bytes, 0u) << "malloc_trim kept a cached range";
+  EXPECT_EQ(large::totals().cached_bytes, 0u) << "malloc_trim kept a cached range";
   constexpr size_t kBig = 8 << 20, kSmaller = 6 << 20, kBigger = 12 << 20;
   auto* a = static_cast<unsigned char*>(malloc(kBig));
   ASSERT_NE(a, nullptr);
   memset(a, 0xab, kBig);
   free(a);
-  EXPECT_GE(direct::totals().cached_bytes, kBig) << "the freed range was not kept";
-  uint64_t hits = direct::totals().cache_hits;
+  EXPECT_GE(large::totals().cached_bytes, kBig) << "the freed range was not kept";
+  uint64_t hits = large::totals().cache_hits;
   auto* b = static_cast<unsigned char*>(calloc(1, kSmaller));  // the cached range, trimmed
   ASSERT_NE(b, nullptr);
-  EXPECT_EQ(direct::totals().cache_hits, hits + 1) << "the freed range was not reused";
+  EXPECT_EQ(large::totals().cache_hits, hits + 1) << "the freed range was not reused";
   EXPECT_EQ(b, a);
   size_t nonzero = 0;
   for (size_t i = 0; i < kSmaller; ++i) nonzero += b[i] != 0;
@@ -290,14 +290,14 @@ TEST(Runtime, LargeRangesAreReusedAndCallocStillZeroes) {
   free(b);
   auto* c = static_cast<unsigned char*>(calloc(1, kBigger));  // the cached range, grown
   ASSERT_NE(c, nullptr);
-  EXPECT_EQ(direct::totals().cache_hits, hits + 2) << "the smaller cached range was not grown";
+  EXPECT_EQ(large::totals().cache_hits, hits + 2) << "the smaller cached range was not grown";
   nonzero = 0;
   for (size_t i = 0; i < kBigger; ++i) nonzero += c[i] != 0;
   EXPECT_EQ(nonzero, 0u);
   free(c);
-  EXPECT_GT(direct::totals().cached_bytes, 0u);
+  EXPECT_GT(large::totals().cached_bytes, 0u);
   EXPECT_EQ(malloc_trim(0), 1);
-  EXPECT_EQ(direct::totals().cached_bytes, 0u) << "malloc_trim kept a cached range";
+  EXPECT_EQ(large::totals().cached_bytes, 0u) << "malloc_trim kept a cached range";
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 

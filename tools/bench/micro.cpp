@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "libmalloc/heap_memory.h"
+#include "libmalloc/base/heap_memory.h"
 #include "options/pool.h"
 #include "policies/three_one.h"
 #include "policies/watson.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libmalloc/report.h"
+#include "libmalloc/base/fatal.h"
 #include "tools/cli/cli.h"
 
 namespace aixmalloc::cli {

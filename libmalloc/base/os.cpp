@@ -1,6 +1,6 @@
 // Linux implementation of os.h, on raw system calls wrapped by libc (mmap, mprotect, madvise,
 // mremap, write, getrlimit, getauxval): none of these wrappers allocates.
-#include "libmalloc/os.h"
+#include "libmalloc/base/os.h"
 
 #include <errno.h>
 #include <sys/auxv.h>
@@ -11,7 +11,7 @@
 
 #include <atomic>
 
-#include "libmalloc/platform.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc {
 

@@ -1,10 +1,10 @@
-#include "libmalloc/meta.h"
+#include "libmalloc/base/meta.h"
 
 #include <cstdint>
 
-#include "libmalloc/lock.h"
-#include "libmalloc/os.h"
-#include "libmalloc/platform.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/os.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc {
 namespace {

@@ -1,8 +1,8 @@
 // Leaves of the address map come straight from the OS and are never freed: the map only grows with
 // the address space we have used, 8 bytes per 64 KiB granule.
-#include "libmalloc/address_map.h"
+#include "libmalloc/base/address_map.h"
 
-#include "libmalloc/os.h"
+#include "libmalloc/base/os.h"
 
 namespace aixmalloc {
 

@@ -12,14 +12,14 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/lock.h"
-#include "libmalloc/platform.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc {
 
 // An owner word: a pointer to the owning object with the kind in the low 3 bits, so the object
 // must be 8-byte aligned (heaps, granule-aligned ranges and the bootstrap area all are).
-enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kDirect = 3 };
+enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kLarge = 3 };
 
 struct Owner {
   uintptr_t word = 0;

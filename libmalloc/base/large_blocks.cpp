@@ -1,14 +1,14 @@
-#include "libmalloc/direct.h"
+#include "libmalloc/base/large_blocks.h"
 
 #include <string.h>
 #include <time.h>
 
-#include "libmalloc/block.h"
-#include "libmalloc/lock.h"
-#include "libmalloc/os.h"
-#include "libmalloc/platform.h"
+#include "libmalloc/base/block.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/os.h"
+#include "libmalloc/base/platform.h"
 
-namespace aixmalloc::direct {
+namespace aixmalloc::large {
 namespace {
 
 constinit std::atomic<uint64_t> g_blocks{0}, g_bytes{0}, g_max_blocks{0}, g_max_bytes{0}, g_allocations{0};
@@ -41,18 +41,18 @@ Mapping mapping_of(void* p, Owner owner) {
 constexpr uintptr_t kReused = 2;
 // The check word a freed block's prefix gets (while its range is cached): a second free of it is
 // told apart from a pointer that was never a block.
-constexpr uintptr_t kFreedMagic = kDirectMagic ^ 0xf9eedull;
+constexpr uintptr_t kFreedMagic = kLargeMagic ^ 0xf9eedull;
 
 void* place(uintptr_t base, size_t size, size_t align, bool reused) {
   uintptr_t user = align_up(base + kHeaderSize, align);
   BlockHeader* h = BlockHeader::of(reinterpret_cast<void*>(user));
   h->size_flags = size | kInUse | (reused ? kReused : 0);
-  h->check = kDirectMagic ^ reinterpret_cast<uintptr_t>(h);
+  h->check = kLargeMagic ^ reinterpret_cast<uintptr_t>(h);
   return reinterpret_cast<void*>(user);
 }
 
 bool own(uintptr_t base, size_t size) {
-  return address_map().assign(base, size, Owner::make(OwnerKind::kDirect, reinterpret_cast<void*>(base)));
+  return address_map().assign(base, size, Owner::make(OwnerKind::kLarge, reinterpret_cast<void*>(base)));
 }
 
 // The cache of freed mappings (aixmalloc's own; AIX says nothing of large blocks). A freed large
@@ -217,7 +217,7 @@ bool valid(void* p, Owner owner) {
   if (a % kAlignment != 0 || a < base + kHeaderSize) return false;
   // The prefix is inside the mapping (a - 16 >= base), so reading it is safe.
   const BlockHeader* h = BlockHeader::of(p);
-  return h->check == (kDirectMagic ^ reinterpret_cast<uintptr_t>(h)) && h->in_use() &&
+  return h->check == (kLargeMagic ^ reinterpret_cast<uintptr_t>(h)) && h->in_use() &&
          a < base + h->size();
 }
 
@@ -277,7 +277,7 @@ void* reallocate(void* p, Owner owner, size_t size) {
     }
     address_map().clear(m.base, m.size);
   }
-  address_map().assign(base, total, Owner::make(OwnerKind::kDirect, reinterpret_cast<void*>(base)));
+  address_map().assign(base, total, Owner::make(OwnerKind::kLarge, reinterpret_cast<void*>(base)));
   account(0, static_cast<int64_t>(total) - static_cast<int64_t>(m.size));
   return place(base, total, kAlignment, reused);
 }
@@ -293,4 +293,4 @@ Totals totals() {
   return t;
 }
 
-}  // namespace aixmalloc::direct
+}  // namespace aixmalloc::large

@@ -1,10 +1,10 @@
-#include "libmalloc/report.h"
+#include "libmalloc/base/fatal.h"
 
 #include <unistd.h>
 
 #include <cstdlib>
 
-#include "libmalloc/format.h"
+#include "libmalloc/base/format.h"
 
 namespace aixmalloc {
 

@@ -1,8 +1,9 @@
 // Constants and small arithmetic every layer of aixmalloc shares.
 //
-// Layering rule for libmalloc/: the files here, except the assembly tier (runtime.*, stack.h,
-// reports.* and entry*.cpp, which assemble the configured stack), never include anything from
-// policies/ or options/. Policies and layers build on this folder; tools/ and tests/ sit on top.
+// The layer rule (checked by tests/unit/layers_test.cpp): libmalloc/base/ includes only
+// libmalloc/base/; policies/ and options/ include base and their own folder (an option may include
+// policies/policy.h); only libmalloc/ itself, the assembly, includes options/ and policies/; tools/
+// and tests/ sit on top.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +20,7 @@ inline constexpr size_t kGranuleShift = 16;
 inline constexpr size_t kGranule = size_t{1} << kGranuleShift;  // 64 KiB, AIX's sbrk step
 // Requests at least this large get an address range of their own (DESIGN.md invariant 3) and go
 // back to the OS on free, so one huge buffer does not pin the heap's high-water mark forever.
-inline constexpr size_t kDirectThreshold = size_t{4} << 20;
+inline constexpr size_t kLargeThreshold = size_t{4} << 20;
 // Largest request we attempt; anything above fails with ENOMEM before any arithmetic can wrap.
 inline constexpr size_t kMaxRequest = (size_t{1} << 47);
 

@@ -1,7 +1,7 @@
-#include "libmalloc/heap_memory.h"
+#include "libmalloc/base/heap_memory.h"
 
-#include "libmalloc/os.h"
-#include "libmalloc/platform.h"
+#include "libmalloc/base/os.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc {
 

@@ -1,9 +1,9 @@
-// Large blocks: a request of kDirectThreshold bytes or more gets an address range of its own,
+// Large blocks: a request of kLargeThreshold bytes or more gets an address range of its own,
 // mapped for it and unmapped when it is freed (DESIGN.md invariant 3: found through the address map
 // like every other block), after up to a second in a small cache of freed ranges that the next
-// large requests reuse (direct.cpp). Independent of the policy, so every MALLOCTYPE shares it.
+// large requests reuse (large_blocks.cpp). Independent of the policy, so every MALLOCTYPE shares it.
 //
-//   | ... padding for alignment ... | prefix: mapping size, kDirectMagic ^ prefix | user data |
+//   | ... padding for alignment ... | prefix: mapping size, kLargeMagic ^ prefix | user data |
 //   base (granule-aligned, the owner word points here)  ^ user pointer - 16
 #pragma once
 
@@ -11,22 +11,22 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/address_map.h"
+#include "libmalloc/base/address_map.h"
 
-namespace aixmalloc::direct {
+namespace aixmalloc::large {
 
 void* allocate(size_t size, size_t align);
 // calloc: zeroes the block when its range was reused from the cache (a fresh range is zero).
 void clear_if_reused(void* p, size_t size);
 // malloc_trim: unmaps every cached range; returns the bytes given back.
 size_t drop_cache();
-// True when p is the user pointer of the direct block that `owner` names.
+// True when p is the user pointer of the large block that `owner` names.
 bool valid(void* p, Owner owner);
-// True when p is a freed direct block whose range is still cached: a second free.
+// True when p is a freed large block whose range is still cached: a second free.
 bool freed(void* p, Owner owner);
 void release(void* p, Owner owner);
 size_t usable_size(void* p, Owner owner);
-// Resizes a direct block to another direct-sized block, in place or by mremap; nullptr on failure
+// Resizes a large block to another large block, in place or by mremap; nullptr on failure
 // (p intact) or when the block is over-aligned and cannot be remapped.
 void* reallocate(void* p, Owner owner, size_t size);
 
@@ -42,4 +42,4 @@ void lock_for_fork();
 void unlock_after_fork();
 void reset_in_child();
 
-}  // namespace aixmalloc::direct
+}  // namespace aixmalloc::large

@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/address_map.h"
+#include "libmalloc/base/address_map.h"
 
 namespace aixmalloc {
 

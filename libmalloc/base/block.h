@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/platform.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc {
 
@@ -23,7 +23,7 @@ inline constexpr uintptr_t kFlagMask = kAlignment - 1;
 inline constexpr uintptr_t kMagic = 0xa1c5'5a1c'0000'0000ull;
 inline constexpr uintptr_t kFenceMagic = 0xa1c5'fe9c'e000'0000ull;
 inline constexpr uintptr_t kCachedMagic = 0xa1c5'cac4'ed00'0000ull;
-inline constexpr uintptr_t kDirectMagic = 0xa1c5'd19e'c700'0000ull;
+inline constexpr uintptr_t kLargeMagic = 0xa1c5'd19e'c700'0000ull;
 
 struct BlockHeader {
   uintptr_t size_flags;

@@ -5,7 +5,7 @@
 
 #include <cstddef>
 
-#include "libmalloc/address_map.h"
+#include "libmalloc/base/address_map.h"
 
 namespace aixmalloc::bootstrap {
 

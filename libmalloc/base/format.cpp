@@ -1,6 +1,6 @@
-#include "libmalloc/format.h"
+#include "libmalloc/base/format.h"
 
-#include "libmalloc/os.h"
+#include "libmalloc/base/os.h"
 
 namespace aixmalloc {
 

@@ -1,8 +1,8 @@
-#include "libmalloc/bootstrap.h"
+#include "libmalloc/base/bootstrap.h"
 
-#include "libmalloc/block.h"
-#include "libmalloc/lock.h"
-#include "libmalloc/platform.h"
+#include "libmalloc/base/block.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc::bootstrap {
 namespace {

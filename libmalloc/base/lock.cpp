@@ -1,5 +1,5 @@
 // Slow paths of Lock: a short spin, then futex sleep (Drepper's "mutex 2" scheme).
-#include "libmalloc/lock.h"
+#include "libmalloc/base/lock.h"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
