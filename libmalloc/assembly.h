@@ -8,7 +8,7 @@
 #include <cstddef>
 
 #include "libmalloc/base/platform.h"
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 #include "libmalloc/reports.h"
 #include "libmalloc/runtime.h"
 #include "libmalloc/stack.h"

@@ -11,7 +11,7 @@
 #include <atomic>
 #include <cstddef>
 
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 #include "libmalloc/stats.h"
 
 namespace aixmalloc::rt {

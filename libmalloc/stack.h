@@ -8,7 +8,7 @@
 
 #include "libmalloc/base/address_map.h"
 #include "libmalloc/base/block.h"
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 #include "libmalloc/base/heap_memory.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/fatal.h"

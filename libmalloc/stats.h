@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 #include "libmalloc/base/format.h"
 
 namespace aixmalloc {

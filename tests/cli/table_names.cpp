@@ -2,7 +2,7 @@
 // "option NAME"), for the tests that hold `aixmalloc help` and aixmalloc(7) against it.
 #include <cstdio>
 
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 
 int main() {
   using namespace aixmalloc;

@@ -16,7 +16,7 @@
 #include <cstring>
 #include <string>
 
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 
 using namespace aixmalloc;
 static_assert(kVariableCount <= 8, "the `set` byte has a bit per variable");

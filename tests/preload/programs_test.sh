@@ -37,7 +37,7 @@ cat > "$work/prog.cpp" <<'CPP'
 int main() { std::map<std::string, int> m; for (int i = 0; i < 10000; ++i) m[std::to_string(i)] = i;
   long s = 0; for (auto& [k, v] : m) s += v * (long)k.size(); std::cout << m.size() << " " << s << "\n"; }
 CPP
-preloaded g++ -std=c++20 -O1 -I"$here/../.." -c "$here/../../libmalloc/config.cpp" -o "$work/config.o"
+preloaded g++ -std=c++20 -O1 -I"$here/../.." -c "$here/../../libmalloc/base/config.cpp" -o "$work/config.o"
 preloaded g++ -O1 "$work/prog.cpp" -o "$work/prog"
 [ "$(preloaded "$work/prog")" = "$("$work/prog")" ] || fail "compiled program output"
 no_diagnostics

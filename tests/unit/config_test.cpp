@@ -1,5 +1,5 @@
 // The configuration parser: every accepted form, and every rejection with its exact diagnostic.
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 
 #include <signal.h>
 

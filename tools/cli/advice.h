@@ -2,7 +2,7 @@
 // workload, and the choice of the line that explains a configuration `compare` measured best.
 #pragma once
 
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 
 namespace aixmalloc::cli {
 

@@ -1,9 +1,9 @@
 // What the aixmalloc command's files share: the subcommands, the text made from the one option
-// table (libmalloc/options.def), and the child-process helpers of `run` and `compare`.
+// table (libmalloc/base/options.def), and the child-process helpers of `run` and `compare`.
 //
 // The command is a tool on top of the allocator, not part of it: std:: containers, exceptions and
 // stdio are fine here. It links only the allocator's core, for the option table and the very parser
-// the runtime uses (libmalloc/config.h), so `check` and `help` cannot drift from the runtime.
+// the runtime uses (libmalloc/base/config.h), so `check` and `help` cannot drift from the runtime.
 #pragma once
 
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 
 namespace aixmalloc::cli {
 

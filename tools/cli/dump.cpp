@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/json.h"
 

@@ -10,29 +10,29 @@ namespace aixmalloc {
 
 enum class Variable : uint8_t {
 #define AIXMALLOC_VARIABLE(id, name, doc) id,
-#include "libmalloc/options.def"
+#include "libmalloc/base/options.def"
 };
 inline constexpr size_t kVariableCount = 0
 #define AIXMALLOC_VARIABLE(id, name, doc) +1
-#include "libmalloc/options.def"
+#include "libmalloc/base/options.def"
     ;
 
 enum class Policy : uint8_t {
 #define AIXMALLOC_POLICY(id, spelling, built, doc) id,
-#include "libmalloc/options.def"
+#include "libmalloc/base/options.def"
 };
 inline constexpr size_t kPolicyCount = 0
 #define AIXMALLOC_POLICY(id, spelling, built, doc) +1
-#include "libmalloc/options.def"
+#include "libmalloc/base/options.def"
     ;
 
 enum class OptionId : uint8_t {
 #define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) id,
-#include "libmalloc/options.def"
+#include "libmalloc/base/options.def"
 };
 inline constexpr size_t kOptionCount = 0
 #define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) +1
-#include "libmalloc/options.def"
+#include "libmalloc/base/options.def"
     ;
 
 enum ArgKind : uint8_t { kFlag, kOptNumber, kNumber, kDest, kOff };

@@ -3,7 +3,7 @@
 // sensitive), MALLOCTYPE values matched case-insensitively; a repeated option takes its last value;
 // sub-options given in both MALLOCOPTIONS and a legacy variable take the MALLOCOPTIONS value.
 // Every rejected token yields exactly one diagnostic saying what is used instead.
-#include "libmalloc/config.h"
+#include "libmalloc/base/config.h"
 
 #include <signal.h>
 
@@ -15,16 +15,16 @@ namespace aixmalloc {
 
 const VariableSpec kVariables[kVariableCount] = {
 #define AIXMALLOC_VARIABLE(id, name, doc) {name, doc},
-#include "libmalloc/options.def"
+#include "libmalloc/base/options.def"
 };
 const PolicySpec kPolicies[kPolicyCount] = {
 #define AIXMALLOC_POLICY(id, spelling, built, doc) {spelling, built != 0, doc},
-#include "libmalloc/options.def"
+#include "libmalloc/base/options.def"
 };
 const OptionSpec kOptions[kOptionCount] = {
 #define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) \
   {name, where, arg, def, min, max, policies, built != 0, doc},
-#include "libmalloc/options.def"
+#include "libmalloc/base/options.def"
 };
 
 namespace {
