@@ -1,9 +1,8 @@
 // The runtime's shared state: the configuration read at start-up, the policy it chose and the
-// configured stack, reached through with_stack(). Included by the files of the assembly
+// configured stack. Included by the files of the assembly
 // (libmalloc/*.cpp) only; the exported entry points see runtime.h.
 #pragma once
 
-#include <algorithm>
 #include <atomic>
 #include <cstddef>
 
@@ -12,39 +11,29 @@
 #include "libmalloc/reports.h"
 #include "libmalloc/runtime.h"
 #include "libmalloc/stack.h"
-#include "options/threadcache.h"
-#include "policies/three_one.h"
-#include "policies/watson.h"
-#include "policies/yorktown.h"
 
 namespace aixmalloc::rt {
 
 extern Config g_config;
 extern Policy g_policy;
-extern bool g_tcache;           // MALLOCOPTIONS=threadcache (default under watson)
 extern size_t g_default_align;  // mallopt(M_MALIGN)
 
-inline constexpr size_t kStackSize =
-    std::max({sizeof(Stack<Yorktown>), sizeof(Stack<Watson>), sizeof(Stack<ThreeOne>)});
-extern unsigned char g_stack_storage[kStackSize];
+// Every figure the layers report, gathered in one walk down the stack (snapshot.cpp): each layer
+// fills its own part.
+struct Figures {
+  Snapshot snapshot;
+  BucketReport buckets;  // MALLOCOPTIONS=buckets
+  pool::Totals pool{};   // MALLOCOPTIONS=pool
+  tcache::Totals cache{};  // MALLOCOPTIONS=threadcache
+};
+// Gathers them, starting the runtime if need be.
+void gather(Figures* f);
 
-// The one switch from the configured policy to its typed stack. Every per-call operation goes
-// through here: a predictable branch, no virtual call.
-template <class Fn>
-decltype(auto) with_stack(Fn&& fn) {
-  switch (g_policy) {
-    case Policy::kWatson:
-      return fn(*reinterpret_cast<Stack<Watson>*>(g_stack_storage));
-    case Policy::kV31:
-    case Policy::kV31_64:
-      return fn(*reinterpret_cast<Stack<ThreeOne>*>(g_stack_storage));
-    default:
-      return fn(*reinterpret_cast<Stack<Yorktown>*>(g_stack_storage));
-  }
-}
+// The configured stack (stack.h).
+extern Stack g_stack;
 
-// Builds the stack of the configured policy in g_stack_storage (at start-up, and when
-// mallopt(M_MXFAST) replaces the policy before the first allocation).
+// Configures the stack for g_config (at start-up, and when mallopt(M_MXFAST) replaces the policy
+// before the first allocation).
 void build_stack();
 
 // True when the runtime is ready; false when the caller re-entered from its own start-up and must
@@ -54,9 +43,6 @@ enum StartState : int { kUninit, kStarting, kReady };
 extern std::atomic<int> g_state;
 inline bool ready() { return g_state.load(std::memory_order_acquire) == kReady; }
 
-// Figures gathered for the reports (snapshot.cpp).
-void cache_totals(tcache::Totals* t);
-void gather_buckets(BucketReport* r);
 
 // The handlers of pthread_atfork (fork.cpp), installed at start-up.
 void install_fork_handlers();

@@ -13,27 +13,18 @@
 #include "libmalloc/base/platform.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/runtime.h"
-#include "options/pool.h"
 
 #define AIX_EXPORT extern "C" __attribute__((visibility("default")))
 #define AIX_ALIAS(name) __attribute__((alias(#name), used, visibility("default")))
 
 using namespace aixmalloc;
 
-// malloc and free run the pool's fast path here, inline; everything else is a tail call into the
-// runtime. free() keeps errno as it was: every system call it can reach (madvise, munmap, futex)
+// malloc and free run the pool's fast path (options/pool.h) here, inline; everything else is a
+// tail call into the runtime, whose stack runs the pool's slow path once. free() keeps errno as it was: every system call it can reach (madvise, munmap, futex)
 // saves and restores errno itself (os.cpp, lock.cpp).
-AIX_EXPORT void* malloc(size_t size) {
-  if (size <= pool::kMaxRequest && rt::g_pool_fast.load(std::memory_order_acquire)) {
-    if (void* p = pool::allocate(size)) return p;
-  }
-  return rt::allocate(size);
-}
+AIX_EXPORT void* malloc(size_t size) { return rt::allocate_fast(size); }
 
-AIX_EXPORT void free(void* p) {
-  if (pool::owns(p)) return pool::release(p, "free");
-  rt::release(p, "free");
-}
+AIX_EXPORT void free(void* p) { rt::release_fast(p, "free"); }
 
 AIX_EXPORT void* calloc(size_t count, size_t size) { return rt::allocate_zeroed(count, size); }
 

@@ -19,16 +19,16 @@ extern "C" std::new_handler aixmalloc_get_new_handler() noexcept
 extern "C" [[noreturn]] void aixmalloc_throw_bad_alloc() __asm__("_ZSt17__throw_bad_allocv")
     __attribute__((weak));
 
-using aixmalloc::rt::allocate;
 using aixmalloc::rt::allocate_aligned;
-using aixmalloc::rt::release;
+using aixmalloc::rt::allocate_fast;
+using aixmalloc::rt::release_fast;
 
 namespace {
 
 // Tries, calling the new-handler between tries while there is one. nullptr when there is none.
 void* try_new(std::size_t size, std::size_t align) {
   for (;;) {
-    void* p = align ? allocate_aligned(align, size) : allocate(size);
+    void* p = align ? allocate_aligned(align, size) : allocate_fast(size);
     if (p) return p;
     std::new_handler handler = aixmalloc_get_new_handler ? aixmalloc_get_new_handler() : nullptr;
     if (handler == nullptr) return nullptr;
@@ -64,25 +64,25 @@ AIX_EXPORT void* operator new[](std::size_t n, std::align_val_t a, const std::no
   return try_new(n, static_cast<std::size_t>(a));
 }
 
-AIX_EXPORT void operator delete(void* p) noexcept { release(p, "operator delete"); }
-AIX_EXPORT void operator delete[](void* p) noexcept { release(p, "operator delete[]"); }
-AIX_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept { release(p, "operator delete"); }
+AIX_EXPORT void operator delete(void* p) noexcept { release_fast(p, "operator delete"); }
+AIX_EXPORT void operator delete[](void* p) noexcept { release_fast(p, "operator delete[]"); }
+AIX_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept { release_fast(p, "operator delete"); }
 AIX_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  release(p, "operator delete[]");
+  release_fast(p, "operator delete[]");
 }
-AIX_EXPORT void operator delete(void* p, std::size_t) noexcept { release(p, "operator delete"); }
-AIX_EXPORT void operator delete[](void* p, std::size_t) noexcept { release(p, "operator delete[]"); }
-AIX_EXPORT void operator delete(void* p, std::align_val_t) noexcept { release(p, "operator delete"); }
-AIX_EXPORT void operator delete[](void* p, std::align_val_t) noexcept { release(p, "operator delete[]"); }
+AIX_EXPORT void operator delete(void* p, std::size_t) noexcept { release_fast(p, "operator delete"); }
+AIX_EXPORT void operator delete[](void* p, std::size_t) noexcept { release_fast(p, "operator delete[]"); }
+AIX_EXPORT void operator delete(void* p, std::align_val_t) noexcept { release_fast(p, "operator delete"); }
+AIX_EXPORT void operator delete[](void* p, std::align_val_t) noexcept { release_fast(p, "operator delete[]"); }
 AIX_EXPORT void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  release(p, "operator delete");
+  release_fast(p, "operator delete");
 }
 AIX_EXPORT void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  release(p, "operator delete[]");
+  release_fast(p, "operator delete[]");
 }
 AIX_EXPORT void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  release(p, "operator delete");
+  release_fast(p, "operator delete");
 }
 AIX_EXPORT void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  release(p, "operator delete[]");
+  release_fast(p, "operator delete[]");
 }

@@ -49,9 +49,9 @@ void write_report(const Destination& d, Render render) {
 
 void bucket_statistics_report() {
   write_report(g_config.bucket_statistics, [](Text& out, int fd) {
-    BucketReport r;
-    gather_buckets(&r);
-    render_buckets(r, out, fd);
+    Figures f;
+    gather(&f);
+    render_buckets(f.buckets, out, fd);
   });
 }
 
@@ -61,18 +61,15 @@ void json_report() { write_report(g_config.stats_json, render_json_document); }
 // AIXMALLOC_STATS: the dbx-style status report, then the pool's and the thread caches' figures.
 void status_report() {
   write_report(g_config.stats, [](Text& out, int fd) {
-    Snapshot s;
-    snapshot(&s);
-    render_status(s, out, fd);
+    Figures f;
+    gather(&f);
+    render_status(f.snapshot, out, fd);
     if (pool::enabled()) {
-      pool::Totals t;
-      pool::totals(&t);
-      pool::render(t, out, fd);
+      pool::render(f.pool, out, fd);
       out.flush(fd);
     }
-    if (g_tcache) {
-      tcache::Totals t;
-      cache_totals(&t);
+    if (g_config.enabled(OptionId::kThreadcache)) {
+      const tcache::Totals& t = f.cache;
       out.str("        Thread cache (MALLOCOPTIONS=threadcache)\n");
       out.str("                thread caches.................... ").num(t.caches).ch('\n');
       out.str("                blocks cached now................ ").num(t.blocks).str(" (")
@@ -98,18 +95,12 @@ __attribute__((destructor)) void on_exit_report() {
 // Every statistic as one JSON document, from the same snapshot and bucket figures as the text
 // reports. Takes each lock it needs one at a time; allocates nothing.
 void render_json_document(Text& out, int fd) {
-  Snapshot s;
-  snapshot(&s);
-  BucketReport r;
+  Figures f;
+  gather(&f);
   bool buckets = g_config.enabled(OptionId::kBuckets);
-  if (buckets) gather_buckets(&r);
-  pool::Totals pt;
-  if (pool::enabled()) pool::totals(&pt);
-  tcache::Totals tt;
-  if (g_tcache) cache_totals(&tt);
-  render_json(s, buckets ? &r : nullptr, pool::enabled() ? &pt : nullptr, g_tcache ? &tt : nullptr,
-              out, fd);
+  bool cache = g_config.enabled(OptionId::kThreadcache);
+  render_json(f.snapshot, buckets ? &f.buckets : nullptr, pool::enabled() ? &f.pool : nullptr,
+              cache ? &f.cache : nullptr, out, fd);
 }
-
 
 }  // namespace aixmalloc::rt

@@ -1,8 +1,6 @@
 // mallopt() with AIX's commands and return values (M_MXFAST, M_DISCLAIM, M_MALIGN), glibc's
 // accepted without effect; and malloc_trim().
 #include "libmalloc/assembly.h"
-#include "libmalloc/base/large_blocks.h"
-#include "options/pool.h"
 
 namespace aixmalloc::rt {
 
@@ -11,8 +9,7 @@ int mallopt(int command, int value) {
   switch (command) {
     case 1:  // M_MXFAST: AIX selects the policy with 0 (default) or 1 (3.1), before any allocation
       if (value != 0 && value != 1) return 1;  // glibc's fast-bin size: accepted, no effect
-      if (large::totals().allocations || with_stack([](auto& st) { return st.any_allocation(); }))
-        return 1;
+      if (g_stack.any_allocation()) return 1;
       // No block exists yet, so the heap of the old policy holds nothing: replace the stack.
       g_policy = value == 0 ? Policy::kYorktown : sizeof(void*) == 8 ? Policy::kV31_64 : Policy::kV31;
       g_config.policy = g_policy;
@@ -31,7 +28,7 @@ int mallopt(int command, int value) {
           static_cast<size_t>(value) < sizeof(void*))
         return 1;
       g_default_align = static_cast<size_t>(value) < kAlignment ? kAlignment : static_cast<size_t>(value);
-      g_pool_fast.store(pool::enabled() && g_default_align == kAlignment, std::memory_order_release);
+      g_stack.set_default_alignment(g_default_align);
       return 0;
     default:  // glibc's tunables (negative commands): accepted, no effect, glibc's success value
       return 1;
@@ -40,8 +37,7 @@ int mallopt(int command, int value) {
 
 bool trim() {
   if (!ready()) return false;
-  size_t cached = large::drop_cache();
-  return with_stack([](auto& st) { return st.trim(); }) + cached > 0;
+  return g_stack.trim() > 0;
 }
 
 }  // namespace aixmalloc::rt

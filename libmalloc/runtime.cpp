@@ -4,15 +4,12 @@
 // mallopt.cpp and snapshot.cpp.
 #include <sched.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <new>
 
 #include "libmalloc/assembly.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/os.h"
-#include "options/pool.h"
 
 extern char** environ;
 
@@ -20,14 +17,9 @@ namespace aixmalloc::rt {
 
 constinit Config g_config;
 Policy g_policy = Policy::kYorktown;
-bool g_tcache = false;
 size_t g_default_align = kAlignment;
-alignas(64) unsigned char g_stack_storage[kStackSize];
+constinit Stack g_stack;
 constinit std::atomic<int> g_state{kUninit};
-
-// Pool fast path on: set at start-up before the runtime is published as ready; cleared when
-// mallopt(M_MALIGN) asks for more alignment than pool blocks have.
-constinit std::atomic<bool> g_pool_fast{false};
 
 namespace {
 
@@ -51,15 +43,6 @@ void start() {
   print_diagnostics(g_config.diagnostics);
   g_policy = g_config.policy;
   build_stack();
-  g_tcache = g_config.enabled(OptionId::kThreadcache);
-  if (g_config.enabled(OptionId::kPool)) {
-    if (pool::configure(g_config.value(OptionId::kPool))) {
-      g_pool_fast.store(true, std::memory_order_release);
-    } else {
-      static const char kNoRoom[] = "MALLOCOPTIONS: pool: no address space for the pool; pool is off";
-      warn(kNoRoom, sizeof(kNoRoom) - 1);
-    }
-  }
 }
 
 __attribute__((constructor)) void on_load() {
@@ -69,20 +52,7 @@ __attribute__((constructor)) void on_load() {
 
 }  // namespace
 
-void build_stack() {
-  switch (g_policy) {
-    case Policy::kWatson:
-      new (g_stack_storage) Stack<Watson>(g_config);
-      break;
-    case Policy::kV31:
-    case Policy::kV31_64:
-      new (g_stack_storage) Stack<ThreeOne>(g_config);
-      break;
-    default:
-      new (g_stack_storage) Stack<Yorktown>(g_config);
-      break;
-  }
-}
+void build_stack() { g_stack.configure(g_config); }
 
 bool ensure_started() {
   int s = g_state.load(std::memory_order_acquire);

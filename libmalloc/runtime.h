@@ -13,12 +13,9 @@
 
 #include "libmalloc/base/config.h"
 #include "libmalloc/stats.h"
+#include "options/pool.h"
 
 namespace aixmalloc::rt {
-
-// True while the pool serves small requests (MALLOCOPTIONS=pool, default alignment). The exported
-// malloc and free run the pool's fast path themselves, inline, and call in here otherwise.
-extern std::atomic<bool> g_pool_fast;
 
 void* allocate(size_t size);                      // malloc
 void* allocate_zeroed(size_t count, size_t size);  // calloc
@@ -40,5 +37,21 @@ const Config& config();  // starts the runtime if needed
 
 // Exposed for tests of the start-up path.
 bool started();
+
+// The one exception to "the entry points only forward" (DESIGN.md): the first layer's fast path,
+// inlined into malloc, free and the C++ operators. Its code is the pool's (options/pool.h); what
+// the pool does not serve goes to the layers below it.
+void* allocate_below_pool(size_t size);
+inline void* allocate_fast(size_t size) {
+  if (size <= pool::kMaxRequest && pool::g_fast.load(std::memory_order_acquire)) {
+    if (void* p = pool::allocate(size)) return p;
+    return allocate_below_pool(size);
+  }
+  return allocate(size);
+}
+inline void release_fast(void* p, const char* call) {
+  if (pool::owns(p)) return pool::release(p, call);
+  release(p, call);
+}
 
 }  // namespace aixmalloc::rt

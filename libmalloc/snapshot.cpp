@@ -1,54 +1,31 @@
-// The figures every report starts from: one Snapshot of the heaps, the large blocks, the pool
-// and the thread caches, each lock taken one at a time; and check() over every heap.
+// The figures every report starts from: one walk down the configured stack in which each layer
+// fills its own part (each lock taken one at a time), plus the runtime's own bootstrap area; and
+// check() over every heap.
 #include "libmalloc/assembly.h"
 #include "libmalloc/base/bootstrap.h"
-#include "libmalloc/base/large_blocks.h"
-#include "options/pool.h"
 
 namespace aixmalloc::rt {
 
-// The thread caches' figures and the bytes waiting in the heaps' depots.
-void cache_totals(tcache::Totals* t) {
-  tcache::totals(t);
-  t->depot_bytes = with_stack([](auto& st) { return st.depot_bytes(); });
+void gather(Figures* f) {
+  ensure_started();
+  f->snapshot.config = &g_config;
+  g_stack.statistics(*f);
+  f->snapshot.bootstrap_bytes = bootstrap::used();
+  // AIX's bucket statistics count the requests that took a range of their own (4 MiB and more)
+  // as the default allocator's, in heap 0's row.
+  f->buckets.heaps = f->snapshot.heaps;
+  f->buckets.heap_default[0] += f->snapshot.large_allocations;
 }
 
-
-void gather_buckets(BucketReport* r) {
-  uint64_t large_requests = large::totals().allocations;
-  with_stack([&](auto& st) { st.bucket_report(large_requests, r); });
+void snapshot(Snapshot* s) {
+  Figures f;
+  gather(&f);
+  *s = f.snapshot;
 }
 
 bool check(Text* why) {
   if (!ensure_started()) return true;
-  return with_stack([&](auto& st) { return st.check(why); });
+  return g_stack.check(why);
 }
-
-void snapshot(Snapshot* s) {
-  ensure_started();
-  s->config = &g_config;
-  with_stack([&](auto& st) { st.snapshot(s); });
-  large::Totals d = large::totals();
-  s->large_blocks = d.blocks;
-  s->large_bytes = d.bytes;
-  s->large_max_blocks = d.max_blocks;
-  s->large_max_bytes = d.max_bytes;
-  s->large_allocations = d.allocations;
-  s->large_cached_bytes = d.cached_bytes;
-  s->large_cache_hits = d.cache_hits;
-  s->bootstrap_bytes = bootstrap::used();
-  if (pool::enabled()) {
-    pool::Totals t;
-    pool::totals(&t);
-    s->pool_bytes = t.bytes_reserved;
-    s->pool_in_use = t.bytes_in_use;
-  }
-  if (g_tcache) {
-    tcache::Totals t;
-    cache_totals(&t);
-    s->cached_bytes = t.bytes;  // (the depots' bytes are in their heaps' free bytes)
-  }
-}
-
 
 }  // namespace aixmalloc::rt

@@ -1,5 +1,6 @@
-// MALLOCOPTIONS=buckets (spec 4; legacy MALLOCTYPE=buckets), over the default policy: small
-// requests are served from per-heap buckets of fixed-size blocks.
+// MALLOCOPTIONS=buckets (and AIX's legacy MALLOCTYPE=buckets with MALLOCBUCKETS): as AIX's malloc
+// buckets extension does, small requests are served from per-heap buckets of fixed-size blocks over
+// the default policy.
 //
 //   bucket i holds blocks of (i+1) * bucket_sizing_factor bytes (plus AIX's 16-byte prefix, which
 //   counts in the bucket's size); a request goes to the smallest bucket whose block size is at
@@ -11,13 +12,16 @@
 //   bucket block:  | size | kInUse | kBucketMagic ^ address |  data: (i+1) * factor bytes  |
 //   when free:     | size | kInUse | kBucketFreeMagic ^ address | next free block | ...      |
 //
-// The heap's lock is held around every call; counters feed the bucket statistics (spec 4.5).
+// The heap's lock is held around every call; counters feed AIX's bucket statistics summary.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "libmalloc/base/address_map.h"
 #include "libmalloc/base/block.h"
+#include "libmalloc/base/config.h"
+#include "policies/policy.h"
 
 namespace aixmalloc {
 
@@ -96,8 +100,8 @@ class Buckets {
  private:
   template <class P>
   bool new_region(unsigned b, P& policy) {
-    // Spec 4.3: blocks_per_bucket * (prefix + (i+1) * factor) bytes, one allocated block of the
-    // policy (whose own prefix stays in front of it, untouched).
+    // AIX sizes a bucket's region as blocks_per_bucket * (prefix + (i+1) * factor) bytes: one
+    // allocated block of the policy (whose own prefix stays in front of it, untouched).
     size_t bytes = size_t{blocks_} * block_size(b);
     void* region = policy.allocate(bytes, kAlignment);
     if (region == nullptr) return false;
@@ -117,7 +121,6 @@ class Buckets {
 
 // The figures of the bucket statistics summary, gathered once for every renderer (text, JSON).
 struct BucketReport {
-  static constexpr unsigned kMaxHeaps = 32;
   unsigned count = 0, factor = 0, blocks_per_bucket = 0, heaps = 0;
   uint64_t per_bucket[Buckets::kMaxBuckets] = {};
   uint64_t heap_buckets[kMaxHeaps] = {}, heap_default[kMaxHeaps] = {};
@@ -131,6 +134,88 @@ struct BucketReport {
     for (unsigned i = 0; i < heaps; ++i) s += heap_default[i];
     return s;
   }
+};
+
+
+// The per-heap layer: requests the buckets serve never reach the policy it wraps; blocks of the
+// buckets are told from the policy's own by their check word.
+template <HeapPolicy P>
+class BucketsLayer : public P {
+ public:
+  explicit BucketsLayer(HeapMemory* memory) : P(memory) {}
+
+  void configure(const Config& c) {
+    on_ = c.enabled(OptionId::kBuckets);
+    buckets_.configure(static_cast<unsigned>(c.value(OptionId::kNumberOfBuckets)),
+                       static_cast<unsigned>(c.value(OptionId::kBucketSizingFactor)),
+                       static_cast<unsigned>(c.value(OptionId::kBlocksPerBucket)));
+    if constexpr (requires(P& q) { q.configure(c); }) P::configure(c);
+  }
+
+  void* allocate(size_t size, size_t align) {
+    if (on_ && align <= kAlignment) {
+      if (size <= buckets_.largest()) {
+        if (void* b = buckets_.allocate(buckets_.bucket_for(size), static_cast<P&>(*this))) return b;
+      } else {
+        ++buckets_.default_requests;
+      }
+    }
+    return P::allocate(size, align);
+  }
+
+  // A freed bucket block is a double free; the prefix is read only where it is sure to be mapped
+  // (as the policies' state() does).
+  BlockState state(void* p) const {
+    if (on_ && prefix_mapped(p)) {
+      const BlockHeader* h = BlockHeader::of(p);
+      if (Buckets::is_bucket_block(h)) return BlockState::kInUse;
+      if (Buckets::is_free_bucket_block(h)) return BlockState::kFree;
+    }
+    return P::state(p);
+  }
+
+  FreeRange release(void* p) {
+    if (on_ && Buckets::is_bucket_block(BlockHeader::of(p))) {
+      buckets_.release(BlockHeader::of(p));
+      return FreeRange{};
+    }
+    return P::release(p);
+  }
+
+  size_t usable_size(void* p) const {
+    if (on_ && Buckets::is_bucket_block(BlockHeader::of(p))) return BlockHeader::of(p)->size() - kHeaderSize;
+    return P::usable_size(p);
+  }
+
+  // A bucket block stays while the new size fits it; otherwise the caller moves it.
+  void* reallocate(void* p, size_t size) {
+    if (on_ && Buckets::is_bucket_block(BlockHeader::of(p)))
+      return size <= BlockHeader::of(p)->size() - kHeaderSize ? p : nullptr;
+    return P::reallocate(p, size);
+  }
+
+  // The regions' blocks not in use are free to the program, though the policy counts them as
+  // allocated.
+  size_t free_bytes() const { return P::free_bytes() + buckets_.free_bytes(); }
+
+  // This heap's row of the bucket statistics (heap i).
+  template <class Figures>
+  void heap_statistics(Figures& f, unsigned i) const {
+    if (on_) {
+      BucketReport& r = f.buckets;
+      r.count = buckets_.count();
+      r.factor = buckets_.factor();
+      r.blocks_per_bucket = buckets_.blocks_per_bucket();
+      for (unsigned b = 0; b < buckets_.count(); ++b) r.per_bucket[b] += buckets_.requests(b);
+      r.heap_buckets[i] = buckets_.total_requests();
+      r.heap_default[i] = buckets_.default_requests;
+    }
+    if constexpr (requires(const P& q) { q.heap_statistics(f, i); }) P::heap_statistics(f, i);
+  }
+
+ private:
+  Buckets buckets_;
+  bool on_ = false;
 };
 
 }  // namespace aixmalloc

@@ -1,5 +1,6 @@
-// MALLOCOPTIONS=disclaim (spec 5.1): free memory goes back to the system with madvise(MADV_DONTNEED)
-// (its pages read back as zeros); free blocks keep their place in the tree.
+// MALLOCOPTIONS=disclaim (legacy MALLOCDISCLAIM=true): AIX gives the memory of freed blocks back to
+// the system (its pages read back as zeros); free blocks keep their place in the free structure.
+// A per-heap layer: it wraps the heap's policy and acts after each release.
 //
 // When: once memory has stayed free for about a second. The first free after that gives back every
 // whole free page of the heap in one sweep (the policy's disclaim_free(), which keeps each block's
@@ -15,21 +16,28 @@
 #include <cstdint>
 
 #include "libmalloc/base/block.h"
+#include "libmalloc/base/config.h"
 #include "libmalloc/base/decay.h"
+#include "policies/policy.h"
 
 namespace aixmalloc {
 
-class Disclaimer {
+template <HeapPolicy P>
+class DisclaimLayer : public P {
  public:
-  // After a free into a free structure of `policy` (merged.size != 0). Returns bytes disclaimed.
-  template <class P>
-  size_t after_free(P& policy, FreeRange merged) {
-    if (merged.size == 0 || !timer_.due()) return 0;
-    return policy.disclaim_free();
+  explicit DisclaimLayer(HeapMemory* memory) : P(memory) {}
+
+  void configure(const Config& c) { on_ = c.enabled(OptionId::kDisclaim); }
+
+  FreeRange release(void* p) {
+    FreeRange merged = P::release(p);
+    if (on_ && merged.size != 0 && timer_.due()) P::disclaim_free();
+    return merged;
   }
 
  private:
   DecayTimer timer_;
+  bool on_ = false;
 };
 
 }  // namespace aixmalloc

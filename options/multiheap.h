@@ -1,4 +1,8 @@
-// MALLOCOPTIONS=multiheap[:n] and considersize (spec 3.3): which of n heaps serves a request.
+// MALLOCOPTIONS=multiheap[:n] and considersize: AIX serves a threaded program's requests from up
+// to 32 heaps, each with its own lock, instead of one; considersize makes it prefer a heap that has
+// a free block large enough. This file holds the choice of a heap (HeapSelector) and the layer at
+// the bottom of every stack (MultiheapLayer): the heaps themselves, each a lock, its memory, its
+// policy wrapped in its per-heap layers, and its counters. With multiheap off there is one heap.
 //
 // Until the process has a second thread every request goes to heap 0, so a single-threaded program
 // behaves as with one heap. After that each thread has a heap of its own to start from, given round
@@ -18,6 +22,17 @@
 #include <sys/single_threaded.h>
 
 #include <atomic>
+#include <cstring>
+
+#include "libmalloc/base/address_map.h"
+#include "libmalloc/base/block.h"
+#include "libmalloc/base/config.h"
+#include "libmalloc/base/fatal.h"
+#include "libmalloc/base/format.h"
+#include "libmalloc/base/heap_memory.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/platform.h"
+#include "policies/policy.h"
 
 namespace aixmalloc {
 
@@ -106,6 +121,209 @@ class HeapSelector {
   std::atomic<unsigned> next_{0};
   unsigned count_ = 1;
   bool considersize_ = false;
+};
+
+
+// One heap: its lock, its memory, its policy (wrapped in the per-heap layers) and its counters.
+template <HeapPolicy P>
+struct Heap {
+  Heap() : memory(Owner::make(OwnerKind::kHeap, this)), policy(&memory) {}
+  Lock lock;
+  HeapMemory memory;
+  P policy;
+  struct Counters {
+    uint64_t allocations = 0, frees = 0, reallocs = 0;
+    uint64_t failures = 0;  // requests this heap could not satisfy
+  } counters;
+  unsigned index = 0;
+};
+
+// The bottom layer of every stack: n heaps (one without multiheap). It takes the heap's lock around
+// each call into the policy, validates every pointer before the policy trusts it, and reports any
+// pointer that no layer above it claimed as not ours.
+template <HeapPolicy P>
+class MultiheapLayer {
+ public:
+  using HeapT = Heap<P>;
+
+  void configure(const Config& c) {
+    unsigned n = c.enabled(OptionId::kMultiheap) ? static_cast<unsigned>(c.value(OptionId::kMultiheap)) : 1;
+    for (unsigned i = 0; i < kMaxHeaps; ++i) {
+      heaps_[i].index = i;
+      if constexpr (requires(P& q) { q.configure(c); }) heaps_[i].policy.configure(c);
+    }
+    selector_.configure(heaps_, n, c.enabled(OptionId::kConsidersize));
+  }
+
+  unsigned heap_count() const { return selector_.count(); }
+
+  void* allocate(size_t size, size_t align) {
+    HeapT* h = selector_.acquire(size + kHeaderSize);
+    void* p = h->policy.allocate(size, align);
+    if (p) {
+      ++h->counters.allocations;
+      h->lock.unlock();
+      return p;
+    }
+    ++h->counters.failures;
+    h->lock.unlock();
+    // When the chosen heap cannot satisfy a request, AIX tries the other heaps before failing.
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      if (&heaps_[i] == h) continue;
+      LockGuard guard(heaps_[i].lock);
+      p = heaps_[i].policy.allocate(size, align);
+      if (p) {
+        ++heaps_[i].counters.allocations;
+        return p;
+      }
+    }
+    return nullptr;
+  }
+
+  // Checks p under its heap's lock; reports misuse and never returns if p is not a live block.
+  void release(void* p, Owner o, const char* call) {
+    HeapT* h = heap_of(p, o, call);
+    LockGuard guard(h->lock);
+    validate(h, p, call);
+    ++h->counters.frees;
+    h->policy.release(p);
+  }
+
+  size_t usable_size(void* p, Owner o, const char* call) {
+    HeapT* h = heap_of(p, o, call);
+    LockGuard guard(h->lock);
+    validate(h, p, call);
+    return h->policy.usable_size(p);
+  }
+
+  // Resizes within the owning heap; nullptr when it cannot (p untouched: the caller moves it).
+  void* reallocate(void* p, Owner o, size_t size) {
+    HeapT* h = heap_of(p, o, "realloc");
+    LockGuard guard(h->lock);
+    validate(h, p, "realloc");
+    void* q = h->policy.reallocate(p, size);
+    if (q) {
+      ++h->counters.reallocs;
+    } else {
+      ++h->counters.failures;
+    }
+    return q;
+  }
+
+  // calloc: a heap block may hold old data.
+  void clear(void* p, size_t size) { memset(p, 0, size); }
+
+  size_t trim() {
+    size_t total = 0;
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heaps_[i].lock);
+      total += heaps_[i].policy.disclaim_free();
+    }
+    return total;
+  }
+
+  bool check(Text* why) {
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heaps_[i].lock);
+      if (!heaps_[i].policy.check(why)) return false;
+    }
+    return true;
+  }
+
+  bool any_allocation() {
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      LockGuard guard(heaps_[i].lock);
+      if (heaps_[i].counters.allocations) return true;
+    }
+    return false;
+  }
+
+  // Each heap's figures, one lock at a time, then the per-heap layers' own.
+  template <class Figures>
+  void statistics(Figures& f) {
+    auto& s = f.snapshot;
+    s.heaps = heap_count();
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      HeapT& h = heaps_[i];
+      auto& o = s.heap[i];
+      o.locked = h.lock.is_locked();
+      LockGuard guard(h.lock);
+      o.index = h.index;
+      o.counters.allocations = h.counters.allocations;
+      o.counters.frees = h.counters.frees;
+      o.counters.reallocs = h.counters.reallocs;
+      o.counters.failures = h.counters.failures;
+      o.acquired = h.memory.committed();
+      o.free_bytes = h.policy.free_bytes();
+      o.free_blocks = h.policy.free_blocks();
+      o.largest_free = h.policy.largest_free();
+      o.grow_calls = h.memory.grow_calls();
+      if constexpr (requires(const P& q) { q.heap_statistics(f, i); }) h.policy.heap_statistics(f, i);
+    }
+  }
+
+  // pthread_atfork: every heap lock, in index order.
+  void fork_prepare() {
+    for (unsigned i = 0; i < heap_count(); ++i) heaps_[i].lock.lock();
+  }
+  void fork_parent() {
+    for (unsigned i = heap_count(); i-- > 0;) heaps_[i].lock.unlock();
+  }
+  void fork_child() {
+    for (unsigned i = 0; i < heap_count(); ++i) heaps_[i].lock.reset_in_child();
+  }
+
+  // For the thread cache above: batches of blocks between a cache and one heap, under one
+  // acquisition of its lock.
+  unsigned own_heap() { return selector_.own()->index; }
+  unsigned heap_index(Owner o) const { return o.object<HeapT>()->index; }
+  // Allocates up to `want` blocks of `size` bytes from this thread's heap, handing each to take(p).
+  template <class Take>
+  unsigned allocate_batch(size_t size, unsigned want, Take take) {
+    HeapT* h = selector_.acquire_own();
+    unsigned got = 0;
+    for (; got < want; ++got) {
+      void* p = h->policy.allocate(size, kAlignment);
+      if (p == nullptr) break;
+      take(p);
+    }
+    h->counters.allocations += got;
+    h->lock.unlock();
+    return got;
+  }
+  // Runs give(release) with heap i locked; release(p) frees one in-use block of that heap.
+  template <class Give>
+  void release_batch(unsigned i, Give give) {
+    HeapT& h = heaps_[i];
+    LockGuard guard(h.lock);
+    give([&h](void* p) {
+      ++h.counters.frees;
+      h.policy.release(p);
+    });
+  }
+  // The heap this thread starts from, handed down to the thread that takes over its cache.
+  unsigned thread_home() const { return HeapSelector<HeapT>::home(); }
+  void inherit_thread_home(unsigned home) { HeapSelector<HeapT>::inherit(home); }
+
+ private:
+  static HeapT* heap_of(void* p, Owner o, const char* call) {
+    if (o.kind() != OwnerKind::kHeap) report_misuse(call, p, Misuse::kNotOwned);
+    return o.object<HeapT>();
+  }
+
+  static void validate(HeapT* h, void* p, const char* call) {
+    switch (h->policy.state(p)) {
+      case BlockState::kInUse:
+        return;
+      case BlockState::kFree:
+        report_misuse(call, p, Misuse::kDoubleFree);
+      case BlockState::kNotABlock:
+        report_misuse(call, p, Misuse::kNotABlock);
+    }
+  }
+
+  HeapT heaps_[kMaxHeaps];
+  HeapSelector<HeapT> selector_;
 };
 
 }  // namespace aixmalloc

@@ -1,14 +1,13 @@
 // The pool's slow paths: attaching a thread, carving pages, taking back remote frees, thread exit.
 #include "options/pool.h"
 
-#include <pthread.h>
-
 #include <new>
 
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
 #include "libmalloc/base/fatal.h"
+#include "libmalloc/base/thread_exit.h"
 
 namespace aixmalloc::pool {
 
@@ -26,15 +25,11 @@ const uint8_t kClassOf[kMaxRequest / 16 + 1] = {
 
 namespace {
 
-enum ThreadState : uint8_t { kDetached, kAttaching, kAttached, kExited };
-__thread uint8_t t_state = kDetached;
-
 constinit Lock g_lock;  // pages, the list of pools, the orphans
 ThreadPool* g_pools = nullptr;
 ThreadPool* g_orphans = nullptr;
 uint64_t g_orphan_count = 0;
 uint64_t g_pool_count = 0;
-pthread_key_t g_exit_key;
 uintptr_t g_records = 0, g_records_end = 0;  // where new ThreadPool records are carved
 size_t g_block_bytes = 0;                     // bytes of block pages, what max_size caps
 
@@ -52,7 +47,10 @@ uint64_t inverse_of_odd(uint64_t odd) {
 uintptr_t take_page(bool for_blocks) {
   uintptr_t top = g_area.used_top.load(std::memory_order_relaxed);
   if (top + kPageSize > g_area.base + g_area.reserved) return 0;
-  if (for_blocks && g_area.max_bytes && g_block_bytes + kPageSize > g_area.max_bytes) return 0;
+  if (for_blocks && g_area.max_bytes && g_block_bytes + kPageSize > g_area.max_bytes) {
+    g_area.full.store(true, std::memory_order_relaxed);
+    return 0;
+  }
   if (!os::commit(top, kPageSize)) return 0;
   if (for_blocks) g_block_bytes += kPageSize;
   return top;
@@ -87,10 +85,12 @@ ThreadPool* new_record() {
   return tp;
 }
 
-void on_thread_exit(void* arg) {
-  auto* tp = static_cast<ThreadPool*>(arg);
+// At thread exit the pool is orphaned with everything in it; later frees in this thread are
+// remote frees to the orphan, and its requests go to the layers below.
+void on_thread_exit() {
+  ThreadPool* tp = t_pool;
+  if (tp == nullptr) return;
   t_pool = nullptr;
-  t_state = kExited;  // later frees in this thread are remote frees to the orphan
   LockGuard guard(g_lock);
   tp->next_orphan = g_orphans;
   g_orphans = tp;
@@ -98,8 +98,7 @@ void on_thread_exit(void* arg) {
 }
 
 ThreadPool* attach() {
-  if (t_state != kDetached) return nullptr;
-  t_state = kAttaching;  // a malloc from pthread_setspecific below goes to the back end
+  if (!thread_exit::watch()) return nullptr;
   ThreadPool* tp;
   {
     LockGuard guard(g_lock);
@@ -112,13 +111,7 @@ ThreadPool* attach() {
       tp = new_record();
     }
   }
-  if (tp == nullptr) {
-    t_state = kDetached;
-    return nullptr;
-  }
-  pthread_setspecific(g_exit_key, tp);
   t_pool = tp;
-  t_state = kAttached;
   return tp;
 }
 
@@ -140,6 +133,8 @@ PoolPage* init_page(uintptr_t at, ThreadPool* tp, unsigned c) {
 }
 
 PoolPage* new_page(ThreadPool* tp, unsigned c) {
+  // A full capped pool sends the request on without taking the lock.
+  if (g_area.full.load(std::memory_order_relaxed)) return nullptr;
   LockGuard guard(g_lock);
   uintptr_t at = take_page(true);
   if (at == 0) return nullptr;
@@ -229,7 +224,10 @@ PoolPage* take_spare(ThreadPool* tp, unsigned c) {
 
 }  // namespace
 
+constinit std::atomic<bool> g_fast{false};
+
 bool configure(size_t max_bytes) {
+  if (g_area.enabled) return true;
   // Address space only: max_size caps the pages that hold blocks (take_page), so the reservation
   // can be larger than the cap, with room for the ThreadPool records too.
   size_t size = kDefaultReserve;
@@ -245,7 +243,7 @@ bool configure(size_t max_bytes) {
     if (base == 0) size /= 2;
   }
   if (base == 0) return false;
-  if (pthread_key_create(&g_exit_key, on_thread_exit) != 0) {
+  if (!thread_exit::add_hook(on_thread_exit)) {
     os::release(base, size);
     return false;
   }
@@ -344,8 +342,6 @@ void render(const Totals& t, Text& out, int fd) {
   }
 }
 
-void lock_for_fork() { g_lock.lock(); }
-void unlock_after_fork() { g_lock.unlock(); }
-void reset_in_child() { g_lock.reset_in_child(); }
+Lock& fork_lock() { return g_lock; }
 
 }  // namespace aixmalloc::pool

@@ -1,4 +1,4 @@
-// MALLOCOPTIONS=pool[:max_size] (spec 3.4): requests of 512 bytes or less come from per-thread
+// MALLOCOPTIONS=pool[:max_size]: as on AIX, requests of 512 bytes or less come from per-thread
 // pools of size classes, with no lock, no atomic read-modify-write and no indirect call on the way.
 //
 //   pool area (one reservation):  | page | page | page | ...... | used top | reserved ... |
@@ -23,8 +23,14 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
+#include "libmalloc/base/address_map.h"
+#include "libmalloc/base/config.h"
+#include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc::pool {
 
@@ -78,12 +84,18 @@ struct ThreadPool {
   ThreadPool* next_orphan = nullptr;  // pools of exited threads waiting to be adopted
 };
 
+// True while the pool serves small requests of the default alignment: read by the exported malloc
+// and free, which run the fast paths below inline. Set at start-up before the runtime is published
+// as ready; cleared when mallopt(M_MALIGN) asks for more alignment than pool blocks have.
+extern std::atomic<bool> g_fast;
+
 // Process-wide state, written once at start-up (and when max_size is reached, not at all).
 struct Area {
   uintptr_t base = 0;
   size_t reserved = 0;
   std::atomic<uintptr_t> used_top{0};  // pages below it are committed and initialised
   size_t max_bytes = 0;                // 0: no cap
+  std::atomic<bool> full{false};       // max_bytes reached: block pages never return to the area
   bool enabled = false;
 };
 extern Area g_area;
@@ -93,7 +105,8 @@ extern const uint16_t kClassSize[kClasses];
 // (initial-exec) instead of a call through a TLS wrapper.
 extern __thread ThreadPool* t_pool;
 
-// Reserves the area; false (pool stays off) when even a small reservation is refused.
+// Reserves the area; false (pool stays off) when even a small reservation is refused. A second
+// call (the stack rebuilt by mallopt) keeps the area it has.
 bool configure(size_t max_bytes);
 bool enabled();
 
@@ -116,7 +129,8 @@ inline bool is_block_start(const PoolPage* page, const void* p) {
          reinterpret_cast<uintptr_t>(p) < page->bump;
 }
 
-// malloc of size <= kMaxRequest. nullptr: serve it elsewhere.
+// malloc of size <= kMaxRequest: a pop from this thread's free list of the class, or else the
+// slow path. nullptr: serve it elsewhere.
 inline void* allocate(size_t size) {
   ThreadPool* tp = t_pool;
   if (__builtin_expect(tp != nullptr, 1)) {
@@ -163,9 +177,80 @@ struct Totals {
 void totals(Totals* out);
 void render(const Totals& t, Text& out, int fd);
 
-// pthread_atfork.
-void lock_for_fork();
-void unlock_after_fork();
-void reset_in_child();
+// The lock of the pool's pages and of its lists of pools, taken at fork.
+Lock& fork_lock();
+
+
+// The layer: the first of every stack. The exported malloc, free, new and delete run allocate()
+// and release() above inline while g_fast is set, and pass what the pool does not serve to the
+// layers below (below()); the layer's own calls serve the other entry points (calloc, realloc,
+// aligned requests).
+template <class Next>
+class PoolLayer : public LockedAtFork<Next, fork_lock> {
+ public:
+  Next& below() { return *this; }
+
+  void configure(const Config& c) {
+    Next::configure(c);
+    on_ = false;
+    if (!c.enabled(OptionId::kPool)) return;
+    if (!pool::configure(c.value(OptionId::kPool))) {
+      static const char kNoRoom[] = "MALLOCOPTIONS: pool: no address space for the pool; pool is off";
+      warn(kNoRoom, sizeof(kNoRoom) - 1);
+      return;
+    }
+    on_ = true;
+    g_fast.store(true, std::memory_order_release);
+  }
+
+  void* allocate(size_t size, size_t align) {
+    if (on_ && size <= kMaxRequest && align == kAlignment) {
+      if (void* p = pool::allocate(size)) return p;
+    }
+    return Next::allocate(size, align);
+  }
+
+  void release(void* p, Owner o, const char* call) {
+    if (owns(p)) return pool::release(p, call);
+    Next::release(p, o, call);
+  }
+
+  size_t usable_size(void* p, Owner o, const char* call) {
+    if (owns(p)) return pool::usable_size(p);
+    return Next::usable_size(p, o, call);
+  }
+
+  // A pool block stays while the new size fits its class; otherwise the caller moves it.
+  void* reallocate(void* p, Owner o, size_t size) {
+    if (owns(p)) return size <= pool::usable_size(p) ? p : nullptr;
+    return Next::reallocate(p, o, size);
+  }
+
+  void clear(void* p, size_t size) {
+    if (owns(p)) {
+      memset(p, 0, size);
+      return;
+    }
+    Next::clear(p, size);
+  }
+
+  // mallopt(M_MALIGN): pool blocks are 16-byte aligned, so a larger default turns the pool off.
+  void set_default_alignment(size_t align) {
+    g_fast.store(on_ && align == kAlignment, std::memory_order_release);
+  }
+
+  template <class Figures>
+  void statistics(Figures& f) {
+    Next::statistics(f);
+    if (!enabled()) return;
+    totals(&f.pool);
+    f.snapshot.pool_bytes = f.pool.bytes_reserved;
+    f.snapshot.pool_in_use = f.pool.bytes_in_use;
+  }
+
+
+ private:
+  bool on_ = false;
+};
 
 }  // namespace aixmalloc::pool

@@ -1,4 +1,4 @@
-// MALLOCOPTIONS=threadcache (spec 3.6; on by default under watson, threadcache:off disables it,
+// MALLOCOPTIONS=threadcache (on by default under watson, as on AIX; threadcache:off disables it;
 // opt-in under Yorktown): each thread keeps blocks of less than 4096 bytes it may need again, so
 // most requests of that size take no heap lock.
 //
@@ -9,7 +9,8 @@
 //
 // A cached block stays allocated as far as its heap knows; its check word says "cached", so a
 // second free of it is still reported as a double free. A thread that exits gives everything back.
-// The runtime does the heap side (refill, flush) because only it knows the configured stack.
+// ThreadCacheLayer, at the end of this file, wraps the heaps below it and does the heap side
+// (refill, flush) through their batch calls.
 //
 // Between the caches and each heap sits the heap's depot (our addition; AIX documents none): a
 // batch a thread gives back goes onto the depot of the heap that owns its blocks with one
@@ -25,7 +26,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "libmalloc/base/address_map.h"
 #include "libmalloc/base/block.h"
+#include "libmalloc/base/config.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/platform.h"
+#include "libmalloc/base/thread_exit.h"
 
 namespace aixmalloc::tcache {
 
@@ -161,20 +167,168 @@ inline Cached* take(ThreadCache* tc, unsigned c, unsigned n) {
 }
 
 // Attaches a cache to this thread (records reused from exited threads); nullptr when it cannot,
-// or while the thread is exiting. `on_exit` runs at thread exit with the cache.
-ThreadCache* attach(void (*on_exit)(void*));
-// Called by the runtime's exit handler after it gave every block back.
+// or once the thread's exit has begun (libmalloc/base/thread_exit.h).
+ThreadCache* attach();
+// Called by the layer's exit hook after it gave every block back.
 void retire(ThreadCache* tc);
 
 struct Totals {
   uint64_t caches, blocks, bytes, hits, refills, flushes;
-  uint64_t depot_bytes;  // in the heaps' depots (filled in by the runtime, which knows the heaps)
+  uint64_t depot_bytes;  // in the heaps' depots (filled in by the layer, which keeps them)
 };
 
-// pthread_atfork.
-void lock_for_fork();
-void unlock_after_fork();
-void reset_in_child();
+// The lock of the list of cache records, taken at fork.
+Lock& fork_lock();
 void totals(Totals* out);
+
+
+// The layer: requests under kLimit from this thread's cache; heap blocks freed into it. Next is the
+// heaps (options/multiheap.h), whose batch calls it uses; the depots, one per heap, are its own.
+template <class Next>
+class ThreadCacheLayer : public LockedAtFork<Next, fork_lock> {
+ public:
+  void configure(const Config& c) {
+    on_ = c.enabled(OptionId::kThreadcache) && thread_exit::add_hook(on_thread_exit);
+    self_ = this;
+    Next::configure(c);
+  }
+
+  void* allocate(size_t size, size_t align) {
+    if (on_ && size < kLimit && align == kAlignment) {
+      if (void* p = cache_allocate(size)) return p;
+    }
+    return Next::allocate(size, align);
+  }
+
+  void release(void* p, Owner o, const char* call) {
+    if (on_ && o.kind() == OwnerKind::kHeap && cache_release(p)) return;
+    Next::release(p, o, call);
+  }
+
+  // malloc_trim: the depots' blocks go back into their heaps' free structures first.
+  size_t trim() {
+    for (unsigned i = 0; i < Next::heap_count(); ++i) {
+      for (unsigned c = 0; c < kClasses; ++c) {
+        Cached* last;
+        unsigned n;
+        if (Cached* first = depots_[i].take(c, &last, &n)) give_back(i, first);
+      }
+    }
+    return Next::trim();
+  }
+
+  // Blocks in a depot are free to the program, though their heap counts them as allocated.
+  template <class Figures>
+  void statistics(Figures& f) {
+    Next::statistics(f);
+    if (!on_) return;
+    Totals& t = f.cache;
+    totals(&t);
+    for (unsigned i = 0; i < f.snapshot.heaps; ++i) {
+      f.snapshot.heap[i].free_bytes += depots_[i].bytes();
+      t.depot_bytes += depots_[i].bytes();
+    }
+    f.snapshot.cached_bytes = t.bytes;
+  }
+
+
+ private:
+  [[gnu::noinline]] ThreadCache* attach_thread() {
+    ThreadCache* tc = attach();
+    if (tc && tc->home_heap) Next::inherit_thread_home(tc->home_heap);
+    return tc;
+  }
+
+  void* cache_allocate(size_t size) {
+    ThreadCache* tc = t_cache;
+    if (tc == nullptr && (tc = attach_thread()) == nullptr) return nullptr;
+    unsigned c = class_of(size);
+    if (void* p = pop(tc, c)) return p;
+    if (!refill(tc, c)) return nullptr;
+    return pop(tc, c);
+  }
+
+  // A batch of blocks of class c onto this thread's list: the whole list of the class from its
+  // heap's depot when there is one (no lock), or else some from the heap under one lock.
+  [[gnu::noinline]] bool refill(ThreadCache* tc, unsigned c) {
+    Depot& d = depots_[Next::own_heap()];
+    Cached* last;
+    unsigned n;
+    if (Cached* first = d.take(c, &last, &n)) {
+      adopt(tc, c, first, last, n);
+      return true;
+    }
+    unsigned got = Next::allocate_batch(class_size(c), limit_of(c) / 2, [&](void* p) { push(tc, c, p); });
+    ++tc->refills;
+    return got > 0;
+  }
+
+  // A heap block freed into this thread's cache, when it is a valid, cacheable one. Reading the
+  // prefix without the heap's lock is safe: an allocated block's prefix changes only when its
+  // owner, the caller, frees or resizes it. Anything doubtful goes the locked way, which reports
+  // misuse.
+  bool cache_release(void* p) {
+    if (!prefix_mapped(p)) return false;
+    const BlockHeader* h = BlockHeader::of(p);
+    if (!h->valid_in_use() || h->size() - kHeaderSize >= kLimit + 64) return false;
+    ThreadCache* tc = t_cache;
+    if (tc == nullptr && (tc = attach_thread()) == nullptr) return false;
+    unsigned c = class_for_block(h->size() - kHeaderSize);
+    if (push(tc, c, p)) flush(take(tc, c, tc->count[c] / 2), c, true);
+    return true;
+  }
+
+  // Gives a list of cached blocks of class c back to the heaps that own them, a run of one heap's
+  // blocks at a time: onto its depot when `to_depot` and it has room, or else into its free
+  // structure under one acquisition of its lock.
+  [[gnu::noinline]] void flush(Cached* list, unsigned c, bool to_depot) {
+    while (list) {
+      unsigned heap = heap_of(list);
+      Cached* last = list;
+      unsigned n = 1;
+      while (last->next && heap_of(last->next) == heap) {
+        last = last->next;
+        ++n;
+      }
+      Cached* rest = last->next;
+      if (!to_depot || !depots_[heap].give(c, list, last, n)) {
+        last->next = nullptr;
+        give_back(heap, list);
+      }
+      list = rest;
+    }
+  }
+
+  // A chain of cached blocks of one heap back into its free structure.
+  void give_back(unsigned heap, Cached* list) {
+    Next::release_batch(heap, [list](auto release) mutable {
+      while (list) {
+        Cached* next = list->next;
+        BlockHeader::of(list)->mark_uncached();
+        release(list);
+        list = next;
+      }
+    });
+  }
+
+  unsigned heap_of(const void* p) { return Next::heap_index(address_map().lookup(p)); }
+
+  // At thread exit every cached block goes back to its heap, and the thread's heap is kept for
+  // the thread that takes this cache over.
+  static void on_thread_exit() {
+    ThreadCache* tc = t_cache;
+    if (tc == nullptr) return;
+    tc->home_heap = self_->thread_home();
+    for (unsigned c = 0; c < kClasses; ++c) {
+      if (tc->count[c] == 0) continue;
+      self_->flush(take(tc, c, tc->count[c]), c, false);
+    }
+    retire(tc);
+  }
+
+  static inline ThreadCacheLayer* self_ = nullptr;  // the configured stack's layer, for thread exit
+  Depot depots_[kMaxHeaps];
+  bool on_ = false;
+};
 
 }  // namespace aixmalloc::tcache

@@ -85,4 +85,6 @@ class ThreeOne {
   DecayTimer page_return_;
 };
 
+static_assert(HeapPolicy<ThreeOne>);
+
 }  // namespace aixmalloc

@@ -124,4 +124,6 @@ class Watson {
 static_assert(sizeof(void*) != 8 || 8 + 2 * 3 * sizeof(void*) <= Watson::kMinBlock,
               "a free block's prefix word and both hooks must fit in the minimum block");
 
+static_assert(HeapPolicy<Watson>);
+
 }  // namespace aixmalloc

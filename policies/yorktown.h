@@ -92,4 +92,6 @@ class Yorktown {
 
 static_assert(Yorktown::kMinBlock == 32, "a free block's prefix and hooks must fit in 32 bytes");
 
+static_assert(HeapPolicy<Yorktown>);
+
 }  // namespace aixmalloc

@@ -207,9 +207,7 @@ size_t drop_cache() {
   return bytes;
 }
 
-void lock_for_fork() { g_cache_lock.lock(); }
-void unlock_after_fork() { g_cache_lock.unlock(); }
-void reset_in_child() { g_cache_lock.reset_in_child(); }
+Lock& fork_lock() { return g_cache_lock; }
 
 bool valid(void* p, Owner owner) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "libmalloc/base/address_map.h"
+#include "libmalloc/base/lock.h"
 
 namespace aixmalloc::large {
 
@@ -37,9 +38,7 @@ struct Totals {
 };
 Totals totals();
 
-// pthread_atfork (the cache's lock).
-void lock_for_fork();
-void unlock_after_fork();
-void reset_in_child();
+// The cache's lock, taken at fork.
+Lock& fork_lock();
 
 }  // namespace aixmalloc::large

@@ -95,4 +95,25 @@ class LockGuard {
   Lock& lock_;
 };
 
+
+// The fork hooks of a layer that has one lock of its own, around the layers below it (Next): its
+// lock is taken before theirs and let go after them, so the order of the whole stack is its
+// order from the top down. `own` returns the layer's lock.
+template <class Next, Lock& (*own)()>
+class LockedAtFork : public Next {
+ public:
+  void fork_prepare() {
+    own().lock();
+    Next::fork_prepare();
+  }
+  void fork_parent() {
+    Next::fork_parent();
+    own().unlock();
+  }
+  void fork_child() {
+    Next::fork_child();
+    own().reset_in_child();
+  }
+};
+
 }  // namespace aixmalloc

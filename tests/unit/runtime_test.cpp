@@ -720,6 +720,10 @@ TEST(Runtime, PoolMaxSizeFallsThroughToTheHeaps) {
   EXPECT_EQ(malloc_usable_size(blocks.front()), 160u) << "the pool served nothing";
   EXPECT_EQ(malloc_usable_size(blocks.back()), 144u) << "the pool kept serving past max_size";
   EXPECT_GT(mallinfo2().uordblks, before + 1000000);
+  // Once the pool is full, a small malloc goes straight to a heap: its lock and no other.
+  unsigned long locks = aixmalloc_thread_lock_count();
+  for (int i = 0; i < 1000; ++i) blocks.push_back(malloc(130));
+  EXPECT_EQ(aixmalloc_thread_lock_count() - locks, 1000u) << "lock acquisitions for 1000 mallocs";
   for (void* p : blocks) free(p);
   EXPECT_EQ(aixmalloc_check(), 0);
 }

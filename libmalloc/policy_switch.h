@@ -1,0 +1,99 @@
+// The one switch from the configured MALLOCTYPE to the heaps of its policy: the layer under the
+// policy-independent ones (pool, thread cache, large blocks), over the heaps of one policy type
+// (MultiheapLayer over the per-heap layers over Yorktown, Watson or 3.1). Built at start-up and
+// again when mallopt(M_MXFAST) changes the policy before the first allocation; every call is one
+// predictable branch, no virtual call. Part of the assembly: it is where the policies meet.
+#pragma once
+
+#include <algorithm>
+#include <new>
+
+#include "libmalloc/base/config.h"
+#include "options/buckets.h"
+#include "options/disclaim.h"
+#include "options/multiheap.h"
+#include "policies/three_one.h"
+#include "policies/watson.h"
+#include "policies/yorktown.h"
+
+namespace aixmalloc::rt {
+
+// The heaps of one policy, each policy wrapped in the per-heap layers.
+template <class Policy>
+using Heaps = MultiheapLayer<BucketsLayer<DisclaimLayer<Policy>>>;
+
+class PolicySwitch {
+ public:
+  // Runs fn on the heaps of the configured policy.
+  template <class Fn>
+  decltype(auto) with(Fn&& fn) {
+    switch (policy_) {
+      case Policy::kWatson:
+        return fn(*std::launder(reinterpret_cast<Heaps<Watson>*>(storage_)));
+      case Policy::kV31:
+      case Policy::kV31_64:
+        return fn(*std::launder(reinterpret_cast<Heaps<ThreeOne>*>(storage_)));
+      default:
+        return fn(*std::launder(reinterpret_cast<Heaps<Yorktown>*>(storage_)));
+    }
+  }
+
+  // (Re)builds the heaps of c.policy. Only before any block exists: the old heaps are dropped.
+  void configure(const Config& c) {
+    policy_ = c.policy;
+    switch (policy_) {
+      case Policy::kWatson:
+        new (storage_) Heaps<Watson>();
+        break;
+      case Policy::kV31:
+      case Policy::kV31_64:
+        new (storage_) Heaps<ThreeOne>();
+        break;
+      default:
+        new (storage_) Heaps<Yorktown>();
+        break;
+    }
+    with([&](auto& h) { h.configure(c); });
+  }
+
+  void* allocate(size_t size, size_t align) { return with([&](auto& h) { return h.allocate(size, align); }); }
+  void release(void* p, Owner o, const char* call) { with([&](auto& h) { h.release(p, o, call); }); }
+  size_t usable_size(void* p, Owner o, const char* call) {
+    return with([&](auto& h) { return h.usable_size(p, o, call); });
+  }
+  void* reallocate(void* p, Owner o, size_t size) { return with([&](auto& h) { return h.reallocate(p, o, size); }); }
+  void clear(void* p, size_t size) { with([&](auto& h) { h.clear(p, size); }); }
+  size_t trim() { return with([](auto& h) { return h.trim(); }); }
+  bool check(Text* why) { return with([&](auto& h) { return h.check(why); }); }
+  bool any_allocation() { return with([](auto& h) { return h.any_allocation(); }); }
+  template <class Figures>
+  void statistics(Figures& f) {
+    with([&](auto& h) { h.statistics(f); });
+  }
+  void fork_prepare() { with([](auto& h) { h.fork_prepare(); }); }
+  void fork_parent() { with([](auto& h) { h.fork_parent(); }); }
+  void fork_child() { with([](auto& h) { h.fork_child(); }); }
+
+  // What the thread cache asks of the heaps (options/multiheap.h).
+  unsigned heap_count() { return with([](auto& h) { return h.heap_count(); }); }
+  unsigned own_heap() { return with([](auto& h) { return h.own_heap(); }); }
+  unsigned heap_index(Owner o) { return with([&](auto& h) { return h.heap_index(o); }); }
+  template <class Take>
+  unsigned allocate_batch(size_t size, unsigned want, Take take) {
+    return with([&](auto& h) { return h.allocate_batch(size, want, take); });
+  }
+  template <class Give>
+  void release_batch(unsigned i, Give give) {
+    with([&](auto& h) { h.release_batch(i, give); });
+  }
+  unsigned thread_home() { return with([](auto& h) { return h.thread_home(); }); }
+  void inherit_thread_home(unsigned home) { with([&](auto& h) { h.inherit_thread_home(home); }); }
+
+ private:
+  static constexpr size_t kSize =
+      std::max({sizeof(Heaps<Yorktown>), sizeof(Heaps<Watson>), sizeof(Heaps<ThreeOne>)});
+  Policy policy_ = Policy::kYorktown;
+  alignas(64) unsigned char storage_[kSize] = {};
+};
+
+}  // namespace aixmalloc::rt
