@@ -54,9 +54,11 @@ enum StartState : int { kUninit, kStarting, kReady };
 extern std::atomic<int> g_state;
 inline bool ready() { return g_state.load(std::memory_order_acquire) == kReady; }
 
-// Figures gathered for the reports (snapshot.cpp).
-void cache_totals(tcache::Totals* t);
-void gather_buckets(BucketReport* r);
+// Figures gathered for the reports (snapshot.cpp): the thread caches' with the depots', the
+// bucket statistics, and every figure of the table (the snapshot, with buckets when they are on).
+void cache_totals(ThreadCacheFigures* t);
+void gather_buckets(Statistics* s);
+void gather_statistics(Snapshot* s);
 
 // The handlers of pthread_atfork (fork.cpp), installed at start-up.
 void install_fork_handlers();

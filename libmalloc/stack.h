@@ -40,7 +40,7 @@ class Stack {
  public:
   explicit Stack(const Config& c) {
     unsigned n = c.enabled(OptionId::kMultiheap) ? static_cast<unsigned>(c.value(OptionId::kMultiheap)) : 1;
-    for (unsigned i = 0; i < Snapshot::kMaxHeaps; ++i) heaps_[i].index = i;
+    for (unsigned i = 0; i < kMaxHeaps; ++i) heaps_[i].index = i;
     selector_.configure(heaps_, n, c.enabled(OptionId::kConsidersize));
     disclaim_ = c.enabled(OptionId::kDisclaim);
     buckets_ = c.enabled(OptionId::kBuckets);
@@ -194,11 +194,14 @@ class Stack {
     s->heaps = heap_count();
     for (unsigned i = 0; i < heap_count(); ++i) {
       Heap<P>* h = heap(i);
-      HeapSnapshot& o = s->heap[i];
+      HeapFigures& o = s->heap[i];
       o.locked = h->lock.is_locked();
       LockGuard guard(h->lock);
       o.index = h->index;
-      o.counters = h->counters;
+      o.allocations = h->counters.allocations;
+      o.frees = h->counters.frees;
+      o.reallocs = h->counters.reallocs;
+      o.failures = h->counters.failures;
       o.acquired = h->memory.committed();
       // Blocks in the depot are free to the program, though the tree counts them as allocated.
       o.free_bytes = h->policy.free_bytes() + h->buckets.free_bytes() + h->depot.bytes();
@@ -290,7 +293,7 @@ class Stack {
     }
   }
 
-  Heap<P> heaps_[Snapshot::kMaxHeaps];
+  Heap<P> heaps_[kMaxHeaps];
   HeapSelector<Heap<P>> selector_;
   bool disclaim_ = false;
   bool buckets_ = false;
@@ -298,19 +301,20 @@ class Stack {
  public:
   // The figures of the bucket statistics. Requests that took a range of their own (4 MiB and more)
   // count as the default allocator's, in heap 0's row.
-  void bucket_report(uint64_t large_requests, BucketReport* r) {
+  void bucket_report(uint64_t large_requests, Statistics* r) {
     const Buckets& shape = heaps_[0].buckets;
-    r->count = shape.count();
-    r->factor = shape.factor();
-    r->blocks_per_bucket = shape.blocks_per_bucket();
-    r->heaps = heap_count();
+    r->buckets.count = shape.count();
+    r->buckets.factor = shape.factor();
+    r->buckets.blocks_per_bucket = shape.blocks_per_bucket();
+    r->bucket_heaps = heap_count();
     for (unsigned i = 0; i < heap_count(); ++i) {
       LockGuard guard(heaps_[i].lock);
-      for (unsigned b = 0; b < shape.count(); ++b) r->per_bucket[b] += heaps_[i].buckets.requests(b);
-      r->heap_buckets[i] = heaps_[i].buckets.total_requests();
-      r->heap_default[i] = heaps_[i].buckets.default_requests;
+      for (unsigned b = 0; b < shape.count(); ++b)
+        r->bucket[b].allocations += heaps_[i].buckets.requests(b);
+      r->bucket_heap[i].in_buckets = heaps_[i].buckets.total_requests();
+      r->bucket_heap[i].in_default = heaps_[i].buckets.default_requests;
     }
-    r->heap_default[0] += large_requests;
+    r->bucket_heap[0].in_default += large_requests;
   }
 };
 

@@ -115,22 +115,4 @@ class Buckets {
   size_t free_bytes_ = 0;
 };
 
-// The figures of the bucket statistics summary, gathered once for every renderer (text, JSON).
-struct BucketReport {
-  static constexpr unsigned kMaxHeaps = 32;
-  unsigned count = 0, factor = 0, blocks_per_bucket = 0, heaps = 0;
-  uint64_t per_bucket[Buckets::kMaxBuckets] = {};
-  uint64_t heap_buckets[kMaxHeaps] = {}, heap_default[kMaxHeaps] = {};
-  uint64_t in_buckets() const {
-    uint64_t s = 0;
-    for (unsigned i = 0; i < heaps; ++i) s += heap_buckets[i];
-    return s;
-  }
-  uint64_t in_default() const {
-    uint64_t s = 0;
-    for (unsigned i = 0; i < heaps; ++i) s += heap_default[i];
-    return s;
-  }
-};
-
 }  // namespace aixmalloc

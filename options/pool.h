@@ -24,7 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/base/format.h"
+#include "libmalloc/base/statistics.h"
 
 namespace aixmalloc::pool {
 
@@ -152,16 +152,8 @@ inline void release(void* p, const char* call) {
 
 inline size_t usable_size(const void* p) { return page_of(p)->block_size; }
 
-// Statistics: the sum over every pool, per class.
-struct Totals {
-  ClassCounters cls[kClasses];
-  uint64_t pools, orphans, pages, slow_calls;
-  uint64_t spare_pages, pages_recycled;  // empty pages kept for any class; reuses of such pages
-  uint64_t bytes_reserved;  // bytes of block pages
-  uint64_t bytes_in_use;    // blocks handed out and not yet back (remote frees count when taken)
-};
-void totals(Totals* out);
-void render(const Totals& t, Text& out, int fd);
+// Statistics: the sum over every pool, and per class (kClasses rows).
+void totals(PoolFigures* out, PoolClassFigures* classes);
 
 // pthread_atfork.
 void lock_for_fork();

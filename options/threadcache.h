@@ -26,6 +26,7 @@
 #include <cstdint>
 
 #include "libmalloc/base/block.h"
+#include "libmalloc/base/statistics.h"
 
 namespace aixmalloc::tcache {
 
@@ -166,15 +167,11 @@ ThreadCache* attach(void (*on_exit)(void*));
 // Called by the runtime's exit handler after it gave every block back.
 void retire(ThreadCache* tc);
 
-struct Totals {
-  uint64_t caches, blocks, bytes, hits, refills, flushes;
-  uint64_t depot_bytes;  // in the heaps' depots (filled in by the runtime, which knows the heaps)
-};
-
 // pthread_atfork.
 void lock_for_fork();
 void unlock_after_fork();
 void reset_in_child();
-void totals(Totals* out);
+// Every cache summed; the depots' bytes are the runtime's to fill in (it knows the heaps).
+void totals(ThreadCacheFigures* out);
 
 }  // namespace aixmalloc::tcache

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "libmalloc/base/address_map.h"
+#include "libmalloc/base/statistics.h"
 
 namespace aixmalloc::large {
 
@@ -30,12 +31,8 @@ size_t usable_size(void* p, Owner owner);
 // (p intact) or when the block is over-aligned and cannot be remapped.
 void* reallocate(void* p, Owner owner, size_t size);
 
-struct Totals {
-  uint64_t blocks, bytes, max_blocks, max_bytes, allocations;
-  uint64_t cached_ranges, cached_bytes;  // freed ranges kept for reuse
-  uint64_t cache_hits;                   // requests served from a cached range
-};
-Totals totals();
+// The figures of the large blocks and of the cache of freed ranges.
+LargeFigures totals();
 
 // pthread_atfork (the cache's lock).
 void lock_for_fork();
