@@ -350,6 +350,15 @@ std::string to_json(const Dump& d, const StatsFlags& flags) {
   return j.text();
 }
 
+// `stats --keys`: every figure of the table, a line each: where it is in the JSON document, its
+// key and its label in the status report ("heaps bytes_acquired bytes acquired from sbrk()"), for
+// the tests that hold the formats and the man page against the table.
+void print_keys() {
+  for (const SectionInfo& s : kSections)
+    for (const FigureInfo& f : s.figures())
+      printf("%s %s %s\n", json_path(s).c_str(), f.key, f.label);
+}
+
 int write_svg(const Dump& d, const StatsFlags& flags) {
   std::optional<Histogram> h = histogram_of(d);
   if (!h) {
@@ -453,6 +462,10 @@ int cmd_stats(int argc, char** argv) {
       if (matched) break;
     }
     if (matched) continue;
+    if (a == "--keys") {  // for the tests; not in the help
+      print_keys();
+      return kExitOk;
+    }
     if (a == "--json") {
       flags.json = true;
     } else if (a == "--log") {
