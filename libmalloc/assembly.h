@@ -18,17 +18,6 @@ extern Config g_config;
 extern Policy g_policy;
 extern size_t g_default_align;  // mallopt(M_MALIGN)
 
-// Every figure the layers report, gathered in one walk down the stack (snapshot.cpp): each layer
-// fills its own part.
-struct Figures {
-  Snapshot snapshot;
-  BucketReport buckets;  // MALLOCOPTIONS=buckets
-  pool::Totals pool{};   // MALLOCOPTIONS=pool
-  tcache::Totals cache{};  // MALLOCOPTIONS=threadcache
-};
-// Gathers them, starting the runtime if need be.
-void gather(Figures* f);
-
 // The configured stack (stack.h).
 extern Stack g_stack;
 

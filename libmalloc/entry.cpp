@@ -97,13 +97,14 @@ struct mallinfo2 fill_mallinfo2() {
     free_blocks += s.heap[i].free_blocks;
     if (s.heap[i].largest_free > largest) largest = s.heap[i].largest_free;
   }
-  mi.arena = s.acquired() - s.large_bytes;  // heaps and pool pages: glibc's "arena"; large blocks = hblkhd
+  // Heaps and pool pages: glibc's "arena"; large blocks are its hblkhd.
+  mi.arena = s.totals.acquired - s.large.bytes;
   mi.ordblks = free_blocks;
-  mi.hblks = s.large_blocks;
-  mi.hblkhd = s.large_bytes;
+  mi.hblks = s.large.blocks;
+  mi.hblkhd = s.large.bytes;
   mi.usmblks = 0;
-  mi.uordblks = s.in_use();
-  mi.fordblks = s.free_bytes();
+  mi.uordblks = s.totals.in_use;
+  mi.fordblks = s.totals.free_bytes;
   mi.keepcost = largest;
   return mi;
 }
@@ -158,11 +159,11 @@ AIX_EXPORT struct mallinfo_heap mallinfo_heap(int heap) {
   Snapshot s;
   rt::snapshot(&s);
   if (heap < 0 || static_cast<unsigned>(heap) >= s.heaps) return m;
-  const HeapSnapshot& h = s.heap[heap];
+  const HeapFigures& h = s.heap[heap];
   m.root_sz = h.largest_free;
   m.acquired = h.acquired;
-  m.blks_alloc = h.counters.allocations - h.counters.frees + h.free_blocks;
-  m.netalloc = h.acquired - h.free_bytes;
+  m.blks_alloc = h.active + h.free_blocks;
+  m.netalloc = h.held;
   m.bytes_free = h.free_bytes;
   return m;
 }

@@ -1,6 +1,8 @@
 // The reports written at exit, when the configuration asks for them: AIX's bucket statistics
 // (MALLOCOPTIONS=bucket_statistics), the JSON document (AIXMALLOC_STATS_JSON) and the dbx-style
 // status report (AIXMALLOC_STATS). Each is formatted on the stack and written with write(2).
+#include "libmalloc/exit_reports.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -8,8 +10,6 @@
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/os.h"
-#include "libmalloc/exit_reports.h"
-#include "options/pool.h"
 
 namespace aixmalloc::rt {
 namespace {
@@ -49,37 +49,21 @@ void write_report(const Destination& d, Render render) {
 
 void bucket_statistics_report() {
   write_report(g_config.bucket_statistics, [](Text& out, int fd) {
-    Figures f;
-    gather(&f);
-    render_buckets(f.buckets, out, fd);
+    Snapshot s;
+    snapshot(&s);
+    render_buckets(s, out, fd);
   });
 }
 
 // AIXMALLOC_STATS_JSON: the document at exit.
 void json_report() { write_report(g_config.stats_json, render_json_document); }
 
-// AIXMALLOC_STATS: the dbx-style status report, then the pool's and the thread caches' figures.
+// AIXMALLOC_STATS: the dbx-style status report, with every figure of the table.
 void status_report() {
   write_report(g_config.stats, [](Text& out, int fd) {
-    Figures f;
-    gather(&f);
-    render_status(f.snapshot, out, fd);
-    if (pool::enabled()) {
-      pool::render(f.pool, out, fd);
-      out.flush(fd);
-    }
-    if (g_config.enabled(OptionId::kThreadcache)) {
-      const tcache::Totals& t = f.cache;
-      out.str("        Thread cache (MALLOCOPTIONS=threadcache)\n");
-      out.str("                thread caches.................... ").num(t.caches).ch('\n');
-      out.str("                blocks cached now................ ").num(t.blocks).str(" (")
-          .num(t.bytes).str(" bytes)\n");
-      out.str("                requests served from a cache..... ").num(t.hits).ch('\n');
-      out.str("                batches taken from the heaps..... ").num(t.refills).ch('\n');
-      out.str("                batches given back to the heaps.. ").num(t.flushes).ch('\n');
-      out.str("                bytes in the heaps' depots....... ").num(t.depot_bytes).ch('\n');
-      out.flush(fd);
-    }
+    Snapshot s;
+    snapshot(&s);
+    render_status(s, out, fd);
   });
 }
 
@@ -92,15 +76,12 @@ __attribute__((destructor)) void on_exit_report() {
 
 }  // namespace
 
-// Every statistic as one JSON document, from the same snapshot and bucket figures as the text
-// reports. Takes each lock it needs one at a time; allocates nothing.
+// Every statistic as one JSON document, gathered as for the status report. Takes each lock it
+// needs one at a time; allocates nothing.
 void render_json_document(Text& out, int fd) {
-  Figures f;
-  gather(&f);
-  bool buckets = g_config.enabled(OptionId::kBuckets);
-  bool cache = g_config.enabled(OptionId::kThreadcache);
-  render_json(f.snapshot, buckets ? &f.buckets : nullptr, pool::enabled() ? &f.pool : nullptr,
-              cache ? &f.cache : nullptr, out, fd);
+  Snapshot s;
+  snapshot(&s);
+  render_json(s, out, fd);
 }
 
 }  // namespace aixmalloc::rt

@@ -6,8 +6,8 @@
 
 namespace aixmalloc::rt {
 
-// Every statistic as one JSON document, from the same snapshot and bucket figures as the text
-// reports. Takes each lock it needs one at a time; allocates nothing.
+// Every statistic as one JSON document, from the same figures as the status report. Takes each
+// lock it needs one at a time; allocates nothing.
 void render_json_document(Text& out, int fd);
 
 }  // namespace aixmalloc::rt

@@ -66,8 +66,7 @@ class PolicySwitch {
   size_t trim() { return with([](auto& h) { return h.trim(); }); }
   bool check(Text* why) { return with([&](auto& h) { return h.check(why); }); }
   bool any_allocation() { return with([](auto& h) { return h.any_allocation(); }); }
-  template <class Figures>
-  void statistics(Figures& f) {
+  void statistics(Statistics& f) {
     with([&](auto& h) { h.statistics(f); });
   }
   void fork_prepare() { with([](auto& h) { h.fork_prepare(); }); }

@@ -1,3 +1,5 @@
+// The reports that gather every layer's figures: AIX's bucket statistics summary and the JSON
+// document of every statistic, both from the table of figures (base/statistics.def).
 #include "libmalloc/reports.h"
 
 #include <unistd.h>
@@ -14,12 +16,38 @@ void flush_if_full(Text& out, int fd) {
 }
 
 // A JSON writer over Text: keys are plain ASCII, numbers unsigned, strings from our own tables.
+// Its calls are those of the CLI's writer, so the table's walk (JsonSections) drives both.
 class Json {
  public:
   Json(Text& out, int fd) : out_(out), fd_(fd) {}
-  Json& open(const char* key, char brace) {
-    sep();
+  Json& begin_object(const char* key = nullptr) { return open(key, '{'); }
+  Json& begin_array(const char* key = nullptr) { return open(key, '['); }
+  Json& end_object() { return close('}'); }
+  Json& end_array() { return close(']'); }
+  Json& number(const char* key, uint64_t v) {
+    item(key);
+    out_.num(v);
+    return *this;
+  }
+  Json& string(const char* key, const char* v) {
+    item(key);
+    out_.ch('"').str(v).ch('"');
+    return *this;
+  }
+  Json& boolean(const char* key, bool v) {
+    item(key);
+    out_.str(v ? "true" : "false");
+    return *this;
+  }
+
+ private:
+  void item(const char* key) {
+    if (!first_) out_.ch(',');
+    first_ = false;
     if (key) out_.ch('"').str(key).str("\":");
+  }
+  Json& open(const char* key, char brace) {
+    item(key);
     out_.ch(brace);
     first_ = true;
     return *this;
@@ -30,75 +58,62 @@ class Json {
     flush_if_full(out_, fd_);
     return *this;
   }
-  Json& num(const char* key, uint64_t v) {
-    sep();
-    out_.ch('"').str(key).str("\":").num(v);
-    return *this;
-  }
-  Json& str(const char* key, const char* v) {
-    sep();
-    out_.ch('"').str(key).str("\":\"").str(v).ch('"');
-    return *this;
-  }
-  Json& boolean(const char* key, bool v) {
-    sep();
-    out_.ch('"').str(key).str("\":").str(v ? "true" : "false");
-    return *this;
-  }
-
- private:
-  void sep() {
-    if (!first_) out_.ch(',');
-    first_ = false;
-  }
   Text& out_;
   int fd_;
   bool first_ = true;
 };
 
+// One of the summary's tables: AIX's title and column headings, then a row of numbers each.
+void bucket_table(const Statistics& s, SectionId id, const char* const (&headings)[3], Text& out,
+                  int fd) {
+  const SectionInfo& table = section(id);
+  out.str(table.title).ch('\n');
+  for (const char* h : headings) out.str(h).ch('\n');
+  for (unsigned r = 0; r < rows_in(s, table); ++r) {
+    unsigned width = 5;
+    for (const FigureInfo& f : table.figures()) {
+      out.num(value_in(s, table, r, f), width);
+      width = 13;
+    }
+    out.ch('\n');
+    flush_if_full(out, fd);
+  }
+}
+
 }  // namespace
 
-void render_buckets(const BucketReport& r, Text& out, int fd) {
-  auto value = [&](const char* label, uint64_t v) { out.str(label).pad_to(28).num(v).ch('\n'); };
+void render_buckets(const Statistics& s, Text& out, int fd) {
   out.str("==================================\n");
   out.str("Malloc buckets statistical summary\n");
   out.str("==================================\n");
-  out.str("Configuration values:\n");
-  value("  Number of buckets:", r.count);
-  value("  Bucket sizing factor:", r.factor);
-  value("  Blocks per bucket:", r.blocks_per_bucket);
-  out.str("Allocation request totals:\n");
-  value("  Buckets allocator:", r.in_buckets());
-  value("  Default allocator:", r.in_default());
-  value("  Total for process:", r.in_buckets() + r.in_default());
-  out.str("Allocation requests by bucket\n");
-  out.str("Bucket  Maximum     Number of\n");
-  out.str("Number  Block Size  Allocations\n");
-  out.str("-----   ----------  -----------\n");
-  for (unsigned b = 0; b < r.count; ++b) {
-    out.num(b, 5).num(uint64_t{b + 1} * r.factor, 13).num(r.per_bucket[b], 13).ch('\n');
-    flush_if_full(out, fd);
+  const SectionInfo& summary = section(SectionId::kBuckets);
+  for (const FigureInfo& f : summary.figures()) {
+    // AIX heads the tuning values and the request counts each with a line of its own.
+    if (&f == &figure_of(&BucketsFigures::count)) out.str("Configuration values:\n");
+    if (&f == &figure_of(&BucketsFigures::in_buckets)) out.str("Allocation request totals:\n");
+    out.str("  ").str(f.label).ch(':').pad_to(28).num(value_in(s, summary, 0, f)).ch('\n');
   }
-  out.str("Allocation requests by heap\n");
-  out.str("Heap    Buckets      Default\n");
-  out.str("Number  Allocator    Allocator\n");
-  out.str("-----   -----------  -----------\n");
-  for (unsigned i = 0; i < r.heaps; ++i) {
-    out.num(i, 5).num(r.heap_buckets[i], 13).num(r.heap_default[i], 13).ch('\n');
-    flush_if_full(out, fd);
-  }
+  bucket_table(s, SectionId::kBucketSize,
+               {"Bucket  Maximum     Number of", "Number  Block Size  Allocations",
+                "-----   ----------  -----------"},
+               out, fd);
+  bucket_table(s, SectionId::kBucketHeap,
+               {"Heap    Buckets      Default", "Number  Allocator    Allocator",
+                "-----   -----------  -----------"},
+               out, fd);
   out.flush(fd);
 }
 
-void render_json(const Snapshot& s, const BucketReport* buckets, const pool::Totals* pool,
-                 const tcache::Totals* cache, Text& out, int fd) {
+void render_json(const Snapshot& s, Text& out, int fd) {
   const Config& c = *s.config;
   Json j(out, fd);
-  j.open(nullptr, '{');
-  j.str("schema", "aixmalloc-stats").num("schema_version", 1).str("library_version", AIXMALLOC_VERSION);
-  j.num("pid", static_cast<uint64_t>(getpid()));
-  j.str("policy", spec(c.policy).spelling);
-  j.open("options", '{');
+  j.begin_object();
+  j.string("schema", "aixmalloc-stats")
+      .number("schema_version", 1)
+      .string("library_version", AIXMALLOC_VERSION);
+  j.number("pid", static_cast<uint64_t>(getpid()));
+  j.string("policy", spec(c.policy).spelling);
+  j.begin_object("options");
   for (size_t i = 0; i < kOptionCount; ++i) {
     const OptionValue& v = c.options[i];
     if (kOptions[i].arg == kFlag || kOptions[i].arg == kOff || kOptions[i].arg == kDest) {
@@ -106,99 +121,13 @@ void render_json(const Snapshot& s, const BucketReport* buckets, const pool::Tot
     } else if (kOptions[i].arg == kOptNumber && !v.on) {
       j.boolean(kOptions[i].name, false);
     } else {
-      j.num(kOptions[i].name, v.number);
+      j.number(kOptions[i].name, v.number);
     }
   }
-  j.close('}');
-  j.open("heaps", '[');
-  for (unsigned i = 0; i < s.heaps; ++i) {
-    const HeapSnapshot& h = s.heap[i];
-    j.open(nullptr, '{')
-        .num("heap", h.index)
-        .num("bytes_acquired", h.acquired)
-        .num("bytes_free", h.free_bytes)
-        .num("bytes_held", h.acquired - h.free_bytes)
-        .num("free_blocks", h.free_blocks)
-        .num("largest_free", h.largest_free)
-        .num("allocations_since_start", h.counters.allocations)
-        .num("allocations_active", h.counters.allocations - h.counters.frees)
-        .num("reallocations", h.counters.reallocs)
-        .num("failed_requests", h.counters.failures)
-        .num("grow_calls", h.grow_calls)
-        .close('}');
-  }
-  j.close(']');
-  j.open("large_blocks", '{')
-      .num("blocks", s.large_blocks)
-      .num("bytes", s.large_bytes)
-      .num("most_bytes", s.large_max_bytes)
-      .num("allocations_since_start", s.large_allocations)
-      .num("cached_bytes", s.large_cached_bytes)
-      .num("cache_hits", s.large_cache_hits)
-      .close('}');
-  j.open("totals", '{')
-      .num("bytes_acquired", s.acquired())
-      .num("bytes_in_use", s.in_use())
-      .num("bytes_free", s.free_bytes())
-      .close('}');
-  if (buckets) {
-    const BucketReport& r = *buckets;
-    j.open("buckets", '{')
-        .num("number_of_buckets", r.count)
-        .num("bucket_sizing_factor", r.factor)
-        .num("blocks_per_bucket", r.blocks_per_bucket)
-        .num("buckets_allocator", r.in_buckets())
-        .num("default_allocator", r.in_default())
-        .num("total_for_process", r.in_buckets() + r.in_default());
-    j.open("by_bucket", '[');
-    for (unsigned b = 0; b < r.count; ++b)
-      j.open(nullptr, '{')
-          .num("bucket", b)
-          .num("maximum_block_size", uint64_t{b + 1} * r.factor)
-          .num("allocations", r.per_bucket[b])
-          .close('}');
-    j.close(']');
-    j.open("by_heap", '[');
-    for (unsigned i = 0; i < r.heaps; ++i)
-      j.open(nullptr, '{')
-          .num("heap", i)
-          .num("buckets_allocator", r.heap_buckets[i])
-          .num("default_allocator", r.heap_default[i])
-          .close('}');
-    j.close(']');
-    j.close('}');
-  }
-  if (pool) {
-    j.open("pool", '{')
-        .num("thread_pools", pool->pools)
-        .num("orphaned_pools", pool->orphans)
-        .num("bytes_in_pages", pool->bytes_reserved)
-        .num("spare_pages", pool->spare_pages)
-        .num("pages_recycled", pool->pages_recycled)
-        .num("bytes_in_use", pool->bytes_in_use);
-    j.open("by_class", '[');
-    for (unsigned c = 0; c < pool::kClasses; ++c)
-      j.open(nullptr, '{')
-          .num("class_size", pool::kClassSize[c])
-          .num("allocations", pool->cls[c].allocations)
-          .num("frees", pool->cls[c].frees)
-          .num("remote_frees", pool->cls[c].remote_frees)
-          .close('}');
-    j.close(']');
-    j.close('}');
-  }
-  if (cache) {
-    j.open("threadcache", '{')
-        .num("caches", cache->caches)
-        .num("blocks_cached", cache->blocks)
-        .num("bytes_cached", cache->bytes)
-        .num("requests_served", cache->hits)
-        .num("batches_taken", cache->refills)
-        .num("batches_given_back", cache->flushes)
-        .num("bytes_in_depots", cache->depot_bytes)
-        .close('}');
-  }
-  j.close('}');
+  j.end_object();
+  JsonSections<Json> sections{j};
+  walk(sections, StatisticsSource{s});
+  j.end_object();
   out.ch('\n').flush(fd);
 }
 

@@ -5,19 +5,18 @@
 
 #include "libmalloc/base/format.h"
 #include "libmalloc/stats.h"
-#include "options/buckets.h"
-#include "options/pool.h"
-#include "options/threadcache.h"
 
 namespace aixmalloc {
 
-// Spec 4.5: AIX's labels and layout.
-void render_buckets(const BucketReport& r, Text& out, int fd);
+// AIX's bucket statistics summary, in AIX's labels and layout, from the bucket sections.
+void render_buckets(const Statistics& s, Text& out, int fd);
 
-// One JSON object; sections for the layers that are on (nullptr: off). Schema version 1:
-// {"schema":"aixmalloc-stats","schema_version":1,"library_version":..., "policy":..., "options":{...},
-//  "heaps":[...], "large_blocks":{...}, "buckets":{...}, "pool":{...}, "threadcache":{...}}
-void render_json(const Snapshot& s, const BucketReport* buckets, const pool::Totals* pool,
-                 const tcache::Totals* cache, Text& out, int fd);
+// One JSON object: the configuration, then every section of the table that the snapshot holds
+// (a layer that is off has none), under the table's keys. Schema version 1:
+// {"schema":"aixmalloc-stats","schema_version":1,"library_version":..., "pid":..., "policy":...,
+//  "options":{...}, "heaps":[...], "totals":{...}, "large_blocks":{...},
+//  "pool":{..., "by_class":[...]}, "threadcache":{...},
+//  "buckets":{..., "by_bucket":[...], "by_heap":[...]}}
+void render_json(const Snapshot& s, Text& out, int fd);
 
 }  // namespace aixmalloc

@@ -1,38 +1,86 @@
+// The status report of AIXMALLOC_STATS, walked from the table of figures (base/statistics.def), and
+// glibc's malloc_stats and malloc_info from the same snapshot.
 #include "libmalloc/stats.h"
+
+#include <cstring>
 
 namespace aixmalloc {
 
-uint64_t Snapshot::acquired() const {
-  uint64_t sum = large_bytes + large_cached_bytes + pool_bytes;
-  for (unsigned i = 0; i < heaps; ++i) sum += heap[i].acquired;
-  return sum;
-}
-
-uint64_t Snapshot::free_bytes() const {
-  uint64_t sum = cached_bytes + large_cached_bytes + (pool_bytes - pool_in_use);
-  for (unsigned i = 0; i < heaps; ++i) sum += heap[i].free_bytes;
-  return sum;
-}
-
 namespace {
 
-// "\t\tlabel........ value" with the dots filling to AIX's column.
-void dotted(Text& out, const char* label, uint64_t value) {
-  out.str("                ").str(label).str("..");
-  out.pad_to(50, '.');
-  out.ch(' ').num(value).ch('\n');
-}
+// dbx's layout: headings at 8 columns, figures at 16, the dots of a label up to column 49.
+constexpr const char* kHeadingIndent = "        ";
+constexpr const char* kFigureIndent = "                ";
+constexpr size_t kDotsTo = 49;
 
 void flush_if_full(Text& out, int fd) {
   if (out.size() > 3000) out.flush(fd);
 }
+
+// A table's column: its heading right-aligned, two blanks before the widest cell.
+size_t column_width(const FigureInfo& f) {
+  size_t n = strlen(f.label);
+  return (n < 10 ? 10 : n) + 2;
+}
+
+// The body of the report as the walk visits it: a heading per section ("Heap 3", "The Process
+// Heap", "Large blocks", ...) over its dotted lines, and a nested section as a table under its
+// title. A repeated section's heading carries the row's number, which is its index figure.
+class StatusText {
+ public:
+  StatusText(Text& out, int fd) : out_(out), fd_(fd) {}
+
+  void list(const SectionInfo& s) {
+    if (!s.nested()) return;
+    out_.str(kFigureIndent).str(s.title).ch('\n').str(kFigureIndent);
+    for (const FigureInfo& f : s.figures()) {
+      for (size_t i = strlen(f.label); i < column_width(f); ++i) out_.ch(' ');
+      out_.str(f.label);
+    }
+    out_.ch('\n');
+  }
+  void end_list(const SectionInfo&) {}
+
+  void row(const SectionInfo& s, unsigned r) {
+    if (s.nested()) {
+      out_.str(kFigureIndent);
+      return;
+    }
+    out_.str(kHeadingIndent).str(s.title);
+    if (s.repeated()) out_.ch(' ').num(r);
+    out_.ch('\n');
+  }
+  void end_row(const SectionInfo& s, unsigned) {
+    if (s.nested()) out_.ch('\n');
+    flush_if_full(out_, fd_);
+  }
+
+  void figure(const SectionInfo& s, const FigureInfo& f, uint64_t v) {
+    if (s.nested()) {
+      out_.num(v, static_cast<unsigned>(column_width(f)));
+      return;
+    }
+    if (f.unit == Unit::kIndex) return;  // in the heading
+    out_.str(kFigureIndent).str(f.label).str("..").pad_to(kDotsTo, '.').ch(' ');
+    if (f.unit == Unit::kHolder) {
+      out_.str(v ? "another thread" : "(not held)");
+    } else {
+      out_.num(v);
+    }
+    out_.ch('\n');
+  }
+
+ private:
+  Text& out_;
+  int fd_;
+};
 
 }  // namespace
 
 void render_status(const Snapshot& s, Text& out, int fd) {
   const Config& c = *s.config;
   out.str("The following options are enabled:\n");
-  out.str("        Implementation Algorithm........ ");
+  out.str(kHeadingIndent).str("Implementation Algorithm........ ");
   switch (c.policy) {
     case Policy::kYorktown:
       out.str("Default Allocator (Yorktown)");
@@ -51,38 +99,15 @@ void render_status(const Snapshot& s, Text& out, int fd) {
   out.ch('\n');
   for (size_t i = 0; i < kOptionCount; ++i) {
     if (!c.options[i].on) continue;
-    out.str("        ").str(kOptions[i].name);
+    out.str(kHeadingIndent).str(kOptions[i].name);
     bool numbered = kOptions[i].arg == kOptNumber || kOptions[i].arg == kNumber;
     if (numbered && c.options[i].number != 0) out.ch(':').num(c.options[i].number);  // pool:0 = no cap
     if (c.options[i].origin == Origin::kDefault) out.str(" (default for this policy)");
     out.ch('\n');
   }
   out.str("Statistical Report on the Malloc Subsystem:\n");
-  for (unsigned i = 0; i < s.heaps; ++i) {
-    const HeapSnapshot& h = s.heap[i];
-    out.str("        Heap ").num(h.index).ch('\n');
-    out.str("                heap lock held by................ ")
-        .str(h.locked ? "another thread" : "(not held)").ch('\n');
-    dotted(out, "bytes acquired from sbrk()", h.acquired);
-    dotted(out, "bytes in the freespace tree", h.free_bytes);
-    dotted(out, "bytes held by the user", h.acquired - h.free_bytes);
-    dotted(out, "allocations currently active", h.counters.allocations - h.counters.frees);
-    dotted(out, "allocations since process start", h.counters.allocations);
-    dotted(out, "free blocks in the freespace tree", h.free_blocks);
-    dotted(out, "largest free block", h.largest_free);
-    flush_if_full(out, fd);
-  }
-  out.str("        The Process Heap\n");
-  unsigned calls = 0;
-  for (unsigned i = 0; i < s.heaps; ++i) calls += s.heap[i].grow_calls;
-  dotted(out, "sbrk()s called by malloc", calls);
-  out.str("        Blocks with their own address range\n");
-  dotted(out, "blocks currently mapped", s.large_blocks);
-  dotted(out, "bytes currently mapped", s.large_bytes);
-  dotted(out, "most bytes mapped at once", s.large_max_bytes);
-  dotted(out, "allocations since process start", s.large_allocations);
-  dotted(out, "freed bytes kept for reuse", s.large_cached_bytes);
-  dotted(out, "allocations served from them", s.large_cache_hits);
+  StatusText text(out, fd);
+  walk(text, StatisticsSource{s});
   out.flush(fd);
 }
 
@@ -92,19 +117,19 @@ void render_malloc_stats(const Snapshot& s, Text& out, int fd) {
   };
   uint64_t system = 0, in_use = 0;
   for (unsigned i = 0; i < s.heaps; ++i) {
-    const HeapSnapshot& h = s.heap[i];
+    const HeapFigures& h = s.heap[i];
     out.str("Arena ").num(h.index).str(":\n");
     line("system bytes", h.acquired);
-    line("in use bytes", h.acquired - h.free_bytes);
+    line("in use bytes", h.held);
     system += h.acquired;
-    in_use += h.acquired - h.free_bytes;
+    in_use += h.held;
     flush_if_full(out, fd);
   }
   out.str("Total (incl. mmap):\n");
-  line("system bytes", system + s.large_bytes);
-  line("in use bytes", in_use + s.large_bytes);
-  line("max mmap regions", s.large_max_blocks);
-  line("max mmap bytes", s.large_max_bytes);
+  line("system bytes", system + s.large.bytes);
+  line("in use bytes", in_use + s.large.bytes);
+  line("max mmap regions", s.large.max_blocks);
+  line("max mmap bytes", s.large.max_bytes);
   out.flush(fd);
 }
 
@@ -118,7 +143,7 @@ void render_malloc_info(const Snapshot& s, Text& out) {
   };
   out.str("<malloc version=\"1\">\n");
   for (unsigned i = 0; i < s.heaps; ++i) {
-    const HeapSnapshot& h = s.heap[i];
+    const HeapFigures& h = s.heap[i];
     out.str("<heap nr=\"").num(h.index).str("\">\n<sizes>\n</sizes>\n");
     total("fast", 0, 0);
     total("rest", h.free_blocks, h.free_bytes);
@@ -131,12 +156,12 @@ void render_malloc_info(const Snapshot& s, Text& out) {
   uint64_t blocks = 0;
   for (unsigned i = 0; i < s.heaps; ++i) blocks += s.heap[i].free_blocks;
   total("fast", 0, 0);
-  total("rest", blocks, s.free_bytes());
-  total("mmap", s.large_blocks, s.large_bytes);
-  system("system", "current", s.acquired());
-  system("system", "max", s.acquired());
-  system("aspace", "total", s.acquired());
-  system("aspace", "mprotect", s.acquired());
+  total("rest", blocks, s.totals.free_bytes);
+  total("mmap", s.large.blocks, s.large.bytes);
+  system("system", "current", s.totals.acquired);
+  system("system", "max", s.totals.acquired);
+  system("aspace", "total", s.totals.acquired);
+  system("aspace", "mprotect", s.totals.acquired);
   out.str("</malloc>\n");
 }
 

@@ -21,6 +21,7 @@
 #include "libmalloc/base/address_map.h"
 #include "libmalloc/base/block.h"
 #include "libmalloc/base/config.h"
+#include "libmalloc/base/statistics.h"
 #include "policies/policy.h"
 
 namespace aixmalloc {
@@ -119,24 +120,6 @@ class Buckets {
   size_t free_bytes_ = 0;
 };
 
-// The figures of the bucket statistics summary, gathered once for every renderer (text, JSON).
-struct BucketReport {
-  unsigned count = 0, factor = 0, blocks_per_bucket = 0, heaps = 0;
-  uint64_t per_bucket[Buckets::kMaxBuckets] = {};
-  uint64_t heap_buckets[kMaxHeaps] = {}, heap_default[kMaxHeaps] = {};
-  uint64_t in_buckets() const {
-    uint64_t s = 0;
-    for (unsigned i = 0; i < heaps; ++i) s += heap_buckets[i];
-    return s;
-  }
-  uint64_t in_default() const {
-    uint64_t s = 0;
-    for (unsigned i = 0; i < heaps; ++i) s += heap_default[i];
-    return s;
-  }
-};
-
-
 // The per-heap layer: requests the buckets serve never reach the policy it wraps; blocks of the
 // buckets are told from the policy's own by their check word.
 template <HeapPolicy P>
@@ -198,17 +181,17 @@ class BucketsLayer : public P {
   // allocated.
   size_t free_bytes() const { return P::free_bytes() + buckets_.free_bytes(); }
 
-  // This heap's row of the bucket statistics (heap i).
-  template <class Figures>
-  void heap_statistics(Figures& f, unsigned i) const {
+  // This heap's row of the bucket statistics (heap i), and its requests by bucket.
+  void heap_statistics(Statistics& f, unsigned i) const {
     if (on_) {
-      BucketReport& r = f.buckets;
+      BucketsFigures& r = f.buckets;
       r.count = buckets_.count();
       r.factor = buckets_.factor();
       r.blocks_per_bucket = buckets_.blocks_per_bucket();
-      for (unsigned b = 0; b < buckets_.count(); ++b) r.per_bucket[b] += buckets_.requests(b);
-      r.heap_buckets[i] = buckets_.total_requests();
-      r.heap_default[i] = buckets_.default_requests;
+      for (unsigned b = 0; b < buckets_.count(); ++b) f.bucket[b].allocations += buckets_.requests(b);
+      f.bucket_heap[i].in_buckets = buckets_.total_requests();
+      f.bucket_heap[i].in_default = buckets_.default_requests;
+      f.has_buckets = 1;
     }
     if constexpr (requires(const P& q) { q.heap_statistics(f, i); }) P::heap_statistics(f, i);
   }

@@ -13,6 +13,7 @@
 #include "libmalloc/base/large_blocks.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/platform.h"
+#include "libmalloc/base/statistics.h"
 
 namespace aixmalloc {
 
@@ -58,18 +59,10 @@ class LargeBlockLayer : public LockedAtFork<Next, large::fork_lock> {
 
   bool any_allocation() { return large::totals().allocations || Next::any_allocation(); }
 
-  template <class Figures>
-  void statistics(Figures& f) {
+  void statistics(Statistics& f) {
     Next::statistics(f);
-    large::Totals d = large::totals();
-    auto& s = f.snapshot;
-    s.large_blocks = d.blocks;
-    s.large_bytes = d.bytes;
-    s.large_max_blocks = d.max_blocks;
-    s.large_max_bytes = d.max_bytes;
-    s.large_allocations = d.allocations;
-    s.large_cached_bytes = d.cached_bytes;
-    s.large_cache_hits = d.cache_hits;
+    f.large = large::totals();
+    f.has_large = 1;
   }
 
  private:

@@ -32,6 +32,7 @@
 #include "libmalloc/base/heap_memory.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/platform.h"
+#include "libmalloc/base/statistics.h"
 #include "policies/policy.h"
 
 namespace aixmalloc {
@@ -239,20 +240,18 @@ class MultiheapLayer {
   }
 
   // Each heap's figures, one lock at a time, then the per-heap layers' own.
-  template <class Figures>
-  void statistics(Figures& f) {
-    auto& s = f.snapshot;
-    s.heaps = heap_count();
+  void statistics(Statistics& f) {
+    f.heaps = heap_count();
     for (unsigned i = 0; i < heap_count(); ++i) {
       HeapT& h = heaps_[i];
-      auto& o = s.heap[i];
+      HeapFigures& o = f.heap[i];
       o.locked = h.lock.is_locked();
       LockGuard guard(h.lock);
       o.index = h.index;
-      o.counters.allocations = h.counters.allocations;
-      o.counters.frees = h.counters.frees;
-      o.counters.reallocs = h.counters.reallocs;
-      o.counters.failures = h.counters.failures;
+      o.allocations = h.counters.allocations;
+      o.frees = h.counters.frees;
+      o.reallocs = h.counters.reallocs;
+      o.failures = h.counters.failures;
       o.acquired = h.memory.committed();
       o.free_bytes = h.policy.free_bytes();
       o.free_blocks = h.policy.free_blocks();

@@ -303,17 +303,18 @@ void report_bad(void* p, const char* call, bool double_free) {
   report_misuse(call, p, double_free ? Misuse::kDoubleFree : Misuse::kNotABlock);
 }
 
-void totals(Totals* out) {
-  *out = Totals{};
+void totals(PoolFigures* out, PoolClassFigures* classes) {
+  static_assert(kClasses == kPoolClasses);
+  *out = PoolFigures{};
+  for (unsigned c = 0; c < kClasses; ++c) classes[c] = PoolClassFigures{kClassSize[c], 0, 0, 0};
   LockGuard guard(g_lock);
   // Other threads' counters are read while they run: statistics, not a synchronisation point.
   for (ThreadPool* tp = g_pools; tp; tp = tp->next_pool) {
     for (unsigned c = 0; c < kClasses; ++c) {
-      out->cls[c].allocations += tp->counters[c].allocations;
-      out->cls[c].frees += tp->counters[c].frees;
-      out->cls[c].remote_frees += tp->counters[c].remote_frees;
+      classes[c].allocations += tp->counters[c].allocations;
+      classes[c].frees += tp->counters[c].frees;
+      classes[c].remote_frees += tp->counters[c].remote_frees;
     }
-    out->pages += tp->pages;
     out->slow_calls += tp->slow_calls;
     out->spare_pages += tp->spares;
     out->pages_recycled += tp->recycled;
@@ -322,23 +323,8 @@ void totals(Totals* out) {
   out->orphans = g_orphan_count;
   out->bytes_reserved = g_block_bytes;
   for (unsigned c = 0; c < kClasses; ++c) {
-    const ClassCounters& k = out->cls[c];
+    const PoolClassFigures& k = classes[c];
     out->bytes_in_use += (k.allocations - k.frees - k.remote_frees) * kClassSize[c];
-  }
-}
-
-void render(const Totals& t, Text& out, int fd) {
-  out.str("        Pool (MALLOCOPTIONS=pool)\n");
-  out.str("                thread pools..................... ").num(t.pools).str(" (")
-      .num(t.orphans).str(" waiting for a thread)\n");
-  out.str("                bytes in pool pages.............. ").num(t.bytes_reserved).ch('\n');
-  out.str("                empty pages kept for any class... ").num(t.spare_pages).ch('\n');
-  out.str("                pages reused (any class)......... ").num(t.pages_recycled).ch('\n');
-  out.str("                Class   Allocations       Frees  Remote frees\n");
-  for (unsigned c = 0; c < kClasses; ++c) {
-    out.str("                ").num(kClassSize[c], 5).num(t.cls[c].allocations, 14)
-        .num(t.cls[c].frees, 12).num(t.cls[c].remote_frees, 14).ch('\n');
-    if (out.size() > 3000) out.flush(fd);
   }
 }
 

@@ -31,6 +31,7 @@
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/platform.h"
+#include "libmalloc/base/statistics.h"
 
 namespace aixmalloc::pool {
 
@@ -166,16 +167,8 @@ inline void release(void* p, const char* call) {
 
 inline size_t usable_size(const void* p) { return page_of(p)->block_size; }
 
-// Statistics: the sum over every pool, per class.
-struct Totals {
-  ClassCounters cls[kClasses];
-  uint64_t pools, orphans, pages, slow_calls;
-  uint64_t spare_pages, pages_recycled;  // empty pages kept for any class; reuses of such pages
-  uint64_t bytes_reserved;  // bytes of block pages
-  uint64_t bytes_in_use;    // blocks handed out and not yet back (remote frees count when taken)
-};
-void totals(Totals* out);
-void render(const Totals& t, Text& out, int fd);
+// Statistics: the sum over every pool, and per class (kClasses rows).
+void totals(PoolFigures* out, PoolClassFigures* classes);
 
 // The lock of the pool's pages and of its lists of pools, taken at fork.
 Lock& fork_lock();
@@ -239,13 +232,12 @@ class PoolLayer : public LockedAtFork<Next, fork_lock> {
     g_fast.store(on_ && align == kAlignment, std::memory_order_release);
   }
 
-  template <class Figures>
-  void statistics(Figures& f) {
+  void statistics(Statistics& f) {
     Next::statistics(f);
     if (!enabled()) return;
-    totals(&f.pool);
-    f.snapshot.pool_bytes = f.pool.bytes_reserved;
-    f.snapshot.pool_in_use = f.pool.bytes_in_use;
+    totals(&f.pool, f.pool_class);
+    f.has_pool = 1;
+    f.pool_classes = kClasses;
   }
 
 

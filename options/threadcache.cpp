@@ -50,8 +50,8 @@ void retire(ThreadCache* tc) {
   g_spare = tc;
 }
 
-void totals(Totals* out) {
-  *out = Totals{};
+void totals(ThreadCacheFigures* out) {
+  *out = ThreadCacheFigures{};
   LockGuard guard(g_lock);
   for (ThreadCache* tc = g_all; tc; tc = tc->next) {
     ++out->caches;

@@ -32,6 +32,7 @@
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/platform.h"
 #include "libmalloc/base/thread_exit.h"
+#include "libmalloc/base/statistics.h"
 
 namespace aixmalloc::tcache {
 
@@ -172,14 +173,10 @@ ThreadCache* attach();
 // Called by the layer's exit hook after it gave every block back.
 void retire(ThreadCache* tc);
 
-struct Totals {
-  uint64_t caches, blocks, bytes, hits, refills, flushes;
-  uint64_t depot_bytes;  // in the heaps' depots (filled in by the layer, which keeps them)
-};
-
 // The lock of the list of cache records, taken at fork.
 Lock& fork_lock();
-void totals(Totals* out);
+// Every cache summed (the layer adds its depots' bytes).
+void totals(ThreadCacheFigures* out);
 
 
 // The layer: requests under kLimit from this thread's cache; heap blocks freed into it. Next is the
@@ -218,17 +215,15 @@ class ThreadCacheLayer : public LockedAtFork<Next, fork_lock> {
   }
 
   // Blocks in a depot are free to the program, though their heap counts them as allocated.
-  template <class Figures>
-  void statistics(Figures& f) {
+  void statistics(Statistics& f) {
     Next::statistics(f);
     if (!on_) return;
-    Totals& t = f.cache;
-    totals(&t);
-    for (unsigned i = 0; i < f.snapshot.heaps; ++i) {
-      f.snapshot.heap[i].free_bytes += depots_[i].bytes();
-      t.depot_bytes += depots_[i].bytes();
+    totals(&f.cache);
+    for (unsigned i = 0; i < f.heaps; ++i) {
+      f.heap[i].free_bytes += depots_[i].bytes();
+      f.cache.depot_bytes += depots_[i].bytes();
     }
-    f.snapshot.cached_bytes = t.bytes;
+    f.has_cache = 1;
   }
 
 

@@ -280,11 +280,14 @@ void* reallocate(void* p, Owner owner, size_t size) {
   return place(base, total, kAlignment, reused);
 }
 
-Totals totals() {
-  Totals t{g_blocks.load(std::memory_order_relaxed), g_bytes.load(std::memory_order_relaxed),
-           g_max_blocks.load(std::memory_order_relaxed), g_max_bytes.load(std::memory_order_relaxed),
-           g_allocations.load(std::memory_order_relaxed), 0, 0,
-           g_cache_hits.load(std::memory_order_relaxed)};
+LargeFigures totals() {
+  LargeFigures t;
+  t.blocks = g_blocks.load(std::memory_order_relaxed);
+  t.bytes = g_bytes.load(std::memory_order_relaxed);
+  t.max_blocks = g_max_blocks.load(std::memory_order_relaxed);
+  t.max_bytes = g_max_bytes.load(std::memory_order_relaxed);
+  t.allocations = g_allocations.load(std::memory_order_relaxed);
+  t.cache_hits = g_cache_hits.load(std::memory_order_relaxed);
   LockGuard guard(g_cache_lock);
   t.cached_ranges = g_cached;
   t.cached_bytes = g_cached_bytes;

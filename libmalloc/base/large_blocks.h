@@ -13,6 +13,7 @@
 
 #include "libmalloc/base/address_map.h"
 #include "libmalloc/base/lock.h"
+#include "libmalloc/base/statistics.h"
 
 namespace aixmalloc::large {
 
@@ -31,12 +32,8 @@ size_t usable_size(void* p, Owner owner);
 // (p intact) or when the block is over-aligned and cannot be remapped.
 void* reallocate(void* p, Owner owner, size_t size);
 
-struct Totals {
-  uint64_t blocks, bytes, max_blocks, max_bytes, allocations;
-  uint64_t cached_ranges, cached_bytes;  // freed ranges kept for reuse
-  uint64_t cache_hits;                   // requests served from a cached range
-};
-Totals totals();
+// The figures of the large blocks and of the cache of freed ranges.
+LargeFigures totals();
 
 // The cache's lock, taken at fork.
 Lock& fork_lock();

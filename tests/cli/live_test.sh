@@ -142,9 +142,11 @@ PY
 capture "$cli" stats --pid "$busy"
 expect_rc 0 "stats --pid of a busy process, as tables"
 grep -qE '^Policy watson; options on: multiheap(:[0-9]+)?, pool' "$work/out" || fail "busy, as tables: $(head -3 "$work/out")"
-has "$work/out" "Thread cache: "
-grep -qE '^Pool: .*; [0-9]+ empty pages kept for any class, [0-9]+ pages reused$' "$work/out" ||
-  fail "busy, pool line: $(grep '^Pool' "$work/out")"
+has_line "$work/out" "Thread cache (MALLOCOPTIONS=threadcache)"
+grep -qE '^  bytes in the heaps. depots +[0-9]+$' "$work/out" || fail "busy, no depot line:"$'\n'"$(cat "$work/out")"
+has_line "$work/out" "Pool (MALLOCOPTIONS=pool)"
+grep -qE '^  empty pages kept for any class +[0-9]+$' "$work/out" && grep -qE '^  pages reused \(any class\) +[0-9]+$' "$work/out" ||
+  fail "busy, pool lines:"$'\n'"$(cat "$work/out")"
 # 32 heaps, a handful of threads: the heaps never used are counted in one line, not listed.
 shown=$(awk '/^Heaps/ {on=1; next} on && $1 ~ /^[0-9]+$/ {n++} on && /^$/ {exit} END {print n+0}' "$work/out")
 hidden=$(sed -n 's/^(\([0-9]*\) more heaps never used, not shown)$/\1/p' "$work/out")

@@ -1,7 +1,7 @@
 /* A long-running program for the tests of `aixmalloc stats --pid` (live_test.sh). No stdio, so libc
  * makes no request of its own. Usage: cli_live_workload MODE FIFO. It does what MODE says, opens
  * FIFO, writes "ready 1" on standard output, then reads commands from FIFO, one per line, until end
- * of file, when it frees what it holds and exits 0.
+ * of file, when it frees what it holds (but in mode every) and exits 0.
  *   hold     300 blocks of 24 bytes, 200 of 100, 50 of 700, 4 of 2000, held (with the default
  *            buckets: bucket 0: 300, bucket 1: 200, bucket 10: 50, the 2000-byte blocks in the
  *            default allocator). Command "more": 100 more blocks of 24 bytes, then "ready N".
@@ -10,13 +10,21 @@
  *   handler  hold, with a handler of its own for SIGUSR2 (replacing aixmalloc's); exits 3 at the
  *            end if that handler never ran.
  *   scrub    hold, after overwriting AIXMALLOC_STATS_SIGNAL's name in its environment block, as
- *            programs that set their process title do: /proc/PID/environ no longer shows it. */
+ *            programs that set their process title do: /proc/PID/environ no longer shows it.
+ *   every    touches every section of the statistics, then is idle (for figures_test.sh): 4
+ *            threads each allocate blocks of pool, thread-cache, bucket (with a bucket sizing
+ *            factor of 4096) and heap sizes, free another thread's blocks, allocate again (taking
+ *            back the pool blocks freed to them) and exit, holding some; the main thread asks
+ *            for 3 MiB while RLIMIT_DATA lets no heap grow (failed requests), frees a 5 MiB block
+ *            and asks for another (a reused large range). At the end it frees nothing, so the
+ *            figures at exit are those it had while idle. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -63,6 +71,53 @@ static void* churn(void* arg) {
   return arg;
 }
 
+/* Mode "every": a block of each kind per thread, held, then freed by the next thread. */
+enum { kThreads = 4, kKinds = 4, kPerKind = 48 };
+static const size_t kKindSize[kKinds] = {100, 1000, 5000, 20000}; /* pool, cache, bucket, heap */
+static void* every_blocks[kThreads][kKinds * kPerKind];
+static pthread_barrier_t every_barrier;
+
+static void* every_thread(void* arg) {
+  int me = (int)(size_t)arg;
+  for (int i = 0; i < kKinds * kPerKind; ++i) {
+    char* p = malloc(kKindSize[i / kPerKind] + (size_t)(i % 3) * 8);
+    if (!p) _exit(5);
+    p[0] = 1;
+    every_blocks[me][i] = p;
+  }
+  pthread_barrier_wait(&every_barrier);
+  for (int i = 0; i < kKinds * kPerKind; ++i) free(every_blocks[(me + 1) % kThreads][i]);
+  pthread_barrier_wait(&every_barrier);
+  for (int i = 0; i < kKinds * kPerKind; ++i) {
+    every_blocks[me][i] = malloc(kKindSize[i / kPerKind]);
+    if (!every_blocks[me][i]) _exit(5);
+  }
+  for (int i = 0; i < kKinds * kPerKind; i += 2) free(every_blocks[me][i]);
+  return arg;
+}
+
+static void every(void) {
+  pthread_t threads[kThreads];
+  pthread_barrier_init(&every_barrier, 0, kThreads);
+  for (long i = 0; i < kThreads; ++i)
+    if (pthread_create(&threads[i], 0, every_thread, (void*)i) != 0) _exit(6);
+  for (int i = 0; i < kThreads; ++i) pthread_join(threads[i], 0);
+  /* A request no heap can serve: none may grow while RLIMIT_DATA forbids new writable pages. */
+  struct rlimit data, low;
+  getrlimit(RLIMIT_DATA, &data);
+  low = data;
+  low.rlim_cur = 4096;
+  setrlimit(RLIMIT_DATA, &low);
+  void* refused = malloc(3 << 20);
+  setrlimit(RLIMIT_DATA, &data);
+  if (refused) _exit(9);
+  static void* volatile gone; /* volatile: the compiler may not drop the pair */
+  gone = malloc(5 << 20);
+  free(gone);
+  hold(1, 5 << 20);
+  hold(20, 100);
+}
+
 static void on_usr2(int sig) {
   (void)sig;
   handled = 1;
@@ -73,9 +128,12 @@ int main(int argc, char** argv) {
   const char* mode = argv[1];
   pthread_t threads[4];
   int busy = strcmp(mode, "busy") == 0;
+  int keep = strcmp(mode, "every") == 0;
   if (busy) {
     for (long i = 0; i < 4; ++i)
       if (pthread_create(&threads[i], 0, churn, (void*)i) != 0) return 6;
+  } else if (keep) {
+    every();
   } else {
     hold(300, 24);
     hold(200, 100);
@@ -117,6 +175,7 @@ int main(int argc, char** argv) {
     __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < 4; ++i) pthread_join(threads[i], 0);
   }
+  if (keep) return 0;
   for (int i = 0; i < n_held; ++i) free(held[i]);
   if (strcmp(mode, "handler") == 0 && !handled) return 3;
   return 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The man pages against the code: aixmalloc(1) documents every subcommand and every flag the
-# command accepts and no other; aixmalloc(3) declares every function and constant of aixmalloc.h.
+# command accepts and no other; aixmalloc(3) declares every function and constant of aixmalloc.h;
+# aixmalloc(7) lists every figure of the statistics table.
 # (groff lint of every page is the man.lint tests of tests/CMakeLists.txt.)
 source "$(dirname "$0")/common.sh"
 man1="$AIXMALLOC_SOURCE/man/aixmalloc.1"
@@ -18,6 +19,27 @@ defaults=$("$cli" compare --help | sed -n 's/^Default: //p')
 documented=$(tr '\n' ' ' < "$man1" | sed -n 's/.*The default list is \\fB\([^\\]*\)\\fR.*/\1/p' | tr -s ' ')
 [ -n "$defaults" ] && [ "$defaults" = "$documented" ] ||
   fail "compare's default configurations: '$defaults' in the command, '$documented' in aixmalloc(1)"
+# aixmalloc(7)'s STATISTICS: every figure of the table under its section, with its label.
+man7="$AIXMALLOC_SOURCE/man/aixmalloc.7"
+"$cli" stats --keys > "$work/keys"
+"$python" - "$work/keys" "$man7" <<'PY' || fail "aixmalloc(7)'s STATISTICS and the table of figures differ"
+import re, sys
+lines = open(sys.argv[2]).read().split("\n")
+start, end = lines.index(".SH STATISTICS"), lines.index(".SH CHOICES WHERE AIX IS SILENT OR LINUX DIFFERS")
+documented, section = {}, None
+for i in range(start, end):
+    if lines[i].startswith(".SS "):
+        section = lines[i][4:]
+    elif lines[i] == ".TP" and lines[i + 1].startswith(".B "):
+        documented[(section, lines[i + 1][3:])] = lines[i + 2].replace("\\(aq", "'")
+table = {}
+for line in open(sys.argv[1]):
+    path, key, label = line.rstrip("\n").split(" ", 2)
+    table[(path, key)] = label
+assert set(table) == set(documented), (set(table) ^ set(documented))
+for k, label in table.items():
+    assert f"\\(lq{label}\\(rq" in documented[k] or documented[k].startswith("the row"), (k, label, documented[k])
+PY
 # aixmalloc(3)'s SYNOPSIS: every function and macro of the public header.
 synopsis=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$man3")
 header="$AIXMALLOC_SOURCE/libmalloc/aixmalloc.h"
@@ -28,4 +50,4 @@ for n in $names; do
   grep -q "$n" <<< "$synopsis" || fail "aixmalloc(3)'s SYNOPSIS lacks $n"
   grep -c "$n" "$man3" | grep -qv '^1$' || fail "aixmalloc(3) declares $n but never describes it"
 done
-echo "aixmalloc(1) matches the command's flags; aixmalloc(3) covers aixmalloc.h"
+echo "aixmalloc(1) matches the command's flags; aixmalloc(3) covers aixmalloc.h; aixmalloc(7) every figure"

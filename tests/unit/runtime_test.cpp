@@ -569,15 +569,15 @@ TEST(Runtime, PoolPagesServeAnotherClassOnceEmpty) {
     for (int i = 0; i < kSmall; ++i) blocks.push_back(malloc(32));
     for (void* p : blocks) free(p);
     blocks.clear();
-    pool::Totals mid;
-    pool::totals(&mid);
+    aixmalloc::PoolFigures mid, after;
+    aixmalloc::PoolClassFigures classes[pool::kClasses];
+    pool::totals(&mid, classes);
     for (int i = 0; i < kLarger; ++i) {
       auto* p = static_cast<uint64_t*>(malloc(200));
       for (int w = 0; w < 25; ++w) p[w] = static_cast<uint64_t>(i) * 25 + static_cast<uint64_t>(w);
       blocks.push_back(p);
     }
-    pool::Totals after;
-    pool::totals(&after);
+    pool::totals(&after, classes);
     EXPECT_GE(after.pages_recycled - mid.pages_recycled, 90u) << "the emptied 32-byte pages were not reused";
     EXPECT_LE(after.bytes_reserved - mid.bytes_reserved, (171u - 90u) * pool::kPageSize)
         << "the pool grew as if no page had been freed";

@@ -1,7 +1,8 @@
 // `aixmalloc compare`: runs a command under several configurations (fork, exec, wait4), several
 // times each and interleaved, so that a drift of the machine spreads over every configuration. Each
 // run's wall time comes from the monotonic clock around fork..wait4, its peak RSS from wait4's
-// rusage, and the allocator's figures from the AIXMALLOC_STATS_JSON document it writes at exit.
+// rusage, and the allocator's figures from the AIXMALLOC_STATS_JSON document it writes at exit
+// (read through the table of figures, as `aixmalloc stats` reads it).
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -18,7 +19,7 @@
 
 #include "tools/cli/advice.h"
 #include "tools/cli/cli.h"
-#include "tools/cli/json.h"
+#include "tools/cli/dump.h"
 
 namespace aixmalloc::cli {
 
@@ -214,26 +215,29 @@ std::string status_text(int status) {
   return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
-// The allocator's figures of one run, from its JSON document.
+// The allocator's figures of one run, from its JSON document, read as `aixmalloc stats` reads it.
 bool figures_of(const std::string& json_text, Measures* m) {
-  std::optional<JsonValue> doc = parse_json(json_text, nullptr, nullptr);
-  if (!doc || doc->str("schema") != "aixmalloc-stats") return false;
+  Dump d;
+  std::string error;
+  if (!parse_dump(json_text, &d, &error) || d.formats != std::vector<std::string>{"JSON"})
+    return false;
   uint64_t heap = 0, lockfree = 0, acquired = 0;
-  if (const JsonValue* heaps = doc->find("heaps"); heaps && heaps->kind == JsonValue::kArray)
-    for (const JsonValue& h : heaps->items) heap += h.u64("allocations_since_start").value_or(0);
-  const JsonValue* large = doc->find("large_blocks");
-  if (large) heap += large->u64("allocations_since_start").value_or(0);
-  if (const JsonValue* pool = doc->find("pool"))
-    if (const JsonValue* cls = pool->find("by_class"); cls && cls->kind == JsonValue::kArray)
-      for (const JsonValue& c : cls->items) lockfree += c.u64("allocations").value_or(0);
-  if (const JsonValue* tc = doc->find("threadcache"))
-    lockfree += tc->u64("requests_served").value_or(0);
+  for (const Figures& h : d.rows(SectionId::kHeap))
+    heap += h.get(&HeapFigures::allocations).value_or(0);
+  const Figures* large = d.one(SectionId::kLarge);
+  if (large) heap += large->get(&LargeFigures::allocations).value_or(0);
+  for (const Figures& c : d.rows(SectionId::kPoolClass))
+    lockfree += c.get(&PoolClassFigures::allocations).value_or(0);
+  if (const Figures* tc = d.one(SectionId::kThreadCache))
+    lockfree += tc->get(&ThreadCacheFigures::hits).value_or(0);
   // Heaps and pool pages never shrink, so at exit they are at their peak; large blocks come and go.
-  if (const JsonValue* totals = doc->find("totals"))
-    acquired = totals->u64("bytes_acquired").value_or(0);
-  if (large)
-    acquired = acquired - std::min(acquired, large->u64("bytes").value_or(0)) +
-               large->u64("most_bytes").value_or(0);
+  if (const Figures* totals = d.one(SectionId::kProcess))
+    acquired = totals->get(&ProcessFigures::acquired).value_or(0);
+  if (large) {
+    uint64_t now = large->get(&LargeFigures::bytes).value_or(0);
+    acquired =
+        acquired - std::min(acquired, now) + large->get(&LargeFigures::max_bytes).value_or(0);
+  }
   m->heap_allocs.push_back(heap);
   m->lockfree_allocs.push_back(lockfree);
   m->acquired.push_back(acquired);

@@ -1,7 +1,7 @@
-// Reading statistics dumps (see dump.h). The text formats are read by their structure (labels,
-// section headers, rows of numbers), not by column positions, so AIX's own reports, whose spacing
-// differs, read the same way. Unknown lines inside a report are skipped; a report ends at the
-// first line that belongs to none of its parts.
+// Reading statistics dumps (see dump.h). The text formats are read by their structure (headings,
+// labels, rows of numbers), each matched against the table of figures, not by column positions, so
+// AIX's own reports, whose spacing differs, read the same way. Unknown lines inside a report are
+// skipped; a report ends at the first line that belongs to none of its parts.
 #include "tools/cli/dump.h"
 
 #include <string.h>
@@ -32,60 +32,21 @@ void Figures::fill_from(const Figures& other) {
     if (!get(k)) values.emplace_back(k, value);
 }
 
+bool Dump::value(const SectionInfo& s, unsigned row, const FigureInfo& f, uint64_t* v) const {
+  std::optional<uint64_t> got = rows(s.id)[row].get(f.key);
+  if (got) *v = *got;
+  return got.has_value();
+}
+
+std::string json_path(const SectionInfo& s) {
+  return s.nested() ? json_path(section(s.parent)) + "." + s.json : s.json;
+}
+
 namespace {
 
 constexpr const char* kStatusStart = "The following options are enabled:";
 constexpr const char* kStatusReport = "Statistical Report on the Malloc Subsystem:";
 constexpr const char* kBucketsTitle = "Malloc buckets statistical summary";
-
-// A label of a text report and the schema key its figure has in the JSON document.
-struct Label {
-  const char* text;
-  const char* key;
-};
-constexpr Label kHeapLabels[] = {
-    {"bytes acquired from sbrk()", "bytes_acquired"},
-    {"bytes in the freespace tree", "bytes_free"},
-    {"bytes held by the user", "bytes_held"},
-    {"allocations currently active", "allocations_active"},
-    {"allocations since process start", "allocations_since_start"},
-    {"free blocks in the freespace tree", "free_blocks"},
-    {"largest free block", "largest_free"},
-};
-constexpr Label kProcessLabels[] = {{"sbrk()s called by malloc", "grow_calls"}};
-constexpr Label kLargeLabels[] = {
-    {"blocks currently mapped", "blocks"},
-    {"bytes currently mapped", "bytes"},
-    {"most bytes mapped at once", "most_bytes"},
-    {"allocations since process start", "allocations_since_start"},
-};
-// Second figures in parentheses: "2 (1 waiting for a thread)", "174 (259136 bytes)".
-constexpr Label kPoolLabels[] = {{"thread pools", "thread_pools"},
-                                 {"bytes in pool pages", "bytes_in_pages"}};
-constexpr Label kPoolSecond[] = {{"thread pools", "orphaned_pools"}};
-constexpr Label kCacheLabels[] = {
-    {"thread caches", "caches"},
-    {"blocks cached now", "blocks_cached"},
-    {"requests served from a cache", "requests_served"},
-    {"batches taken from the heaps", "batches_taken"},
-    {"batches given back to the heaps", "batches_given_back"},
-};
-constexpr Label kCacheSecond[] = {{"blocks cached now", "bytes_cached"}};
-constexpr Label kBucketLabels[] = {
-    {"Number of buckets", "number_of_buckets"}, {"Bucket sizing factor", "bucket_sizing_factor"},
-    {"Blocks per bucket", "blocks_per_bucket"}, {"Buckets allocator", "buckets_allocator"},
-    {"Default allocator", "default_allocator"}, {"Total for process", "total_for_process"},
-};
-constexpr const char* kBucketRowKeys[] = {"bucket", "maximum_block_size", "allocations"};
-constexpr const char* kBucketHeapKeys[] = {"heap", "buckets_allocator", "default_allocator"};
-constexpr const char* kPoolRowKeys[] = {"class_size", "allocations", "frees", "remote_frees"};
-
-template <size_t N>
-const char* key_of(const Label (&labels)[N], std::string_view text) {
-  for (const Label& l : labels)
-    if (text == l.text) return l.key;
-  return nullptr;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
@@ -151,11 +112,27 @@ bool dotted(std::string_view line, std::string_view* label, std::string_view* va
   return !label->empty();
 }
 
-template <size_t N>
-Figures row_of(const std::vector<uint64_t>& numbers, const char* const (&keys)[N]) {
-  Figures f;
-  for (size_t i = 0; i < N && i < numbers.size(); ++i) f.set(keys[i], numbers[i]);
-  return f;
+// The figure of section s that a report labels `label`.
+const FigureInfo* labelled(const SectionInfo& s, std::string_view label) {
+  for (const FigureInfo& f : s.figures())
+    if (label == f.label) return &f;
+  return nullptr;
+}
+
+// A row of a table: its numbers, in the order of the section's figures.
+void add_row(Dump* d, const SectionInfo& table, const std::vector<uint64_t>& numbers) {
+  Figures row;
+  const FigureInfo* f = table.figures().begin();
+  for (size_t i = 0; i < numbers.size() && f != table.figures().end(); ++i, ++f)
+    row.set(f->key, numbers[i]);
+  d->rows(table.id).push_back(row);
+}
+
+// The nested section of s that a report titles `title`.
+const SectionInfo* table_titled(const SectionInfo& s, std::string_view title) {
+  for (const SectionInfo& t : kSections)
+    if (t.parent == s.id && title == t.title) return &t;
+  return nullptr;
 }
 
 std::string policy_from_algorithm(std::string_view text) {
@@ -187,26 +164,51 @@ Lines split(std::string_view s) {
   return l;
 }
 
+// A heading of the status report: a top-level section's title, followed by the row's number for
+// a repeated one ("Heap 3"). *index gets that number.
+const SectionInfo* heading(std::string_view line, uint64_t* index) {
+  for (const SectionInfo& s : kSections) {
+    if (s.nested()) continue;
+    std::string_view title = s.title;
+    if (!s.repeated() && line == title) return &s;
+    if (s.repeated() && starts_with(line, title) && line.size() > title.size() &&
+        line[title.size()] == ' ')
+      if (std::optional<uint64_t> n = leading_number(line.substr(title.size()))) {
+        *index = *n;
+        return &s;
+      }
+  }
+  return nullptr;
+}
+
+// Who holds a lock, as dbx says it ("pthread ID 0x20023358") or we do ("(not held)"): 0 for
+// nobody, a number as written, 1 for anybody else.
+uint64_t holder(std::string_view value) {
+  if (std::optional<uint64_t> n = leading_number(value)) return *n;
+  return value.empty() || value == "(not held)" ? 0 : 1;
+}
+
 // The status report from line i; returns the first line after it.
 size_t parse_status(const Lines& lines, size_t i, Dump* d) {
-  enum Section { kNone, kOptionLines, kHeap, kProcess, kLarge, kPool, kCache } section = kNone;
-  Figures* heap = nullptr;
+  enum Part { kNone, kOptionLines, kFigures } part = kNone;
+  const SectionInfo* current = nullptr;  // the section whose lines follow its heading
+  const SectionInfo* table = nullptr;    // the nested section whose rows follow its title
   for (; i < lines.text.size(); ++i) {
     std::string_view raw = lines.text[i], line = trim(raw);
     if (line == kStatusStart) {
-      if (section != kNone) break;  // the next report begins
-      section = kOptionLines;
+      if (part != kNone) break;  // the next report begins
+      part = kOptionLines;
       continue;
     }
     if (line == kStatusReport) {
-      if (section != kNone && section != kOptionLines) break;
-      section = kProcess;  // until a heap or another section starts
+      if (part == kFigures) break;
+      part = kFigures;
       continue;
     }
     if (line.empty() || indent_of(raw) == 0) break;
     std::string_view label, value;
     bool is_dotted = dotted(line, &label, &value);
-    if (section == kOptionLines) {
+    if (part == kOptionLines) {
       if (is_dotted && label == "Implementation Algorithm") {
         d->policy = policy_from_algorithm(value);
         continue;
@@ -226,60 +228,34 @@ size_t parse_status(const Lines& lines, size_t i, Dump* d) {
       }
       continue;
     }
-    if (indent_of(raw) < 12 && !is_dotted) {  // a section header
-      heap = nullptr;
-      section = kNone;
-      if (starts_with(line, "Heap ")) {
-        if (auto n = leading_number(line.substr(5)); n && *n < 4096) {
-          if (d->heaps.size() <= *n) d->heaps.resize(*n + 1);
-          heap = &d->heaps[*n];
-          heap->set("heap", *n);
-          section = kHeap;
-        }
-      } else if (line == "The Process Heap") {
-        section = kProcess;
-      } else if (starts_with(line, "Blocks with their own address range")) {
-        section = kLarge;
-        d->large_blocks.emplace();
-      } else if (starts_with(line, "Pool")) {
-        section = kPool;
-        d->pool.emplace();
-      } else if (starts_with(line, "Thread cache")) {
-        section = kCache;
-        d->threadcache.emplace();
+    if (indent_of(raw) < 12 && !is_dotted) {  // a section's heading
+      uint64_t index = 0;
+      current = heading(line, &index);
+      table = nullptr;
+      if (current) {
+        d->rows(current->id).emplace_back();
+        if (current->repeated())
+          d->rows(current->id).back().set(current->figures().begin()->key, index);
       }
       continue;
     }
-    if (section == kPool && !is_dotted) {
+    if (current == nullptr) continue;
+    if (!is_dotted) {  // a nested section's title, its column headings or one of its rows
       std::vector<uint64_t> numbers = numbers_only(line);
-      if (numbers.size() == 4) d->pool->rows.push_back(row_of(numbers, kPoolRowKeys));
+      if (const SectionInfo* t = table_titled(*current, line)) {
+        table = t;
+      } else if (table && numbers.size() == table->count) {
+        add_row(d, *table, numbers);
+      }
       continue;
     }
-    if (!is_dotted) continue;
-    std::string_view rest;
-    std::optional<uint64_t> v = leading_number(value, &rest);
-    std::optional<uint64_t> second = leading_number(trim(rest).substr(trim(rest).empty() ? 0 : 1));
-    const char* key = nullptr;
-    switch (section) {
-      case kHeap:
-        if ((key = key_of(kHeapLabels, label)) && v) heap->set(key, *v);
-        break;
-      case kProcess:
-        if ((key = key_of(kProcessLabels, label)) && v) d->process.set(key, *v);
-        break;
-      case kLarge:
-        if ((key = key_of(kLargeLabels, label)) && v) d->large_blocks->set(key, *v);
-        break;
-      case kPool:
-        if ((key = key_of(kPoolLabels, label)) && v) d->pool->figures.set(key, *v);
-        if ((key = key_of(kPoolSecond, label))) d->pool->figures.set(key, second.value_or(0));
-        break;
-      case kCache:
-        if ((key = key_of(kCacheLabels, label)) && v) d->threadcache->set(key, *v);
-        if ((key = key_of(kCacheSecond, label)) && second) d->threadcache->set(key, *second);
-        break;
-      default:
-        break;
+    const FigureInfo* f = labelled(*current, label);
+    Figures& row = d->rows(current->id).back();
+    std::optional<uint64_t> v = leading_number(value);
+    if (f && f->unit == Unit::kHolder) {
+      row.set(f->key, holder(value));
+    } else if (f && v) {
+      row.set(f->key, *v);
     }
   }
   return i;
@@ -287,61 +263,48 @@ size_t parse_status(const Lines& lines, size_t i, Dump* d) {
 
 // The bucket statistics summary from its title line; returns the first line after it.
 size_t parse_buckets(const Lines& lines, size_t i, Dump* d) {
-  d->buckets.emplace();
-  Table& t = *d->buckets;
-  enum { kHead, kByBucket, kByHeap } mode = kHead;
+  const SectionInfo& summary = section(SectionId::kBuckets);
+  d->rows(summary.id).emplace_back();
+  const SectionInfo* table = nullptr;  // the table whose rows follow its title
   for (++i; i < lines.text.size(); ++i) {
     std::string_view line = trim(lines.text[i]);
     if (line == kBucketsTitle) break;  // the next summary
-    if (size_t colon = line.find(':'); mode == kHead && colon != std::string_view::npos) {
-      const char* key = key_of(kBucketLabels, trim(line.substr(0, colon)));
-      auto v = leading_number(line.substr(colon + 1));
-      if (key && v) {
-        t.figures.set(key, *v);
+    if (size_t colon = line.find(':'); !table && colon != std::string_view::npos) {
+      const FigureInfo* f = labelled(summary, trim(line.substr(0, colon)));
+      std::optional<uint64_t> v = leading_number(line.substr(colon + 1));
+      if (f && v) {
+        d->rows(summary.id)[0].set(f->key, *v);
         continue;
       }
     }
-    // Titles and column headers ("Bucket  Maximum ...", "Number  Block Size ...", "-----").
+    if (const SectionInfo* t = table_titled(summary, line)) {
+      table = t;
+      continue;
+    }
+    // AIX's rules, group headings and column headings ("Bucket  Maximum ...", "-----   ---").
     if (line.empty() || starts_with(line, "=====") || starts_with(line, "-----") ||
         line == "Configuration values:" || line == "Allocation request totals:" ||
         starts_with(line, "Bucket ") || starts_with(line, "Number ") || starts_with(line, "Heap "))
       continue;
-    if (line == "Allocation requests by bucket") {
-      mode = kByBucket;
-      continue;
-    }
-    if (line == "Allocation requests by heap") {
-      mode = kByHeap;
-      continue;
-    }
     std::vector<uint64_t> numbers = numbers_only(line);
-    if (numbers.size() == 3 && mode == kByBucket) {
-      t.rows.push_back(row_of(numbers, kBucketRowKeys));
-      continue;
-    }
-    if (numbers.size() == 3 && mode == kByHeap) {
-      t.rows2.push_back(row_of(numbers, kBucketHeapKeys));
-      continue;
-    }
-    break;
+    if (table == nullptr || numbers.size() != table->count) break;
+    add_row(d, *table, numbers);
   }
   return i;
 }
 
-Figures numbers_of(const JsonValue* object) {
-  Figures f;
-  if (!object || object->kind != JsonValue::kObject) return f;
-  for (size_t i = 0; i < object->keys.size(); ++i)
-    if (object->items[i].kind == JsonValue::kNumber && object->items[i].integer)
-      f.set(object->keys[i], *object->items[i].integer);
-  return f;
+// The JSON object (or array) that holds section s in the document.
+const JsonValue* node_of(const JsonValue& doc, const SectionInfo& s) {
+  const JsonValue* parent = s.nested() ? node_of(doc, section(s.parent)) : &doc;
+  return parent ? parent->find(s.json) : nullptr;
 }
 
-std::vector<Figures> rows_of(const JsonValue* array) {
-  std::vector<Figures> rows;
-  if (!array || array->kind != JsonValue::kArray) return rows;
-  for (const JsonValue& item : array->items) rows.push_back(numbers_of(&item));
-  return rows;
+// The figures of section s that one JSON object holds: the table's keys, as numbers.
+Figures figures_in(const JsonValue& object, const SectionInfo& s) {
+  Figures row;
+  for (const FigureInfo& f : s.figures())
+    if (std::optional<uint64_t> v = object.u64(f.key)) row.set(f.key, *v);
+  return row;
 }
 
 void from_json(const JsonValue& doc, Dump* d) {
@@ -358,45 +321,15 @@ void from_json(const JsonValue& doc, Dump* d) {
       d->options.emplace_back(o->keys[i], literal);
     }
   }
-  for (Figures& h : rows_of(doc.find("heaps"))) {
-    uint64_t n = h.get("heap").value_or(d->heaps.size());
-    if (n >= 4096) continue;
-    if (d->heaps.size() <= n) d->heaps.resize(n + 1);
-    d->heaps[n] = h;
+  for (const SectionInfo& s : kSections) {
+    const JsonValue* node = node_of(doc, s);
+    if (node == nullptr) continue;
+    if (!s.repeated() && node->kind == JsonValue::kObject)
+      d->rows(s.id).push_back(figures_in(*node, s));
+    if (s.repeated() && node->kind == JsonValue::kArray)
+      for (const JsonValue& item : node->items)
+        if (item.kind == JsonValue::kObject) d->rows(s.id).push_back(figures_in(item, s));
   }
-  if (doc.find("large_blocks")) d->large_blocks = numbers_of(doc.find("large_blocks"));
-  if (doc.find("totals")) d->totals = numbers_of(doc.find("totals"));
-  if (doc.find("threadcache")) d->threadcache = numbers_of(doc.find("threadcache"));
-  if (const JsonValue* b = doc.find("buckets")) {
-    d->buckets.emplace();
-    d->buckets->figures = numbers_of(b);
-    d->buckets->rows = rows_of(b->find("by_bucket"));
-    d->buckets->rows2 = rows_of(b->find("by_heap"));
-  }
-  if (const JsonValue* p = doc.find("pool")) {
-    d->pool.emplace();
-    d->pool->figures = numbers_of(p);
-    d->pool->rows = rows_of(p->find("by_class"));
-  }
-}
-
-void fill_table(std::optional<Table>& into, const std::optional<Table>& from) {
-  if (!from) return;
-  if (!into) {
-    into = from;
-    return;
-  }
-  into->figures.fill_from(from->figures);
-  if (into->rows.empty()) into->rows = from->rows;
-  if (into->rows2.empty()) into->rows2 = from->rows2;
-}
-
-void fill_figures(std::optional<Figures>& into, const std::optional<Figures>& from) {
-  if (!from) return;
-  if (!into)
-    into = from;
-  else
-    into->fill_from(*from);
 }
 
 // Adds what `from` has and `into` lacks: the first source read wins a figure both hold.
@@ -408,14 +341,11 @@ void merge(Dump* into, const Dump& from) {
     into->options = from.options;
     into->options_complete = from.options_complete;
   }
-  if (into->heaps.size() < from.heaps.size()) into->heaps.resize(from.heaps.size());
-  for (size_t i = 0; i < from.heaps.size(); ++i) into->heaps[i].fill_from(from.heaps[i]);
-  into->process.fill_from(from.process);
-  fill_figures(into->large_blocks, from.large_blocks);
-  fill_figures(into->totals, from.totals);
-  fill_figures(into->threadcache, from.threadcache);
-  fill_table(into->buckets, from.buckets);
-  fill_table(into->pool, from.pool);
+  for (size_t k = 0; k < kSectionCount; ++k) {
+    std::vector<Figures>& rows = into->sections[k];
+    if (rows.size() < from.sections[k].size()) rows.resize(from.sections[k].size());
+    for (size_t i = 0; i < from.sections[k].size(); ++i) rows[i].fill_from(from.sections[k][i]);
+  }
 }
 
 }  // namespace

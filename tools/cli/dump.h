@@ -1,8 +1,8 @@
 // A statistics dump as `aixmalloc stats` reads it, whatever its format: AIX's bucket statistics
-// summary (spec 4.5), the status report of AIXMALLOC_STATS (spec 5.7's layout), or the JSON
-// document of AIXMALLOC_STATS_JSON. Every figure is kept under its key in the JSON schema
-// (libmalloc/ reports.h), so the text formats and JSON land in the same place and print the same
-// way.
+// summary, the status report of AIXMALLOC_STATS (dbx's layout) or the JSON document of
+// AIXMALLOC_STATS_JSON. Every format is read through the one table of figures
+// (libmalloc/base/statistics.def): a figure lands under its section and key whichever format held
+// it, so the formats print the same way and can be compared key by key.
 #pragma once
 
 #include <cstdint>
@@ -11,20 +11,21 @@
 #include <string_view>
 #include <vector>
 
+#include "libmalloc/base/statistics.h"
+
 namespace aixmalloc::cli {
 
-// Figures by schema key, in the order they were first read.
+// Figures by key, in the order they were first read.
 struct Figures {
   std::vector<std::pair<std::string, uint64_t>> values;
   void set(std::string_view key, uint64_t v);
   std::optional<uint64_t> get(std::string_view key) const;
+  template <class S>
+  std::optional<uint64_t> get(uint64_t S::*field) const {
+    return get(key_of(field));
+  }
   bool empty() const { return values.empty(); }
   void fill_from(const Figures& other);  // adds the keys this one lacks
-};
-
-struct Table {  // a section's own figures and its rows ("by_bucket", "by_heap", "by_class")
-  Figures figures;
-  std::vector<Figures> rows, rows2;
 };
 
 struct Dump {
@@ -37,15 +38,23 @@ struct Dump {
   // only those that are on.
   std::vector<std::pair<std::string, std::string>> options;
   bool options_complete = false;
-  std::vector<Figures> heaps;  // by heap number
-  Figures process;             // the status report's process-wide lines (grow_calls)
-  std::optional<Figures> large_blocks, totals, threadcache;
-  std::optional<Table> buckets;  // figures; rows = by_bucket, rows2 = by_heap
-  std::optional<Table> pool;     // figures; rows = by_class
+  // The figures of each section of the table, a row each (one row for a section of one object).
+  std::vector<Figures> sections[kSectionCount];
+
+  std::vector<Figures>& rows(SectionId id) { return sections[static_cast<size_t>(id)]; }
+  const std::vector<Figures>& rows(SectionId id) const { return sections[static_cast<size_t>(id)]; }
+  // A section of one object; nullptr when the dump lacks it.
+  const Figures* one(SectionId id) const { return rows(id).empty() ? nullptr : &rows(id)[0]; }
+  // As the source of the table's walk (statistics.h).
+  unsigned rows(const SectionInfo& s) const { return static_cast<unsigned>(rows(s.id).size()); }
+  bool value(const SectionInfo& s, unsigned row, const FigureInfo& f, uint64_t* v) const;
 };
 
 // Reads every report in `text` (several formats may share a file). false with *error when nothing
 // in it is a statistics dump.
 bool parse_dump(std::string_view text, Dump* out, std::string* error);
+
+// "heaps", "pool.by_class": where a section's figures are in the JSON document.
+std::string json_path(const SectionInfo& s);
 
 }  // namespace aixmalloc::cli

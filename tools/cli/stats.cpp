@@ -120,6 +120,14 @@ std::string figure(const Figures& f, const char* key) {
   auto v = f.get(key);
   return v ? std::to_string(*v) : "-";
 }
+template <class S>
+std::string figure(const Figures& f, uint64_t S::*field) {
+  return figure(f, key_of(field));
+}
+template <class S>
+uint64_t value_or_0(const Figures& f, uint64_t S::*field) {
+  return f.get(field).value_or(0);
+}
 
 // The histogram the dump holds: the buckets', or the pool's size classes without buckets.
 struct Histogram {
@@ -129,30 +137,25 @@ struct Histogram {
 };
 
 std::optional<Histogram> histogram_of(const Dump& d) {
+  bool buckets = !d.rows(SectionId::kBucketSize).empty();
+  const std::vector<Figures>& rows =
+      d.rows(buckets ? SectionId::kBucketSize : SectionId::kPoolClass);
+  if (rows.empty()) return std::nullopt;
   Histogram h;
-  if (d.buckets && !d.buckets->rows.empty()) {
-    h.what = "bucket";
-    for (const Figures& r : d.buckets->rows) {
-      uint64_t size = r.get("maximum_block_size").value_or(0), n = r.get("allocations").value_or(0);
-      h.labels.push_back(std::to_string(size) + " B");
-      h.tooltips.push_back("bucket " + figure(r, "bucket") + ": blocks of up to " +
-                           std::to_string(size) + " bytes, " + std::to_string(n) + " requests");
-      h.values.push_back(n);
-    }
-    return h;
+  h.what = buckets ? "bucket" : "pool size class";
+  for (const Figures& r : rows) {
+    uint64_t size = buckets ? value_or_0(r, &BucketSizeFigures::max_size)
+                            : value_or_0(r, &PoolClassFigures::class_size);
+    uint64_t n = buckets ? value_or_0(r, &BucketSizeFigures::allocations)
+                         : value_or_0(r, &PoolClassFigures::allocations);
+    std::string bytes = std::to_string(size), requests = std::to_string(n) + " requests";
+    h.labels.push_back(bytes + " B");
+    h.tooltips.push_back(buckets ? "bucket " + figure(r, &BucketSizeFigures::index) +
+                                       ": blocks of up to " + bytes + " bytes, " + requests
+                                 : "pool class " + bytes + " bytes: " + requests);
+    h.values.push_back(n);
   }
-  if (d.pool && !d.pool->rows.empty()) {
-    h.what = "pool size class";
-    for (const Figures& r : d.pool->rows) {
-      uint64_t size = r.get("class_size").value_or(0), n = r.get("allocations").value_or(0);
-      h.labels.push_back(std::to_string(size) + " B");
-      h.tooltips.push_back("pool class " + std::to_string(size) + " bytes: " + std::to_string(n) +
-                           " requests");
-      h.values.push_back(n);
-    }
-    return h;
-  }
-  return std::nullopt;
+  return h;
 }
 
 std::string options_on(const Dump& d) {
@@ -174,90 +177,88 @@ std::string options_on(const Dump& d) {
   return s.empty() ? "none" : s;
 }
 
-void print_buckets(const Table& b) {
-  const Figures& f = b.figures;
+void print_buckets(const Dump& d) {
+  const Figures& f = *d.one(SectionId::kBuckets);
   puts("Allocation requests by bucket");
   printf("  number_of_buckets %s, bucket_sizing_factor %s, blocks_per_bucket %s\n",
-         figure(f, "number_of_buckets").c_str(), figure(f, "bucket_sizing_factor").c_str(),
-         figure(f, "blocks_per_bucket").c_str());
-  uint64_t in_buckets = f.get("buckets_allocator").value_or(0);
+         figure(f, &BucketsFigures::count).c_str(), figure(f, &BucketsFigures::factor).c_str(),
+         figure(f, &BucketsFigures::blocks_per_bucket).c_str());
+  uint64_t in_buckets = value_or_0(f, &BucketsFigures::in_buckets);
   std::vector<std::vector<std::string>> rows;
-  for (const Figures& r : b.rows)
-    rows.push_back({figure(r, "bucket"), figure(r, "maximum_block_size"), figure(r, "allocations"),
-                    percent(r.get("allocations").value_or(0), in_buckets)});
+  for (const Figures& r : d.rows(SectionId::kBucketSize))
+    rows.push_back({figure(r, &BucketSizeFigures::index), figure(r, &BucketSizeFigures::max_size),
+                    figure(r, &BucketSizeFigures::allocations),
+                    percent(value_or_0(r, &BucketSizeFigures::allocations), in_buckets)});
   print_table({"Bucket", "Max block size", "Requests", "Share"}, rows);
-  uint64_t total =
-      f.get("total_for_process").value_or(in_buckets + f.get("default_allocator").value_or(0));
+  uint64_t total = f.get(&BucketsFigures::total)
+                       .value_or(in_buckets + value_or_0(f, &BucketsFigures::in_default));
   printf(
       "  Buckets allocator %s, default allocator %s, total for process %s (%s served by buckets)\n",
-      figure(f, "buckets_allocator").c_str(), figure(f, "default_allocator").c_str(),
-      figure(f, "total_for_process").c_str(), percent(in_buckets, total).c_str());
+      figure(f, &BucketsFigures::in_buckets).c_str(),
+      figure(f, &BucketsFigures::in_default).c_str(), figure(f, &BucketsFigures::total).c_str(),
+      percent(in_buckets, total).c_str());
 }
 
-// The per-heap table: the status report's or JSON's heap figures, and the buckets' split by heap.
+// The per-heap table: the heaps' figures under short headings, and the buckets' split by heap.
 void print_heaps(const Dump& d) {
   struct Column {
-    const char* key;
+    uint64_t HeapFigures::*field;
     const char* header;
+    bool rare;  // shown when a heap's figure is not zero
   };
   static const Column kColumns[] = {
-      {"bytes_acquired", "Acquired"},
-      {"bytes_free", "Free"},
-      {"bytes_held", "Held"},
-      {"free_blocks", "Free blocks"},
-      {"largest_free", "Largest free"},
-      {"allocations_active", "Active"},
-      {"allocations_since_start", "Allocations"},
-      {"reallocations", "Reallocs"},
-      {"failed_requests", "Failed"},
-      {"grow_calls", "Grows"},
+      {&HeapFigures::acquired, "Acquired", false},
+      {&HeapFigures::free_bytes, "Free", false},
+      {&HeapFigures::held, "Held", false},
+      {&HeapFigures::free_blocks, "Free blocks", false},
+      {&HeapFigures::largest_free, "Largest free", false},
+      {&HeapFigures::active, "Active", false},
+      {&HeapFigures::allocations, "Allocations", false},
+      {&HeapFigures::frees, "Frees", false},
+      {&HeapFigures::reallocs, "Reallocs", true},
+      {&HeapFigures::failures, "Failed", true},
+      {&HeapFigures::grow_calls, "Grows", false},
+      {&HeapFigures::locked, "Locked", true},
   };
-  size_t heaps = d.heaps.size();
-  if (d.buckets) heaps = std::max(heaps, d.buckets->rows2.size());
+  const std::vector<Figures>& heap_rows = d.rows(SectionId::kHeap);
+  const std::vector<Figures>& split_rows = d.rows(SectionId::kBucketHeap);
+  size_t heaps = std::max(heap_rows.size(), split_rows.size());
   if (heaps == 0) return;
   std::vector<std::string> headers = {"Heap"};
-  std::vector<const char*> keys;
+  std::vector<uint64_t HeapFigures::*> fields;
   for (const Column& c : kColumns) {
-    bool any = std::any_of(d.heaps.begin(), d.heaps.end(),
-                           [&](const Figures& h) { return h.get(c.key).has_value(); });
-    // Failures and reallocations are rare: their columns appear when one is not zero.
-    bool rare = strcmp(c.key, "failed_requests") == 0 || strcmp(c.key, "reallocations") == 0;
-    if (rare)
-      any = std::any_of(d.heaps.begin(), d.heaps.end(),
-                        [&](const Figures& h) { return h.get(c.key).value_or(0) != 0; });
+    bool any = std::any_of(heap_rows.begin(), heap_rows.end(), [&](const Figures& h) {
+      return c.rare ? h.get(c.field).value_or(0) != 0 : h.get(c.field).has_value();
+    });
     if (!any) continue;
     headers.push_back(c.header);
-    keys.push_back(c.key);
+    fields.push_back(c.field);
   }
-  bool split = d.buckets && !d.buckets->rows2.empty();
+  bool split = !split_rows.empty();
   if (split) {
     headers.push_back("Bucket requests");
     headers.push_back("Default requests");
   }
   std::vector<std::vector<std::string>> rows;
   size_t unused = 0;
-  auto zero = [](const Figures& f, const char* key) {
-    auto v = f.get(key);
-    return !v || *v == 0;
-  };
   for (size_t i = 0; i < heaps; ++i) {
     Figures empty;
-    const Figures& h = i < d.heaps.size() ? d.heaps[i] : empty;
-    if (h.empty() && !(split && i < d.buckets->rows2.size())) continue;
+    const Figures& h = i < heap_rows.size() ? heap_rows[i] : empty;
+    const Figures& b = i < split_rows.size() ? split_rows[i] : empty;
+    if (h.empty() && b.empty()) continue;
     // A heap multiheap never handed out (the other 31 of a two-thread program) is one line below.
-    bool no_bucket_requests = !split || i >= d.buckets->rows2.size() ||
-                              (zero(d.buckets->rows2[i], "buckets_allocator") &&
-                               zero(d.buckets->rows2[i], "default_allocator"));
-    if (i > 0 && zero(h, "bytes_acquired") && zero(h, "allocations_since_start") && no_bucket_requests) {
+    if (i > 0 && value_or_0(h, &HeapFigures::acquired) == 0 &&
+        value_or_0(h, &HeapFigures::allocations) == 0 &&
+        value_or_0(b, &BucketHeapFigures::in_buckets) == 0 &&
+        value_or_0(b, &BucketHeapFigures::in_default) == 0) {
       ++unused;
       continue;
     }
     std::vector<std::string> row = {std::to_string(i)};
-    for (const char* k : keys) row.push_back(figure(h, k));
+    for (uint64_t HeapFigures::*f : fields) row.push_back(figure(h, f));
     if (split) {
-      const Figures& b = i < d.buckets->rows2.size() ? d.buckets->rows2[i] : empty;
-      row.push_back(figure(b, "buckets_allocator"));
-      row.push_back(figure(b, "default_allocator"));
+      row.push_back(figure(b, &BucketHeapFigures::in_buckets));
+      row.push_back(figure(b, &BucketHeapFigures::in_default));
     }
     rows.push_back(row);
   }
@@ -266,48 +267,32 @@ void print_heaps(const Dump& d) {
   if (unused) printf("(%zu more heap%s never used, not shown)\n", unused, unused == 1 ? "" : "s");
 }
 
+// Every other section the dump holds, as the table describes it: its title, a line per figure,
+// and its nested sections as tables. Heaps and buckets have their tables above.
 void print_others(const Dump& d) {
-  if (auto g = d.process.get("grow_calls"))
-    printf("sbrk()s called by malloc: %llu\n", static_cast<unsigned long long>(*g));
-  if (d.large_blocks)
-    printf(
-        "Large blocks (own address range): %s mapped now (%s bytes), most bytes at once %s, "
-        "allocations %s\n",
-        figure(*d.large_blocks, "blocks").c_str(), figure(*d.large_blocks, "bytes").c_str(),
-        figure(*d.large_blocks, "most_bytes").c_str(),
-        figure(*d.large_blocks, "allocations_since_start").c_str());
-  if (d.large_blocks && d.large_blocks->get("cached_bytes"))
-    printf("Freed large ranges kept for reuse: %s bytes; %s allocations served from them\n",
-           figure(*d.large_blocks, "cached_bytes").c_str(), figure(*d.large_blocks, "cache_hits").c_str());
-  if (d.totals)
-    printf("Totals: %s bytes acquired, %s in use, %s free\n",
-           figure(*d.totals, "bytes_acquired").c_str(), figure(*d.totals, "bytes_in_use").c_str(),
-           figure(*d.totals, "bytes_free").c_str());
-  if (d.pool) {
-    const Figures& p = d.pool->figures;
-    printf("\nPool: %s thread pools (%s waiting for a thread), %s bytes in pool pages",
-           figure(p, "thread_pools").c_str(), figure(p, "orphaned_pools").c_str(),
-           figure(p, "bytes_in_pages").c_str());
-    if (p.get("bytes_in_use")) printf(", %s in use", figure(p, "bytes_in_use").c_str());
-    if (p.get("pages_recycled"))
-      printf("; %s empty pages kept for any class, %s pages reused", figure(p, "spare_pages").c_str(),
-             figure(p, "pages_recycled").c_str());
-    puts("");
-    std::vector<std::vector<std::string>> rows;
-    for (const Figures& r : d.pool->rows)
-      rows.push_back({figure(r, "class_size"), figure(r, "allocations"), figure(r, "frees"),
-                      figure(r, "remote_frees")});
-    if (!rows.empty()) print_table({"Class", "Allocations", "Frees", "Remote frees"}, rows);
-  }
-  if (d.threadcache) {
-    const Figures& t = *d.threadcache;
-    printf(
-        "\nThread cache: %s caches, %s blocks cached (%s bytes), %s requests served from a cache, "
-        "%s batches "
-        "taken from the heaps, %s given back\n",
-        figure(t, "caches").c_str(), figure(t, "blocks_cached").c_str(),
-        figure(t, "bytes_cached").c_str(), figure(t, "requests_served").c_str(),
-        figure(t, "batches_taken").c_str(), figure(t, "batches_given_back").c_str());
+  for (const SectionInfo& s : kSections) {
+    if (s.nested() || s.id == SectionId::kHeap || s.id == SectionId::kBuckets) continue;
+    const Figures* f = d.one(s.id);
+    if (f == nullptr) continue;
+    printf("\n%s\n", s.title);
+    size_t width = 0;
+    for (const FigureInfo& fig : s.figures()) width = std::max(width, strlen(fig.label));
+    for (const FigureInfo& fig : s.figures())
+      if (std::optional<uint64_t> v = f->get(fig.key))
+        printf("  %-*s  %llu\n", static_cast<int>(width), fig.label,
+               static_cast<unsigned long long>(*v));
+    for (const SectionInfo& t : kSections) {
+      if (t.parent != s.id || d.rows(t.id).empty()) continue;
+      std::vector<std::string> headers;
+      for (const FigureInfo& fig : t.figures()) headers.push_back(fig.label);
+      std::vector<std::vector<std::string>> rows;
+      for (const Figures& r : d.rows(t.id)) {
+        rows.emplace_back();
+        for (const FigureInfo& fig : t.figures()) rows.back().push_back(figure(r, fig.key));
+      }
+      printf("  %s\n", t.title);
+      print_table(headers, rows);
+    }
   }
 }
 
@@ -317,53 +302,34 @@ void print_text(const Dump& d, const StatsFlags& flags) {
   printf("%s: %s\n", flags.label.c_str(), formats.c_str());
   printf("Policy %s; options on: %s\n", d.policy.empty() ? "(not in the file)" : d.policy.c_str(),
          d.options.empty() && !d.options_complete ? "(not in the file)" : options_on(d).c_str());
-  if (d.buckets) {
+  bool buckets = d.one(SectionId::kBuckets) != nullptr;
+  if (buckets) {
     puts("");
-    print_buckets(*d.buckets);
+    print_buckets(d);
   }
   std::optional<Histogram> h = histogram_of(d);
-  if (!d.buckets) {
-    bool had_buckets = std::any_of(d.options.begin(), d.options.end(), [](const auto& o) {
-      return o.first == spec(OptionId::kBuckets).name && o.second != "false";
-    });
-    puts(
-        had_buckets
-            ? "\nNo bucket statistics in this report: the program ran with buckets; the bucket "
-              "statistics\n"
-              "summary (bucket_statistics) and the JSON document (AIXMALLOC_STATS_JSON) carry them."
-        : d.options_complete || !d.options.empty()
-            ? "\nNo bucket statistics: the program ran without MALLOCOPTIONS=buckets."
-            : "\nNo bucket statistics in this report.");
-  }
+  if (!buckets)
+    puts(d.options_complete || !d.options.empty()
+             ? "\nNo bucket statistics: the program ran without MALLOCOPTIONS=buckets."
+             : "\nNo bucket statistics in this report.");
   if (h) {
     printf("\nRequests per %s%s\n", h->what.c_str(), flags.log ? " (log scale)" : "");
     print_bars(h->labels, h->values, flags.log, unicode_bars(flags.ascii));
   }
-  if (!d.heaps.empty() || (d.buckets && !d.buckets->rows2.empty())) {
+  if (!d.rows(SectionId::kHeap).empty() || !d.rows(SectionId::kBucketHeap).empty()) {
     puts("");
     print_heaps(d);
   }
-  puts("");
   print_others(d);
 }
 
-void write_figures(JsonWriter& j, const char* key, const Figures& f) {
-  j.begin_object(key);
-  for (const auto& [k, v] : f.values) j.number(k.c_str(), v);
-  j.end_object();
-}
-
-void write_rows(JsonWriter& j, const char* key, const std::vector<Figures>& rows) {
-  j.begin_array(key);
-  for (const Figures& r : rows) write_figures(j, nullptr, r);
-  j.end_array();
-}
-
-// The figures read, under the keys of the AIXMALLOC_STATS_JSON schema; absent ones are left out.
+// The figures read, under the keys of the AIXMALLOC_STATS_JSON document (the table's walk);
+// absent ones are left out. Schema version 2: the sections are the document's, "process" is gone
+// (its grow_calls is in "totals").
 std::string to_json(const Dump& d, const StatsFlags& flags) {
   JsonWriter j;
   j.begin_object();
-  j.string("schema", "aixmalloc-stats-summary").number("schema_version", uint64_t{1});
+  j.string("schema", "aixmalloc-stats-summary").number("schema_version", uint64_t{2});
   j.string("file", flags.file);
   if (d.pid) j.number("pid", *d.pid);
   j.begin_array("formats");
@@ -375,32 +341,22 @@ std::string to_json(const Dump& d, const StatsFlags& flags) {
   for (const auto& [name, literal] : d.options) j.raw(name.c_str(), literal);
   j.end_object();
   j.boolean("options_complete", d.options_complete);
-  j.begin_array("heaps");
-  for (const Figures& h : d.heaps)
-    if (!h.empty()) write_figures(j, nullptr, h);
-  j.end_array();
-  if (!d.process.empty()) write_figures(j, "process", d.process);
-  if (d.large_blocks) write_figures(j, "large_blocks", *d.large_blocks);
-  if (d.totals) write_figures(j, "totals", *d.totals);
-  if (d.buckets) {
-    j.begin_object("buckets");
-    for (const auto& [k, v] : d.buckets->figures.values) j.number(k.c_str(), v);
-    write_rows(j, "by_bucket", d.buckets->rows);
-    write_rows(j, "by_heap", d.buckets->rows2);
-    j.end_object();
-  }
-  if (d.pool) {
-    j.begin_object("pool");
-    for (const auto& [k, v] : d.pool->figures.values) j.number(k.c_str(), v);
-    write_rows(j, "by_class", d.pool->rows);
-    j.end_object();
-  }
-  if (d.threadcache) write_figures(j, "threadcache", *d.threadcache);
+  JsonSections<JsonWriter> sections{j};
+  walk(sections, d);
   j.begin_array("notes");
   for (const auto& n : d.notes) j.string(nullptr, n);
   j.end_array();
   j.end_object();
   return j.text();
+}
+
+// `stats --keys`: every figure of the table, a line each: where it is in the JSON document, its
+// key and its label in the status report ("heaps bytes_acquired bytes acquired from sbrk()"), for
+// the tests that hold the formats and the man page against the table.
+void print_keys() {
+  for (const SectionInfo& s : kSections)
+    for (const FigureInfo& f : s.figures())
+      printf("%s %s %s\n", json_path(s).c_str(), f.key, f.label);
 }
 
 int write_svg(const Dump& d, const StatsFlags& flags) {
@@ -417,11 +373,9 @@ int write_svg(const Dump& d, const StatsFlags& flags) {
   std::string base = flags.label.substr(flags.label.rfind('/') + 1);
   chart.subtitle =
       base + " - policy " + (d.policy.empty() ? "?" : d.policy) + ", options " + options_on(d);
-  if (d.buckets && !d.buckets->rows.empty()) {
-    const Figures& f = d.buckets->figures;
-    chart.subtitle += " - " + figure(f, "buckets_allocator") + " of " +
-                      figure(f, "total_for_process") + " requests served by buckets";
-  }
+  if (const Figures* f = d.one(SectionId::kBuckets); f && !d.rows(SectionId::kBucketSize).empty())
+    chart.subtitle += " - " + figure(*f, &BucketsFigures::in_buckets) + " of " +
+                      figure(*f, &BucketsFigures::total) + " requests served by buckets";
   chart.x_label = h->what == "bucket" ? "bucket (largest block size)" : "pool size class";
   chart.y_label = "requests";
   chart.labels = h->labels;
@@ -508,6 +462,10 @@ int cmd_stats(int argc, char** argv) {
       if (matched) break;
     }
     if (matched) continue;
+    if (a == "--keys") {  // for the tests; not in the help
+      print_keys();
+      return kExitOk;
+    }
     if (a == "--json") {
       flags.json = true;
     } else if (a == "--log") {
