@@ -22,7 +22,7 @@ using namespace aixmalloc;
 
 // malloc and free run the pool's fast path here, inline; everything else is a tail call into the
 // runtime. free() keeps errno as it was: every system call it can reach (madvise, munmap, futex)
-// saves and restores errno itself (os.cpp, lock.cpp).
+// goes through base's OS interface, which saves and restores errno (os.cpp).
 AIX_EXPORT void* malloc(size_t size) {
   if (size <= pool::kMaxRequest && rt::g_pool_fast.load(std::memory_order_acquire)) {
     if (void* p = pool::allocate(size)) return p;

@@ -1,8 +1,7 @@
 #include "libmalloc/reports.h"
 
-#include <unistd.h>
-
 #include "aixmalloc_version.h"
+#include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
 
 namespace aixmalloc {
@@ -96,7 +95,7 @@ void render_json(const Snapshot& s, const BucketReport* buckets, const pool::Tot
   Json j(out, fd);
   j.open(nullptr, '{');
   j.str("schema", "aixmalloc-stats").num("schema_version", 1).str("library_version", AIXMALLOC_VERSION);
-  j.num("pid", static_cast<uint64_t>(getpid()));
+  j.num("pid", static_cast<uint64_t>(os::process_id()));
   j.str("policy", spec(c.policy).spelling);
   j.open("options", '{');
   for (size_t i = 0; i < kOptionCount; ++i) {

@@ -2,8 +2,6 @@
 // the configured stack (DESIGN.md invariant 4). The other concerns of the runtime live beside it:
 // requests.cpp (the malloc family's semantics), fork.cpp, exit_reports.cpp, live_stats.cpp,
 // mallopt.cpp and snapshot.cpp.
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -96,7 +94,7 @@ bool ensure_started() {
     return true;
   }
   if (g_starter.load(std::memory_order_relaxed) == os::thread_id()) return false;
-  while (g_state.load(std::memory_order_acquire) != kReady) sched_yield();
+  while (g_state.load(std::memory_order_acquire) != kReady) os::yield();
   return true;
 }
 
