@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 
 namespace aixmalloc {
@@ -482,6 +483,15 @@ void read_variables(char* const* envp, RawVariables* vars) {
       size_t n = strlen(kVariables[i].name);
       if (strncmp(entry, kVariables[i].name, n) == 0 && entry[n] == '=') vars->value[i] = entry + n + 1;
     }
+  }
+}
+
+void print_diagnostics(const Diagnostics& d) {
+  for (size_t i = 0; i < d.count; ++i) warn(d.lines[i], strlen(d.lines[i]));
+  if (d.dropped) {
+    TextBuf<96> t;
+    t.num(d.dropped).str(" more configuration problems not shown");
+    warn(t.data(), t.size());
   }
 }
 

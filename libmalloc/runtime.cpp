@@ -31,15 +31,6 @@ namespace {
 
 constinit std::atomic<int> g_starter{0};
 
-void print_diagnostics(const Diagnostics& d) {
-  for (size_t i = 0; i < d.count; ++i) warn(d.lines[i], strlen(d.lines[i]));
-  if (d.dropped) {
-    TextBuf<96> t;
-    t.num(d.dropped).str(" more configuration problems not shown");
-    warn(t.data(), t.size());
-  }
-}
-
 void start() {
   RawVariables raw;
   read_variables(environ, &raw);
