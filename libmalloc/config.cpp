@@ -22,6 +22,9 @@ const PolicySpec kPolicies[kPolicyCount] = {
 #define AIXMALLOC_POLICY(id, spelling, built, doc) {spelling, built != 0, doc},
 #include "libmalloc/options.def"
 };
+// The documentation line of multiheap (options.def) and aixmalloc(7) spell the limit out.
+static_assert(kMaxHeaps == 32, "change the multiheap line of options.def and aixmalloc(7) too");
+
 const OptionSpec kOptions[kOptionCount] = {
 #define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) \
   {name, where, arg, def, min, max, policies, built != 0, doc},
@@ -342,7 +345,7 @@ void Parser::parse_tokens(Variable var, Span value) {
     if (var == Variable::kMallocMultiheap && name.equals("heaps")) {
       set_option(var, OptionId::kMultiheap, has_value, arg);
       if (!has_value) {
-        diag(var).str("heaps: needs a value (heaps:n); using 32");
+        diag(var).str("heaps: needs a value (heaps:n); using ").num(spec(OptionId::kMultiheap).def);
         done();
       }
       continue;

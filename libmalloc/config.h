@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "libmalloc/base/platform.h"  // kMaxHeaps, in the table
+
 namespace aixmalloc {
 
 enum class Variable : uint8_t {

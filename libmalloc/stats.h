@@ -7,8 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/config.h"
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/platform.h"
+#include "libmalloc/config.h"
 
 namespace aixmalloc {
 
@@ -32,7 +33,7 @@ struct HeapSnapshot {
 };
 
 struct Snapshot {
-  static constexpr unsigned kMaxHeaps = 32;
+  static constexpr unsigned kMaxHeaps = aixmalloc::kMaxHeaps;
   const Config* config;
   unsigned heaps;
   HeapSnapshot heap[kMaxHeaps];

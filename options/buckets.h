@@ -117,7 +117,6 @@ class Buckets {
 
 // The figures of the bucket statistics summary, gathered once for every renderer (text, JSON).
 struct BucketReport {
-  static constexpr unsigned kMaxHeaps = 32;
   unsigned count = 0, factor = 0, blocks_per_bucket = 0, heaps = 0;
   uint64_t per_bucket[Buckets::kMaxBuckets] = {};
   uint64_t heap_buckets[kMaxHeaps] = {}, heap_default[kMaxHeaps] = {};

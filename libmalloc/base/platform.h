@@ -23,6 +23,8 @@ inline constexpr size_t kGranule = size_t{1} << kGranuleShift;  // 64 KiB, AIX's
 inline constexpr size_t kLargeThreshold = size_t{4} << 20;
 // Largest request we attempt; anything above fails with ENOMEM before any arithmetic can wrap.
 inline constexpr size_t kMaxRequest = (size_t{1} << 47);
+// The most heaps a process can have: AIX's limit for MALLOCOPTIONS=multiheap:n, and its default n.
+inline constexpr unsigned kMaxHeaps = 32;
 
 constexpr bool is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 constexpr uintptr_t align_up(uintptr_t x, size_t a) { return (x + a - 1) & ~(uintptr_t(a) - 1); }
