@@ -1,3 +1,5 @@
+// The renderers of reports.h: AIX's bucket statistics summary and the JSON document, formatted
+// into a stack buffer and written with write(2) as it fills.
 #include "libmalloc/reports.h"
 
 #include "aixmalloc_version.h"

@@ -1,3 +1,5 @@
+// The renderers that work from a Snapshot (stats.h): the dbx-style status report of
+// AIXMALLOC_STATS, glibc's malloc_stats() and malloc_info(); and the totals every report shares.
 #include "libmalloc/stats.h"
 
 namespace aixmalloc {

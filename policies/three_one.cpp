@@ -1,3 +1,5 @@
+// The 3.1 policy (three_one.h): buckets refilled a page (or one page-aligned block) at a time from
+// the heap's top, and the check() that walks every chunk of every segment.
 #include "policies/three_one.h"
 
 #include <cstring>

@@ -1,3 +1,5 @@
+// The Watson policy (watson.h): best fit from the size tree, the tail carved off, merges found in
+// the address tree, the built-in small classes, and the check() that walks both trees and the heap.
 #include "policies/watson.h"
 
 #include <cstring>

@@ -1,3 +1,5 @@
+// The Yorktown policy (yorktown.h): the lowest-addressed fit found by descending the Cartesian
+// tree, splits and merges, AIX's realloc order, and check() (tree order, heap order, tiling).
 #include "policies/yorktown.h"
 
 #include <cstring>

@@ -1,3 +1,5 @@
+// The fatal reports and warnings of fatal.h: each message formatted on the stack and written to
+// stderr with one write(2), then abort() for the fatal ones; nothing here allocates.
 #include "libmalloc/base/fatal.h"
 
 #include <unistd.h>

@@ -1,3 +1,5 @@
+// Large blocks (large_blocks.h): one mapping per block with its prefix right before the user
+// pointer, resized by mremap; and the small cache of freed mappings the next large request takes.
 #include "libmalloc/base/large_blocks.h"
 
 #include <string.h>
