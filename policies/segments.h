@@ -7,6 +7,7 @@
 #pragma once
 
 #include "libmalloc/base/block.h"
+#include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/heap_memory.h"
 #include "libmalloc/base/os.h"
@@ -25,6 +26,17 @@ inline BlockState tiled_block_state(const HeapMemory& memory, void* p, size_t mi
   if (!h->in_use() && size >= min_block && memory.owns(a + size - kHeaderSize - 1))
     return BlockState::kFree;
   return BlockState::kNotABlock;
+}
+
+// A range about to join the free structure of a tiling policy lies between two free neighbours: the
+// one below ends at `below_end` (0 when there is none), the one above starts at `above`
+// (UINTPTR_MAX when none). An overlap means a block's size word was overwritten (an overflow out of
+// the block below, a write after free); the heap cannot be trusted any more, so the process stops
+// (fatal.h). Two compares on words the merge reads anyway.
+inline void check_between_free_neighbours(const char* where, uintptr_t at, size_t size,
+                                          uintptr_t below_end, uintptr_t above) {
+  if (__builtin_expect(below_end > at || above < at + size, 0))
+    report_corruption(where, "a block overlaps a free block", reinterpret_cast<void*>(at));
 }
 
 // The free blocks of a tiling policy, in address order: each well formed (no flags, a size of at

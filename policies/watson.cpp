@@ -56,12 +56,12 @@ void Watson::resize(FreeBlock* b, size_t size) {
 
 Watson::FreeBlock* Watson::insert_merging(uintptr_t at, size_t size) {
   auto next = by_address_.lower_bound(at, ByAddress());
-  FreeBlock* right = (next != by_address_.end() && next->addr() == at + size) ? &*next : nullptr;
-  FreeBlock* left = nullptr;
-  if (next != by_address_.begin()) {
-    FreeBlock* prev = &*std::prev(next);
-    if (prev->end() == at) left = prev;
-  }
+  FreeBlock* above = next != by_address_.end() ? &*next : nullptr;
+  FreeBlock* below = next != by_address_.begin() ? &*std::prev(next) : nullptr;
+  check_between_free_neighbours("the watson heap", at, size, below ? below->end() : 0,
+                                above ? above->addr() : UINTPTR_MAX);
+  FreeBlock* right = above && above->addr() == at + size ? above : nullptr;
+  FreeBlock* left = below && below->end() == at ? below : nullptr;
   if (left) {  // the lower neighbour absorbs the block (and the upper one): it keeps its address
     size_t total = left->size() + size;
     if (right) {

@@ -3,6 +3,7 @@
 #include "policies/yorktown.h"
 
 #include <cstring>
+#include <iterator>
 #include <new>
 
 #include "libmalloc/base/os.h"
@@ -43,18 +44,18 @@ void Yorktown::remove(FreeBlock* b) {
 
 Yorktown::FreeBlock* Yorktown::insert_merging(uintptr_t at, size_t size) {
   auto next = tree_.lower_bound(at, ByAddress());
-  if (next != tree_.end() && next->addr() == at + size) {
-    FreeBlock* right = &*next++;
-    size += right->size();
-    remove(right);
+  FreeBlock* above = next != tree_.end() ? &*next : nullptr;
+  FreeBlock* below = next != tree_.begin() ? &*std::prev(next) : nullptr;
+  check_between_free_neighbours("the Yorktown heap", at, size, below ? below->end() : 0,
+                                above ? above->addr() : UINTPTR_MAX);
+  if (above && above->addr() == at + size) {
+    size += above->size();
+    remove(above);
   }
-  if (next != tree_.begin()) {
-    FreeBlock* left = &*--next;
-    if (left->end() == at) {
-      at = left->addr();
-      size += left->size();
-      remove(left);
-    }
+  if (below && below->end() == at) {
+    at = below->addr();
+    size += below->size();
+    remove(below);
   }
   return make_free(at, size);
 }

@@ -9,6 +9,15 @@ namespace {
 
 using H = PolicyHarness<Watson>;
 
+// A block whose size word was overwritten reaches into a free block: the free stops the process.
+// (1000 bytes: a small block would wait on its class list and be merged only later.)
+TEST(WatsonDeathTest, FreeOfABlockGrownOverAFreeOne) {
+  H h;
+  EXPECT_DEATH(free_a_block_grown_over_a_free_one(h, 1000),
+               "^aixmalloc: heap corruption detected in the watson heap: a block overlaps a free "
+               "block at 0x[0-9a-f]+\n");
+}
+
 TEST(Watson, BestFitTakesTheSmallestBlockThatFits) {
   H h;
   void* big = h.alloc(4000);

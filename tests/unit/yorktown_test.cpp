@@ -9,6 +9,14 @@ namespace {
 
 using H = PolicyHarness<Yorktown>;
 
+// A block whose size word was overwritten reaches into a free block: the free stops the process.
+TEST(YorktownDeathTest, FreeOfABlockGrownOverAFreeOne) {
+  H h;
+  EXPECT_DEATH(free_a_block_grown_over_a_free_one(h, 1000),
+               "^aixmalloc: heap corruption detected in the Yorktown heap: a block overlaps a free "
+               "block at 0x[0-9a-f]+\n");
+}
+
 TEST(Yorktown, LowestAddressWinsOverBestFit) {
   H h;
   void* big = h.alloc(1000);
