@@ -1,6 +1,5 @@
 // Renderers of the reports that combine the layers' figures: AIX's bucket statistics summary and
-// the JSON document of every statistic. Part of the assembly tier (with runtime.cpp), the only part
-// of libmalloc/ that may include options/.
+// the JSON document of every statistic. Part of the assembly (libmalloc/), which includes options/.
 #pragma once
 
 #include "libmalloc/base/format.h"
@@ -11,7 +10,7 @@
 
 namespace aixmalloc {
 
-// Spec 4.5: AIX's labels and layout.
+// The summary AIX prints at exit for MALLOCOPTIONS=bucket_statistics, with AIX's labels and layout.
 void render_buckets(const BucketReport& r, Text& out, int fd);
 
 // One JSON object; sections for the layers that are on (nullptr: off). Schema version 1:

@@ -50,7 +50,7 @@ struct Snapshot {
   uint64_t in_use() const { return acquired() - free_bytes(); }  // AIX: held by the user
 };
 
-// The dbx-style status report of spec 5.7.
+// The status report in the layout of the AIX dbx `malloc` subcommand's output.
 void render_status(const Snapshot& s, Text& out, int fd);
 // glibc's malloc_stats() layout.
 void render_malloc_stats(const Snapshot& s, Text& out, int fd);

@@ -120,7 +120,7 @@ capture "$cli" stats --svg "$work/none.svg" "$work/status.txt"
 expect_rc 1 "stats --svg without bucket figures"
 has "$work/err" "no bucket statistics to plot"
 
-# 6. AIX's own layout (IBM's samples, spec 4.5 and 5.7: tabs, other column widths).
+# 6. AIX's own layout (IBM's samples of the bucket summary and of dbx's report: tabs, other widths).
 printf '%s\n' "==================================" "Malloc buckets statistical summary" \
   "==================================" "Configuration values:" "  Number of buckets:  16" \
   "  Bucket sizing factor:  32" "  Blocks per bucket:  1024" "Allocation request totals:" \

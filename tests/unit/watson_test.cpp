@@ -1,4 +1,4 @@
-// Watson's own rules (spec 2.3): best fit by size, the tail of the chosen block to the caller, the
+// Watson's own rules, as AIX's: best fit by size, the tail of the chosen block to the caller, the
 // built-in size classes for requests up to 512 bytes, merging on free. check() after every step.
 #include "policies/watson.h"
 
@@ -54,7 +54,7 @@ TEST(Watson, CarvesTheTailAndTheRemainderKeepsItsAddress) {
 }
 
 TEST(Watson, SmallRequestsUseTheBuiltInClasses) {
-  // Spec 2.3: 4-byte steps to 32, 8-byte steps to 128, 16 to 256, 32 to 512.
+  // AIX's classes: 4-byte steps to 32, 8-byte steps to 128, 16 to 256, 32 to 512.
   EXPECT_EQ(Watson::small_class(1), 4u);
   EXPECT_EQ(Watson::small_class(5), 8u);
   EXPECT_EQ(Watson::small_class(32), 32u);

@@ -1,4 +1,4 @@
-// Yorktown's own placement rules (spec 2.2): lowest address that fits (not best fit), split with the
+// Yorktown's own placement rules, as AIX's: lowest address that fits (not best fit), split with the
 // runt going back, immediate coalescing on both sides, AIX realloc. check() after every step.
 #include "policies/yorktown.h"
 

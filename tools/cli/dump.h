@@ -1,5 +1,6 @@
 // A statistics dump as `aixmalloc stats` reads it, whatever its format: AIX's bucket statistics
-// summary (spec 4.5), the status report of AIXMALLOC_STATS (spec 5.7's layout), or the JSON
+// summary (MALLOCOPTIONS=bucket_statistics), the status report of AIXMALLOC_STATS (in the layout of
+// AIX dbx's `malloc` subcommand), or the JSON
 // document of AIXMALLOC_STATS_JSON. Every figure is kept under its key in the JSON schema
 // (libmalloc/ reports.h), so the text formats and JSON land in the same place and print the same
 // way.
