@@ -3,13 +3,16 @@
 #include "policies/yorktown.h"
 
 #include <cstring>
-#include <iterator>
 #include <new>
 
 #include "libmalloc/base/os.h"
 #include "policies/segments.h"
 
 namespace aixmalloc {
+
+namespace {
+constexpr const char* kHeapName = "the Yorktown heap";  // for the corruption report
+}  // namespace
 
 Yorktown::FreeBlock* Yorktown::lowest_fit(size_t need) const {
   using Traits = Tree::node_traits;
@@ -43,19 +46,15 @@ void Yorktown::remove(FreeBlock* b) {
 }
 
 Yorktown::FreeBlock* Yorktown::insert_merging(uintptr_t at, size_t size) {
-  auto next = tree_.lower_bound(at, ByAddress());
-  FreeBlock* above = next != tree_.end() ? &*next : nullptr;
-  FreeBlock* below = next != tree_.begin() ? &*std::prev(next) : nullptr;
-  check_between_free_neighbours("the Yorktown heap", at, size, below ? below->end() : 0,
-                                above ? above->addr() : UINTPTR_MAX);
-  if (above && above->addr() == at + size) {
-    size += above->size();
-    remove(above);
+  auto [left, right] = touching_free_blocks(tree_, at, size, ByAddress(), kHeapName);
+  if (right) {
+    size += right->size();
+    remove(right);
   }
-  if (below && below->end() == at) {
-    at = below->addr();
-    size += below->size();
-    remove(below);
+  if (left) {
+    at = left->addr();
+    size += left->size();
+    remove(left);
   }
   return make_free(at, size);
 }
@@ -128,13 +127,7 @@ void* Yorktown::reallocate(void* p, size_t size) {
     return p;
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto next = tree_.lower_bound(at, ByAddress());
-    FreeBlock* right = (next != tree_.end() && next->addr() == at + old) ? &*next : nullptr;
-    FreeBlock* left = nullptr;
-    if (next != tree_.begin()) {
-      FreeBlock* prev = &*--next;
-      if (prev->end() == at) left = prev;
-    }
+    auto [left, right] = touching_free_blocks(tree_, at, old, ByAddress(), kHeapName);
     size_t right_size = right ? right->size() : 0;
     if (old + right_size >= need) {  // grow in place into the following free block
       remove(right);

@@ -30,9 +30,10 @@ struct PolicyHarness {
 
 // What an overflow does to a coalescing heap: three blocks of `size` bytes, the middle one freed,
 // then the size word of its in-use neighbour below grown so that it reaches into the free block,
-// and that neighbour freed. The policy must stop with its corruption report.
+// and that neighbour freed (or, with `grow`, reallocated to four times its size). The policy must
+// stop with its corruption report.
 template <class P>
-void free_a_block_grown_over_a_free_one(PolicyHarness<P>& h, size_t size) {
+void overflow_into_a_free_block(PolicyHarness<P>& h, size_t size, bool grow = false) {
   void* a = h.alloc(size);
   void* b = h.alloc(size);
   void* c = h.alloc(size);
@@ -42,7 +43,11 @@ void free_a_block_grown_over_a_free_one(PolicyHarness<P>& h, size_t size) {
     BlockHeader* below = BlockHeader::of(p);
     if (reinterpret_cast<uintptr_t>(below) + below->size() != free_block) continue;
     below->size_flags = (below->size() + 2 * kAlignment) | kInUse;
-    h.release(p);
+    if (grow) {
+      h.policy.reallocate(p, 4 * size);
+    } else {
+      h.release(p);
+    }
   }
 }
 

@@ -13,7 +13,14 @@ using H = PolicyHarness<Watson>;
 // (1000 bytes: a small block would wait on its class list and be merged only later.)
 TEST(WatsonDeathTest, FreeOfABlockGrownOverAFreeOne) {
   H h;
-  EXPECT_DEATH(free_a_block_grown_over_a_free_one(h, 1000),
+  EXPECT_DEATH(overflow_into_a_free_block(h, 1000),
+               "^aixmalloc: heap corruption detected in the watson heap: a block overlaps a free "
+               "block at 0x[0-9a-f]+\n");
+}
+
+TEST(WatsonDeathTest, ReallocOfABlockGrownOverAFreeOne) {
+  H h;
+  EXPECT_DEATH(overflow_into_a_free_block(h, 1000, /*grow=*/true),
                "^aixmalloc: heap corruption detected in the watson heap: a block overlaps a free "
                "block at 0x[0-9a-f]+\n");
 }

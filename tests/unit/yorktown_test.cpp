@@ -12,7 +12,14 @@ using H = PolicyHarness<Yorktown>;
 // A block whose size word was overwritten reaches into a free block: the free stops the process.
 TEST(YorktownDeathTest, FreeOfABlockGrownOverAFreeOne) {
   H h;
-  EXPECT_DEATH(free_a_block_grown_over_a_free_one(h, 1000),
+  EXPECT_DEATH(overflow_into_a_free_block(h, 1000),
+               "^aixmalloc: heap corruption detected in the Yorktown heap: a block overlaps a free "
+               "block at 0x[0-9a-f]+\n");
+}
+
+TEST(YorktownDeathTest, ReallocOfABlockGrownOverAFreeOne) {
+  H h;
+  EXPECT_DEATH(overflow_into_a_free_block(h, 1000, /*grow=*/true),
                "^aixmalloc: heap corruption detected in the Yorktown heap: a block overlaps a free "
                "block at 0x[0-9a-f]+\n");
 }
