@@ -137,7 +137,10 @@ int thread_id() { return static_cast<int>(syscall(SYS_gettid)); }
 
 int process_id() { return static_cast<int>(getpid()); }
 
-bool is_secure() { return getauxval(AT_SECURE) != 0; }
+bool is_secure() {
+  KeepErrno keep;  // getauxval sets ENOENT for a type the kernel did not pass
+  return getauxval(AT_SECURE) != 0;
+}
 
 // --- files ---------------------------------------------------------------------------------------
 
