@@ -16,7 +16,7 @@ extern "C" {
 #define AIXMALLOC_M_DISCLAIM 5 /* 0: give every whole free page back to the system now */
 #define AIXMALLOC_M_MALIGN 6   /* n: malloc returns n-aligned memory from now on */
 
-/* AIX's per-heap figures (spec 7.3), all unsigned long as in AIX's <malloc.h>. */
+/* AIX's per-heap figures (its mallinfo_heap()), all unsigned long as in AIX's <malloc.h>. */
 struct mallinfo_heap {
   unsigned long root_sz;    /* the largest free block */
   unsigned long acquired;   /* bytes obtained from the system for this heap, overhead included */

@@ -20,8 +20,9 @@
 using namespace aixmalloc;
 
 // malloc and free run the pool's fast path (options/pool.h) here, inline; everything else is a
-// tail call into the runtime, whose stack runs the pool's slow path once. free() keeps errno as it was: every system call it can reach (madvise, munmap, futex)
-// saves and restores errno itself (os.cpp, lock.cpp).
+// tail call into the runtime, whose stack runs the pool's slow path once. free() keeps errno as it
+// was: every system call it can reach (madvise, munmap, futex) goes through base's OS interface,
+// which saves and restores errno (os.cpp).
 AIX_EXPORT void* malloc(size_t size) { return rt::allocate_fast(size); }
 
 AIX_EXPORT void free(void* p) { rt::release_fast(p, "free"); }

@@ -3,7 +3,6 @@
 // status report (AIXMALLOC_STATS). Each is formatted on the stack and written with write(2).
 #include "libmalloc/exit_reports.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "libmalloc/assembly.h"
@@ -22,7 +21,7 @@ int open_destination(const Destination& d) {
       return STDERR_FILENO;
     case Destination::kPath: {
       if (os::is_secure()) return -1;
-      int fd = open(d.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+      int fd = os::open_for_writing(d.path, /*exclusive=*/false, 0666);
       if (fd < 0) {
         TextBuf<400> t;
         t.str("cannot open ").str(d.path).str(" for the report; writing it to stderr");
@@ -44,7 +43,7 @@ void write_report(const Destination& d, Render render) {
   if (fd < 0) return;
   TextBuf<4096> out;
   render(out, fd);
-  if (fd > STDERR_FILENO) close(fd);
+  if (fd > STDERR_FILENO) os::close_file(fd);
 }
 
 void bucket_statistics_report() {

@@ -2,19 +2,15 @@
 // its statistics to a file that `aixmalloc stats --pid` reads, with async-signal-safe calls only,
 // and never waits for a lock its own thread holds.
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 
 #include "libmalloc/assembly.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/live_stats_path.h"
 #include "libmalloc/base/lock.h"
+#include "libmalloc/base/os.h"
 #include "libmalloc/exit_reports.h"
 
 namespace aixmalloc::rt {
@@ -27,21 +23,20 @@ constinit std::atomic<uint64_t> g_live_requests{0};
 // AIXMALLOC_STATS_SIGNAL (aixmalloc(7)): the document on request, for `aixmalloc stats --pid`.
 // Written to a new file, then renamed into place, so a reader sees a whole document; only
 // async-signal-safe calls (open, write, rename, close, getpid, gettid).
-constinit char g_live_dir[16] = "/dev/shm";
+constinit const char* g_live_dir = kLiveStatsDirectories[0];
 
 void write_live_statistics() {
   TextBuf<96> path, tmp;
-  uint64_t pid = static_cast<uint64_t>(getpid());
-  path.str(g_live_dir).str("/aixmalloc-stats.").num(pid).str(".json").ch('\0');
-  tmp.str(g_live_dir).str("/.aixmalloc-stats.").num(pid).ch('.')
-      .num(static_cast<uint64_t>(syscall(SYS_gettid))).str(".tmp").ch('\0');
-  unlink(tmp.data());  // a leftover of a thread that died while writing
-  int fd = open(tmp.data(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  uint64_t pid = static_cast<uint64_t>(os::process_id());
+  live_stats_path(path, g_live_dir, pid);
+  live_stats_temporary_path(tmp, g_live_dir, pid, static_cast<uint64_t>(os::thread_id()));
+  os::remove_file(tmp.c_str());  // a leftover of a thread that died while writing
+  int fd = os::open_for_writing(tmp.c_str(), /*exclusive=*/true, 0600);
   if (fd < 0) return;
   TextBuf<4096> out;
   render_json_document(out, fd);
-  close(fd);
-  if (rename(tmp.data(), path.data()) != 0) unlink(tmp.data());
+  os::close_file(fd);
+  if (!os::rename_file(tmp.c_str(), path.c_str())) os::remove_file(tmp.c_str());
 }
 
 // Serves every request counted so far. One thread writes at a time; a request that arrives while
@@ -70,20 +65,15 @@ void on_stats_signal(int) {
   errno = saved;
 }
 
-
 }  // namespace
 
 void install_stats_signal() {
-  struct stat st;
-  if (stat("/dev/shm", &st) != 0 || !S_ISDIR(st.st_mode) || access("/dev/shm", W_OK | X_OK) != 0)
-    memcpy(g_live_dir, "/tmp", 5);
+  for (const char* dir : kLiveStatsDirectories) {
+    g_live_dir = dir;  // the last one when none is writable now: it may be by the time of a signal
+    if (os::is_writable_directory(dir)) break;
+  }
   set_deferred_hook(serve_live_statistics);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_stats_signal;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(g_config.stats_signal, &sa, nullptr) != 0) {
+  if (!os::catch_signal(g_config.stats_signal, on_stats_signal)) {
     static const char kNoHandler[] = "AIXMALLOC_STATS_SIGNAL: cannot install the handler; live statistics are off";
     warn(kNoHandler, sizeof(kNoHandler) - 1);
   }

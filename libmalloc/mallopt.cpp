@@ -1,13 +1,29 @@
 // mallopt() with AIX's commands and return values (M_MXFAST, M_DISCLAIM, M_MALIGN), glibc's
 // accepted without effect; and malloc_trim().
+#include "libmalloc/aixmalloc.h"
 #include "libmalloc/assembly.h"
 
 namespace aixmalloc::rt {
+namespace {
+
+// mallopt's commands by AIX's numbers (AIX's <malloc.h>). glibc's <malloc.h> uses some of the same
+// names for other things (its M_MXFAST, also 1, sets the largest fast-bin size; its tunables are
+// negative numbers), so this file names AIX's commands itself and includes no <malloc.h>.
+enum AixMallopt : int {
+  kMxfast = AIXMALLOC_M_MXFAST,      // 0: the default policy, 1: the 3.1 policy; before any block
+  kNlblks = 2,                       // System V's small-block tuning: accepted, no effect
+  kGrain = 3,                        // likewise
+  kKeep = 4,                         // likewise
+  kDisclaim = AIXMALLOC_M_DISCLAIM,  // 0: give every whole free page back now (default policy only)
+  kMalign = AIXMALLOC_M_MALIGN,      // n: every block from now on n-aligned
+};
+
+}  // namespace
 
 int mallopt(int command, int value) {
   ensure_started();
   switch (command) {
-    case 1:  // M_MXFAST: AIX selects the policy with 0 (default) or 1 (3.1), before any allocation
+    case kMxfast:
       if (value != 0 && value != 1) return 1;  // glibc's fast-bin size: accepted, no effect
       if (g_stack.any_allocation()) return 1;
       // No block exists yet, so the heap of the old policy holds nothing: replace the stack.
@@ -15,15 +31,15 @@ int mallopt(int command, int value) {
       g_config.policy = g_policy;
       build_stack();
       return 0;
-    case 2:  // M_NLBLKS, M_GRAIN, M_KEEP: System V compatibility, no effect
-    case 3:
-    case 4:
+    case kNlblks:
+    case kGrain:
+    case kKeep:
       return 0;
-    case 5:  // M_DISCLAIM
+    case kDisclaim:
       if (value != 0 || g_policy != Policy::kYorktown) return 1;
       trim();
       return 0;
-    case 6:  // M_MALIGN
+    case kMalign:
       if (value <= 0 || !is_power_of_two(static_cast<size_t>(value)) ||
           static_cast<size_t>(value) < sizeof(void*))
         return 1;

@@ -2,9 +2,8 @@
 // document of every statistic, both from the table of figures (base/statistics.def).
 #include "libmalloc/reports.h"
 
-#include <unistd.h>
-
 #include "aixmalloc_version.h"
+#include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
 
 namespace aixmalloc {
@@ -20,10 +19,10 @@ void flush_if_full(Text& out, int fd) {
 class Json {
  public:
   Json(Text& out, int fd) : out_(out), fd_(fd) {}
-  Json& begin_object(const char* key = nullptr) { return open(key, '{'); }
-  Json& begin_array(const char* key = nullptr) { return open(key, '['); }
-  Json& end_object() { return close('}'); }
-  Json& end_array() { return close(']'); }
+  Json& begin_object(const char* key = nullptr) { return open_container(key, '{'); }
+  Json& begin_array(const char* key = nullptr) { return open_container(key, '['); }
+  Json& end_object() { return close_container('}'); }
+  Json& end_array() { return close_container(']'); }
   Json& number(const char* key, uint64_t v) {
     item(key);
     out_.num(v);
@@ -46,13 +45,13 @@ class Json {
     first_ = false;
     if (key) out_.ch('"').str(key).str("\":");
   }
-  Json& open(const char* key, char brace) {
+  Json& open_container(const char* key, char brace) {
     item(key);
     out_.ch(brace);
     first_ = true;
     return *this;
   }
-  Json& close(char brace) {
+  Json& close_container(char brace) {
     out_.ch(brace);
     first_ = false;
     flush_if_full(out_, fd_);
@@ -111,7 +110,7 @@ void render_json(const Snapshot& s, Text& out, int fd) {
   j.string("schema", "aixmalloc-stats")
       .number("schema_version", 1)
       .string("library_version", AIXMALLOC_VERSION);
-  j.number("pid", static_cast<uint64_t>(getpid()));
+  j.number("pid", static_cast<uint64_t>(os::process_id()));
   j.string("policy", spec(c.policy).spelling);
   j.begin_object("options");
   for (size_t i = 0; i < kOptionCount; ++i) {

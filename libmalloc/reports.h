@@ -1,6 +1,5 @@
 // Renderers of the reports that combine the layers' figures: AIX's bucket statistics summary and
-// the JSON document of every statistic. Part of the assembly tier (with runtime.cpp), the only part
-// of libmalloc/ that may include options/.
+// the JSON document of every statistic. Part of the assembly (libmalloc/), which includes options/.
 #pragma once
 
 #include "libmalloc/base/format.h"

@@ -2,8 +2,6 @@
 // the configured stack (DESIGN.md invariant 4). The other concerns of the runtime live beside it:
 // requests.cpp (the malloc family's semantics), fork.cpp, exit_reports.cpp, live_stats.cpp,
 // mallopt.cpp and snapshot.cpp.
-#include <sched.h>
-
 #include <atomic>
 #include <cstring>
 
@@ -24,15 +22,6 @@ constinit std::atomic<int> g_state{kUninit};
 namespace {
 
 constinit std::atomic<int> g_starter{0};
-
-void print_diagnostics(const Diagnostics& d) {
-  for (size_t i = 0; i < d.count; ++i) warn(d.lines[i], strlen(d.lines[i]));
-  if (d.dropped) {
-    TextBuf<96> t;
-    t.num(d.dropped).str(" more configuration problems not shown");
-    warn(t.data(), t.size());
-  }
-}
 
 void start() {
   RawVariables raw;
@@ -66,7 +55,7 @@ bool ensure_started() {
     return true;
   }
   if (g_starter.load(std::memory_order_relaxed) == os::thread_id()) return false;
-  while (g_state.load(std::memory_order_acquire) != kReady) sched_yield();
+  while (g_state.load(std::memory_order_acquire) != kReady) os::yield();
   return true;
 }
 

@@ -3,9 +3,9 @@
 // symbols in entry.cpp and entry_cxx.cpp only forward here.
 //
 // Path of a request:  entry point -> runtime (start-up check, size routing)
-//                       -> large (>= kLargeThreshold): direct ranges
+//                       -> large (>= kLargeThreshold): a range of its own (base/large_blocks.h)
 //                       -> otherwise: the heap's policy (Yorktown | ...) under the heap's lock
-// free(p) starts from the address map: the owner word says bootstrap, direct block or heap.
+// free(p) starts from the address map: the owner word says bootstrap, large block or heap.
 #pragma once
 
 #include <atomic>

@@ -6,7 +6,10 @@
 // below this one; the walk checks that the blocks tile each segment exactly.
 #pragma once
 
+#include <iterator>
+
 #include "libmalloc/base/block.h"
+#include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/heap_memory.h"
 #include "libmalloc/base/os.h"
@@ -25,6 +28,32 @@ inline BlockState tiled_block_state(const HeapMemory& memory, void* p, size_t mi
   if (!h->in_use() && size >= min_block && memory.owns(a + size - kHeaderSize - 1))
     return BlockState::kFree;
   return BlockState::kNotABlock;
+}
+
+// The free blocks that touch a range [at, at+size) of a tiling policy, below and above it (nullptr
+// where a block in use or nothing lies there), found in a tree ordered by address with one
+// lower_bound and one step back: what free and realloc merge with.
+//
+// The nearest free blocks must lie apart from the range. An overlap means a size word was
+// overwritten (an overflow out of the block below, a write after free): the heap cannot be trusted
+// any more, so the process stops (fatal.h), naming `where`. Two compares on words read anyway.
+template <class Block>
+struct TouchingFreeBlocks {
+  Block* below;
+  Block* above;
+};
+
+template <class Tree, class ByAddress>
+TouchingFreeBlocks<typename Tree::value_type> touching_free_blocks(Tree& tree, uintptr_t at,
+                                                                   size_t size, ByAddress by,
+                                                                   const char* where) {
+  auto next = tree.lower_bound(at, by);
+  auto* below = next != tree.begin() ? &*std::prev(next) : nullptr;
+  auto* above = next != tree.end() ? &*next : nullptr;
+  if (__builtin_expect((below && below->end() > at) || (above && above->addr() < at + size), 0))
+    report_corruption(where, "a block overlaps a free block", reinterpret_cast<void*>(at));
+  return {below && below->end() == at ? below : nullptr,
+          above && above->addr() == at + size ? above : nullptr};
 }
 
 // The free blocks of a tiling policy, in address order: each well formed (no flags, a size of at

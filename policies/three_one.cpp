@@ -1,3 +1,5 @@
+// The 3.1 policy (three_one.h): buckets refilled a page (or one page-aligned block) at a time from
+// the heap's top, and the check() that walks every chunk of every segment.
 #include "policies/three_one.h"
 
 #include <cstring>
@@ -61,7 +63,7 @@ bool ThreeOne::refill(unsigned bucket) {
     }
     return true;
   }
-  // One block, page-aligned data, an extra page in front for the prefix (spec 2.5's page counts).
+  // One block with page-aligned data and an extra page in front for the prefix, as AIX counts it.
   if (!take_chunk(size + page, &chunk)) return false;
   BlockHeader::at(chunk)->size_flags = (size + page) | kLargeChunk;
   push(chunk + page - kHeaderSize, size);

@@ -1,4 +1,4 @@
-// MALLOCTYPE=3.1_64BIT (and 3.1 in 32-bit programs), AIX's original allocator (spec 2.5): every
+// MALLOCTYPE=3.1_64BIT (and 3.1 in 32-bit programs), AIX 3.1's original allocator: every
 // request is rounded up to a power of two, prefix included, and served from one of 28 buckets;
 // bucket i holds blocks of 2^(i+4) bytes. Blocks are never split or merged; a freed block waits on
 // its bucket's list for the next request of that bucket.
@@ -9,7 +9,7 @@
 //     | chunk hdr ...... blk hdr | data ............................ |
 //     ^ chunk (page-aligned)     ^ user pointer = chunk + page
 //
-// Freed blocks of a page or more give their pages back to the system (spec 6.3) and keep their
+// Freed blocks of a page or more give their pages back to the system, as AIX's do, and keep their
 // place on the list, once they have stayed free about a second (DecayTimer: the next free after
 // that gives back every free block of a page or more): a program that frees and reuses large
 // blocks in a loop keeps their pages instead of faulting them in every time.
@@ -49,8 +49,9 @@ class ThreeOne {
   size_t disclaim_free();
   bool check(Text* why) const;
 
-  // The table of spec 2.5, not IBM's off-by-one formula: needed = request + prefix, the bucket of
-  // the smallest power of two >= needed; bucket 0 (16 bytes) cannot hold a 16-byte prefix and data.
+  // By AIX's table of bucket sizes, not by the formula printed beside it, which is off by one:
+  // needed = request + prefix, the bucket of the smallest power of two >= needed; bucket 0
+  // (16 bytes) cannot hold a 16-byte prefix and data.
   // kBuckets when the request is too large for any bucket.
   static unsigned bucket_for(size_t request);
   static size_t block_size(unsigned bucket) { return size_t{16} << bucket; }

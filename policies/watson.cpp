@@ -1,3 +1,5 @@
+// The Watson policy (watson.h): best fit from the size tree, the tail carved off, merges found in
+// the address tree, the built-in small classes, and the check() that walks both trees and the heap.
 #include "policies/watson.h"
 
 #include <cstring>
@@ -9,6 +11,8 @@
 namespace aixmalloc {
 
 namespace {
+
+constexpr const char* kHeapName = "the watson heap";  // for the corruption report
 
 // The block a small request occupies: its class plus the prefix, rounded to the alignment.
 size_t small_block(size_t request) {
@@ -53,13 +57,7 @@ void Watson::resize(FreeBlock* b, size_t size) {
 }
 
 Watson::FreeBlock* Watson::insert_merging(uintptr_t at, size_t size) {
-  auto next = by_address_.lower_bound(at, ByAddress());
-  FreeBlock* right = (next != by_address_.end() && next->addr() == at + size) ? &*next : nullptr;
-  FreeBlock* left = nullptr;
-  if (next != by_address_.begin()) {
-    FreeBlock* prev = &*std::prev(next);
-    if (prev->end() == at) left = prev;
-  }
+  auto [left, right] = touching_free_blocks(by_address_, at, size, ByAddress(), kHeapName);
   if (left) {  // the lower neighbour absorbs the block (and the upper one): it keeps its address
     size_t total = left->size() + size;
     if (right) {
@@ -241,13 +239,7 @@ void* Watson::reallocate(void* p, size_t size) {
     return p;
   }
   for (int attempt = 0; attempt < 3; ++attempt) {
-    auto next = by_address_.lower_bound(at, ByAddress());
-    FreeBlock* right = (next != by_address_.end() && next->addr() == at + old) ? &*next : nullptr;
-    FreeBlock* left = nullptr;
-    if (next != by_address_.begin()) {
-      FreeBlock* prev = &*std::prev(next);
-      if (prev->end() == at) left = prev;
-    }
+    auto [left, right] = touching_free_blocks(by_address_, at, old, ByAddress(), kHeapName);
     size_t right_size = right ? right->size() : 0;
     if (old + right_size >= need) {  // grow in place into the following free block
       remove(right);

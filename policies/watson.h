@@ -1,7 +1,7 @@
-// MALLOCTYPE=watson (spec 2.3): every free block sits in two red-black trees at once, one ordered by
-// address (to find the neighbours to merge with) and one by (size, address) (best fit with one
-// lower_bound). malloc takes the smallest block that fits and hands out its *tail*, so the remainder
-// keeps its address and the address tree needs no update on a split.
+// MALLOCTYPE=watson, AIX's scalable policy: every free block sits in two red-black trees at once,
+// one ordered by address (to find the neighbours to merge with) and one by (size, address) (best
+// fit with one lower_bound). malloc takes the smallest block that fits and hands out its *tail*, so
+// the remainder keeps its address and the address tree needs no update on a split.
 //
 //   free block:  | size | by_address hook (3 words) | by_size hook (3 words) | ...
 //                                 best fit --> [ remainder stays here | caller gets the tail ]
@@ -45,7 +45,8 @@ class Watson {
   size_t disclaim_free();
   bool check(Text* why) const;
 
-  // The built-in class a small request maps to (spec 2.3 table), in bytes of user data.
+  // The built-in class a small request maps to (AIX's table: 4-byte steps to 32 bytes, 8 to 128,
+  // 16 to 256, 32 to 512), in bytes of user data.
   static size_t small_class(size_t request);
 
  private:

@@ -1,3 +1,5 @@
+// The Yorktown policy (yorktown.h): the lowest-addressed fit found by descending the Cartesian
+// tree, splits and merges, AIX's realloc order, and check() (tree order, heap order, tiling).
 #include "policies/yorktown.h"
 
 #include <cstring>
@@ -7,6 +9,10 @@
 #include "policies/segments.h"
 
 namespace aixmalloc {
+
+namespace {
+constexpr const char* kHeapName = "the Yorktown heap";  // for the corruption report
+}  // namespace
 
 Yorktown::FreeBlock* Yorktown::lowest_fit(size_t need) const {
   using Traits = Tree::node_traits;
@@ -40,19 +46,15 @@ void Yorktown::remove(FreeBlock* b) {
 }
 
 Yorktown::FreeBlock* Yorktown::insert_merging(uintptr_t at, size_t size) {
-  auto next = tree_.lower_bound(at, ByAddress());
-  if (next != tree_.end() && next->addr() == at + size) {
-    FreeBlock* right = &*next++;
+  auto [left, right] = touching_free_blocks(tree_, at, size, ByAddress(), kHeapName);
+  if (right) {
     size += right->size();
     remove(right);
   }
-  if (next != tree_.begin()) {
-    FreeBlock* left = &*--next;
-    if (left->end() == at) {
-      at = left->addr();
-      size += left->size();
-      remove(left);
-    }
+  if (left) {
+    at = left->addr();
+    size += left->size();
+    remove(left);
   }
   return make_free(at, size);
 }
@@ -125,13 +127,7 @@ void* Yorktown::reallocate(void* p, size_t size) {
     return p;
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto next = tree_.lower_bound(at, ByAddress());
-    FreeBlock* right = (next != tree_.end() && next->addr() == at + old) ? &*next : nullptr;
-    FreeBlock* left = nullptr;
-    if (next != tree_.begin()) {
-      FreeBlock* prev = &*--next;
-      if (prev->end() == at) left = prev;
-    }
+    auto [left, right] = touching_free_blocks(tree_, at, old, ByAddress(), kHeapName);
     size_t right_size = right ? right->size() : 0;
     if (old + right_size >= need) {  // grow in place into the following free block
       remove(right);

@@ -1,4 +1,4 @@
-// MALLOCTYPE=Yorktown, AIX's default policy (spec 2.2): all free space of a heap in one Cartesian
+// MALLOCTYPE=Yorktown, AIX's default policy: all free space of a heap in one Cartesian
 // tree, a binary search tree by address that is at the same time a heap by size, so every
 // subtree's root is its largest block.
 //

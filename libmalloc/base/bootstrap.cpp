@@ -1,3 +1,5 @@
+// The bootstrap area (bootstrap.h): one static granule, entered in the address map on first use,
+// bump-allocated under its own lock while the runtime starts; nothing in it is ever reused.
 #include "libmalloc/base/bootstrap.h"
 
 #include "libmalloc/base/block.h"

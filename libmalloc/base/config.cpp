@@ -1,7 +1,8 @@
-// The parser behind every aixmalloc variable. Grammar (spec 1.2, 3.1, 4.1): comma-separated tokens,
-// `name` or `name:value`, blanks around tokens trimmed, option names matched as documented (case
-// sensitive), MALLOCTYPE values matched case-insensitively; a repeated option takes its last value;
-// sub-options given in both MALLOCOPTIONS and a legacy variable take the MALLOCOPTIONS value.
+// The parser behind every aixmalloc variable, on the grammar AIX documents for MALLOCOPTIONS,
+// MALLOCBUCKETS and MALLOCMULTIHEAP: comma-separated tokens, `name` or `name:value`, blanks around
+// tokens trimmed, option names matched as documented (case sensitive), MALLOCTYPE values matched
+// case-insensitively; a repeated option takes its last value; sub-options given in both
+// MALLOCOPTIONS and a legacy variable take the MALLOCOPTIONS value.
 // Every rejected token yields exactly one diagnostic saying what is used instead.
 #include "libmalloc/base/config.h"
 
@@ -9,6 +10,7 @@
 
 #include <cstring>
 
+#include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 
 namespace aixmalloc {
@@ -21,6 +23,9 @@ const PolicySpec kPolicies[kPolicyCount] = {
 #define AIXMALLOC_POLICY(id, spelling, built, doc) {spelling, built != 0, doc},
 #include "libmalloc/base/options.def"
 };
+// The documentation line of multiheap (options.def) and aixmalloc(7) spell the limit out.
+static_assert(kMaxHeaps == 32, "change the multiheap line of options.def and aixmalloc(7) too");
+
 const OptionSpec kOptions[kOptionCount] = {
 #define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) \
   {name, where, arg, def, min, max, policies, built != 0, doc},
@@ -111,7 +116,8 @@ class Parser {
   void apply_policy_matrix();
 
  private:
-  // Spec 3.8 and this build: false, with the token's one diagnostic, when the option cannot be used.
+  // False, with the token's one diagnostic, when the option cannot be used: AIX allows each option
+  // under some MALLOCTYPEs only (options.def), or this build lacks it.
   bool applies(OptionId id) {
     const OptionSpec& o = spec(id);
     Variable var = current_;
@@ -181,12 +187,12 @@ void Parser::parse_type(Span value) {
     cfg_->policy_origin = Origin::kVariable;
     return;
   }
-  if (value.iequals("buckets")) {  // AIX 5.1/5.2 spelling of MALLOCOPTIONS=buckets (spec 2.6)
+  if (value.iequals("buckets")) {  // AIX 5.1 and 5.2's MALLOCOPTIONS=buckets
     enable(OptionId::kBuckets, var, 0);
     cfg_->option(OptionId::kBuckets).origin = Origin::kLegacy;
     return;
   }
-  if (value.iequals("debug")) {  // default policy + catch_overflow (spec 2.7)
+  if (value.iequals("debug")) {  // AIX: the default policy with MALLOCDEBUG=catch_overflow
     diag(var).str("'debug' (catch_overflow) is not available in this build; using the default policy (")
         .str(fallback).str(") without it");
     done();
@@ -341,7 +347,7 @@ void Parser::parse_tokens(Variable var, Span value) {
     if (var == Variable::kMallocMultiheap && name.equals("heaps")) {
       set_option(var, OptionId::kMultiheap, has_value, arg);
       if (!has_value) {
-        diag(var).str("heaps: needs a value (heaps:n); using 32");
+        diag(var).str("heaps: needs a value (heaps:n); using ").num(spec(OptionId::kMultiheap).def);
         done();
       }
       continue;
@@ -360,7 +366,7 @@ void Parser::parse_multiheap(Span value) {
   if (value.empty()) return;
   current_ = Variable::kMallocMultiheap;
   if (!applies(OptionId::kMultiheap)) return;  // one line for the whole variable
-  // Any use of the legacy variable enables multiheap (spec 1.2); heaps:n then limits it.
+  // On AIX any value of the legacy variable enables multiheap; heaps:n then limits it.
   enable(OptionId::kMultiheap, Variable::kMallocMultiheap, spec(OptionId::kMultiheap).def);
   parse_tokens(Variable::kMallocMultiheap, value);
 }
@@ -446,7 +452,7 @@ void Parser::apply_policy_matrix() {
     }
   }
   if (!cfg_->enabled(OptionId::kBuckets)) cfg_->bucket_statistics.kind = Destination::kNone;
-  // Spec 3.6: the thread cache is on by default under Watson, off by default elsewhere.
+  // As on AIX, the thread cache is on by default under Watson, off by default elsewhere.
   OptionValue& tc = cfg_->option(OptionId::kThreadcache);
   if (tc.origin == Origin::kDefault && cfg_->policy == Policy::kWatson) tc.on = true;
 }
@@ -482,6 +488,15 @@ void read_variables(char* const* envp, RawVariables* vars) {
       size_t n = strlen(kVariables[i].name);
       if (strncmp(entry, kVariables[i].name, n) == 0 && entry[n] == '=') vars->value[i] = entry + n + 1;
     }
+  }
+}
+
+void print_diagnostics(const Diagnostics& d) {
+  for (size_t i = 0; i < d.count; ++i) warn(d.lines[i], strlen(d.lines[i]));
+  if (d.dropped) {
+    TextBuf<96> t;
+    t.num(d.dropped).str(" more configuration problems not shown");
+    warn(t.data(), t.size());
   }
 }
 

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "libmalloc/base/platform.h"  // kMaxHeaps, in the table
+
 namespace aixmalloc {
 
 enum class Variable : uint8_t {
@@ -129,5 +131,10 @@ void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out
 
 // Fills `vars` from an environ-style array, without copying or allocating.
 void read_variables(char* const* envp, RawVariables* vars);
+
+// Writes the diagnostics to stderr as the runtime does at start-up: one warn() line each, then one
+// line counting those that did not fit. `aixmalloc check` prints them with the same function, so
+// its lines are a program's, byte for byte. Allocates nothing.
+void print_diagnostics(const Diagnostics& d);
 
 }  // namespace aixmalloc

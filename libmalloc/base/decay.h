@@ -4,9 +4,9 @@
 // keeps its pages, while one that is done with its memory gives it back a second later.
 #pragma once
 
-#include <time.h>
-
 #include <cstdint>
+
+#include "libmalloc/base/os.h"
 
 namespace aixmalloc {
 
@@ -17,7 +17,7 @@ class DecayTimer {
   // Called when memory becomes free. True once, when memory first freed a second ago or more is
   // due to go back; the timer then starts again with the next free.
   bool due() {
-    uint64_t now = now_ns();
+    uint64_t now = os::now_ns() + 1;  // never 0, which means "nothing free"
     if (since_ == 0) {
       since_ = now;
       return false;
@@ -28,11 +28,6 @@ class DecayTimer {
   }
 
  private:
-  static uint64_t now_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec) + 1;
-  }
   uint64_t since_ = 0;  // when memory first became free since the last return; 0: none
 };
 

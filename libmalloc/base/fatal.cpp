@@ -1,3 +1,5 @@
+// The fatal reports and warnings of fatal.h: each message formatted on the stack and written to
+// stderr with one write(2), then abort() for the fatal ones; nothing here allocates.
 #include "libmalloc/base/fatal.h"
 
 #include <unistd.h>
@@ -26,9 +28,10 @@ void report_misuse(const char* call, const void* p, Misuse what) {
   abort();
 }
 
-void report_corruption(const char* where, const void* p) {
+void report_corruption(const char* where, const char* what, const void* p) {
   TextBuf<256> t;
-  t.str("aixmalloc: heap corruption detected in ").str(where).str(" at ").ptr(p).ch('\n');
+  t.str("aixmalloc: heap corruption detected in ").str(where).str(": ").str(what).str(" at ").ptr(p);
+  t.ch('\n');
   t.flush(STDERR_FILENO);
   abort();
 }

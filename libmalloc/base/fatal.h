@@ -4,6 +4,7 @@
 //   aixmalloc: free(): invalid pointer 0x...: not owned by this allocator
 //   aixmalloc: free(): double free of 0x...
 //   aixmalloc: realloc(): invalid pointer 0x...: not the start of an allocated block
+//   aixmalloc: heap corruption detected in the Yorktown heap: a block overlaps a free block at 0x...
 #pragma once
 
 #include <cstddef>
@@ -17,8 +18,11 @@ enum class Misuse {
 };
 
 [[noreturn]] void report_misuse(const char* call, const void* p, Misuse what);
-// Internal corruption found by a check() or a broken invariant: never continue.
-[[noreturn]] void report_corruption(const char* where, const void* p);
+// The allocator found its own structures broken while it worked (a block's size word overwritten by
+// an overflow or a write after free): it stops rather than hand out or merge memory on the word of a
+// damaged heap, which would turn the program's bug into silent corruption or an exploitable write.
+// `where` names the structure, `what` the broken invariant, `p` the block.
+[[noreturn]] void report_corruption(const char* where, const char* what, const void* p);
 
 // One diagnostic line on stderr, prefixed "aixmalloc: " and ended with a newline.
 void warn(const char* line, size_t len);

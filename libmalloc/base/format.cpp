@@ -1,3 +1,5 @@
+// Text's formatting (format.h), byte by byte into the caller's buffer: a full buffer keeps what
+// fits and marks itself truncated, so a report is cut short, never overrun.
 #include "libmalloc/base/format.h"
 
 #include "libmalloc/base/os.h"

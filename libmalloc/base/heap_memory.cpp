@@ -1,3 +1,5 @@
+// HeapMemory (heap_memory.h): how large a segment to reserve (less under RLIMIT_AS, halved while
+// the kernel refuses), and the growth step that commits pages at the top of the newest segment.
 #include "libmalloc/base/heap_memory.h"
 
 #include "libmalloc/base/os.h"

@@ -1,7 +1,8 @@
+// Large blocks (large_blocks.h): one mapping per block with its prefix right before the user
+// pointer, resized by mremap; and the small cache of freed mappings the next large request takes.
 #include "libmalloc/base/large_blocks.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "libmalloc/base/block.h"
 #include "libmalloc/base/lock.h"
@@ -80,12 +81,6 @@ unsigned g_cached = 0;
 size_t g_cached_bytes = 0;
 constinit std::atomic<uint64_t> g_cache_hits{0};
 
-uint64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 // Ranges taken out of the cache to be unmapped once its lock is released.
 struct Evicted {
   CachedRange range[kCacheSlots + 1];
@@ -113,7 +108,7 @@ void expire_locked(uint64_t now, Evicted* out) {
 // (grown by remapping); removed from the cache. False when the cache is empty.
 bool take_cached(size_t total, CachedRange* out, Evicted* expired) {
   LockGuard guard(g_cache_lock);
-  expire_locked(now_ns(), expired);
+  expire_locked(os::now_ns(), expired);
   unsigned best = kCacheSlots;
   for (unsigned i = 0; i < g_cached; ++i) {
     if (best == kCacheSlots) {
@@ -227,7 +222,7 @@ void release(void* p, Owner owner) {
   Evicted out;
   if (m.size <= kCacheBudget) {
     LockGuard guard(g_cache_lock);
-    uint64_t now = now_ns();
+    uint64_t now = os::now_ns();
     expire_locked(now, &out);
     while (g_cached == kCacheSlots || (g_cached && g_cached_bytes + m.size > kCacheBudget)) {
       unsigned oldest = 0;

@@ -1,11 +1,8 @@
-// Slow paths of Lock: a short spin, then futex sleep (Drepper's "mutex 2" scheme).
+// Slow paths of Lock: a short spin, then a futex sleep (Drepper's "mutex 2" scheme); and the work
+// a signal handler deferred until its thread holds no lock.
 #include "libmalloc/base/lock.h"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include "libmalloc/base/os.h"
 
 namespace aixmalloc {
 
@@ -16,13 +13,6 @@ constinit std::atomic<bool> g_deferred{false};
 namespace {
 
 constinit std::atomic<void (*)()> g_hook{nullptr};
-
-void futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
-  int saved = errno;
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op | FUTEX_PRIVATE_FLAG, value, nullptr,
-          nullptr, 0);
-  errno = saved;
-}
 
 }  // namespace
 
@@ -37,10 +27,10 @@ void Lock::lock_slow() {
 #endif
   }
   // Announce a sleeper by moving the state to 2; whoever unlocks then wakes one of us.
-  while (state_.exchange(2, std::memory_order_acquire) != 0) futex(&state_, FUTEX_WAIT, 2);
+  while (state_.exchange(2, std::memory_order_acquire) != 0) os::futex_wait(&state_, 2);
 }
 
-void Lock::wake_one() { futex(&state_, FUTEX_WAKE, 1); }
+void Lock::wake_one() { os::futex_wake_one(&state_); }
 
 void set_deferred_hook(void (*hook)()) { g_hook.store(hook, std::memory_order_release); }
 

@@ -1,3 +1,5 @@
+// The allocator's own records (meta.h): a bump pointer over 64 KiB chunks mapped from the OS, under
+// one lock that fork takes like every other.
 #include "libmalloc/base/meta.h"
 
 #include <cstdint>

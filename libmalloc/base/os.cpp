@@ -1,15 +1,21 @@
-// Linux implementation of os.h, on raw system calls wrapped by libc (mmap, mprotect, madvise,
-// mremap, write, getrlimit, getauxval): none of these wrappers allocates.
+// Linux implementation of os.h, on system calls wrapped by libc (mmap, mprotect, madvise, mremap,
+// futex, clock_gettime, open, rename, unlink, sigaction, write, ...): none of these wrappers
+// allocates. The only file of aixmalloc that calls the system directly.
 #include "libmalloc/base/os.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <atomic>
 
 #include "libmalloc/base/platform.h"
 
@@ -29,8 +35,22 @@ size_t page_size() {
 namespace os {
 namespace {
 
+// Restores errno when it goes out of scope: the system calls below may set it, their callers never
+// see it change.
+class KeepErrno {
+ public:
+  KeepErrno() : saved_(errno) {}
+  ~KeepErrno() { errno = saved_; }
+  KeepErrno(const KeepErrno&) = delete;
+  KeepErrno& operator=(const KeepErrno&) = delete;
+
+ private:
+  int saved_;
+};
+
 // mmap with an over-sized request, then trims the ends so the result is `align`-aligned.
 uintptr_t map_aligned(size_t size, size_t align, int prot, int flags) {
+  KeepErrno keep;
   if (align < page_size()) align = page_size();
   size_t padded = size + align - page_size();
   if (padded < size) return 0;
@@ -44,7 +64,15 @@ uintptr_t map_aligned(size_t size, size_t align, int prot, int flags) {
   return aligned;
 }
 
+void futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
+  KeepErrno keep;
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op | FUTEX_PRIVATE_FLAG, value, nullptr,
+          nullptr, 0);
+}
+
 }  // namespace
+
+// --- memory --------------------------------------------------------------------------------------
 
 uintptr_t reserve(size_t size, size_t align) {
   return map_aligned(size, align, PROT_NONE, MAP_NORESERVE);
@@ -55,46 +83,96 @@ uintptr_t map(size_t size, size_t align) {
 }
 
 bool commit(uintptr_t addr, size_t size) {
+  KeepErrno keep;
   return mprotect(reinterpret_cast<void*>(addr), size, PROT_READ | PROT_WRITE) == 0;
 }
 
 void disclaim(uintptr_t addr, size_t size) {
-  int saved = errno;
+  KeepErrno keep;
   madvise(reinterpret_cast<void*>(addr), size, MADV_DONTNEED);
-  errno = saved;
 }
 
 void release(uintptr_t addr, size_t size) {
-  int saved = errno;
+  KeepErrno keep;
   munmap(reinterpret_cast<void*>(addr), size);
-  errno = saved;
 }
 
 bool remap_in_place(uintptr_t addr, size_t old_size, size_t new_size) {
-  int saved = errno;
-  bool ok = mremap(reinterpret_cast<void*>(addr), old_size, new_size, 0) != MAP_FAILED;
-  errno = saved;
-  return ok;
+  KeepErrno keep;
+  return mremap(reinterpret_cast<void*>(addr), old_size, new_size, 0) != MAP_FAILED;
 }
 
 bool remap_to(uintptr_t addr, size_t old_size, size_t new_size, uintptr_t target) {
-  int saved = errno;
-  bool ok = mremap(reinterpret_cast<void*>(addr), old_size, new_size,
-                   MREMAP_MAYMOVE | MREMAP_FIXED, reinterpret_cast<void*>(target)) != MAP_FAILED;
-  errno = saved;
-  return ok;
+  KeepErrno keep;
+  return mremap(reinterpret_cast<void*>(addr), old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+                reinterpret_cast<void*>(target)) != MAP_FAILED;
 }
 
 size_t address_space_limit() {
+  KeepErrno keep;
   struct rlimit rl;
   if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
   return static_cast<size_t>(rl.rlim_cur);
 }
 
-bool is_secure() { return getauxval(AT_SECURE) != 0; }
+// --- waiting -------------------------------------------------------------------------------------
+
+void futex_wait(std::atomic<uint32_t>* word, uint32_t expected) {
+  futex(word, FUTEX_WAIT, expected);
+}
+
+void futex_wake_one(std::atomic<uint32_t>* word) { futex(word, FUTEX_WAKE, 1); }
+
+void yield() { sched_yield(); }
+
+// --- clock, process, thread ----------------------------------------------------------------------
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int thread_id() { return static_cast<int>(syscall(SYS_gettid)); }
+
+int process_id() { return static_cast<int>(getpid()); }
+
+bool is_secure() {
+  KeepErrno keep;  // getauxval sets ENOENT for a type the kernel did not pass
+  return getauxval(AT_SECURE) != 0;
+}
+
+// --- files ---------------------------------------------------------------------------------------
+
+int open_for_writing(const char* path, bool exclusive, unsigned mode) {
+  KeepErrno keep;
+  int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
+  return open(path, flags, static_cast<mode_t>(mode));
+}
+
+void close_file(int fd) {
+  KeepErrno keep;
+  close(fd);
+}
+
+bool rename_file(const char* from, const char* to) {
+  KeepErrno keep;
+  return rename(from, to) == 0;
+}
+
+void remove_file(const char* path) {
+  KeepErrno keep;
+  unlink(path);
+}
+
+bool is_writable_directory(const char* path) {
+  KeepErrno keep;
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;
+}
 
 void write_all(int fd, const char* buf, size_t len) {
-  int saved = errno;
+  KeepErrno keep;
   while (len > 0) {
     ssize_t n = write(fd, buf, len);
     if (n < 0) {
@@ -104,10 +182,19 @@ void write_all(int fd, const char* buf, size_t len) {
     buf += n;
     len -= static_cast<size_t>(n);
   }
-  errno = saved;
 }
 
-int thread_id() { return static_cast<int>(syscall(SYS_gettid)); }
+// --- signals -------------------------------------------------------------------------------------
+
+bool catch_signal(int sig, void (*handler)(int)) {
+  KeepErrno keep;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, nullptr) == 0;
+}
 
 }  // namespace os
 }  // namespace aixmalloc

@@ -1,13 +1,18 @@
-// The whole operating-system interface of aixmalloc: reserve, commit, disclaim and release address
-// ranges. Each function is one or two system calls; none of them allocates or takes a lock, so
-// they are safe under any allocator lock and during start-up.
+// The whole operating-system interface of aixmalloc: every system call the allocator makes goes
+// through one of these small functions (memory, futex, clock, process and thread ids, files,
+// signals). None of them allocates or takes a lock, so they are safe under any allocator lock,
+// during start-up and in a signal handler; none of them changes errno (free() keeps errno, and a
+// signal handler must not disturb the thread it interrupts). tests/unit/layers_test.cpp checks that
+// no other file calls the system directly.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 namespace aixmalloc::os {
 
+// --- memory --------------------------------------------------------------------------------------
 // Reserves `size` bytes of address space (PROT_NONE, MAP_NORESERVE) aligned to `align` (a power of
 // two, at least the page size). Returns 0 when the kernel refuses (RLIMIT_AS, exhaustion).
 uintptr_t reserve(size_t size, size_t align);
@@ -26,11 +31,41 @@ bool remap_in_place(uintptr_t addr, size_t old_size, size_t new_size);
 bool remap_to(uintptr_t addr, size_t old_size, size_t new_size, uintptr_t target);
 // The soft RLIMIT_AS, or SIZE_MAX when unlimited.
 size_t address_space_limit();
+
+// --- waiting -------------------------------------------------------------------------------------
+// Sleeps while *word == expected (a private futex); may return early, spuriously or on a signal.
+void futex_wait(std::atomic<uint32_t>* word, uint32_t expected);
+// Wakes one thread sleeping in futex_wait on `word`.
+void futex_wake_one(std::atomic<uint32_t>* word);
+// Lets another thread run (sched_yield).
+void yield();
+
+// --- clock, process, thread ----------------------------------------------------------------------
+// Nanoseconds on the coarse monotonic clock (read from the vDSO: no system call, a few ns; its
+// resolution is a few milliseconds, plenty for the allocator's one-second timers).
+uint64_t now_ns();
+// Thread id (gettid), for lock ownership, the start-up re-entry check and per-thread file names.
+int thread_id();
+int process_id();
 // True when the process runs with elevated privileges (AT_SECURE): no files are written for it.
 bool is_secure();
+
+// --- files ---------------------------------------------------------------------------------------
+// Opens `path` for writing, never through a symbolic link (O_NOFOLLOW) and closed on exec. With
+// `exclusive` the file must not exist yet (O_EXCL); otherwise it is created or truncated. Returns
+// the descriptor, or -1.
+int open_for_writing(const char* path, bool exclusive, unsigned mode);
+void close_file(int fd);
+// rename(2): true when `to` now names the file.
+bool rename_file(const char* from, const char* to);
+void remove_file(const char* path);
+// True when `path` is a directory this process may create files in.
+bool is_writable_directory(const char* path);
 // Writes all of buf to fd, retrying on EINTR and short writes.
 void write_all(int fd, const char* buf, size_t len);
-// Thread id (gettid), for lock ownership and the start-up re-entry check.
-int thread_id();
+
+// --- signals -------------------------------------------------------------------------------------
+// Installs `handler` for `sig` (SA_RESTART, nothing masked). False when the kernel refuses.
+bool catch_signal(int sig, void (*handler)(int));
 
 }  // namespace aixmalloc::os

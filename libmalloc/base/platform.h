@@ -21,10 +21,10 @@ inline constexpr size_t kGranule = size_t{1} << kGranuleShift;  // 64 KiB, AIX's
 // Requests at least this large get an address range of their own (DESIGN.md invariant 3) and go
 // back to the OS on free, so one huge buffer does not pin the heap's high-water mark forever.
 inline constexpr size_t kLargeThreshold = size_t{4} << 20;
-// MALLOCOPTIONS=multiheap:n takes n from 1 to 32, as on AIX.
-inline constexpr unsigned kMaxHeaps = 32;
 // Largest request we attempt; anything above fails with ENOMEM before any arithmetic can wrap.
 inline constexpr size_t kMaxRequest = (size_t{1} << 47);
+// The most heaps a process can have: AIX's limit for MALLOCOPTIONS=multiheap:n, and its default n.
+inline constexpr unsigned kMaxHeaps = 32;
 
 constexpr bool is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 constexpr uintptr_t align_up(uintptr_t x, size_t a) { return (x + a - 1) & ~(uintptr_t(a) - 1); }

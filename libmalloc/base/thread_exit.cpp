@@ -1,4 +1,5 @@
-// The thread-exit registry: one pthread key for the whole allocator (thread_exit.h).
+// The thread-exit registry (thread_exit.h): one pthread key for the whole allocator, whose
+// destructor runs the layers' exit hooks in the order they were registered.
 #include "libmalloc/base/thread_exit.h"
 
 #include <pthread.h>

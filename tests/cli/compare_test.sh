@@ -5,7 +5,7 @@
 source "$(dirname "$0")/common.sh"
 job=("$python" -c 'd = {str(i): [i] * (i % 5) for i in range(30000)}')
 
-# The line of spec section 9 that explains each default configuration.
+# The line of IBM's tuning advice that explains each default configuration.
 declare -A advice=(
   [Yorktown]="32-bit, single-threaded): keep the default allocator."
   [watson]="64-bit): Watson."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bucket statistics report (spec 4.5): a program with a known allocation profile, every label
+# AIX's bucket statistics report: a program with a known allocation profile, every label
 # and every count checked, per bucket and per heap; written to stdout, stderr and a file (created
 # 0666 less the umask, never through a symbolic link).
 source "$(dirname "$0")/common.sh"

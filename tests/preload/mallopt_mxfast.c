@@ -1,4 +1,4 @@
-/* mallopt(M_MXFAST, v) as the first call of a program chooses the policy (spec 7.2): 1 selects the
+/* mallopt(M_MXFAST, v) as the first call of a program chooses the policy, as on AIX: 1 selects the
  * 3.1 allocator (a 200-byte request then has the 240 usable bytes of a 256-byte bucket block, where
  * Yorktown gives 208), 0 the
  * default; once anything was allocated it returns 1 and changes nothing. Argument: 0 or 1. */

@@ -1,5 +1,6 @@
-// The bucket front end (spec 4.3-4.4): which bucket a request goes to, at every boundary and for
-// non-default factors and counts; blocks carved from regions of the policy; reuse without merging.
+// The bucket front end, sized and refilled as AIX's: which bucket a request goes to, at every
+// boundary and for non-default factors and counts; blocks carved from regions of the policy; reuse
+// without merging.
 #include "options/buckets.h"
 
 #include "policies/yorktown.h"

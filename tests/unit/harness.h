@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 
+#include "libmalloc/base/block.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/heap_memory.h"
 
@@ -26,6 +27,29 @@ struct PolicyHarness {
   void* alloc(size_t n, size_t align = 16) { return policy.allocate(n, align); }
   void release(void* p) { policy.release(p); }
 };
+
+// What an overflow does to a coalescing heap: three blocks of `size` bytes, the middle one freed,
+// then the size word of its in-use neighbour below grown so that it reaches into the free block,
+// and that neighbour freed (or, with `grow`, reallocated to four times its size). The policy must
+// stop with its corruption report.
+template <class P>
+void overflow_into_a_free_block(PolicyHarness<P>& h, size_t size, bool grow = false) {
+  void* a = h.alloc(size);
+  void* b = h.alloc(size);
+  void* c = h.alloc(size);
+  h.release(b);
+  uintptr_t free_block = reinterpret_cast<uintptr_t>(BlockHeader::of(b));
+  for (void* p : {a, c}) {  // the one below b: a (Yorktown fills upward), c (Watson downward)
+    BlockHeader* below = BlockHeader::of(p);
+    if (reinterpret_cast<uintptr_t>(below) + below->size() != free_block) continue;
+    below->size_flags = (below->size() + 2 * kAlignment) | kInUse;
+    if (grow) {
+      h.policy.reallocate(p, 4 * size);
+    } else {
+      h.release(p);
+    }
+  }
+}
 
 // The pattern a block of a given seed holds at byte i: cheap, and different for every block.
 inline unsigned char pattern_byte(uint64_t seed, size_t i) {

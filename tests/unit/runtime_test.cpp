@@ -1,5 +1,7 @@
 // The exported malloc family, through the real entry points: this binary links libaixmalloc.a, so
-// every allocation in the process, GoogleTest's own included, is served by aixmalloc.
+// every allocation in the process, GoogleTest's own included, is served by aixmalloc. The
+// components that need the whole runtime have their own files in the same binary (pool_test.cpp,
+// multiheap_test.cpp, disclaim_test.cpp, large_blocks_test.cpp).
 #include <errno.h>
 #include <strings.h>
 #include <malloc.h>
@@ -17,22 +19,15 @@
 #include <gtest/gtest.h>
 
 #include "libmalloc/aixmalloc.h"
-#include "libmalloc/base/platform.h"
-#include "libmalloc/base/large_blocks.h"
-#include "options/pool.h"
 #include "tests/unit/harness.h"
+#include "tests/unit/runtime_harness.h"
 
 namespace {
 
 using aixmalloc::testing::fill;
 using aixmalloc::testing::first_mismatch;
-
-// Keeps the compiler from reasoning about a pointer's provenance (it would warn about, or
-// optimise, a free of a stack address or a double free it can see).
-void* launder(void* p) {
-  asm volatile("" : "+r"(p));
-  return p;
-}
+using aixmalloc::testing::launder;
+using aixmalloc::testing::thread_cache_on;
 
 TEST(Runtime, ThisProcessRunsOnAixmalloc) {
   EXPECT_EQ(aixmalloc_check(), 0);
@@ -265,52 +260,6 @@ TEST(Runtime, StatisticsFollowAllocations) {
   EXPECT_EQ(malloc_info(1, stdout), -1);
 }
 
-// A freed large block's range is kept for the next large request (no fresh page faults), which
-// gets it trimmed or grown; calloc still returns zeroes from a reused range; malloc_trim() gives
-// the cached ranges back.
-TEST(Runtime, LargeRangesAreReusedAndCallocStillZeroes) {
-  namespace large = aixmalloc::large;
-  malloc_trim(0);
-  EXPECT_EQ(large::totals().cached_bytes, 0u) << "malloc_trim kept a cached range";
-  constexpr size_t kBig = 8 << 20, kSmaller = 6 << 20, kBigger = 12 << 20;
-  auto* a = static_cast<unsigned char*>(malloc(kBig));
-  ASSERT_NE(a, nullptr);
-  memset(a, 0xab, kBig);
-  free(a);
-  EXPECT_GE(large::totals().cached_bytes, kBig) << "the freed range was not kept";
-  uint64_t hits = large::totals().cache_hits;
-  auto* b = static_cast<unsigned char*>(calloc(1, kSmaller));  // the cached range, trimmed
-  ASSERT_NE(b, nullptr);
-  EXPECT_EQ(large::totals().cache_hits, hits + 1) << "the freed range was not reused";
-  EXPECT_EQ(b, a);
-  size_t nonzero = 0;
-  for (size_t i = 0; i < kSmaller; ++i) nonzero += b[i] != 0;
-  EXPECT_EQ(nonzero, 0u) << "calloc returned a reused range without clearing it";
-  memset(b, 0xcd, kSmaller);
-  free(b);
-  auto* c = static_cast<unsigned char*>(calloc(1, kBigger));  // the cached range, grown
-  ASSERT_NE(c, nullptr);
-  EXPECT_EQ(large::totals().cache_hits, hits + 2) << "the smaller cached range was not grown";
-  nonzero = 0;
-  for (size_t i = 0; i < kBigger; ++i) nonzero += c[i] != 0;
-  EXPECT_EQ(nonzero, 0u);
-  free(c);
-  EXPECT_GT(large::totals().cached_bytes, 0u);
-  EXPECT_EQ(malloc_trim(0), 1);
-  EXPECT_EQ(large::totals().cached_bytes, 0u) << "malloc_trim kept a cached range";
-  EXPECT_EQ(aixmalloc_check(), 0);
-}
-
-TEST(Runtime, TrimGivesFreePagesBack) {
-  void* p = malloc(2 << 20);
-  void* sep = malloc(16);
-  memset(p, 1, 2 << 20);
-  free(p);
-  EXPECT_EQ(malloc_trim(0), 1);
-  free(sep);
-  EXPECT_EQ(aixmalloc_check(), 0);
-}
-
 // Threads swap blocks through shared slots, so most blocks are freed by a thread other than the one
 // that allocated them; every block's pattern is checked before it is freed.
 TEST(Runtime, CrossThreadFreesUnderContention) {
@@ -342,12 +291,6 @@ TEST(Runtime, CrossThreadFreesUnderContention) {
   for (auto& s : slots) free(s.load());
   EXPECT_FALSE(broken);
   EXPECT_EQ(aixmalloc_check(), 0);
-}
-
-// The configuration this test process runs under (set per ctest entry through the environment).
-bool configured(const char* option) {
-  const char* o = getenv("MALLOCOPTIONS");
-  return o && strstr(o, option);
 }
 
 // Seeded random sequences through the real entry points, every block holding its own pattern,
@@ -425,173 +368,6 @@ TEST(Runtime, RandomSequencesThroughTheEntryPoints) {
   }
 }
 
-// With multiheap, threads that collide spread over several heaps; a block freed by any thread goes
-// back to the heap it came from.
-TEST(Runtime, MultiheapSpreadsThreadsAndFreesGoToTheOwner) {
-  int heaps = aixmalloc_heap_count();
-  if (!configured("multiheap")) {
-    EXPECT_EQ(heaps, 1);
-    EXPECT_EQ(mallinfo_heap(1).acquired, 0u);
-    return;
-  }
-  ASSERT_GT(heaps, 1);
-  constexpr int kThreads = 4, kBlocks = 20000;
-  std::vector<std::vector<void*>> blocks(kThreads);
-  std::vector<std::thread> threads;
-  // All four are alive at once: a thread that started after another had exited would take over
-  // its heap (by design: a program that replaces its threads keeps its heaps).
-  std::atomic<int> started{0}, finished{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&blocks, &started, &finished, t] {
-      started.fetch_add(1);
-      while (started.load() < kThreads) std::this_thread::yield();
-      for (int i = 0; i < kBlocks; ++i) {
-        void* p = malloc(64 + (i % 7) * 100);
-        memset(p, t, 64);
-        blocks[t].push_back(p);
-        if (i % 3 == 0) {  // churn so the threads collide on the heap locks
-          free(blocks[t].back());
-          blocks[t].pop_back();
-        }
-      }
-      finished.fetch_add(1);
-      while (finished.load() < kThreads) std::this_thread::yield();
-    });
-  }
-  for (auto& t : threads) t.join();
-  int used = 0;
-  for (int h = 0; h < heaps; ++h) used += mallinfo_heap(h).acquired > 0;
-  EXPECT_GE(used, 2) << "four threads allocating at once all used one heap";
-  std::vector<unsigned long> net_before(static_cast<size_t>(heaps));
-  for (int h = 0; h < heaps; ++h) net_before[static_cast<size_t>(h)] = mallinfo_heap(h).netalloc;
-  // Another thread frees every block, then exits (which gives back its thread cache, if any): each
-  // heap's allocated bytes fall, none rises.
-  std::thread([&blocks] {
-    for (auto& v : blocks) {
-      for (void* p : v) free(p);
-    }
-  }).join();
-  int fell = 0;
-  for (int h = 0; h < heaps; ++h) {
-    EXPECT_LE(mallinfo_heap(h).netalloc, net_before[static_cast<size_t>(h)]) << "heap " << h;
-    fell += mallinfo_heap(h).netalloc < net_before[static_cast<size_t>(h)];
-  }
-  EXPECT_GE(fell, 2);
-  EXPECT_EQ(aixmalloc_check(), 0);
-}
-
-TEST(Runtime, MallinfoHeapDescribesEachHeap) {
-  void* p = malloc(5000);
-  struct mallinfo_heap h0 = mallinfo_heap(0);
-  EXPECT_GT(h0.acquired, 0u);
-  EXPECT_EQ(h0.netalloc + h0.bytes_free, h0.acquired);
-  EXPECT_LE(h0.root_sz, h0.bytes_free);
-  EXPECT_GT(h0.blks_alloc, 0u);
-  struct mallinfo_heap none = mallinfo_heap(aixmalloc_heap_count());
-  EXPECT_EQ(none.acquired + none.netalloc + none.bytes_free + none.root_sz + none.blks_alloc, 0u);
-  EXPECT_EQ(mallinfo_heap(-1).acquired, 0u);
-  free(p);
-}
-
-size_t resident_bytes() {
-  FILE* f = fopen("/proc/self/statm", "r");
-  unsigned long size = 0, resident = 0;
-  EXPECT_EQ(fscanf(f, "%lu %lu", &size, &resident), 2);
-  fclose(f);
-  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
-// Spec 5.1: with disclaim, a program that frees what it allocated shrinks back (once the memory has
-// stayed free a second, at its next free); without, the heap keeps its pages as AIX's does.
-TEST(Runtime, DisclaimGivesFreedPagesBack) {
-  // 3.1 gives back the pages of every freed block of a page or more by itself (spec 6.3).
-  bool shrinks = configured("disclaim") || (getenv("MALLOCTYPE") && strstr(getenv("MALLOCTYPE"), "3.1"));
-  size_t start = resident_bytes();
-  std::vector<void*> blocks;
-  std::mt19937 rng(5);
-  size_t total = 0;
-  while (total < (256u << 20)) {
-    size_t size = (64u << 10) + rng() % (960u << 10);
-    void* p = malloc(size);
-    memset(p, 1, size);
-    blocks.push_back(p);
-    total += size;
-  }
-  size_t peak = resident_bytes();
-  EXPECT_GT(peak - start, 200u << 20);
-  for (void* p : blocks) free(p);
-  // With disclaim (and under 3.1), memory that stayed free for a second goes back at the next free.
-  if (shrinks) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    free(malloc(200000));  // a large block: under 3.1, the free of a large block returns pages
-  }
-  size_t after = resident_bytes();
-  if (shrinks) {
-    EXPECT_LT(after, start + (8u << 20)) << "start " << start << " peak " << peak;
-  } else {
-    EXPECT_GT(after, start + (200u << 20)) << "start " << start << " peak " << peak;
-  }
-  malloc_trim(0);  // gives it all back in either case
-  EXPECT_LT(resident_bytes(), start + (8u << 20));
-}
-
-// MALLOCOPTIONS=pool: once warm, malloc and free of 512 bytes or less take no lock at all.
-TEST(Runtime, PoolFastPathTakesNoLock) {
-  if (!configured("pool") || configured("pool:"))
-    GTEST_SKIP() << "runs under MALLOCOPTIONS=pool without max_size (a capped pool falls through)";
-  std::vector<void*> warm;
-  for (size_t size = 0; size <= 512; ++size) warm.push_back(malloc(size));
-  for (void* p : warm) free(p);
-  struct mallinfo2 heaps_before = mallinfo2();
-  unsigned long locks = aixmalloc_thread_lock_count();
-  uint64_t sum = 0;
-  for (int i = 0; i < 1000000; ++i) {
-    auto* p = static_cast<uint64_t*>(malloc(8 + static_cast<size_t>(i * 7) % 505));
-    *p = static_cast<uint64_t>(i);
-    sum += *p;
-    free(p);
-  }
-  EXPECT_EQ(aixmalloc_thread_lock_count(), locks);
-  EXPECT_EQ(mallinfo2().uordblks, heaps_before.uordblks);  // no heap saw any of it
-  EXPECT_EQ(sum, 499999500000u);
-}
-
-// Pool pages are not tied to a class for life: once a phase's blocks are all freed, the next
-// phase's class reuses their pages instead of growing the pool (a sweep of the thread's free lists
-// finds the empty pages).
-TEST(Runtime, PoolPagesServeAnotherClassOnceEmpty) {
-  if (!configured("pool") || configured("pool:"))
-    GTEST_SKIP() << "runs under MALLOCOPTIONS=pool without max_size";
-  namespace pool = aixmalloc::pool;
-  constexpr int kSmall = 200000, kLarger = 50000;  // 32 B: ~98 pages; 200 B (class 224): ~171
-  std::thread([] {
-    std::vector<void*> blocks;
-    for (int i = 0; i < kSmall; ++i) blocks.push_back(malloc(32));
-    for (void* p : blocks) free(p);
-    blocks.clear();
-    aixmalloc::PoolFigures mid, after;
-    aixmalloc::PoolClassFigures classes[pool::kClasses];
-    pool::totals(&mid, classes);
-    for (int i = 0; i < kLarger; ++i) {
-      auto* p = static_cast<uint64_t*>(malloc(200));
-      for (int w = 0; w < 25; ++w) p[w] = static_cast<uint64_t>(i) * 25 + static_cast<uint64_t>(w);
-      blocks.push_back(p);
-    }
-    pool::totals(&after, classes);
-    EXPECT_GE(after.pages_recycled - mid.pages_recycled, 90u) << "the emptied 32-byte pages were not reused";
-    EXPECT_LE(after.bytes_reserved - mid.bytes_reserved, (171u - 90u) * pool::kPageSize)
-        << "the pool grew as if no page had been freed";
-    int bad = 0;
-    for (int i = 0; i < kLarger; ++i) {
-      auto* p = static_cast<uint64_t*>(blocks[static_cast<size_t>(i)]);
-      for (int w = 0; w < 25; ++w) bad += p[w] != static_cast<uint64_t>(i) * 25 + static_cast<uint64_t>(w);
-      free(p);
-    }
-    EXPECT_EQ(bad, 0);
-  }).join();
-  EXPECT_EQ(aixmalloc_check(), 0);
-}
-
 // The lock counter itself counts: a request the heaps serve takes a lock.
 TEST(Runtime, LockCounterSeesHeapRequests) {
   unsigned long locks = aixmalloc_thread_lock_count();
@@ -640,15 +416,6 @@ TEST(Runtime, ProducersAllocateConsumersFree) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(bad, 0);
   EXPECT_EQ(aixmalloc_check(), 0);
-}
-
-// Whether the thread cache serves this configuration: on by default under Watson, opt-in under
-// Yorktown, never under 3.1.
-bool thread_cache_on() {
-  const char* type = getenv("MALLOCTYPE");
-  if (type && strstr(type, "3.1")) return false;
-  if (configured("threadcache:off")) return false;
-  return configured("threadcache") || (type && strcasestr(type, "watson"));
 }
 
 // The blocks a consumer thread frees go back to the producer's heap through its depot, and the
@@ -709,25 +476,6 @@ TEST(Runtime, BlocksOutliveTheThreadThatAllocatedThem) {
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 
-// pool:max_size caps the pool; past it, small requests are served by the heaps. A 130-byte request
-// tells them apart: a pool block has its class's 160 bytes, a heap block 144 (Yorktown, 16-byte
-// prefix, 16-byte rounding).
-TEST(Runtime, PoolMaxSizeFallsThroughToTheHeaps) {
-  if (!configured("pool:")) GTEST_SKIP() << "runs under MALLOCOPTIONS=pool:<max_size>";
-  size_t before = mallinfo2().uordblks;
-  std::vector<void*> blocks;
-  for (int i = 0; i < 20000; ++i) blocks.push_back(malloc(130));
-  EXPECT_EQ(malloc_usable_size(blocks.front()), 160u) << "the pool served nothing";
-  EXPECT_EQ(malloc_usable_size(blocks.back()), 144u) << "the pool kept serving past max_size";
-  EXPECT_GT(mallinfo2().uordblks, before + 1000000);
-  // Once the pool is full, a small malloc goes straight to a heap: its lock and no other.
-  unsigned long locks = aixmalloc_thread_lock_count();
-  for (int i = 0; i < 1000; ++i) blocks.push_back(malloc(130));
-  EXPECT_EQ(aixmalloc_thread_lock_count() - locks, 1000u) << "lock acquisitions for 1000 mallocs";
-  for (void* p : blocks) free(p);
-  EXPECT_EQ(aixmalloc_check(), 0);
-}
-
 using RuntimeDeathTest = ::testing::Test;
 
 TEST(RuntimeDeathTest, FreeOfAStackPointer) {
@@ -758,23 +506,6 @@ TEST(RuntimeDeathTest, DoubleFreeOfASmallBlock) {
       "^aixmalloc: free\\(\\): double free of 0x[0-9a-f]+\n");
 }
 
-// A pointer into a pool page that emptied and now waits for reuse is not a block any more: its
-// free is reported, and the page's record is not touched.
-TEST(RuntimeDeathTest, FreeIntoASparePoolPage) {
-  if (!configured("pool") || configured("pool:"))
-    GTEST_SKIP() << "runs under MALLOCOPTIONS=pool without max_size";
-  EXPECT_DEATH(
-      {
-        std::vector<void*> blocks;
-        for (int i = 0; i < 200000; ++i) blocks.push_back(malloc(32));
-        for (void* p : blocks) free(p);
-        std::vector<void*> others;  // new pages for another class: the first sweeps the emptied
-        for (int i = 0; i < 600; ++i) others.push_back(malloc(200));
-        free(launder(blocks.back()));  // its page, collected first, is the last spare taken
-      },
-      "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not the start of an allocated block\n");
-}
-
 TEST(RuntimeDeathTest, FreeOfAnInteriorPointer) {
   EXPECT_DEATH(
       {
@@ -796,25 +527,6 @@ TEST(RuntimeDeathTest, ReallocOfAFreedBlock) {
         free(guard);
       },
       "^aixmalloc: realloc\\(\\): double free of 0x[0-9a-f]+\n");
-}
-
-TEST(RuntimeDeathTest, FreeInsideALargeBlock) {
-  EXPECT_DEATH(
-      {
-        char* p = static_cast<char*>(malloc(8 << 20));
-        free(launder(p + 4096));
-      },
-      "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not the start of an allocated block\n");
-}
-
-TEST(RuntimeDeathTest, DoubleFreeOfALargeBlock) {
-  EXPECT_DEATH(
-      {
-        void* p = malloc(8 << 20);
-        free(p);
-        free(launder(p));
-      },
-      "^aixmalloc: free\\(\\): double free of 0x[0-9a-f]+\n");
 }
 
 TEST(RuntimeDeathTest, DeleteOfAForeignPointer) {

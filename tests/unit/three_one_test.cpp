@@ -1,4 +1,4 @@
-// The 3.1 allocator's rules (spec 2.5): power-of-two buckets by the table (prefix included), slack
+// The 3.1 allocator's rules, as AIX's: power-of-two buckets by the table (prefix included), slack
 // that malloc_usable_size shows and that may be written, no splitting and no merging, realloc in
 // place within a bucket, page-aligned data for blocks of a page or more, their pages given back.
 #include "policies/three_one.h"

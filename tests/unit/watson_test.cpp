@@ -1,4 +1,4 @@
-// Watson's own rules (spec 2.3): best fit by size, the tail of the chosen block to the caller, the
+// Watson's own rules, as AIX's: best fit by size, the tail of the chosen block to the caller, the
 // built-in size classes for requests up to 512 bytes, merging on free. check() after every step.
 #include "policies/watson.h"
 
@@ -8,6 +8,22 @@ namespace aixmalloc::testing {
 namespace {
 
 using H = PolicyHarness<Watson>;
+
+// A block whose size word was overwritten reaches into a free block: the free stops the process.
+// (1000 bytes: a small block would wait on its class list and be merged only later.)
+TEST(WatsonDeathTest, FreeOfABlockGrownOverAFreeOne) {
+  H h;
+  EXPECT_DEATH(overflow_into_a_free_block(h, 1000),
+               "^aixmalloc: heap corruption detected in the watson heap: a block overlaps a free "
+               "block at 0x[0-9a-f]+\n");
+}
+
+TEST(WatsonDeathTest, ReallocOfABlockGrownOverAFreeOne) {
+  H h;
+  EXPECT_DEATH(overflow_into_a_free_block(h, 1000, /*grow=*/true),
+               "^aixmalloc: heap corruption detected in the watson heap: a block overlaps a free "
+               "block at 0x[0-9a-f]+\n");
+}
 
 TEST(Watson, BestFitTakesTheSmallestBlockThatFits) {
   H h;
@@ -45,7 +61,7 @@ TEST(Watson, CarvesTheTailAndTheRemainderKeepsItsAddress) {
 }
 
 TEST(Watson, SmallRequestsUseTheBuiltInClasses) {
-  // Spec 2.3: 4-byte steps to 32, 8-byte steps to 128, 16 to 256, 32 to 512.
+  // AIX's classes: 4-byte steps to 32, 8-byte steps to 128, 16 to 256, 32 to 512.
   EXPECT_EQ(Watson::small_class(1), 4u);
   EXPECT_EQ(Watson::small_class(5), 8u);
   EXPECT_EQ(Watson::small_class(32), 32u);

@@ -1,4 +1,4 @@
-// Yorktown's own placement rules (spec 2.2): lowest address that fits (not best fit), split with the
+// Yorktown's own placement rules, as AIX's: lowest address that fits (not best fit), split with the
 // runt going back, immediate coalescing on both sides, AIX realloc. check() after every step.
 #include "policies/yorktown.h"
 
@@ -8,6 +8,21 @@ namespace aixmalloc::testing {
 namespace {
 
 using H = PolicyHarness<Yorktown>;
+
+// A block whose size word was overwritten reaches into a free block: the free stops the process.
+TEST(YorktownDeathTest, FreeOfABlockGrownOverAFreeOne) {
+  H h;
+  EXPECT_DEATH(overflow_into_a_free_block(h, 1000),
+               "^aixmalloc: heap corruption detected in the Yorktown heap: a block overlaps a free "
+               "block at 0x[0-9a-f]+\n");
+}
+
+TEST(YorktownDeathTest, ReallocOfABlockGrownOverAFreeOne) {
+  H h;
+  EXPECT_DEATH(overflow_into_a_free_block(h, 1000, /*grow=*/true),
+               "^aixmalloc: heap corruption detected in the Yorktown heap: a block overlaps a free "
+               "block at 0x[0-9a-f]+\n");
+}
 
 TEST(Yorktown, LowestAddressWinsOverBestFit) {
   H h;

@@ -1,4 +1,4 @@
-// Spec section 9's table, each line with the configuration it recommends. The options are named by
+// IBM's tuning advice, each line with the configuration it recommends. The options are named by
 // their OptionId from the one table, so a renamed option cannot leave this file behind.
 #include "tools/cli/advice.h"
 

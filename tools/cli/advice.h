@@ -1,5 +1,6 @@
-// IBM's tuning advice for AIX malloc, as AIX administrators apply it (spec section 9), one line per
-// workload, and the choice of the line that explains a configuration `compare` measured best.
+// IBM's tuning advice for AIX malloc (which MALLOCTYPE and MALLOCOPTIONS suit which kind of
+// program), as AIX administrators apply it, one line per workload, and the choice of the line that
+// explains a configuration `compare` measured best.
 #pragma once
 
 #include "libmalloc/base/config.h"
@@ -7,8 +8,8 @@
 namespace aixmalloc::cli {
 
 struct Advice {
-  const char* workload;  // spec 9, first column
-  const char* advice;    // spec 9, second column
+  const char* workload;  // the kind of program, as IBM's advice names it
+  const char* advice;    // what the advice recommends for it
 };
 
 // The line whose recommendation `c` follows most closely: the most specific one whose policy and

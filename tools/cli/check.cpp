@@ -4,7 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "libmalloc/base/fatal.h"
 #include "tools/cli/cli.h"
 
 namespace aixmalloc::cli {
@@ -68,15 +67,6 @@ void print_configuration(const Config& c, const RawVariables& raw, bool is_64bit
                      : "default");
 }
 
-// Exactly what the runtime prints at start-up (runtime.cpp, print_diagnostics), through warn().
-void print_diagnostics(const Diagnostics& d) {
-  for (size_t i = 0; i < d.count; ++i) warn(d.lines[i], strlen(d.lines[i]));
-  if (d.dropped) {
-    std::string line = std::to_string(d.dropped) + " more configuration problems not shown";
-    warn(line.data(), line.size());
-  }
-}
-
 }  // namespace
 
 int cmd_check(int argc, char** argv) {
@@ -114,7 +104,7 @@ int cmd_check(int argc, char** argv) {
         problems, problems == 1 ? "" : "s");
   }
   fflush(stdout);
-  print_diagnostics(cfg.diagnostics);
+  print_diagnostics(cfg.diagnostics);  // the runtime's own lines (config.cpp)
   return problems ? kExitFailed : kExitOk;
 }
 

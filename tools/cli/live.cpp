@@ -24,14 +24,13 @@
 
 #include <vector>
 
+#include "libmalloc/base/live_stats_path.h"
 #include "tools/cli/cli.h"
 
 namespace aixmalloc::cli {
 
 namespace {
 
-// Where the runtime writes its answer, in its order of preference.
-constexpr const char* kAnswerDirectories[] = {"/dev/shm", "/tmp"};
 constexpr long kPollNanoseconds = 10 * 1000 * 1000;
 // Far above any real document (a few KiB per heap); a larger file is not the runtime's.
 constexpr size_t kMaxDocument = size_t{64} << 20;
@@ -258,8 +257,9 @@ int ask_process(const LiveRequest& request, LiveAnswer* answer) {
 
   std::vector<std::string> paths;
   std::vector<FileState> before;
-  for (const char* dir : kAnswerDirectories) {
-    paths.push_back(std::string(dir) + "/aixmalloc-stats." + std::to_string(pid) + ".json");
+  for (const char* dir : kLiveStatsDirectories) {  // where the runtime may write its answer
+    TextBuf<256> path;
+    paths.push_back(live_stats_path(path, dir, static_cast<uint64_t>(pid)));
     before.push_back(state_of(paths.back()));
   }
   timespec start;

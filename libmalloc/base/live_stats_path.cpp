@@ -1,0 +1,19 @@
+// The live-statistics file names (see live_stats_path.h), formatted without allocating: the
+// runtime builds them inside a signal handler.
+#include "libmalloc/base/live_stats_path.h"
+
+namespace aixmalloc {
+
+const char* live_stats_path(Text& out, const char* dir, uint64_t pid) {
+  out.clear();
+  out.str(dir).str("/aixmalloc-stats.").num(pid).str(".json");
+  return out.c_str();
+}
+
+const char* live_stats_temporary_path(Text& out, const char* dir, uint64_t pid, uint64_t tid) {
+  out.clear();
+  out.str(dir).str("/.aixmalloc-stats.").num(pid).ch('.').num(tid).str(".tmp");
+  return out.c_str();
+}
+
+}  // namespace aixmalloc
