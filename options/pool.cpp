@@ -1,4 +1,5 @@
-// The pool's slow paths: attaching a thread, carving pages, taking back remote frees, thread exit.
+// The pool's slow paths: attaching a thread, carving pages, taking back remote frees, thread exit,
+// and the pool's figures for the statistics. The fast paths are inline in pool.h.
 #include "options/pool.h"
 
 #include <new>

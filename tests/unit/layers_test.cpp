@@ -25,13 +25,6 @@ const fs::path kTop = AIXMALLOC_SOURCE_DIR;
 // Headers the build generates (in build/generated), included by their bare name.
 const std::vector<std::string> kGenerated = {"aixmalloc_version.h"};
 
-// Files the front-end rewrite of issue 13 replaces; until it lands they keep what they have. An
-// entry applies only while the file still breaks the rule, so a stale entry is harmless.
-const std::vector<std::string> kAwaitingRewrite = {
-    "options/pool.cpp",         // an opening comment of one line
-    "options/threadcache.cpp",  // no opening comment
-};
-
 // The system calls (and their libc wrappers) only libmalloc/base/os.cpp may make.
 const char* const kSystemCalls[] = {
     "mmap", "munmap", "madvise", "mprotect", "mremap", "syscall", "futex", "sigaction", "signal",
@@ -79,10 +72,6 @@ std::vector<Source> sources_under(std::initializer_list<const char*> folders) {
   }
   std::sort(out.begin(), out.end(), [](const Source& a, const Source& b) { return a.name < b.name; });
   return out;
-}
-
-bool awaiting_rewrite(const std::string& name) {
-  return std::find(kAwaitingRewrite.begin(), kAwaitingRewrite.end(), name) != kAwaitingRewrite.end();
 }
 
 // --- the include rule ---------------------------------------------------------------------------
@@ -295,7 +284,7 @@ TEST(Layers, FilesStaySmall) {
 TEST(Layers, EveryFileOpensWithItsRole) {
   std::vector<std::string> bad;
   for (const Source& s : sources_under({"libmalloc", "options", "policies", "tools/cli"})) {
-    if (has_suffix(s.name, ".def") || awaiting_rewrite(s.name)) continue;
+    if (has_suffix(s.name, ".def")) continue;
     if (!opens_with_comment(s.lines))
       bad.push_back(s.name + ":1: opens without a comment of two lines or more on its role");
   }
