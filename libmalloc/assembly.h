@@ -53,6 +53,9 @@ bool ensure_started();
 enum StartState : int { kUninit, kStarting, kReady };
 extern std::atomic<int> g_state;
 inline bool ready() { return g_state.load(std::memory_order_acquire) == kReady; }
+// After a fork during start-up, in the child: the starter's call will not finish there, so the
+// child's thread serves itself from the bootstrap area instead of waiting for it.
+void startup_reset_in_child();
 
 // Figures gathered for the reports (snapshot.cpp).
 void cache_totals(tcache::Totals* t);

@@ -184,6 +184,8 @@ AIX_EXPORT int aixmalloc_heap_count(void) {
 
 AIX_EXPORT unsigned long aixmalloc_thread_lock_count(void) { return t_lock_acquisitions; }
 
+AIX_EXPORT unsigned aixmalloc_thread_locks_held(void) { return t_locks_held; }
+
 AIX_EXPORT int aixmalloc_check(void) {
   TextBuf<256> why;
   if (rt::check(&why)) return 0;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
 
 #include "libmalloc/base/address_map.h"
 #include "libmalloc/base/block.h"
@@ -244,6 +245,22 @@ class Stack {
   }
   void reset_locks_in_child() {
     for (unsigned i = 0; i < heap_count(); ++i) heap(i)->lock.reset_in_child();
+  }
+  // In a child forked without the locks (libmalloc/fork.cpp): a heap whose lock was held may be
+  // half-way through a change that will never finish. Its memory passes to OwnerKind::kSetAside in
+  // the address map (its blocks stay valid and are never reused: free() of one does nothing) and
+  // the heap starts again, empty, with its first request. Nothing of the old heap is read but its
+  // lock word and its buckets' shape, which never changes after start-up.
+  void set_aside_in_child() {
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      Heap<P>* h = heap(i);
+      if (!h->lock.is_locked()) continue;
+      address_map().replace_in_child(Owner::make(OwnerKind::kHeap, h), Owner::make(OwnerKind::kSetAside, nullptr));
+      unsigned count = h->buckets.count(), factor = h->buckets.factor(), blocks = h->buckets.blocks_per_bucket();
+      new (h) Heap<P>();  // the old one is abandoned, not destroyed: its memory stays mapped
+      h->index = i;
+      h->buckets.configure(count, factor, blocks);
+    }
   }
 
  private:

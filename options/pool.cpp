@@ -260,6 +260,9 @@ bool configure(size_t max_bytes) {
 bool enabled() { return g_area.enabled; }
 
 void* allocate_slow(size_t size) {
+  // Several steps on this thread's lists and pages: a fork from a signal handler landing here must
+  // not take them as consistent.
+  BusySection busy;
   ThreadPool* tp = t_pool;
   if (tp == nullptr) {
     if (!g_area.enabled) return nullptr;
@@ -347,5 +350,17 @@ void render(const Totals& t, Text& out, int fd) {
 void lock_for_fork() { g_lock.lock(); }
 void unlock_after_fork() { g_lock.unlock(); }
 void reset_in_child() { g_lock.reset_in_child(); }
+void set_aside_in_child() {
+  if (g_lock.is_locked()) {
+    g_orphans = nullptr;  // never adopted: their blocks stay where they are
+    g_orphan_count = 0;
+    g_records = g_records_end = 0;  // the next record starts a fresh page
+  }
+  g_lock.reset_in_child();
+  if (t_state == kAttached || t_state == kAttaching) {
+    t_pool = nullptr;
+    t_state = kDetached;
+  }
+}
 
 }  // namespace aixmalloc::pool

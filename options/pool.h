@@ -167,5 +167,9 @@ void render(const Totals& t, Text& out, int fd);
 void lock_for_fork();
 void unlock_after_fork();
 void reset_in_child();
+// In a child forked without the locks (libmalloc/fork.cpp): this thread's pool may be half-way
+// through a change, so the thread leaves it (its blocks become remote frees) and attaches a new one
+// at its next request; shared lists caught in a change are emptied.
+void set_aside_in_child();
 
 }  // namespace aixmalloc::pool

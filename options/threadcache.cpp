@@ -83,5 +83,13 @@ void totals(Totals* out) {
 void lock_for_fork() { g_lock.lock(); }
 void unlock_after_fork() { g_lock.unlock(); }
 void reset_in_child() { g_lock.reset_in_child(); }
+void set_aside_in_child() {
+  if (g_lock.is_locked()) g_spare = nullptr;
+  g_lock.reset_in_child();
+  if (t_state == kAttached || t_state == kAttaching) {
+    t_cache = nullptr;
+    t_state = kDetached;
+  }
+}
 
 }  // namespace aixmalloc::tcache

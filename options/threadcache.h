@@ -175,6 +175,10 @@ struct Totals {
 void lock_for_fork();
 void unlock_after_fork();
 void reset_in_child();
+// In a child forked without the locks (libmalloc/fork.cpp): the thread leaves its cache (the blocks
+// in it stay allocated) and attaches a new one at its next request; the list of spare records is
+// emptied if it was caught in a change.
+void set_aside_in_child();
 void totals(Totals* out);
 
 }  // namespace aixmalloc::tcache

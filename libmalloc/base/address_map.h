@@ -19,7 +19,9 @@ namespace aixmalloc {
 
 // An owner word: a pointer to the owning object with the kind in the low 3 bits, so the object
 // must be 8-byte aligned (heaps, granule-aligned ranges and the bootstrap area all are).
-enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kLarge = 3 };
+// kSetAside: memory of a heap that a child forked from a signal handler set aside (fork.cpp); its
+// blocks stay valid for the program but are never freed into any structure again. No object.
+enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kLarge = 3, kSetAside = 4 };
 
 struct Owner {
   uintptr_t word = 0;
@@ -53,6 +55,10 @@ class AddressMap {
   // a leaf cannot be mapped.
   bool assign(uintptr_t start, size_t size, Owner owner);
   void clear(uintptr_t start, size_t size) { assign(start, size, Owner{}); }
+  // Every granule owned by `from` passes to `to`: a walk of the whole map, for a forked child that
+  // sets a heap aside without trusting the heap's own records (fork.cpp). No lock: the child has
+  // one thread.
+  void replace_in_child(Owner from, Owner to);
 
   Lock& lock() { return lock_; }
 

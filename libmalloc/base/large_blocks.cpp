@@ -210,6 +210,13 @@ size_t drop_cache() {
 void lock_for_fork() { g_cache_lock.lock(); }
 void unlock_after_fork() { g_cache_lock.unlock(); }
 void reset_in_child() { g_cache_lock.reset_in_child(); }
+void set_aside_in_child() {
+  if (g_cache_lock.is_locked()) {
+    g_cached = 0;
+    g_cached_bytes = 0;
+  }
+  g_cache_lock.reset_in_child();
+}
 
 bool valid(void* p, Owner owner) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);

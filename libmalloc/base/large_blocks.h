@@ -41,5 +41,8 @@ Totals totals();
 void lock_for_fork();
 void unlock_after_fork();
 void reset_in_child();
+// In a child forked without the locks (libmalloc/fork.cpp): a cache caught in the middle of a change
+// is emptied (its ranges stay mapped, unused).
+void set_aside_in_child();
 
 }  // namespace aixmalloc::large
