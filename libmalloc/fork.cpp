@@ -1,8 +1,8 @@
 // pthread_atfork. Two ways through a fork, chosen by the thread that forks:
 //
-//  * It holds none of the allocator's locks (the ordinary case): take every allocator lock in one
-//    order, so the child starts from consistent structures; the child then resets the locks (their
-//    holders do not exist there).
+//  * It holds none of the allocator's locks (the ordinary case): like glibc, take libc's list of
+//    streams, then every allocator lock in one order, so the child starts from consistent
+//    structures; the child then resets the locks (their holders do not exist there).
 //  * It already holds one: fork() was called from a signal handler that interrupted this thread
 //    inside the allocator (or inside the pool's slow path). Waiting for that lock would wait for
 //    ourselves, so nothing is taken. The parent goes on untouched; the child sets aside whatever
@@ -11,6 +11,7 @@
 //    thread's pool and thread cache are left behind; shared lists are emptied. See aixmalloc(7),
 //    "Fork", for what such a child may do.
 #include <pthread.h>
+#include <sys/single_threaded.h>
 
 #include "libmalloc/assembly.h"
 #include "libmalloc/base/address_map.h"
@@ -21,22 +22,52 @@
 #include "options/pool.h"
 #include "options/threadcache.h"
 
+// glibc's lock of its list of streams, exported for interposers such as this one (weak: another
+// libc may lack them, and then there is no such lock to order against).
+extern "C" {
+void _IO_list_lock() __attribute__((weak));
+void _IO_list_unlock() __attribute__((weak));
+void _IO_list_resetlock() __attribute__((weak));
+}
+
 namespace aixmalloc::rt {
 namespace {
 
 // How this thread's last fork was prepared. The parent and child handlers run on the thread that
 // ran the prepare handler, and the child is a copy of it, so a thread-local word carries it over
 // (two threads may fork at once).
-enum ForkWay : uint8_t { kUntouched, kLocked, kSetAside };
+enum ForkWay : uint8_t { kUntouched, kLocked, kLockedWithStreams, kSetAside };
 __thread uint8_t t_fork_way = kUntouched;
 
-// Every allocator lock, in one order: the thread caches' list, the heaps, the pool, the records,
-// the address map, the large-block cache. Each lock is only ever taken while holding locks earlier in this
+// The order of locks at fork, and why it cannot deadlock.
+//
+// glibc 2.36's fork() (Debian 12) runs, in this order: the prepare handlers of pthread_atfork, last
+// registered first (ours among them); then, when the process has ever had a second thread
+// (__libc_single_threaded is false), its own locks: the list of streams (_IO_list_lock) and then
+// its malloc's; then the system call. glibc takes its malloc's locks after the list lock because a
+// thread may allocate while it holds a stream (getdelim) and fflush(NULL) holds the list while it
+// waits for each stream. Our locks are taken in a prepare handler, before glibc takes the
+// list, which is the opposite order: the forking thread would hold the allocator and wait for the
+// list, fflush(NULL) would hold the list and wait for a stream, and getline() would hold that
+// stream and wait for the allocator. So the prepare handler takes the list lock itself, first. It
+// is recursive (counted, with an owner), so glibc's own _IO_list_lock() right after returns at
+// once. Afterwards, in the parent, glibc releases its count before the parent handlers run and we
+// release ours in fork_parent; in the child, glibc reinitialises the list lock (and every stream's)
+// before the child handlers run, and fork_child reinitialises it again, which also covers a libc
+// that skipped it. The list lock is taken only when glibc takes it too, in a process that has had a
+// second thread: in a single-threaded process no other thread can hold it, and a signal handler
+// that interrupted this thread inside stdio would otherwise wait for the lock its own thread is
+// taking.
+//
+// Then every allocator lock: the thread caches' list, the heaps, the pool, the records, the address
+// map, the large-block cache. Each lock is only ever taken while holding locks earlier in this
 // order (a heap growing takes the map lock; a cache attaching takes its list lock, then,
 // separately, the records'), and no thread holding one waits for anything outside the allocator, so
 // the prepare handler waits only for threads that are about to release. A prepare handler
-// registered before ours runs after it, with every allocator lock held: it must not allocate (glibc
-// has the same rule for its own locks, which it takes after every handler).
+// registered before ours runs after it, with every allocator lock held, and must not allocate
+// (glibc's own malloc avoids this by taking its locks after every handler, which an interposed
+// allocator cannot do). Ours is registered when the library starts, after the constructors of the
+// libraries it was loaded with and before the program's, so that concerns only those libraries.
 void lock_everything() {
   tcache::lock_for_fork();
   with_stack([](auto& st) { st.lock_all(); });
@@ -53,18 +84,24 @@ void fork_prepare() {
     t_fork_way = kSetAside;
     return;
   }
-  t_fork_way = kLocked;
+  if (!__libc_single_threaded && _IO_list_lock && _IO_list_unlock && _IO_list_resetlock) {
+    _IO_list_lock();
+    t_fork_way = kLockedWithStreams;
+  } else {
+    t_fork_way = kLocked;
+  }
   lock_everything();
 }
 
 void fork_parent() {
-  if (t_fork_way == kLocked) {
+  if (t_fork_way == kLocked || t_fork_way == kLockedWithStreams) {
     large::unlock_after_fork();
     address_map().lock().unlock();
     meta_unlock_after_fork();
     pool::unlock_after_fork();
     with_stack([](auto& st) { st.unlock_all(); });
     tcache::unlock_after_fork();
+    if (t_fork_way == kLockedWithStreams) _IO_list_unlock();
   }
   t_fork_way = kUntouched;
 }
@@ -78,12 +115,14 @@ void fork_child() {
       bootstrap::reset_in_child();
       break;
     case kLocked:
+    case kLockedWithStreams:
       address_map().lock().reset_in_child();
       large::reset_in_child();
       meta_reset_in_child();
       pool::reset_in_child();
       with_stack([](auto& st) { st.reset_locks_in_child(); });
       tcache::reset_in_child();
+      if (way == kLockedWithStreams) _IO_list_resetlock();
       break;
     case kSetAside:
       // The map first: setting a heap aside rewrites its entries.
