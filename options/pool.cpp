@@ -9,6 +9,7 @@
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
 #include "libmalloc/base/fatal.h"
+#include "libmalloc/base/zones.h"
 
 namespace aixmalloc::pool {
 
@@ -38,8 +39,35 @@ pthread_key_t g_exit_key;
 uintptr_t g_records = 0, g_records_end = 0;  // where new ThreadPool records are carved
 size_t g_block_bytes = 0;                     // bytes of block pages, what max_size caps
 
-constexpr size_t kDefaultReserve = size_t{64} << 30;
-constexpr size_t kMinReserve = size_t{16} << 20;
+constexpr size_t kFirstReserve = size_t{4} << 20;  // the area's first reservation
+constexpr size_t kMaxExtend = size_t{1} << 30;     // one extension in place, at most
+// Without a zone (none left, or out of reach under valgrind or a sanitizer), the area is reserved
+// wherever the kernel puts it, with this much room: it can only grow in place by chance there.
+constexpr size_t kNoZoneReserve = size_t{64} << 20;
+
+// Under RLIMIT_AS, at most an eighth of the limit in one reservation (but at least a page).
+size_t within_limit(size_t size) {
+  size_t limit = os::address_space_limit();
+  if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, kPageSize);
+  return size < kPageSize ? kPageSize : size;
+}
+
+// Extends the area's reservation in place (caller holds g_lock): as much again as it has, within
+// its room; a single page when that much is refused.
+bool extend_area() {
+  size_t left = g_area.room - g_area.reserved;
+  if (left < kPageSize) return false;
+  size_t more = g_area.reserved < kMaxExtend ? g_area.reserved : kMaxExtend;
+  more = within_limit(align_up(more, kPageSize));
+  if (more > left) more = align_down(left, kPageSize);
+  uintptr_t end = g_area.base + g_area.reserved;
+  while (!zones::extend(end, more)) {
+    if (more == kPageSize) return false;
+    more = kPageSize;
+  }
+  g_area.reserved += more;
+  return true;
+}
 
 uint64_t inverse_of_odd(uint64_t odd) {
   uint64_t x = odd;  // Newton's iteration: each step doubles the correct low bits
@@ -51,7 +79,7 @@ uint64_t inverse_of_odd(uint64_t odd) {
 // hold blocks, not the pages of ThreadPool records.
 uintptr_t take_page(bool for_blocks) {
   uintptr_t top = g_area.used_top.load(std::memory_order_relaxed);
-  if (top + kPageSize > g_area.base + g_area.reserved) return 0;
+  if (top + kPageSize > g_area.base + g_area.reserved && !extend_area()) return 0;
   if (for_blocks && g_area.max_bytes && g_block_bytes + kPageSize > g_area.max_bytes) return 0;
   if (!os::commit(top, kPageSize)) return 0;
   if (for_blocks) g_block_bytes += kPageSize;
@@ -230,27 +258,28 @@ PoolPage* take_spare(ThreadPool* tp, unsigned c) {
 }  // namespace
 
 bool configure(size_t max_bytes) {
-  // Address space only: max_size caps the pages that hold blocks (take_page), so the reservation
-  // can be larger than the cap, with room for the ThreadPool records too.
-  size_t size = kDefaultReserve;
-  if (max_bytes) {
-    size = align_up(max_bytes, kPageSize) + (size_t{1} << 20);
-    if (size < kMinReserve) size = kMinReserve;
+  // max_size caps the pages that hold blocks (take_page); the area may grow a little beyond it, for
+  // the ThreadPool records.
+  size_t cap = max_bytes ? align_up(max_bytes, kPageSize) + (size_t{1} << 20) : zones::kZoneSize;
+  size_t size = within_limit(kFirstReserve < cap ? kFirstReserve : cap);
+  uintptr_t room_end = 0;
+  uintptr_t base = zones::reserve(size, &room_end);
+  if (base == 0) {
+    size = within_limit(kNoZoneReserve < cap ? kNoZoneReserve : cap);
+    while (base == 0 && size >= kPageSize) {
+      base = os::reserve(size, kPageSize);
+      if (base == 0) size = align_down(size / 2, kPageSize);
+    }
+    if (base == 0) return false;
+    room_end = base + cap;  // growing in place works there only if nothing lies above
   }
-  size_t limit = os::address_space_limit();
-  if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, kPageSize);
-  uintptr_t base = 0;
-  while (base == 0 && size >= kMinReserve) {
-    base = os::reserve(size, kPageSize);
-    if (base == 0) size /= 2;
-  }
-  if (base == 0) return false;
   if (pthread_key_create(&g_exit_key, on_thread_exit) != 0) {
     os::release(base, size);
     return false;
   }
   g_area.base = base;
   g_area.reserved = size;
+  g_area.room = room_end - base < cap ? room_end - base : cap;
   g_area.max_bytes = max_bytes;
   g_area.used_top.store(base, std::memory_order_release);
   g_area.enabled = true;

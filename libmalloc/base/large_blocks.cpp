@@ -180,6 +180,8 @@ void* allocate(size_t size, size_t align) {
     }
   }
   uintptr_t base = os::map(total, kGranule);
+  // Refused (RLIMIT_AS counts the cached ranges too): give the cache back and ask once more.
+  if (base == 0 && drop_cache() > 0) base = os::map(total, kGranule);
   if (base == 0) return nullptr;
   if (!own(base, total)) {
     address_map().clear(base, total);
