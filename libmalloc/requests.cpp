@@ -68,13 +68,6 @@ void tcache_exit(void* arg) {
   tcache::retire(tc);
 }
 
-// A block of a heap that a forked child set aside (fork.cpp): its prefix still gives its size
-// (cached and bucket blocks keep kInUse too); anything else is not a block.
-size_t set_aside_usable_size(void* p, const char* call) {
-  if (!prefix_mapped(p) || !BlockHeader::of(p)->in_use()) report_misuse(call, p, Misuse::kNotABlock);
-  return BlockHeader::of(p)->size() - kHeaderSize;
-}
-
 // What a pointer into a large block's range that is not a live block is.
 Misuse large_misuse(void* p, Owner o) {
   return large::freed(p, o) ? Misuse::kDoubleFree : Misuse::kNotABlock;
@@ -108,8 +101,6 @@ size_t usable_size_of(void* p, Owner o, const char* call) {
       return large::usable_size(p, o);
     case OwnerKind::kBootstrap:
       return bootstrap::usable_size(p);
-    case OwnerKind::kSetAside:
-      return set_aside_usable_size(p, call);
     case OwnerKind::kNone:
       break;
   }
@@ -172,7 +163,6 @@ void release(void* p, const char* call) {
       large::release(p, o);
       return;
     case OwnerKind::kBootstrap:
-    case OwnerKind::kSetAside:
       return;  // never reused
     case OwnerKind::kNone:
       break;
@@ -213,8 +203,7 @@ void* reallocate(void* p, size_t size) {
       }
       break;
     case OwnerKind::kBootstrap:
-    case OwnerKind::kSetAside:
-      break;  // moved: copied to a new block, the old one kept
+      break;
     case OwnerKind::kNone:
       report_misuse("realloc", p, Misuse::kNotOwned);
   }

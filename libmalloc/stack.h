@@ -247,15 +247,16 @@ class Stack {
     for (unsigned i = 0; i < heap_count(); ++i) heap(i)->lock.reset_in_child();
   }
   // In a child forked without the locks (libmalloc/fork.cpp): a heap whose lock was held may be
-  // half-way through a change that will never finish. Its memory passes to OwnerKind::kSetAside in
-  // the address map (its blocks stay valid and are never reused: free() of one does nothing) and
-  // the heap starts again, empty, with its first request. Nothing of the old heap is read but its
-  // lock word and its buckets' shape, which never changes after start-up.
+  // half-way through a change that will never finish. Its memory passes in the address map to an
+  // owner of the bootstrap area's kind, with no object: its blocks stay valid, are never reused
+  // (free() of one does nothing, realloc() copies it) and their prefixes give their sizes. The heap
+  // starts again, empty, with its first request. Nothing of the old heap is read but its lock word
+  // and its buckets' shape, which never changes after start-up.
   void set_aside_in_child() {
     for (unsigned i = 0; i < heap_count(); ++i) {
       Heap<P>* h = heap(i);
       if (!h->lock.is_locked()) continue;
-      address_map().replace_in_child(Owner::make(OwnerKind::kHeap, h), Owner::make(OwnerKind::kSetAside, nullptr));
+      address_map().replace_in_child(Owner::make(OwnerKind::kHeap, h), Owner::make(OwnerKind::kBootstrap, nullptr));
       unsigned count = h->buckets.count(), factor = h->buckets.factor(), blocks = h->buckets.blocks_per_bucket();
       new (h) Heap<P>();  // the old one is abandoned, not destroyed: its memory stays mapped
       h->index = i;

@@ -19,9 +19,10 @@ namespace aixmalloc {
 
 // An owner word: a pointer to the owning object with the kind in the low 3 bits, so the object
 // must be 8-byte aligned (heaps, granule-aligned ranges and the bootstrap area all are).
-// kSetAside: memory of a heap that a child forked from a signal handler set aside (fork.cpp); its
-// blocks stay valid for the program but are never freed into any structure again. No object.
-enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kLarge = 3, kSetAside = 4 };
+// kBootstrap means blocks that are never reused and whose prefix gives their size: the bootstrap
+// area's, and (with no object) those of a heap that a child forked from a signal handler set aside
+// (libmalloc/fork.cpp); free() of one does nothing, realloc() copies it.
+enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kLarge = 3 };
 
 struct Owner {
   uintptr_t word = 0;
