@@ -2,8 +2,9 @@
  * program (THREADS=0) or with worker threads allocating beside it. A one-shot timer, re-armed by
  * its own handler with a random delay of 20..220 microseconds, keeps landing in the main loop's
  * allocations; the handler forks, the child allocates in every layer (pool sizes, thread-cache
- * sizes, heap sizes, a large block), frees, and _exit()s with 0 when every block was obtained; the
- * parent's handler waits for it. With aixmalloc preloaded, the handler also counts how often it
+ * sizes, heap sizes, a large block), frees, grows and frees some of the blocks the main loop held
+ * at the fork (checking their contents), and _exit()s with 0 when all of that worked; the parent's
+ * handler waits for it. With aixmalloc preloaded, the handler also counts how often it
  * interrupted the allocator while that held one of its locks (aixmalloc_thread_locks_held()), the
  * case that used to hang. Every STATS_EVERY-th signal (when set) the handler also raises
  * STATS_SIGNAL, the live-statistics signal, so that path runs inside allocations as well.
@@ -26,6 +27,13 @@ static unsigned (*g_locks_held)(void);
 static timer_t g_timer;
 static unsigned g_seed = 12345;
 static int g_stats_signal, g_stats_every;
+
+/* The main loop's blocks. A slot is emptied before its block is freed or reallocated and filled
+ * only once the new block carries its pattern (first and last byte = the slot's number), so at any
+ * instant the signal arrives every block in the table is whole and owned by the table. */
+enum { kSlots = 256 };
+static void* volatile g_held[kSlots];
+static volatile size_t g_size[kSlots];
 
 static unsigned next_random(unsigned* x) {
   *x = *x * 1103515245u + 12345u;
@@ -58,6 +66,20 @@ static int child_allocates(void) {
   if (z == NULL || ((char*)z)[3999] != 0) ++bad;
   free(z);
   for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) free(blocks[i]);
+  /* Blocks from before the fork, of whatever layer and whatever heap (one the interrupted call
+   * held included): every eighth is grown and checked, the others freed. */
+  for (unsigned s = 0; s < kSlots; ++s) {
+    unsigned char* p = g_held[s];
+    if (p == NULL) continue;
+    size_t size = g_size[s];
+    if (p[0] != (unsigned char)s || p[size - 1] != (unsigned char)s) ++bad;
+    if (s % 8 == 0) {
+      unsigned char* q = realloc(p, size + 1000);
+      if (q == NULL || q[0] != (unsigned char)s || q[size - 1] != (unsigned char)s) ++bad;
+      p = q;
+    }
+    free(p);
+  }
   return bad;
 }
 
@@ -136,20 +158,30 @@ int main(int argc, char** argv) {
   }
   arm();
 
-  void* held[256] = {0};
   unsigned x = 777;
   while (!g_stop) {
-    unsigned slot = next_random(&x) % 256;
+    unsigned slot = next_random(&x) % kSlots;
     unsigned op = next_random(&x) % 4;
-    if (op == 0 && held[slot]) {
-      void* q = realloc(held[slot], pick_size(&x));
-      if (q) held[slot] = q;
+    unsigned char* p = g_held[slot];
+    g_held[slot] = NULL;
+    size_t size = pick_size(&x);
+    unsigned char* q;
+    if (op == 0 && p) {
+      q = realloc(p, size);
+      if (q == NULL) {
+        free(p);
+        continue;
+      }
     } else {
-      free(held[slot]);
-      held[slot] = malloc(pick_size(&x));
+      free(p);
+      q = malloc(size);
+      if (q == NULL) continue;
     }
+    q[0] = q[size - 1] = (unsigned char)slot;
+    g_size[slot] = size;
+    g_held[slot] = q;
   }
-  for (int i = 0; i < 256; ++i) free(held[i]);
+  for (int i = 0; i < kSlots; ++i) free(g_held[i]);
   for (int i = 0; i < threads; ++i) pthread_join(tids[i], NULL);
   printf("forks=%d failures=%d inside_locks=%d", (int)g_forks, (int)g_failures, (int)g_inside);
   if (g_stats_signal) {  /* the live statistics' document: written at least once, not left behind */
