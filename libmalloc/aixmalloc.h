@@ -38,6 +38,12 @@ int aixmalloc_heap_count(void);
  * memory; this counter shows it. */
 unsigned long aixmalloc_thread_lock_count(void);
 
+/* How many of the allocator's locks the calling thread holds at this moment: 0 outside the
+ * allocator. Meant for a signal handler that wants to know whether it interrupted the allocator
+ * (a fork() from such a handler takes the path described in aixmalloc(7), "Fork").
+ * Async-signal-safe. */
+unsigned aixmalloc_thread_locks_held(void);
+
 /* Verifies every heap's invariants (tree order, heap order, no overlap, no two adjacent free
  * blocks, block sizes adding up to the memory acquired). Returns 0 when all hold; otherwise writes
  * one line naming the broken invariant and its address to stderr and returns -1. Takes each heap's

@@ -31,6 +31,9 @@ bool ensure_started();
 enum StartState : int { kUninit, kStarting, kReady };
 extern std::atomic<int> g_state;
 inline bool ready() { return g_state.load(std::memory_order_acquire) == kReady; }
+// After a fork during start-up, in the child: the starter's call will not finish there, so the
+// child's thread serves itself from the bootstrap area instead of waiting for it.
+void startup_reset_in_child();
 
 
 // The handlers of pthread_atfork (fork.cpp), installed at start-up.

@@ -40,9 +40,11 @@ AIX_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
   return rt::reallocate(p, total);
 }
 
-// glibc rounds a non-power-of-two alignment up to the next power of two.
+// As glibc: an alignment above 2^63 cannot be a power of two and is EINVAL; any other that is not
+// one is rounded up to the next; then a size that cannot be had is ENOMEM, whatever the alignment
+// (2^63 included).
 AIX_EXPORT void* memalign(size_t align, size_t size) {
-  if (align > (size_t{1} << 62)) {
+  if (align > (size_t{1} << 63)) {
     errno = EINVAL;
     return nullptr;
   }
@@ -50,11 +52,11 @@ AIX_EXPORT void* memalign(size_t align, size_t size) {
   return rt::allocate_aligned(align, size);
 }
 
+// As glibc: an invalid alignment is returned as EINVAL with errno untouched; a size that cannot be
+// had is returned as ENOMEM and leaves errno at ENOMEM as well.
 AIX_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
   if (!is_power_of_two(align) || align % sizeof(void*) != 0) return EINVAL;
-  int saved = errno;
   void* p = rt::allocate_aligned(align, size);
-  errno = saved;
   if (p == nullptr) return ENOMEM;
   *out = p;
   return 0;
@@ -176,6 +178,8 @@ AIX_EXPORT int aixmalloc_heap_count(void) {
 }
 
 AIX_EXPORT unsigned long aixmalloc_thread_lock_count(void) { return t_lock_acquisitions; }
+
+AIX_EXPORT unsigned aixmalloc_thread_locks_held(void) { return t_locks_held; }
 
 AIX_EXPORT int aixmalloc_check(void) {
   TextBuf<256> why;

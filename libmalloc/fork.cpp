@@ -1,39 +1,127 @@
-// pthread_atfork: the parent takes every allocator lock before fork, in one order, so the child
-// starts from consistent structures; the child then resets the locks the parent's other threads
-// held (they do not exist there).
+// pthread_atfork. Two ways through a fork, chosen by the thread that forks:
+//
+//  * It holds none of the allocator's locks (the ordinary case): like glibc, take libc's list of
+//    streams, then every allocator lock in one order, so the child starts from consistent
+//    structures; the child then resets the locks (their holders do not exist there).
+//  * It already holds one: fork() was called from a signal handler that interrupted this thread
+//    inside the allocator (or inside the pool's slow path). Waiting for that lock would wait for
+//    ourselves, so nothing is taken. The parent goes on untouched; the child sets aside whatever
+//    a lock was held on at the instant of the fork (the call that held it will never finish
+//    there): a heap becomes a new, empty heap, its old blocks are kept and never reused; the
+//    thread's pool and thread cache are left behind; shared lists are emptied. See aixmalloc(7),
+//    "Fork", for what such a child may do.
 #include <pthread.h>
+#include <sys/single_threaded.h>
 
 #include "libmalloc/assembly.h"
 #include "libmalloc/base/address_map.h"
+#include "libmalloc/base/bootstrap.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/meta.h"
+
+// glibc's lock of its list of streams, exported for interposers such as this one (weak: another
+// libc may lack them, and then there is no such lock to order against).
+extern "C" {
+void _IO_list_lock() __attribute__((weak));
+void _IO_list_unlock() __attribute__((weak));
+void _IO_list_resetlock() __attribute__((weak));
+}
 
 namespace aixmalloc::rt {
 namespace {
 
-// Every allocator lock, in one order: the layers' from the top of the stack down (the pool's, the
-// thread caches' list, the large-block cache's, the heaps'), then the records', then the address
-// map's. A lock is only ever taken while holding locks earlier in this order (a heap growing takes
-// the map lock; a cache attaching takes its list lock, then, separately, the records'; the pool's,
-// the caches' list and the large-block cache's are held with no other), so the prepare handler
-// cannot deadlock against a thread inside the allocator.
-void fork_prepare() {
-  if (!ready()) return;
+// How this thread's last fork was prepared. The parent and child handlers run on the thread that
+// ran the prepare handler, and the child is a copy of it, so a thread-local word carries it over
+// (two threads may fork at once).
+enum ForkWay : uint8_t { kUntouched, kLocked, kLockedWithStreams, kSetAside };
+__thread uint8_t t_fork_way = kUntouched;
+
+// The order of locks at fork, and why it cannot deadlock.
+//
+// glibc 2.36's fork() (Debian 12) runs, in this order: the prepare handlers of pthread_atfork, last
+// registered first (ours among them); then, when the process has ever had a second thread
+// (__libc_single_threaded is false), its own locks: the list of streams (_IO_list_lock) and then
+// its malloc's; then the system call. glibc takes its malloc's locks after the list lock because a
+// thread may allocate while it holds a stream (getdelim) and fflush(NULL) holds the list while it
+// waits for each stream. Our locks are taken in a prepare handler, before glibc takes the
+// list, which is the opposite order: the forking thread would hold the allocator and wait for the
+// list, fflush(NULL) would hold the list and wait for a stream, and getline() would hold that
+// stream and wait for the allocator. So the prepare handler takes the list lock itself, first. It
+// is recursive (counted, with an owner), so glibc's own _IO_list_lock() right after returns at
+// once. Afterwards, in the parent, glibc releases its count before the parent handlers run and we
+// release ours in fork_parent; in the child, glibc reinitialises the list lock (and every stream's)
+// before the child handlers run, and fork_child reinitialises it again, which also covers a libc
+// that skipped it. The list lock is taken only when glibc takes it too, in a process that has had a
+// second thread: in a single-threaded process no other thread can hold it, and a signal handler
+// that interrupted this thread inside stdio would otherwise wait for the lock its own thread is
+// taking.
+//
+// Then every allocator lock: the layers' from the top of the stack down (the pool's, the thread
+// caches' list, the large-block cache's, the heaps'), then the records', then the address map's.
+// Each lock is only ever taken while holding locks earlier in this order (a heap growing takes the
+// map lock; a cache attaching takes its list lock, then, separately, the records'; the pool's, the
+// caches' list and the large-block cache's are held with no other), and no thread holding one
+// waits for anything outside the allocator, so the prepare handler waits only for threads that are
+// about to release. A prepare handler registered before ours runs after it, with every allocator
+// lock held, and must not allocate (glibc's own malloc avoids this by taking its locks after every
+// handler, which an interposed allocator cannot do). Ours is registered when the library starts,
+// after the constructors of the libraries it was loaded with and before the program's, so that
+// concerns only those libraries.
+void lock_everything() {
   g_stack.fork_prepare();
   meta_lock_for_fork();
   address_map().lock().lock();
 }
-void fork_parent() {
+
+void fork_prepare() {
+  t_fork_way = kUntouched;
   if (!ready()) return;
-  address_map().lock().unlock();
-  meta_unlock_after_fork();
-  g_stack.fork_parent();
+  if (t_locks_held != 0) {
+    t_fork_way = kSetAside;
+    return;
+  }
+  if (!__libc_single_threaded && _IO_list_lock && _IO_list_unlock && _IO_list_resetlock) {
+    _IO_list_lock();
+    t_fork_way = kLockedWithStreams;
+  } else {
+    t_fork_way = kLocked;
+  }
+  lock_everything();
 }
+
+void fork_parent() {
+  if (t_fork_way == kLocked || t_fork_way == kLockedWithStreams) {
+    address_map().lock().unlock();
+    meta_unlock_after_fork();
+    g_stack.fork_parent();
+    if (t_fork_way == kLockedWithStreams) _IO_list_unlock();
+  }
+  t_fork_way = kUntouched;
+}
+
 void fork_child() {
-  if (!ready()) return;
-  address_map().lock().reset_in_child();
-  meta_reset_in_child();
-  g_stack.fork_child();
+  uint8_t way = t_fork_way;
+  t_fork_way = kUntouched;
+  switch (way) {
+    case kUntouched:  // start-up was under way
+      startup_reset_in_child();
+      bootstrap::reset_in_child();
+      break;
+    case kLocked:
+    case kLockedWithStreams:
+      address_map().lock().reset_in_child();
+      meta_reset_in_child();
+      g_stack.fork_child();
+      if (way == kLockedWithStreams) _IO_list_resetlock();
+      break;
+    case kSetAside:
+      // The map first: setting a heap aside rewrites its entries.
+      address_map().lock().reset_in_child();
+      bootstrap::reset_in_child();
+      meta_set_aside_in_child();
+      g_stack.fork_child_set_aside();
+      break;
+  }
   Lock::reset_held_in_child();
   live_statistics_reset_in_child();
 }

@@ -72,6 +72,7 @@ class PolicySwitch {
   void fork_prepare() { with([](auto& h) { h.fork_prepare(); }); }
   void fork_parent() { with([](auto& h) { h.fork_parent(); }); }
   void fork_child() { with([](auto& h) { h.fork_child(); }); }
+  void fork_child_set_aside() { with([](auto& h) { h.fork_child_set_aside(); }); }
 
   // What the thread cache asks of the heaps (options/multiheap.h).
   unsigned heap_count() { return with([](auto& h) { return h.heap_count(); }); }

@@ -59,6 +59,11 @@ bool ensure_started() {
   return true;
 }
 
+void startup_reset_in_child() {
+  if (g_state.load(std::memory_order_acquire) == kStarting)
+    g_starter.store(os::thread_id(), std::memory_order_relaxed);
+}
+
 bool started() { return ready(); }
 
 const Config& config() {

@@ -19,7 +19,7 @@ namespace aixmalloc {
 
 // The cache's lock is a leaf (held with no other lock), so its place in the fork order is free.
 template <class Next>
-class LargeBlockLayer : public LockedAtFork<Next, large::fork_lock> {
+class LargeBlockLayer : public LockedAtFork<Next, large::fork_lock, large::set_aside_in_child> {
  public:
   void* allocate(size_t size, size_t align) {
     if (size >= kLargeThreshold) return large::allocate(size, align);

@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <new>
 
 #include "libmalloc/base/address_map.h"
 #include "libmalloc/base/block.h"
@@ -148,6 +149,7 @@ class MultiheapLayer {
   using HeapT = Heap<P>;
 
   void configure(const Config& c) {
+    config_ = &c;
     unsigned n = c.enabled(OptionId::kMultiheap) ? static_cast<unsigned>(c.value(OptionId::kMultiheap)) : 1;
     for (unsigned i = 0; i < kMaxHeaps; ++i) {
       heaps_[i].index = i;
@@ -271,6 +273,21 @@ class MultiheapLayer {
   void fork_child() {
     for (unsigned i = 0; i < heap_count(); ++i) heaps_[i].lock.reset_in_child();
   }
+  // In a child forked without the locks (libmalloc/fork.cpp): a heap whose lock was held may be
+  // half-way through a change that will never finish. Its memory passes in the address map to an
+  // owner of the bootstrap area's kind, with no object: its blocks stay valid, are never reused
+  // (free() of one does nothing, realloc() copies it) and their prefixes give their sizes. The heap
+  // starts again, empty, with its first request. Nothing of the old heap is read but its lock word.
+  void fork_child_set_aside() {
+    for (unsigned i = 0; i < heap_count(); ++i) {
+      HeapT* h = &heaps_[i];
+      if (!h->lock.is_locked()) continue;
+      address_map().replace_in_child(Owner::make(OwnerKind::kHeap, h), Owner::make(OwnerKind::kBootstrap, nullptr));
+      new (h) HeapT();  // the old one is abandoned, not destroyed: its memory stays mapped
+      h->index = i;
+      if constexpr (requires(P& q) { q.configure(*config_); }) h->policy.configure(*config_);
+    }
+  }
 
   // For the thread cache above: batches of blocks between a cache and one heap, under one
   // acquisition of its lock.
@@ -323,6 +340,7 @@ class MultiheapLayer {
 
   HeapT heaps_[kMaxHeaps];
   HeapSelector<HeapT> selector_;
+  const Config* config_ = nullptr;  // the runtime's, for a heap rebuilt in a forked child
 };
 
 }  // namespace aixmalloc

@@ -9,6 +9,7 @@
 #include "libmalloc/base/platform.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/thread_exit.h"
+#include "libmalloc/base/zones.h"
 
 namespace aixmalloc::pool {
 
@@ -34,8 +35,35 @@ uint64_t g_pool_count = 0;
 uintptr_t g_records = 0, g_records_end = 0;  // where new ThreadPool records are carved
 size_t g_block_bytes = 0;                     // bytes of block pages, what max_size caps
 
-constexpr size_t kDefaultReserve = size_t{64} << 30;
-constexpr size_t kMinReserve = size_t{16} << 20;
+constexpr size_t kFirstReserve = size_t{4} << 20;  // the area's first reservation
+constexpr size_t kMaxExtend = size_t{1} << 30;     // one extension in place, at most
+// Without a zone (none left, or out of reach under valgrind or a sanitizer), the area is reserved
+// wherever the kernel puts it, with this much room: it can only grow in place by chance there.
+constexpr size_t kNoZoneReserve = size_t{64} << 20;
+
+// Under RLIMIT_AS, at most an eighth of the limit in one reservation (but at least a page).
+size_t within_limit(size_t size) {
+  size_t limit = os::address_space_limit();
+  if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, kPageSize);
+  return size < kPageSize ? kPageSize : size;
+}
+
+// Extends the area's reservation in place (caller holds g_lock): as much again as it has, within
+// its room; a single page when that much is refused.
+bool extend_area() {
+  size_t left = g_area.room - g_area.reserved;
+  if (left < kPageSize) return false;
+  size_t more = g_area.reserved < kMaxExtend ? g_area.reserved : kMaxExtend;
+  more = within_limit(align_up(more, kPageSize));
+  if (more > left) more = align_down(left, kPageSize);
+  uintptr_t end = g_area.base + g_area.reserved;
+  while (!zones::extend(end, more)) {
+    if (more == kPageSize) return false;
+    more = kPageSize;
+  }
+  g_area.reserved += more;
+  return true;
+}
 
 uint64_t inverse_of_odd(uint64_t odd) {
   uint64_t x = odd;  // Newton's iteration: each step doubles the correct low bits
@@ -47,7 +75,7 @@ uint64_t inverse_of_odd(uint64_t odd) {
 // hold blocks, not the pages of ThreadPool records.
 uintptr_t take_page(bool for_blocks) {
   uintptr_t top = g_area.used_top.load(std::memory_order_relaxed);
-  if (top + kPageSize > g_area.base + g_area.reserved) return 0;
+  if (top + kPageSize > g_area.base + g_area.reserved && !extend_area()) return 0;
   if (for_blocks && g_area.max_bytes && g_block_bytes + kPageSize > g_area.max_bytes) {
     g_area.full.store(true, std::memory_order_relaxed);
     return 0;
@@ -229,27 +257,28 @@ constinit std::atomic<bool> g_fast{false};
 
 bool configure(size_t max_bytes) {
   if (g_area.enabled) return true;
-  // Address space only: max_size caps the pages that hold blocks (take_page), so the reservation
-  // can be larger than the cap, with room for the ThreadPool records too.
-  size_t size = kDefaultReserve;
-  if (max_bytes) {
-    size = align_up(max_bytes, kPageSize) + (size_t{1} << 20);
-    if (size < kMinReserve) size = kMinReserve;
+  // max_size caps the pages that hold blocks (take_page); the area may grow a little beyond it, for
+  // the ThreadPool records.
+  size_t cap = max_bytes ? align_up(max_bytes, kPageSize) + (size_t{1} << 20) : zones::kZoneSize;
+  size_t size = within_limit(kFirstReserve < cap ? kFirstReserve : cap);
+  uintptr_t room_end = 0;
+  uintptr_t base = zones::reserve(size, &room_end);
+  if (base == 0) {
+    size = within_limit(kNoZoneReserve < cap ? kNoZoneReserve : cap);
+    while (base == 0 && size >= kPageSize) {
+      base = os::reserve(size, kPageSize);
+      if (base == 0) size = align_down(size / 2, kPageSize);
+    }
+    if (base == 0) return false;
+    room_end = base + cap;  // growing in place works there only if nothing lies above
   }
-  size_t limit = os::address_space_limit();
-  if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, kPageSize);
-  uintptr_t base = 0;
-  while (base == 0 && size >= kMinReserve) {
-    base = os::reserve(size, kPageSize);
-    if (base == 0) size /= 2;
-  }
-  if (base == 0) return false;
   if (!thread_exit::add_hook(on_thread_exit)) {
     os::release(base, size);
     return false;
   }
   g_area.base = base;
   g_area.reserved = size;
+  g_area.room = room_end - base < cap ? room_end - base : cap;
   g_area.max_bytes = max_bytes;
   g_area.used_top.store(base, std::memory_order_release);
   g_area.enabled = true;
@@ -259,6 +288,9 @@ bool configure(size_t max_bytes) {
 bool enabled() { return g_area.enabled; }
 
 void* allocate_slow(size_t size) {
+  // Several steps on this thread's lists and pages: a fork from a signal handler landing here must
+  // not take them as consistent.
+  BusySection busy;
   ThreadPool* tp = t_pool;
   if (tp == nullptr) {
     if (!g_area.enabled) return nullptr;
@@ -330,5 +362,14 @@ void totals(PoolFigures* out, PoolClassFigures* classes) {
 }
 
 Lock& fork_lock() { return g_lock; }
+void set_aside_in_child() {
+  if (g_lock.is_locked()) {
+    g_orphans = nullptr;  // never adopted: their blocks stay where they are
+    g_orphan_count = 0;
+    g_records = g_records_end = 0;  // the next record starts a fresh page
+  }
+  g_lock.reset_in_child();
+  t_pool = nullptr;  // its blocks become remote frees; the thread attaches a new pool
+}
 
 }  // namespace aixmalloc::pool

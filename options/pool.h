@@ -1,11 +1,15 @@
 // MALLOCOPTIONS=pool[:max_size]: as on AIX, requests of 512 bytes or less come from per-thread
 // pools of size classes, with no lock, no atomic read-modify-write and no indirect call on the way.
 //
-//   pool area (one reservation):  | page | page | page | ...... | used top | reserved ... |
+//   pool area (one range):  | page | page | page | ...... | used top | reserved | ... room, unmapped ... |
 //   page (64 KiB, one class, one owner):  | PoolPage header | block | block | ... | bump ... end |
 //
 // A pointer is a pool block when it lies below the used top of the pool area (one subtract and one
-// compare); its page header is the address rounded down to 64 KiB, so blocks need no prefix. Each
+// compare); its page header is the address rounded down to 64 KiB, so blocks need no prefix. The
+// area stays one range by growing in place: it starts as a 4 MiB reservation at the bottom of a
+// zone of its own (libmalloc/base/zones.h) and, when its pages are all used, extends the
+// reservation upwards, doubling it (up to 1 GiB at a time), so the ownership test never changes.
+// When the addresses above cannot be had, the pool is full, as when max_size is reached. Each
 // thread's ThreadPool keeps a LIFO free list per class; malloc pops, free pushes when the block's
 // page belongs to the calling thread's pool. A block freed by another thread goes onto its owner's
 // atomic "remote" stack, which the owner drains when a list runs dry. When a thread exits its pool
@@ -93,7 +97,8 @@ extern std::atomic<bool> g_fast;
 // Process-wide state, written once at start-up (and when max_size is reached, not at all).
 struct Area {
   uintptr_t base = 0;
-  size_t reserved = 0;
+  size_t reserved = 0;                 // reserved so far (grows under the pool's lock)
+  size_t room = 0;                     // how large the reservation may grow: its zone, or max_size
   std::atomic<uintptr_t> used_top{0};  // pages below it are committed and initialised
   size_t max_bytes = 0;                // 0: no cap
   std::atomic<bool> full{false};       // max_bytes reached: block pages never return to the area
@@ -172,6 +177,10 @@ void totals(PoolFigures* out, PoolClassFigures* classes);
 
 // The lock of the pool's pages and of its lists of pools, taken at fork.
 Lock& fork_lock();
+// In a child forked without the locks (libmalloc/fork.cpp): this thread's pool may be half-way
+// through a change, so the thread leaves it (its blocks become remote frees) and attaches a new one
+// at its next request; shared lists caught in a change are emptied.
+void set_aside_in_child();
 
 
 // The layer: the first of every stack. The exported malloc, free, new and delete run allocate()
@@ -179,7 +188,7 @@ Lock& fork_lock();
 // layers below (below()); the layer's own calls serve the other entry points (calloc, realloc,
 // aligned requests).
 template <class Next>
-class PoolLayer : public LockedAtFork<Next, fork_lock> {
+class PoolLayer : public LockedAtFork<Next, fork_lock, set_aside_in_child> {
  public:
   Next& below() { return *this; }
 

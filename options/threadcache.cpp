@@ -66,5 +66,10 @@ void totals(ThreadCacheFigures* out) {
 }
 
 Lock& fork_lock() { return g_lock; }
+void set_aside_in_child() {
+  if (g_lock.is_locked()) g_spare = nullptr;
+  g_lock.reset_in_child();
+  t_cache = nullptr;
+}
 
 }  // namespace aixmalloc::tcache

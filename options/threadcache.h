@@ -175,6 +175,10 @@ void retire(ThreadCache* tc);
 
 // The lock of the list of cache records, taken at fork.
 Lock& fork_lock();
+// In a child forked without the locks (libmalloc/fork.cpp): the thread leaves its cache (the blocks
+// in it stay allocated) and attaches a new one at its next request; the list of spare records is
+// emptied if it was caught in a change.
+void set_aside_in_child();
 // Every cache summed (the layer adds its depots' bytes).
 void totals(ThreadCacheFigures* out);
 
@@ -182,7 +186,7 @@ void totals(ThreadCacheFigures* out);
 // The layer: requests under kLimit from this thread's cache; heap blocks freed into it. Next is the
 // heaps (options/multiheap.h), whose batch calls it uses; the depots, one per heap, are its own.
 template <class Next>
-class ThreadCacheLayer : public LockedAtFork<Next, fork_lock> {
+class ThreadCacheLayer : public LockedAtFork<Next, fork_lock, set_aside_in_child> {
  public:
   void configure(const Config& c) {
     on_ = c.enabled(OptionId::kThreadcache) && thread_exit::add_hook(on_thread_exit);

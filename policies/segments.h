@@ -137,6 +137,9 @@ bool grow_tiled(HeapMemory* memory, size_t need, size_t fence_size, const Blocks
   size_t have = 0;
   if (seg && !by_address.empty() && by_address.rbegin()->end() == seg->top)
     have = by_address.rbegin()->size();
+  // The segment's reservation grows in place as it fills (heap_memory.h): make it hold what the top
+  // block lacks, so that the growth joins that block.
+  if (have) memory->ensure_room((need > have ? need - have : kAlignment) + fence_size);
   uintptr_t start;
   size_t size;
   if (!grow_fenced(memory, grow_amount(*memory, need, have, fence_size), fence_size, &start, &size))

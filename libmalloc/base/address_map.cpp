@@ -24,6 +24,15 @@ std::atomic<uintptr_t>* AddressMap::leaf_for(uintptr_t granule_index) {
   return leaf;
 }
 
+void AddressMap::replace_in_child(Owner from, Owner to) {
+  for (auto& slot : top_) {
+    std::atomic<uintptr_t>* leaf = slot.load(std::memory_order_relaxed);
+    if (leaf == nullptr) continue;
+    for (size_t i = 0; i < (size_t{1} << kLeafBits); ++i)
+      if (leaf[i].load(std::memory_order_relaxed) == from.word) leaf[i].store(to.word, std::memory_order_relaxed);
+  }
+}
+
 bool AddressMap::assign(uintptr_t start, size_t size, Owner owner) {
   LockGuard guard(lock_);
   for (uintptr_t g = start >> kGranuleShift, end = (start + size) >> kGranuleShift; g < end; ++g) {

@@ -19,6 +19,9 @@ namespace aixmalloc {
 
 // An owner word: a pointer to the owning object with the kind in the low 3 bits, so the object
 // must be 8-byte aligned (heaps, granule-aligned ranges and the bootstrap area all are).
+// kBootstrap means blocks that are never reused and whose prefix gives their size: the bootstrap
+// area's, and (with no object) those of a heap that a child forked from a signal handler set aside
+// (libmalloc/fork.cpp); free() of one does nothing, realloc() copies it.
 enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kLarge = 3 };
 
 struct Owner {
@@ -53,6 +56,10 @@ class AddressMap {
   // a leaf cannot be mapped.
   bool assign(uintptr_t start, size_t size, Owner owner);
   void clear(uintptr_t start, size_t size) { assign(start, size, Owner{}); }
+  // Every granule owned by `from` passes to `to`: a walk of the whole map, for a forked child that
+  // sets a heap aside without trusting the heap's own records (fork.cpp). No lock: the child has
+  // one thread.
+  void replace_in_child(Owner from, Owner to);
 
   Lock& lock() { return lock_; }
 

@@ -38,4 +38,6 @@ size_t usable_size(void* p) { return BlockHeader::of(p)->size() - kHeaderSize; }
 
 size_t used() { return g_used; }
 
+void reset_in_child() { g_lock.reset_in_child(); }
+
 }  // namespace aixmalloc::bootstrap

@@ -2,27 +2,27 @@
 // the kernel refuses), and the growth step that commits pages at the top of the newest segment.
 #include "libmalloc/base/heap_memory.h"
 
+#include "libmalloc/base/large_blocks.h"
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
+#include "libmalloc/base/zones.h"
 
 namespace aixmalloc {
 
 namespace {
 
-constexpr size_t kDefaultReserve = size_t{1} << 30;  // 1 GiB of address space per segment
-constexpr size_t kMinReserve = size_t{4} << 20;
+constexpr size_t kFirstReserve = size_t{4} << 20;  // a new segment's reservation
+constexpr size_t kMaxExtend = size_t{1} << 30;     // one extension in place, at most
 constexpr size_t kMaxStep = size_t{16} << 20;
 size_t g_reserve_override = 0;
 
-size_t reserve_size_for(size_t min_bytes) {
-  size_t size = g_reserve_override ? g_reserve_override : kDefaultReserve;
-  // Under RLIMIT_AS, never take more than a sixteenth of the limit in one reservation: PROT_NONE
-  // address space counts against it, and the program needs room for its own mappings.
+// Under RLIMIT_AS, never take more than a sixteenth of the limit in one reservation, unless the
+// request itself needs more: PROT_NONE address space counts against the limit, and the program
+// needs room for its own mappings.
+size_t within_limit(size_t size, size_t need) {
   size_t limit = os::address_space_limit();
   if (limit != SIZE_MAX && size > limit / 16) size = align_down(limit / 16, kGranule);
-  if (size < kMinReserve) size = kMinReserve;
-  if (size < min_bytes) size = align_up(min_bytes, kGranule);
-  return size;
+  return size < need ? need : size;
 }
 
 }  // namespace
@@ -51,13 +51,21 @@ bool HeapMemory::owns(uintptr_t a) const {
 
 bool HeapMemory::new_segment(size_t min_bytes) {
   size_t want = align_up(min_bytes + sizeof(Segment) + kAlignment, kGranule);
-  size_t size = reserve_size_for(want);
-  uintptr_t base = 0;
+  size_t size = within_limit(g_reserve_override ? g_reserve_override : kFirstReserve, want);
+  uintptr_t base = 0, room_end = 0;
+  if (g_reserve_override == 0) base = zones::reserve(size, &room_end);
+  bool dropped = false;
   while (base == 0) {
     base = os::reserve(size, kGranule);
+    room_end = base + size;  // wherever the kernel put it: no room above to count on
     if (base != 0) break;
-    if (size / 2 < want) return false;  // even the smallest useful range was refused
-    size = align_up(size / 2, kGranule);
+    if (size / 2 >= want) {
+      size = align_up(size / 2, kGranule);
+    } else if (dropped || large::drop_cache() == 0) {
+      return false;  // even the smallest useful range was refused
+    } else {
+      dropped = true;  // RLIMIT_AS counts the cached large ranges too: they went back; once more
+    }
   }
   if (!os::commit(base, kGranule) || !address_map().assign(base, kGranule, owner_)) {
     address_map().clear(base, kGranule);
@@ -68,17 +76,39 @@ bool HeapMemory::new_segment(size_t min_bytes) {
   seg->base = base;
   seg->top = base + kGranule;
   seg->end = base + size;
+  seg->room_end = room_end;
   seg->next = newest_;
   newest_ = seg;
   committed_ += kGranule;
   return true;
 }
 
+// Extends the newest segment's reservation in place so that `bytes` fit above its top: at least
+// that, and as much again as the segment has (up to kMaxExtend), within its zone.
+bool HeapMemory::extend(Segment* seg, size_t bytes) {
+  if (seg->end - seg->top >= bytes) return true;
+  if (g_reserve_override != 0) return false;
+  size_t need = align_up(bytes - (seg->end - seg->top), kGranule);
+  size_t more = seg->end - seg->base;
+  if (more > kMaxExtend) more = kMaxExtend;
+  more = within_limit(align_up(more, kGranule), need);
+  if (more > seg->room_end - seg->end) more = seg->room_end - seg->end;
+  if (more < need) return false;
+  while (!zones::extend(seg->end, more)) {
+    if (more == need) return false;  // the addresses above are taken, or the limit is reached
+    more = need;
+  }
+  seg->end += more;
+  return true;
+}
+
+bool HeapMemory::ensure_room(size_t bytes) { return newest_ && extend(newest_, align_up(bytes, kAlignment)); }
+
 bool HeapMemory::grow(size_t bytes, Grown* out) {
   bytes = align_up(bytes, kAlignment);
   Segment* seg = newest_;
   bool fresh = false;
-  if (seg == nullptr || seg->end - seg->top < bytes) {
+  if (seg == nullptr || !extend(seg, bytes)) {
     if (!new_segment(bytes)) return false;
     seg = newest_;
     fresh = true;
@@ -104,7 +134,7 @@ bool HeapMemory::grow(size_t bytes, Grown* out) {
   if (step < kGranule) step = kGranule;
   if (step > kMaxStep) step = kMaxStep;
   step = align_up(bytes > step ? bytes : step, kGranule);
-  if (step > seg->end - seg->top) step = seg->end - seg->top;
+  if (step > seg->end - seg->top && !extend(seg, step)) step = seg->end - seg->top;
   if (step < bytes) return fresh && out->size > 0;
   if (!os::commit(seg->top, step)) return fresh && out->size > 0;
   if (!address_map().assign(seg->top, step, owner_)) return fresh && out->size > 0;

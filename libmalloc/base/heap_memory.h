@@ -1,12 +1,16 @@
 // The memory of one heap, grown like sbrk (DESIGN.md invariant 3).
 //
-//   segment:  | Segment record | policy's blocks ...           | top | reserved, PROT_NONE ... | end
-//             base                                             ^ committed up to here
+//   segment:  | Segment record | policy's blocks ...    | top | reserved, PROT_NONE | end | room ... | room_end
+//             base                                      ^ committed up to here      ^ reserved up to here
 //
-// A heap reserves a large range and commits pages at its top as it grows. When a reservation is
-// refused (RLIMIT_AS, valgrind) it asks for less; when a segment is full it reserves another, not
-// necessarily adjacent. Every committed granule is entered in the address map with the heap's owner
-// word, so free() finds the heap from the pointer alone. The caller holds the heap's lock.
+// A heap commits pages at the top of its segment as it grows, and reserves address space as that
+// needs it: a new segment reserves 4 MiB (or what its first request needs) at the start of a zone
+// of its own (zones.h), and when it is full it extends its reservation in place into the zone,
+// doubling it (up to 1 GiB at a time), so reservations stay within about twice what the heap
+// holds. When the zone is full, or none could be had, or the addresses above are taken, the heap
+// reserves a new segment, not necessarily adjacent. A refused reservation (RLIMIT_AS) is retried
+// smaller. Every committed granule is entered in the address map with the heap's owner word, so
+// free() finds the heap from the pointer alone. The caller holds the heap's lock.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +24,7 @@ struct Segment {
   uintptr_t base;  // granule-aligned; this record sits at base
   uintptr_t top;   // committed end
   uintptr_t end;   // reserved end
+  uintptr_t room_end;  // how far the reservation may be extended in place (its zone's end)
   Segment* next;   // older segment
   uintptr_t first_block() const;  // first byte the policy may use
 };
@@ -41,17 +46,23 @@ class HeapMemory {
 
   // Commits at least `bytes` more and returns the new range. False when the OS refuses.
   bool grow(size_t bytes, Grown* out);
+  // Makes room for `bytes` above the newest segment's top, extending its reservation in place, so
+  // that growing by that much continues the segment. False when it cannot (no segment yet, its zone
+  // is full, the addresses above are taken): growing then opens a new segment.
+  bool ensure_room(size_t bytes);
 
   size_t committed() const { return committed_; }      // bytes acquired, AIX's "from sbrk()"
   unsigned grow_calls() const { return grow_calls_; }  // AIX's "sbrk()s called by malloc"
   const Segment* segments() const { return newest_; }
   bool owns(uintptr_t a) const;
 
-  // The reservation size a new heap starts with; tests shrink it to exercise extra segments.
+  // Makes every segment exactly this large, never extended in place, so tests can exercise extra
+  // segments; 0 restores the ordinary growth.
   static void set_reserve_size_for_testing(size_t bytes);
 
  private:
   bool new_segment(size_t min_bytes);
+  bool extend(Segment* seg, size_t min_bytes);
 
   Owner owner_;
   Segment* newest_ = nullptr;

@@ -175,6 +175,8 @@ void* allocate(size_t size, size_t align) {
     }
   }
   uintptr_t base = os::map(total, kGranule);
+  // Refused (RLIMIT_AS counts the cached ranges too): give the cache back and ask once more.
+  if (base == 0 && drop_cache() > 0) base = os::map(total, kGranule);
   if (base == 0) return nullptr;
   if (!own(base, total)) {
     address_map().clear(base, total);
@@ -203,6 +205,13 @@ size_t drop_cache() {
 }
 
 Lock& fork_lock() { return g_cache_lock; }
+void set_aside_in_child() {
+  if (g_cache_lock.is_locked()) {
+    g_cached = 0;
+    g_cached_bytes = 0;
+  }
+  g_cache_lock.reset_in_child();
+}
 
 bool valid(void* p, Owner owner) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);

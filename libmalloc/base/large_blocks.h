@@ -37,5 +37,8 @@ LargeFigures totals();
 
 // The cache's lock, taken at fork.
 Lock& fork_lock();
+// In a child forked without the locks (libmalloc/fork.cpp): a cache caught in the middle of a change
+// is emptied (its ranges stay mapped, unused).
+void set_aside_in_child();
 
 }  // namespace aixmalloc::large

@@ -11,9 +11,11 @@ namespace aixmalloc {
 // Locks this thread has taken (plain TLS counter, no atomic): lets tests prove that a path takes
 // none, and costs one add per acquisition.
 extern __thread uint64_t t_lock_acquisitions;
-// Locks this thread holds now. A signal handler that must take locks (the live statistics of
-// AIXMALLOC_STATS_SIGNAL) may do so only when this is 0; otherwise it defers the work to the
-// moment the count returns to 0 (see defer_until_unlocked).
+// Locks this thread holds now (and sections it is in that count as one: BusySection). A signal
+// handler that must take locks (the live statistics of AIXMALLOC_STATS_SIGNAL) may do so only when
+// this is 0; otherwise it defers the work to the moment the count returns to 0 (see
+// defer_until_unlocked). fork() preparation reads it too: a thread that holds a lock must not wait
+// for the others (libmalloc/fork.cpp).
 extern __thread uint32_t t_locks_held;
 
 // Work deferred by a signal handler that interrupted this thread inside the allocator: the last
@@ -72,12 +74,13 @@ class Lock {
     g_deferred.store(false, std::memory_order_relaxed);
   }
 
- private:
   static void release_held() {
     std::atomic_signal_fence(std::memory_order_seq_cst);
     if (--t_locks_held == 0 && __builtin_expect(g_deferred.load(std::memory_order_relaxed), 0))
       run_deferred();
   }
+
+ private:
   void lock_slow();
   void wake_one();
   // 0 free, 1 locked, 2 locked with (possible) sleepers.
@@ -98,8 +101,9 @@ class LockGuard {
 
 // The fork hooks of a layer that has one lock of its own, around the layers below it (Next): its
 // lock is taken before theirs and let go after them, so the order of the whole stack is its
-// order from the top down. `own` returns the layer's lock.
-template <class Next, Lock& (*own)()>
+// order from the top down. `own` returns the layer's lock; `set_aside` repairs the layer in a
+// child forked without the locks (libmalloc/fork.cpp) and resets the lock.
+template <class Next, Lock& (*own)(), void (*set_aside)()>
 class LockedAtFork : public Next {
  public:
   void fork_prepare() {
@@ -114,6 +118,24 @@ class LockedAtFork : public Next {
     Next::fork_child();
     own().reset_in_child();
   }
+  void fork_child_set_aside() {
+    Next::fork_child_set_aside();
+    set_aside();
+  }
+};
+
+// A stretch of code that changes this thread's own structures in several steps without a lock (the
+// pool's slow path): a signal handler that interrupts it must not take those structures as
+// consistent, so it counts as a held lock in t_locks_held.
+class BusySection {
+ public:
+  BusySection() {
+    ++t_locks_held;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  ~BusySection() { Lock::release_held(); }
+  BusySection(const BusySection&) = delete;
+  BusySection& operator=(const BusySection&) = delete;
 };
 
 }  // namespace aixmalloc

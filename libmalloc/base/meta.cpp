@@ -34,5 +34,9 @@ void* meta_allocate(size_t size) {
 void meta_lock_for_fork() { g_lock.lock(); }
 void meta_unlock_after_fork() { g_lock.unlock(); }
 void meta_reset_in_child() { g_lock.reset_in_child(); }
+void meta_set_aside_in_child() {
+  if (g_lock.is_locked()) g_next = g_end = 0;
+  g_lock.reset_in_child();
+}
 
 }  // namespace aixmalloc

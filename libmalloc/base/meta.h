@@ -13,5 +13,8 @@ void* meta_allocate(size_t size);  // zeroed; nullptr when the OS refuses
 void meta_lock_for_fork();
 void meta_unlock_after_fork();
 void meta_reset_in_child();
+// In a child forked without the locks (libmalloc/fork.cpp): a carving caught half-way starts over
+// in fresh storage.
+void meta_set_aside_in_child();
 
 }  // namespace aixmalloc

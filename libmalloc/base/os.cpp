@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/random.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -76,6 +77,23 @@ void futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
 
 uintptr_t reserve(size_t size, size_t align) {
   return map_aligned(size, align, PROT_NONE, MAP_NORESERVE);
+}
+
+int reserve_at(uintptr_t addr, size_t size) {
+  int saved = errno;
+  // MAP_FIXED_NOREPLACE fails rather than replace a mapping. A kernel older than 4.17, or a
+  // tool such as valgrind, may take it as a mere hint and map elsewhere: that counts as taken.
+  void* p = mmap(reinterpret_cast<void*>(addr), size, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  int result = 0;
+  if (p == MAP_FAILED) {
+    result = errno;
+  } else if (p != reinterpret_cast<void*>(addr)) {
+    munmap(p, size);
+    result = EEXIST;
+  }
+  errno = saved;
+  return result;
 }
 
 uintptr_t map(size_t size, size_t align) {
@@ -194,6 +212,20 @@ bool catch_signal(int sig, void (*handler)(int)) {
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   return sigaction(sig, &sa, nullptr) == 0;
+}
+
+uint64_t random_bits() {
+  int saved = errno;
+  uint64_t r = 0;
+  if (syscall(SYS_getrandom, &r, sizeof r, GRND_NONBLOCK) != static_cast<long>(sizeof r)) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r = (static_cast<uint64_t>(ts.tv_nsec) << 20) ^ static_cast<uint64_t>(ts.tv_sec) ^
+        reinterpret_cast<uintptr_t>(&ts) ^ (static_cast<uint64_t>(getpid()) << 40);
+    r *= 0x9e3779b97f4a7c15ull;
+  }
+  errno = saved;
+  return r;
 }
 
 }  // namespace os

@@ -16,6 +16,11 @@ namespace aixmalloc::os {
 // Reserves `size` bytes of address space (PROT_NONE, MAP_NORESERVE) aligned to `align` (a power of
 // two, at least the page size). Returns 0 when the kernel refuses (RLIMIT_AS, exhaustion).
 uintptr_t reserve(size_t size, size_t align);
+// Reserves exactly [addr, addr+size) (PROT_NONE, MAP_NORESERVE) if none of it is mapped. Returns 0,
+// or EEXIST when any of it is mapped (or the kernel would only map it elsewhere), ENOMEM when the
+// kernel refuses (RLIMIT_AS), another errno value for an address it does not allow. Never replaces
+// a mapping.
+int reserve_at(uintptr_t addr, size_t size);
 // Maps `size` bytes read-write, aligned to `align`: the storage of a block with its own range.
 uintptr_t map(size_t size, size_t align);
 // Makes [addr, addr+size) of a reserved range readable and writable, like moving the break up.
@@ -67,5 +72,10 @@ void write_all(int fd, const char* buf, size_t len);
 // --- signals -------------------------------------------------------------------------------------
 // Installs `handler` for `sig` (SA_RESTART, nothing masked). False when the kernel refuses.
 bool catch_signal(int sig, void (*handler)(int));
+
+// --- randomness ----------------------------------------------------------------------------------
+// 64 unpredictable bits (getrandom; when the kernel has none yet, the clock and this process's
+// address-space layout), for placing ranges at random.
+uint64_t random_bits();
 
 }  // namespace aixmalloc::os

@@ -1,0 +1,58 @@
+// The zones of zones.h: one base per process, picked at random, and a zone after it for each
+// heap segment or pool area, reserved a little at a time so that the range can grow in place.
+#include "libmalloc/base/zones.h"
+
+#include <errno.h>
+
+#include <atomic>
+
+#include "libmalloc/base/os.h"
+#include "libmalloc/base/platform.h"
+
+namespace aixmalloc::zones {
+namespace {
+
+constexpr uintptr_t kLow = uintptr_t{18} << 40;   // 18 TiB
+constexpr uintptr_t kSpread = uintptr_t{6} << 40; // the base falls in [18, 24) TiB
+constexpr unsigned kTries = 4;                    // zones tried before giving up
+
+constinit std::atomic<uintptr_t> g_base{0};
+constinit std::atomic<unsigned> g_next{0};
+
+// The zones' base: chosen once, at random, granule-aligned (about 26 bits of entropy).
+uintptr_t base() {
+  uintptr_t b = g_base.load(std::memory_order_acquire);
+  if (b != 0) return b;
+  uintptr_t fresh = kLow + align_down(os::random_bits() % kSpread, kGranule);
+  uintptr_t expected = 0;
+  return g_base.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel) ? fresh : expected;
+}
+
+}  // namespace
+
+// A zone is claimed by reserving its start (the kernel arbitrates between threads that try the
+// same one); the counter then moves past it. A zone whose start is taken is skipped.
+uintptr_t reserve(size_t size, uintptr_t* room_end) {
+  if (size > kZoneSize) return 0;
+  for (unsigned taken = 0; taken < kTries;) {
+    unsigned zone = g_next.load(std::memory_order_relaxed);
+    if (zone >= kZones) return 0;
+    uintptr_t start = base() + uintptr_t{zone} * kZoneSize;
+    int err = os::reserve_at(start, size);
+    if (err == ENOMEM) return 0;  // RLIMIT_AS: the caller asks for less, anywhere
+    g_next.compare_exchange_strong(zone, zone + 1, std::memory_order_relaxed);
+    if (err == 0) {
+      *room_end = start + kZoneSize;
+      return start;
+    }
+    ++taken;
+  }
+  // Taken or refused every time: the zones are out of reach in this process (a sanitizer's or
+  // valgrind's layout, or mappings of the program's own); stop asking.
+  g_next.store(kZones, std::memory_order_relaxed);
+  return 0;
+}
+
+bool extend(uintptr_t end, size_t more) { return os::reserve_at(end, more) == 0; }
+
+}  // namespace aixmalloc::zones

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# fork() from a signal handler that interrupted malloc, realloc or free (fork_signal.c): REPS runs
+# (default 3) of FORKS forks (default 300) in a single-threaded program, then one run with two
+# threads allocating beside it. A hang is the failure: each run is bounded by `timeout`. The signal
+# must have caught the allocator holding a lock in some of the forks, or the test proved nothing.
+# Under AIXMALLOC_STATS_SIGNAL the handler also raises that signal every 7th time.
+source "$(dirname "$0")/common.sh"
+forks=${FORKS:-300}
+if [ -n "${AIXMALLOC_STATS_SIGNAL:-}" ]; then
+  export STATS_SIGNAL=$(kill -l "${AIXMALLOC_STATS_SIGNAL#SIG}") STATS_EVERY=7
+fi
+run() {  # threads
+  local rc=0
+  timeout -s KILL 240 env LD_PRELOAD="$AIXMALLOC_LIB" "$AIXMALLOC_BUILD/tests/fork_signal" "$forks" "$1" \
+    >> "$work/out" 2>> "$work/stderr" || rc=$?
+  [ $rc = 137 ] && fail "hung: $forks forks from a signal handler, $1 other threads (killed after 240 s)"
+  [ $rc = 0 ] || fail "exit status $rc: $(tail -1 "$work/out")"
+}
+for rep in $(seq "${REPS:-3}"); do run 0; done
+run 2
+no_diagnostics
+cat "$work/out"
+[ "$(grep -c "^forks=$forks failures=0 inside_locks=[1-9][0-9]*" "$work/out")" = $(( ${REPS:-3} + 1 )) ] ||
+  fail "some run never interrupted the allocator inside a lock, or lost a child"
+if [ -n "${AIXMALLOC_STATS_SIGNAL:-}" ]; then
+  [ "$(grep -c " stats_document=yes$" "$work/out")" = $(( ${REPS:-3} + 1 )) ] || fail "no live statistics document"
+fi
