@@ -627,6 +627,37 @@ TEST(Runtime, PoolPagesServeAnotherClassOnceEmpty) {
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 
+// The pool's area starts with 4 MiB reserved and extends its reservation in place as its pages are
+// used (aixmalloc(7), "Address space"): 32 MiB of small blocks are all pool blocks, one range, and
+// every page is usable.
+TEST(Runtime, PoolAreaGrowsPastItsFirstReservation) {
+  if (!configured("pool") || configured("pool:"))
+    GTEST_SKIP() << "runs under MALLOCOPTIONS=pool without max_size";
+  namespace pool = aixmalloc::pool;
+  std::thread([] {
+    constexpr int kBlocks = (32 << 20) / 256;
+    std::vector<void*> blocks;
+    blocks.reserve(kBlocks);
+    int outside = 0;
+    for (int i = 0; i < kBlocks; ++i) {
+      auto* p = static_cast<unsigned char*>(malloc(256));
+      ASSERT_NE(p, nullptr);
+      p[0] = p[255] = static_cast<unsigned char>(i);
+      outside += !pool::owns(p);
+      blocks.push_back(p);
+    }
+    EXPECT_EQ(outside, 0) << "small blocks served elsewhere: the pool's area stopped growing";
+    int bad = 0;
+    for (int i = 0; i < kBlocks; ++i) {
+      auto* p = static_cast<unsigned char*>(blocks[static_cast<size_t>(i)]);
+      bad += p[0] != static_cast<unsigned char>(i) || p[255] != static_cast<unsigned char>(i);
+      free(p);
+    }
+    EXPECT_EQ(bad, 0);
+  }).join();
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
 // The lock counter itself counts: a request the heaps serve takes a lock.
 TEST(Runtime, LockCounterSeesHeapRequests) {
   unsigned long locks = aixmalloc_thread_lock_count();
