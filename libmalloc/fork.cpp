@@ -30,11 +30,25 @@ void _IO_list_resetlock() __attribute__((weak));
 namespace aixmalloc::rt {
 namespace {
 
-// How this thread's last fork was prepared. The parent and child handlers run on the thread that
-// ran the prepare handler, and the child is a copy of it, so a thread-local word carries it over
-// (two threads may fork at once).
+// How this thread's fork was prepared. The parent and child handlers run on the thread that ran
+// the prepare handler, and the child is a copy of it, so thread-local words carry it over (two
+// threads may fork at once). A signal handler may fork while its thread is inside fork() itself,
+// between the prepare handler and the parent's: the ways nest, as the handlers' calls do.
 enum ForkWay : uint8_t { kUntouched, kLocked, kLockedWithStreams, kSetAside };
-__thread uint8_t t_fork_way = kUntouched;
+constexpr unsigned kNesting = 4;
+__thread uint8_t t_fork_ways[kNesting];
+__thread uint8_t t_fork_depth = 0;
+
+void push_way(ForkWay way) {
+  if (t_fork_depth < kNesting) t_fork_ways[t_fork_depth] = way;
+  ++t_fork_depth;
+}
+ForkWay pop_way() {
+  if (t_fork_depth == 0) return kUntouched;  // a parent or child handler without its prepare
+  --t_fork_depth;
+  if (t_fork_depth < kNesting) return static_cast<ForkWay>(t_fork_ways[t_fork_depth]);
+  return ready() ? kSetAside : kUntouched;  // deeper than recorded: prepare took no lock there
+}
 
 // The order of locks at fork, and why it cannot deadlock.
 //
@@ -74,34 +88,33 @@ void lock_everything() {
 }
 
 void fork_prepare() {
-  t_fork_way = kUntouched;
-  if (!ready()) return;
-  if (t_locks_held != 0) {
-    t_fork_way = kSetAside;
-    return;
-  }
-  if (!__libc_single_threaded && _IO_list_lock && _IO_list_unlock && _IO_list_resetlock) {
+  if (!ready()) {
+    push_way(kUntouched);
+  } else if (t_locks_held != 0 || t_fork_depth >= kNesting) {
+    push_way(kSetAside);
+  } else if (!__libc_single_threaded && _IO_list_lock && _IO_list_unlock && _IO_list_resetlock) {
+    push_way(kLockedWithStreams);
     _IO_list_lock();
-    t_fork_way = kLockedWithStreams;
+    lock_everything();
   } else {
-    t_fork_way = kLocked;
+    push_way(kLocked);
+    lock_everything();
   }
-  lock_everything();
 }
 
 void fork_parent() {
-  if (t_fork_way == kLocked || t_fork_way == kLockedWithStreams) {
+  ForkWay way = pop_way();
+  if (way == kLocked || way == kLockedWithStreams) {
     address_map().lock().unlock();
     meta_unlock_after_fork();
     g_stack.fork_parent();
-    if (t_fork_way == kLockedWithStreams) _IO_list_unlock();
+    if (way == kLockedWithStreams) _IO_list_unlock();
   }
-  t_fork_way = kUntouched;
 }
 
 void fork_child() {
-  uint8_t way = t_fork_way;
-  t_fork_way = kUntouched;
+  ForkWay way = pop_way();
+  t_fork_depth = 0;  // the child starts afresh: whatever enclosed this fork is the parent's
   switch (way) {
     case kUntouched:  // start-up was under way
       startup_reset_in_child();

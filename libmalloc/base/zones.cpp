@@ -9,6 +9,20 @@
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
 
+// ThreadSanitizer keeps the program to address ranges of its own: its mmap interceptor drops an
+// address outside them, and then kills the process when the kernel maps the range elsewhere. So a
+// TSan build (the unit and threads tests) has no zones, and grows by new ranges.
+#if defined(__SANITIZE_THREAD__)
+#define AIXMALLOC_NO_ZONES 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AIXMALLOC_NO_ZONES 1
+#endif
+#endif
+#ifndef AIXMALLOC_NO_ZONES
+#define AIXMALLOC_NO_ZONES 0
+#endif
+
 namespace aixmalloc::zones {
 namespace {
 
@@ -33,7 +47,7 @@ uintptr_t base() {
 // A zone is claimed by reserving its start (the kernel arbitrates between threads that try the
 // same one); the counter then moves past it. A zone whose start is taken is skipped.
 uintptr_t reserve(size_t size, uintptr_t* room_end) {
-  if (size > kZoneSize) return 0;
+  if (AIXMALLOC_NO_ZONES || size > kZoneSize) return 0;
   for (unsigned taken = 0; taken < kTries;) {
     unsigned zone = g_next.load(std::memory_order_relaxed);
     if (zone >= kZones) return 0;
@@ -53,6 +67,6 @@ uintptr_t reserve(size_t size, uintptr_t* room_end) {
   return 0;
 }
 
-bool extend(uintptr_t end, size_t more) { return os::reserve_at(end, more) == 0; }
+bool extend(uintptr_t end, size_t more) { return !AIXMALLOC_NO_ZONES && os::reserve_at(end, more) == 0; }
 
 }  // namespace aixmalloc::zones

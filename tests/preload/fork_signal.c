@@ -4,11 +4,15 @@
  * allocations; the handler forks, the child allocates in every layer (pool sizes, thread-cache
  * sizes, heap sizes, a large block), frees, grows and frees some of the blocks the main loop held
  * at the fork (checking their contents), and _exit()s with 0 when all of that worked; the parent's
- * handler waits for it. With aixmalloc preloaded, the handler also counts how often it
+ * handler waits for it. Without threads, the main loop also forks now and then itself, so that
+ * some signals land inside fork(), between its prepare and parent handlers, and fork again there
+ * (not with threads: glibc's fork() then holds the lock of its list of handlers throughout, and a
+ * second fork() on the same thread waits for it forever, whatever the allocator). With aixmalloc
+ * preloaded, the handler also counts how often it
  * interrupted the allocator while that held one of its locks (aixmalloc_thread_locks_held()), the
  * case that used to hang. Every STATS_EVERY-th signal (when set) the handler also raises
  * STATS_SIGNAL, the live-statistics signal, so that path runs inside allocations as well.
- * Arguments: forks [threads]. Prints "forks=N failures=F inside_locks=K". */
+ * Arguments: forks [threads]. Prints "forks=N failures=F inside_locks=K inside_fork=J". */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -21,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t g_forks, g_failures, g_inside, g_stop;
+static volatile sig_atomic_t g_forks, g_failures, g_inside, g_stop, g_in_fork, g_inside_fork;
 static int g_target;
 static unsigned (*g_locks_held)(void);
 static timer_t g_timer;
@@ -40,12 +44,13 @@ static unsigned next_random(unsigned* x) {
   return *x >> 8;
 }
 
-static void arm(void) {
+static void arm_in(long ns) {
   struct itimerspec when;
   memset(&when, 0, sizeof when);
-  when.it_value.tv_nsec = 20000 + (long)(next_random(&g_seed) % 200000);
+  when.it_value.tv_nsec = ns;
   timer_settime(g_timer, 0, &when, NULL);  /* async-signal-safe */
 }
+static void arm(void) { arm_in(20000 + (long)(next_random(&g_seed) % 200000)); }
 
 /* The child: a block from each layer, grown and shrunk, then freed; 0 when all were had. */
 static int child_allocates(void) {
@@ -91,6 +96,7 @@ static void on_timer(int sig) {
     return;
   }
   if (g_locks_held && g_locks_held() > 0) ++g_inside;
+  if (g_in_fork) ++g_inside_fork;
   if (g_stats_signal && g_stats_every && g_forks % g_stats_every == 0) raise(g_stats_signal);
   pid_t pid = fork();
   if (pid == 0) _exit(child_allocates() == 0 ? 0 : 1);
@@ -159,7 +165,18 @@ int main(int argc, char** argv) {
   arm();
 
   unsigned x = 777;
-  while (!g_stop) {
+  for (unsigned round = 1; !g_stop; ++round) {
+    if (threads == 0 && round % 16 == 0) {
+      g_in_fork = 1;
+      arm_in(1000 + (long)(next_random(&x) % 40000));  /* soon: inside fork(), with luck */
+      pid_t pid = fork();
+      if (pid == 0) _exit(child_allocates() == 0 ? 0 : 1);
+      g_in_fork = 0;
+      int status = 0;
+      while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) ++g_failures;
+    }
     unsigned slot = next_random(&x) % kSlots;
     unsigned op = next_random(&x) % 4;
     unsigned char* p = g_held[slot];
@@ -183,7 +200,8 @@ int main(int argc, char** argv) {
   }
   for (int i = 0; i < kSlots; ++i) free(g_held[i]);
   for (int i = 0; i < threads; ++i) pthread_join(tids[i], NULL);
-  printf("forks=%d failures=%d inside_locks=%d", (int)g_forks, (int)g_failures, (int)g_inside);
+  printf("forks=%d failures=%d inside_locks=%d inside_fork=%d", (int)g_forks, (int)g_failures,
+         (int)g_inside, (int)g_inside_fork);
   if (g_stats_signal) {  /* the live statistics' document: written at least once, not left behind */
     char path[2][64];
     snprintf(path[0], sizeof path[0], "/dev/shm/aixmalloc-stats.%d.json", (int)getpid());

@@ -77,6 +77,37 @@ TEST(Pool, PagesServeAnotherClassOnceEmpty) {
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 
+// The pool's area starts with 4 MiB reserved and extends its reservation in place as its pages are
+// used (aixmalloc(7), "Address space"): 32 MiB of small blocks are all pool blocks, one range, and
+// every page is usable.
+TEST(Pool, AreaGrowsPastItsFirstReservation) {
+  if (!configured("pool") || configured("pool:"))
+    GTEST_SKIP() << "runs under MALLOCOPTIONS=pool without max_size";
+  namespace pool = aixmalloc::pool;
+  std::thread([] {
+    constexpr int kBlocks = (32 << 20) / 256;
+    std::vector<void*> blocks;
+    blocks.reserve(kBlocks);
+    int outside = 0;
+    for (int i = 0; i < kBlocks; ++i) {
+      auto* p = static_cast<unsigned char*>(malloc(256));
+      ASSERT_NE(p, nullptr);
+      p[0] = p[255] = static_cast<unsigned char>(i);
+      outside += !pool::owns(p);
+      blocks.push_back(p);
+    }
+    EXPECT_EQ(outside, 0) << "small blocks served elsewhere: the pool's area stopped growing";
+    int bad = 0;
+    for (int i = 0; i < kBlocks; ++i) {
+      auto* p = static_cast<unsigned char*>(blocks[static_cast<size_t>(i)]);
+      bad += p[0] != static_cast<unsigned char>(i) || p[255] != static_cast<unsigned char>(i);
+      free(p);
+    }
+    EXPECT_EQ(bad, 0);
+  }).join();
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
 // pool:max_size caps the pool; past it, small requests are served by the heaps. A 130-byte request
 // tells them apart: a pool block has its class's 160 bytes, a heap block 144 (Yorktown, 16-byte
 // prefix, 16-byte rounding).
