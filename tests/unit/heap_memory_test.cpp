@@ -84,6 +84,7 @@ TEST(HeapMemory, OwnsWhatItCommittedAndTheMapSaysSo) {
 // The growth step follows the heap's size (about an eighth of it, at least a granule), so a growing
 // heap makes few system calls.
 TEST(HeapMemory, StepsGrowWithTheHeap) {
+  ReserveSize room(64 << 20);  // one segment throughout, with or without a zone to grow into
   TestHeap h;
   HeapMemory::Grown g;
   ASSERT_TRUE(h.memory.grow(kGranule, &g));
