@@ -54,6 +54,7 @@ TEST(HeapMemory, ReservesLittleAndGrowsInPlace) {
   }
   EXPECT_EQ(segments(m), 1u);
   EXPECT_EQ(m.segments()->base, base);
+  EXPECT_LE(total, m.committed());  // every range handed out is committed
   // Reservations follow use: at most twice what is committed, plus the first 4 MiB.
   EXPECT_LE(reserved(m), 2 * m.committed() + (size_t{4} << 20));
 }
