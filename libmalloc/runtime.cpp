@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "libmalloc/assembly.h"
+#include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/os.h"
 
@@ -31,6 +32,7 @@ void start() {
   parse_config(raw, ctx, &g_config);
   print_diagnostics(g_config.diagnostics);
   g_policy = g_config.policy;
+  debug::configure_output(g_config.debug.output, g_config.enabled(OptionId::kContinue));
   build_stack();
 }
 

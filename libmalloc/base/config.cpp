@@ -275,6 +275,11 @@ void Parser::set_option(Variable var, OptionId id, bool has_value, Span value) {
       }
       return;
     }
+    case kRange:  // MALLOCDEBUG's kinds: not read yet
+    case kNames:
+    case kPattern:
+    case kWord:
+      return;
     case kOptNumber:
     case kNumber: {
       uint64_t n = o.def;

@@ -37,11 +37,12 @@ inline constexpr size_t kOptionCount = 0
 #include "libmalloc/base/options.def"
     ;
 
-enum ArgKind : uint8_t { kFlag, kOptNumber, kNumber, kDest, kOff };
-enum WhereBits : uint8_t { kInOptions = 1, kInBuckets = 2, kInMultiheap = 4 };
+enum ArgKind : uint8_t { kFlag, kOptNumber, kNumber, kDest, kOff, kRange, kNames, kPattern, kWord };
+enum WhereBits : uint8_t { kInOptions = 1, kInBuckets = 2, kInMultiheap = 4, kInDebug = 8 };
 enum PolicyBits : uint8_t {
   kYorktownBit = 1u << static_cast<unsigned>(Policy::kYorktown),
   kWatsonBit = 1u << static_cast<unsigned>(Policy::kWatson),
+  kAllPolicies = 0xff,
 };
 
 struct VariableSpec {
@@ -97,11 +98,23 @@ struct Diagnostics {
   size_t total() const { return count + dropped; }
 };
 
+// MALLOCDEBUG's values that are more than one number. Which options are on, and align, quarantine,
+// sample, fill and stack_depth, are in Config::options like every other option's.
+struct DebugSettings {
+  uint64_t range_min = 0, range_max = UINT64_MAX;  // debug_range:min:max
+  static constexpr size_t kMaxFunctions = 8;
+  static constexpr size_t kFunctionLength = 64;
+  char functions[kMaxFunctions][kFunctionLength] = {};  // functionset: NUL-terminated names
+  size_t function_count = 0;
+  bool log_extended = false;  // log:extended or extended
+  Destination output;         // kNone: stderr
+};
+
 struct Config {
   Policy policy = Policy::kYorktown;
   Origin policy_origin = Origin::kDefault;
-  bool catch_overflow = false;  // MALLOCTYPE=debug (not available yet: diagnosed, stays false)
   OptionValue options[kOptionCount];
+  DebugSettings debug;
   Destination bucket_statistics;
   Destination stats;       // AIXMALLOC_STATS
   Destination stats_json;  // AIXMALLOC_STATS_JSON

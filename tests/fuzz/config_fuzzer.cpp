@@ -83,7 +83,8 @@ void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) 
   const PolicySpec& p = spec(cfg.policy);
   if (!p.built) fail("a policy this build does not serve was chosen", cfg);
   if (cfg.policy == Policy::kV31 && ctx.is_64bit) fail("3.1 chosen in a 64-bit program", cfg);
-  if (cfg.catch_overflow) fail("catch_overflow set though not available", cfg);
+  if (cfg.enabled(OptionId::kCatchOverflow) && cfg.policy != Policy::kYorktown && cfg.policy != Policy::kWatson)
+    fail("catch_overflow on under a policy that refuses it", cfg);
   unsigned policy_bit = 1u << static_cast<unsigned>(cfg.policy);
   for (size_t i = 0; i < kOptionCount; ++i) {
     const OptionSpec& o = kOptions[i];
@@ -114,7 +115,7 @@ void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) 
 }
 
 bool same(const Config& a, const Config& b) {
-  if (a.policy != b.policy || a.policy_origin != b.policy_origin || a.catch_overflow != b.catch_overflow)
+  if (a.policy != b.policy || a.policy_origin != b.policy_origin)
     return false;
   for (size_t i = 0; i < kOptionCount; ++i) {
     const OptionValue &x = a.options[i], &y = b.options[i];

@@ -37,6 +37,18 @@ std::string option_syntax(const OptionSpec& o) {
     case kOff:
       s += "[:off]";
       break;
+    case kRange:
+      s += ":min:max";
+      break;
+    case kNames:
+      s += ":f1[:f2...]";
+      break;
+    case kPattern:
+      s += "[:byte]";
+      break;
+    case kWord:
+      s += "[:word]";
+      break;
   }
   return s;
 }
@@ -67,6 +79,7 @@ std::string option_variables(const OptionSpec& o) {
   add(kInOptions, Variable::kMallocOptions);
   add(kInBuckets, Variable::kMallocBuckets);
   add(kInMultiheap, Variable::kMallocMultiheap);
+  add(kInDebug, Variable::kMallocDebug);
   return s;
 }
 
@@ -92,7 +105,20 @@ std::string option_value(const Config& c, size_t i) {
     case kOff:
       return v.on ? "on" : "off";
     case kDest:
-      return destination_text(c.bucket_statistics);
+      return destination_text(i == static_cast<size_t>(OptionId::kOutput) ? c.debug.output : c.bucket_statistics);
+    case kRange:
+      if (!v.on) return "off";
+      return std::to_string(c.debug.range_min) + ":" + std::to_string(c.debug.range_max);
+    case kNames: {
+      if (!v.on) return "off";
+      std::string names;
+      for (size_t f = 0; f < c.debug.function_count; ++f) names += (f ? ":" : "") + std::string(c.debug.functions[f]);
+      return names;
+    }
+    case kPattern:
+      return v.on ? std::to_string(v.number) : "off";
+    case kWord:
+      return v.on ? (c.debug.log_extended ? "extended" : "on") : "off";
     case kOptNumber:
       if (!v.on) return "off";
       return v.number == 0 ? "on" : std::to_string(v.number);

@@ -1,0 +1,34 @@
+// The output stream of the MALLOCDEBUG tools (output:stdout|stderr|PATH; stderr by default): every
+// debug message, report and trace record goes here, each written with one write(2) so that
+// messages of different threads never interleave. A path may carry %p, replaced by the process
+// id; a child forked without exec opens its own file at its first message, so no process
+// overwrites another's. Nothing here allocates or takes a lock: callable under any allocator lock
+// and from a signal handler.
+#pragma once
+
+#include <cstddef>
+
+#include "libmalloc/base/config.h"
+#include "libmalloc/base/format.h"
+
+namespace aixmalloc::debug {
+
+// At start-up, from the configuration: where messages go, and whether a non-fatal error (a bad or
+// double free) lets the program go on (MALLOCDEBUG=continue).
+void configure_output(const Destination& d, bool continue_after_errors);
+
+// Writes one message, whole.
+void emit(const char* s, size_t n);
+inline void emit(const Text& t) { emit(t.data(), t.size()); }
+
+// A detected misuse that the program may survive (a bad, foreign or double free): the message is
+// written, then the process aborts unless `continue` was set, in which case the call returns and
+// the caller drops the request.
+void error(const Text& t);
+bool continue_after_errors();
+
+// Writes `pattern` with %p replaced by `pid` into out (size n), NUL-terminated; false when it does
+// not fit.
+bool expand_path(const char* pattern, int pid, char* out, size_t n);
+
+}  // namespace aixmalloc::debug
