@@ -2,6 +2,7 @@
 // beyond argument checks that glibc makes at the boundary; everything forwards to the runtime.
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -23,15 +24,22 @@ using namespace aixmalloc;
 // tail call into the runtime, whose stack runs the pool's slow path once. free() keeps errno as it
 // was: every system call it can reach (madvise, munmap, futex) goes through base's OS interface,
 // which saves and restores errno (os.cpp).
-AIX_EXPORT void* malloc(size_t size) { return rt::allocate_fast(size); }
+AIX_EXPORT void* malloc(size_t size) { return rt::allocate_fast(size, __builtin_return_address(0)); }
 
 AIX_EXPORT void free(void* p) { rt::release_fast(p, "free"); }
 
-AIX_EXPORT void* calloc(size_t count, size_t size) { return rt::allocate_zeroed(count, size); }
+AIX_EXPORT void* calloc(size_t count, size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate_zeroed(count, size);
+}
 
-AIX_EXPORT void* realloc(void* p, size_t size) { return rt::reallocate(p, size); }
+AIX_EXPORT void* realloc(void* p, size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::reallocate(p, size);
+}
 
 AIX_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
+  caller::note(__builtin_return_address(0));
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) {
     errno = ENOMEM;
@@ -44,6 +52,7 @@ AIX_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
 // one is rounded up to the next; then a size that cannot be had is ENOMEM, whatever the alignment
 // (2^63 included).
 AIX_EXPORT void* memalign(size_t align, size_t size) {
+  caller::note(__builtin_return_address(0));
   if (align > (size_t{1} << 63)) {
     errno = EINVAL;
     return nullptr;
@@ -55,6 +64,7 @@ AIX_EXPORT void* memalign(size_t align, size_t size) {
 // As glibc: an invalid alignment is returned as EINVAL with errno untouched; a size that cannot be
 // had is returned as ENOMEM and leaves errno at ENOMEM as well.
 AIX_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
+  caller::note(__builtin_return_address(0));
   if (!is_power_of_two(align) || align % sizeof(void*) != 0) return EINVAL;
   void* p = rt::allocate_aligned(align, size);
   if (p == nullptr) return ENOMEM;
@@ -64,6 +74,7 @@ AIX_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
 
 // C11: an alignment that is not a power of two is invalid (glibc 2.38 and later agree).
 AIX_EXPORT void* aligned_alloc(size_t align, size_t size) {
+  caller::note(__builtin_return_address(0));
   if (!is_power_of_two(align)) {
     errno = EINVAL;
     return nullptr;
@@ -71,9 +82,13 @@ AIX_EXPORT void* aligned_alloc(size_t align, size_t size) {
   return rt::allocate_aligned(align, size);
 }
 
-AIX_EXPORT void* valloc(size_t size) { return rt::allocate_aligned(page_size(), size); }
+AIX_EXPORT void* valloc(size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate_aligned(page_size(), size);
+}
 
 AIX_EXPORT void* pvalloc(size_t size) {
+  caller::note(__builtin_return_address(0));
   size_t page = page_size();
   size_t rounded = align_up(size, page);
   if (rounded < size) {
@@ -193,6 +208,35 @@ AIX_EXPORT int aixmalloc_check(void) {
 #if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmissing-attributes"
 #endif
+// Signal handlers: MALLOCDEBUG=catch_overflow keeps its SIGSEGV and SIGBUS handler first, and runs
+// the program's after its report (or, with override_signal_handling, not for its faults); every
+// other signal, and every signal when catch_overflow is off, goes straight to the system.
+AIX_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+  return rt::set_signal_action(sig, act, old);
+}
+
+// signal() and its relatives as glibc defines them, on sigaction() above.
+namespace {
+sighandler_t install_handler(int sig, sighandler_t handler, int flags) {
+  struct sigaction act, old;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = handler;
+  act.sa_flags = flags;
+  sigemptyset(&act.sa_mask);
+  if (flags == SA_RESTART) sigaddset(&act.sa_mask, sig);
+  if (sig <= 0 || sig >= NSIG || rt::set_signal_action(sig, &act, &old) != 0) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  return old.sa_handler;
+}
+}  // namespace
+AIX_EXPORT sighandler_t signal(int sig, sighandler_t handler) { return install_handler(sig, handler, SA_RESTART); }
+AIX_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler) { return install_handler(sig, handler, SA_RESTART); }
+AIX_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler) {
+  return install_handler(sig, handler, SA_RESETHAND | SA_NODEFER);
+}
+
 AIX_EXPORT void* __libc_malloc(size_t) AIX_ALIAS(malloc);
 AIX_EXPORT void __libc_free(void*) AIX_ALIAS(free);
 AIX_EXPORT void* __libc_calloc(size_t, size_t) AIX_ALIAS(calloc);

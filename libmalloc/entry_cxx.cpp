@@ -26,9 +26,11 @@ using aixmalloc::rt::release_fast;
 namespace {
 
 // Tries, calling the new-handler between tries while there is one. nullptr when there is none.
-void* try_new(std::size_t size, std::size_t align) {
+// `return_address`: the return address of the operator, for the debug tools (libmalloc/base/caller.h).
+inline void* try_new(std::size_t size, std::size_t align, const void* return_address) {
   for (;;) {
-    void* p = align ? allocate_aligned(align, size) : allocate_fast(size);
+    if (align) aixmalloc::caller::note(return_address);
+    void* p = align ? allocate_aligned(align, size) : allocate_fast(size, return_address);
     if (p) return p;
     std::new_handler handler = aixmalloc_get_new_handler ? aixmalloc_get_new_handler() : nullptr;
     if (handler == nullptr) return nullptr;
@@ -36,8 +38,8 @@ void* try_new(std::size_t size, std::size_t align) {
   }
 }
 
-void* new_or_throw(std::size_t size, std::size_t align) {
-  void* p = try_new(size, align);
+inline void* new_or_throw(std::size_t size, std::size_t align, const void* return_address) {
+  void* p = try_new(size, align, return_address);
   if (p) return p;
   if (aixmalloc_throw_bad_alloc) aixmalloc_throw_bad_alloc();
   static const char kMessage[] = "operator new: out of memory and no C++ runtime to throw std::bad_alloc";
@@ -47,21 +49,21 @@ void* new_or_throw(std::size_t size, std::size_t align) {
 
 }  // namespace
 
-AIX_EXPORT void* operator new(std::size_t n) { return new_or_throw(n, 0); }
-AIX_EXPORT void* operator new[](std::size_t n) { return new_or_throw(n, 0); }
-AIX_EXPORT void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return try_new(n, 0); }
-AIX_EXPORT void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return try_new(n, 0); }
+AIX_EXPORT void* operator new(std::size_t n) { return new_or_throw(n, 0, __builtin_return_address(0)); }
+AIX_EXPORT void* operator new[](std::size_t n) { return new_or_throw(n, 0, __builtin_return_address(0)); }
+AIX_EXPORT void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return try_new(n, 0, __builtin_return_address(0)); }
+AIX_EXPORT void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return try_new(n, 0, __builtin_return_address(0)); }
 AIX_EXPORT void* operator new(std::size_t n, std::align_val_t a) {
-  return new_or_throw(n, static_cast<std::size_t>(a));
+  return new_or_throw(n, static_cast<std::size_t>(a), __builtin_return_address(0));
 }
 AIX_EXPORT void* operator new[](std::size_t n, std::align_val_t a) {
-  return new_or_throw(n, static_cast<std::size_t>(a));
+  return new_or_throw(n, static_cast<std::size_t>(a), __builtin_return_address(0));
 }
 AIX_EXPORT void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return try_new(n, static_cast<std::size_t>(a));
+  return try_new(n, static_cast<std::size_t>(a), __builtin_return_address(0));
 }
 AIX_EXPORT void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return try_new(n, static_cast<std::size_t>(a));
+  return try_new(n, static_cast<std::size_t>(a), __builtin_return_address(0));
 }
 
 AIX_EXPORT void operator delete(void* p) noexcept { release_fast(p, "operator delete"); }

@@ -98,6 +98,11 @@ void* reallocate(void* p, size_t size) {
   return q ? q : fail_nomem();
 }
 
+int set_signal_action(int sig, const struct sigaction* act, struct sigaction* old) {
+  ensure_started();  // the configuration says whether catch_overflow's handler is in place
+  return guard::program_sigaction(sig, act, old);
+}
+
 size_t usable_size(void* p) {
   if (p == nullptr) return 0;
   return usable_size_of(p, address_map().lookup(p), "malloc_usable_size");

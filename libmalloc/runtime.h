@@ -8,9 +8,12 @@
 // free(p) starts from the address map: the owner word says bootstrap, large block or heap.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstddef>
 
+#include "libmalloc/base/caller.h"
 #include "libmalloc/base/config.h"
 #include "libmalloc/stats.h"
 #include "options/pool.h"
@@ -30,6 +33,9 @@ int mallopt(int command, int value);
 // Gives every whole free page back to the OS; true when any was.
 bool trim();
 
+// sigaction(2) for the program: through catch_overflow's handler when it is on (stack.h).
+int set_signal_action(int sig, const struct ::sigaction* act, struct ::sigaction* old);
+
 void snapshot(Snapshot* out);
 // Runs every heap's check(); false with the reason in *why when an invariant is broken.
 bool check(Text* why);
@@ -42,11 +48,14 @@ bool started();
 // inlined into malloc, free and the C++ operators. Its code is the pool's (options/pool.h); what
 // the pool does not serve goes to the layers below it.
 void* allocate_below_pool(size_t size);
-inline void* allocate_fast(size_t size) {
+// `return_address`: the entry point's, for the debug tools that ask for it (caller.h);
+// the pool's fast path is off whenever one does.
+inline void* allocate_fast(size_t size, const void* return_address) {
   if (size <= pool::kMaxRequest && pool::g_fast.load(std::memory_order_acquire)) {
     if (void* p = pool::allocate(size)) return p;
     return allocate_below_pool(size);
   }
+  caller::note(return_address);
   return allocate(size);
 }
 inline void release_fast(void* p, const char* call) {

@@ -22,7 +22,7 @@ namespace aixmalloc {
 // kBootstrap means blocks that are never reused and whose prefix gives their size: the bootstrap
 // area's, and (with no object) those of a heap that a child forked from a signal handler set aside
 // (libmalloc/fork.cpp); free() of one does nothing, realloc() copies it.
-enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kLarge = 3 };
+enum class OwnerKind : uintptr_t { kNone = 0, kBootstrap = 1, kHeap = 2, kLarge = 3, kGuarded = 4 };
 
 struct Owner {
   uintptr_t word = 0;

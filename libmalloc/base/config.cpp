@@ -193,9 +193,8 @@ void Parser::parse_type(Span value) {
     return;
   }
   if (value.iequals("debug")) {  // AIX: the default policy with MALLOCDEBUG=catch_overflow
-    diag(var).str("'debug' (catch_overflow) is not available in this build; using the default policy (")
-        .str(fallback).str(") without it");
-    done();
+    enable(OptionId::kCatchOverflow, var, 0);
+    cfg_->option(OptionId::kCatchOverflow).origin = Origin::kLegacy;
     return;
   }
   if (value.n >= 5 && Span{value.p, 5}.iequals("user:")) {

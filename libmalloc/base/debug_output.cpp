@@ -1,4 +1,5 @@
-// The MALLOCDEBUG output stream (debug_output.h).
+// The MALLOCDEBUG output stream (debug_output.h): the destination opened on first use, again in a
+// forked child when the path names the process, and each message written whole.
 #include "libmalloc/base/debug_output.h"
 
 #include <unistd.h>

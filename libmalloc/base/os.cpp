@@ -126,6 +126,39 @@ bool remap_to(uintptr_t addr, size_t old_size, size_t new_size, uintptr_t target
                 reinterpret_cast<void*>(target)) != MAP_FAILED;
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
+bool guard_install(uintptr_t addr, size_t size) {
+  KeepErrno keep;
+  return madvise(reinterpret_cast<void*>(addr), size, MADV_GUARD_INSTALL) == 0;
+}
+
+bool guard_remove(uintptr_t addr, size_t size) {
+  KeepErrno keep;
+  return madvise(reinterpret_cast<void*>(addr), size, MADV_GUARD_REMOVE) == 0;
+}
+
+bool protect(uintptr_t addr, size_t size, Access access) {
+  KeepErrno keep;
+  int prot = access == Access::kNone ? PROT_NONE : access == Access::kRead ? PROT_READ : PROT_READ | PROT_WRITE;
+  return mprotect(reinterpret_cast<void*>(addr), size, prot) == 0;
+}
+
+size_t max_map_count() {
+  KeepErrno keep;
+  int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 65530;
+  char buf[32];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  size_t v = 0;
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) v = v * 10 + static_cast<size_t>(buf[i] - '0');
+  return v ? v : 65530;
+}
+
 size_t address_space_limit() {
   KeepErrno keep;
   struct rlimit rl;
@@ -212,6 +245,37 @@ bool catch_signal(int sig, void (*handler)(int)) {
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   return sigaction(sig, &sa, nullptr) == 0;
+}
+
+extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
+
+int set_signal_action(int sig, const struct sigaction* act, struct sigaction* old) {
+  return __sigaction(sig, act, old);
+}
+
+bool catch_fault_signal(int sig, void (*handler)(int, siginfo_t*, void*), struct sigaction* old) {
+  KeepErrno keep;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = handler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  return __sigaction(sig, &sa, old) == 0;
+}
+
+void raise_signal(int sig) {
+  KeepErrno keep;
+  raise(sig);
+}
+
+bool fault_was_write(const void* ucontext) {
+#if defined(__x86_64__)
+  const auto* uc = static_cast<const ucontext_t*>(ucontext);
+  return (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+#else
+  (void)ucontext;
+  return false;
+#endif
 }
 
 uint64_t random_bits() {

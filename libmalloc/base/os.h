@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <signal.h>
+
 namespace aixmalloc::os {
 
 // --- memory --------------------------------------------------------------------------------------
@@ -34,6 +36,19 @@ void release(uintptr_t addr, size_t size);
 bool remap_in_place(uintptr_t addr, size_t old_size, size_t new_size);
 // Moves a mapping's pages (no copy) onto `target`, a range from reserve() of new_size bytes.
 bool remap_to(uintptr_t addr, size_t old_size, size_t new_size, uintptr_t target);
+// Guard pages (catch_overflow). Linux 6.13's madvise(MADV_GUARD_INSTALL) marks pages of a
+// read-write mapping as inaccessible in the page tables, dropping their contents, without
+// splitting the mapping; MADV_GUARD_REMOVE makes them usable again (zero-filled). False when the
+// kernel refuses (older kernels: EINVAL).
+bool guard_install(uintptr_t addr, size_t size);
+bool guard_remove(uintptr_t addr, size_t size);
+// mprotect: the fallback for guard pages where the kernel has no MADV_GUARD_INSTALL. Each change
+// of protection inside a mapping splits it, and the kernel refuses more than vm.max_map_count
+// mappings per process: false then (ENOMEM).
+enum class Access : uint8_t { kNone, kRead, kReadWrite };
+bool protect(uintptr_t addr, size_t size, Access access);
+// vm.max_map_count, or 65530 (the kernel's default) when it cannot be read.
+size_t max_map_count();
 // The soft RLIMIT_AS, or SIZE_MAX when unlimited.
 size_t address_space_limit();
 
@@ -72,6 +87,17 @@ void write_all(int fd, const char* buf, size_t len);
 // --- signals -------------------------------------------------------------------------------------
 // Installs `handler` for `sig` (SA_RESTART, nothing masked). False when the kernel refuses.
 bool catch_signal(int sig, void (*handler)(int));
+
+// Signal actions as sigaction(2) takes them, through libc's __sigaction, which the library's own
+// exported sigaction() (catch_overflow's interposition) does not shadow. 0 or -1 with errno.
+int set_signal_action(int sig, const struct ::sigaction* act, struct ::sigaction* old);
+// Installs `handler` (SA_SIGINFO, SA_ONSTACK, SA_NODEFER) for `sig`, the previous action into *old.
+bool catch_fault_signal(int sig, void (*handler)(int, siginfo_t*, void*), struct ::sigaction* old);
+// raise(3): the signal to this thread.
+void raise_signal(int sig);
+// True when the fault described by a SA_SIGINFO handler's context was a write (x86-64: the page
+// fault error code); false for a read or when the machine does not say.
+bool fault_was_write(const void* ucontext);
 
 // --- randomness ----------------------------------------------------------------------------------
 // 64 unpredictable bits (getrandom; when the kernel has none yet, the clock and this process's

@@ -1,0 +1,116 @@
+// MALLOCDEBUG=catch_overflow (and MALLOCTYPE=debug): the first layer of the stack when it is on.
+// The blocks it chooses (every block, or those of debug_range sizes, of functionset callers, or one
+// in `sample` n) go to the guard arena (guard_arena.h), which places each so that its end meets an
+// inaccessible page; every other request, and every block the arena cannot guard, passes to the
+// layers below as usual. A free of a guarded block is checked against the arena's records, so a
+// double free or a pointer into a block is reported, never followed. When the layer is off it
+// costs one predictable branch per call.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+
+#include "libmalloc/base/address_map.h"
+#include "libmalloc/base/config.h"
+#include "libmalloc/base/lock.h"
+#include "options/guard_arena.h"
+#include "options/guard_fault.h"
+#include "options/pool.h"
+
+namespace aixmalloc {
+
+namespace guard {
+// Which requests are guarded, from the configuration (catch_overflow.cpp).
+struct Choice {
+  bool every = true;  // no range, no functionset, no sampling
+  uint64_t min = 0, max = UINT64_MAX;
+  uint64_t sample = 0;  // guard one in `sample`; 0: every block in range
+  bool functions = false;
+};
+// Sets the choice and the arena up; false when catch_overflow cannot run (one line said why).
+bool start(const Config& c, Choice* out);
+// functionset: true when the current request comes from one of the named functions.
+bool caller_chosen();
+// sample: true for one request in n on this thread.
+bool sample_hit(uint64_t n);
+}  // namespace guard
+
+template <class Next>
+class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::set_aside_in_child> {
+ public:
+  void configure(const Config& c) {
+    Next::configure(c);
+    on_ = c.enabled(OptionId::kCatchOverflow) && guard::start(c, &choice_);
+    if (on_) pool::g_fast.store(false, std::memory_order_release);  // every request comes here
+  }
+
+  void* allocate(size_t size, size_t align) {
+    if (__builtin_expect(on_, 0) && chosen(size)) {
+      if (void* p = guard::allocate(size, align)) return p;
+    }
+    return Next::allocate(size, align);
+  }
+
+  void release(void* p, Owner o, const char* call) {
+    if (o.kind() != OwnerKind::kGuarded) return Next::release(p, o, call);
+    if (valid(p, call)) guard::release(p);
+  }
+
+  size_t usable_size(void* p, Owner o, const char* call) {
+    if (o.kind() != OwnerKind::kGuarded) return Next::usable_size(p, o, call);
+    return valid(p, call) ? guard::usable_size(p) : 0;
+  }
+
+  // A guarded block's end must stay at its guard page: a new size always moves it (nullptr: the
+  // runtime allocates, copies and frees), except the same size.
+  void* reallocate(void* p, Owner o, size_t size) {
+    if (o.kind() != OwnerKind::kGuarded) return Next::reallocate(p, o, size);
+    if (!valid(p, "realloc")) return nullptr;
+    return size == guard::requested_size(p) ? p : nullptr;
+  }
+
+  void clear(void* p, size_t size) {
+    if (address_map().lookup(p).kind() == OwnerKind::kGuarded) {
+      memset(p, 0, size);
+      return;
+    }
+    Next::clear(p, size);
+  }
+
+  void set_default_alignment(size_t align) {
+    Next::set_default_alignment(align);
+    if (on_) pool::g_fast.store(false, std::memory_order_release);
+  }
+
+  bool any_allocation() { return guard::any_allocation() || Next::any_allocation(); }
+
+  void statistics(Statistics& f) {
+    Next::statistics(f);
+    if (!on_) return;
+    guard::totals(&f.guard);
+    f.has_guard = 1;
+  }
+
+ private:
+  bool chosen(size_t size) const {
+    if (choice_.every) return true;
+    if (size < choice_.min || size > choice_.max) return false;
+    if (choice_.functions && !guard::caller_chosen()) return false;
+    return choice_.sample == 0 || guard::sample_hit(choice_.sample);
+  }
+
+  // A pointer into the arena that is not a live block's start is reported (and, under
+  // MALLOCDEBUG=continue, the call does nothing).
+  static bool valid(void* p, const char* call) {
+    guard::BlockInfo b;
+    guard::Verdict v = guard::check(p, &b);
+    if (v == guard::Verdict::kLive) return true;
+    guard::report_bad_free(call, p, v, b);
+    return false;
+  }
+
+  bool on_ = false;
+  guard::Choice choice_;
+};
+
+}  // namespace aixmalloc

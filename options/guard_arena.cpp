@@ -1,0 +1,363 @@
+// The guard arena (guard_arena.h): the reserved range, its page table and run records, the runs'
+// free lists by size class and the quarantine. One lock guards the lists; the page table and the
+// records are read without it by the fault handler, which only reports.
+#include "options/guard_arena.h"
+
+#include <atomic>
+#include <cstring>
+
+#include "libmalloc/base/address_map.h"
+#include "libmalloc/base/fatal.h"
+#include "libmalloc/base/format.h"
+#include "libmalloc/base/os.h"
+#include "libmalloc/base/platform.h"
+
+namespace aixmalloc::guard {
+namespace {
+
+enum State : uint8_t { kUnused, kLive, kQuarantined, kFree };
+
+// One per run, for the run's life. 32 bytes.
+struct Record {
+  uintptr_t user;
+  uint64_t size;
+  uint32_t first_page;  // the run's first page, counted from the arena's base
+  uint32_t pages;       // data pages and the guard page
+  uint32_t next;        // free list or quarantine
+  int32_t thread : 24;
+  uint32_t state : 7;
+  uint32_t hidden : 1;  // its data pages are inaccessible (freed and given back)
+};
+static_assert(sizeof(Record) == 32);
+
+constexpr unsigned kExactClasses = 64;  // runs of 1..64 pages: a class each
+constexpr unsigned kClasses = kExactClasses + 4 * 40;
+
+// The arena and its tables: reserved at start-up, committed as they fill.
+constexpr size_t kArenaMax = size_t{64} << 30;
+constexpr size_t kArenaMin = size_t{64} << 20;
+constexpr size_t kCommitStep = size_t{64} << 20;
+// Freed runs kept as they are for reuse (without postfree_checking): a new page costs a page fault
+// and a hidden one two system calls, so a program that frees and allocates again reuses warm
+// pages. Beyond this many bytes, freed runs are hidden and their memory given back.
+constexpr size_t kWarmBytes = size_t{32} << 20;
+
+Settings g_settings;
+std::atomic<bool> g_enabled{false};
+bool g_madvise_guards = false;  // MADV_GUARD_INSTALL works here
+size_t g_page = 4096;
+unsigned g_page_shift = 12;
+uintptr_t g_base = 0, g_end = 0;
+uintptr_t g_bump = 0;       // the next page never used
+size_t g_committed = 0;     // bytes of the arena read-write from its base
+uintptr_t g_assigned = 0;   // in the address map up to here (whole granules)
+bool g_frozen = false;      // a child forked without the locks: the arena is left as it was
+std::atomic<uint32_t>* g_page_table = nullptr;  // a record number per page; 0: never used
+Record* g_records = nullptr;                    // record 0 is unused
+uint32_t g_record_count = 1;
+size_t g_table_committed = 0, g_records_committed = 0;
+size_t g_table_bytes = 0, g_records_bytes = 0;
+
+uint32_t g_free_runs[kClasses] = {};
+uint32_t g_quarantine_head = 0, g_quarantine_tail = 0;
+bool g_full_reported = false;
+
+size_t g_warm_bytes = 0;
+GuardFigures g_figures;
+std::atomic<uint64_t> g_misuse{0};
+Lock g_lock;
+
+uintptr_t page_addr(uint32_t page) { return g_base + (uintptr_t{page} << g_page_shift); }
+uintptr_t guard_page(const Record& r) { return page_addr(r.first_page + r.pages - 1); }
+size_t data_bytes(const Record& r) { return size_t{r.pages - 1} << g_page_shift; }
+
+unsigned class_of(size_t pages) {
+  if (pages <= kExactClasses) return static_cast<unsigned>(pages - 1);
+  unsigned log = 63u - static_cast<unsigned>(__builtin_clzll(pages - 1));  // 2^log < pages <= 2^(log+1)
+  size_t quarter = size_t{1} << (log - 2);
+  unsigned step = static_cast<unsigned>((pages - 1 - (size_t{1} << log)) / quarter);  // 0..3
+  return kExactClasses + 4 * (log - 6) + step;
+}
+size_t class_pages(unsigned c) {
+  if (c < kExactClasses) return c + 1;
+  unsigned log = (c - kExactClasses) / 4 + 6, step = (c - kExactClasses) % 4;
+  return (size_t{1} << log) + (size_t{step} + 1) * (size_t{1} << (log - 2));
+}
+
+const Record* record_at(uintptr_t addr) {
+  if (addr < g_base || addr >= g_bump) return nullptr;
+  uint32_t id = g_page_table[(addr - g_base) >> g_page_shift].load(std::memory_order_acquire);
+  return id ? &g_records[id] : nullptr;
+}
+
+void say_once(const char* why) {
+  if (g_full_reported) return;
+  g_full_reported = true;
+  TextBuf<300> t;
+  t.str("MALLOCDEBUG: catch_overflow: ").str(why).str("; further blocks are served without a guard page");
+  warn(t.data(), t.size());
+}
+
+// Makes a range of one of the arena's tables readable and writable up to `need` bytes.
+bool commit_table(uintptr_t table, size_t* committed, size_t total, size_t need) {
+  if (need <= *committed) return true;
+  size_t to = (need + kCommitStep - 1) & ~(kCommitStep - 1);
+  if (to > total) to = total;
+  if (!os::commit(table + *committed, to - *committed)) return false;
+  *committed = to;
+  return true;
+}
+
+// Hides a run's data pages (freed: a use faults, the memory goes back) or shows them (reused).
+void hide(Record& r) {
+  uintptr_t start = page_addr(r.first_page);
+  bool done;
+  if (g_madvise_guards) {
+    done = os::guard_install(start, data_bytes(r));
+  } else {
+    os::disclaim(start, data_bytes(r));
+    done = os::protect(start, data_bytes(r), os::Access::kNone);
+  }
+  r.hidden = done;
+  if (!done) g_warm_bytes += data_bytes(r);  // the kernel refused: the run stays as it is
+}
+bool show(Record& r) {
+  if (!r.hidden) {
+    g_warm_bytes -= data_bytes(r);
+    return true;
+  }
+  uintptr_t start = page_addr(r.first_page);
+  bool done = g_madvise_guards ? os::guard_remove(start, data_bytes(r))
+                               : os::protect(start, data_bytes(r), os::Access::kReadWrite);
+  if (done) r.hidden = 0;
+  return done;
+}
+bool install_guard(uintptr_t page) {
+  if (g_settings.allow_overreading) return os::protect(page, g_page, os::Access::kRead);
+  if (g_madvise_guards) return os::guard_install(page, g_page);
+  return os::protect(page, g_page, os::Access::kNone);
+}
+
+// A run of `pages` pages from the untouched end of the arena, its pages recorded. Lock held.
+uint32_t carve(size_t pages) {
+  size_t bytes = pages << g_page_shift;
+  if (bytes > g_end - g_bump) {
+    say_once("the guard arena is full");
+    return 0;
+  }
+  uint32_t id = g_record_count;
+  if (!commit_table(reinterpret_cast<uintptr_t>(g_records), &g_records_committed, g_records_bytes,
+                    (size_t{id} + 1) * sizeof(Record)) ||
+      !commit_table(reinterpret_cast<uintptr_t>(g_page_table), &g_table_committed, g_table_bytes,
+                    (((g_bump - g_base) >> g_page_shift) + pages) * sizeof(uint32_t)) ||
+      !commit_table(g_base, &g_committed, g_end - g_base, g_bump - g_base + bytes)) {
+    say_once("the system refuses memory for the guard arena");
+    return 0;
+  }
+  uintptr_t start = g_bump;
+  if (!install_guard(start + bytes - g_page)) {
+    say_once("the kernel refuses more mappings (vm.max_map_count; see aixmalloc(7), catch_overflow)");
+    return 0;
+  }
+  if (g_bump + bytes > g_assigned) {  // the address map learns the arena granule by granule
+    uintptr_t to = (g_bump + bytes + kGranule - 1) & ~(kGranule - 1);
+    if (!address_map().assign(g_assigned, to - g_assigned, Owner::make(OwnerKind::kGuarded, nullptr))) {
+      say_once("no memory for the address map");
+      return 0;
+    }
+    g_assigned = to;
+  }
+  g_bump += bytes;
+  ++g_record_count;
+  Record& r = g_records[id];
+  r.first_page = static_cast<uint32_t>((start - g_base) >> g_page_shift);
+  r.pages = static_cast<uint32_t>(pages);
+  for (size_t i = 0; i < pages; ++i) g_page_table[r.first_page + i].store(id, std::memory_order_release);
+  g_figures.arena_bytes += bytes;
+  if (g_madvise_guards && !g_settings.allow_overreading) ++g_figures.page_table_guards;
+  return id;
+}
+
+// A free run of the class, its data pages usable again. Lock held.
+uint32_t reuse(unsigned c) {
+  uint32_t id = g_free_runs[c];
+  if (id == 0) return 0;
+  Record& r = g_records[id];
+  if (!show(r)) {
+    say_once("the kernel refuses more mappings (vm.max_map_count; see aixmalloc(7), catch_overflow)");
+    return 0;
+  }
+  g_free_runs[c] = r.next;
+  return id;
+}
+
+// Quarantined runs leave for the free lists, oldest first, while the quarantine is over its bound.
+void drain_quarantine() {
+  while (g_quarantine_head && g_figures.quarantine_bytes > g_settings.quarantine_bytes) {
+    Record& r = g_records[g_quarantine_head];
+    g_quarantine_head = r.next;
+    if (g_quarantine_head == 0) g_quarantine_tail = 0;
+    g_figures.quarantine_bytes -= data_bytes(r);
+    --g_figures.quarantine_blocks;
+    r.state = kFree;
+    unsigned c = class_of(r.pages);
+    r.next = g_free_runs[c];
+    g_free_runs[c] = static_cast<uint32_t>(&r - g_records);
+  }
+}
+
+}  // namespace
+
+bool configure(const Settings& s) {
+  g_settings = s;
+  if (g_enabled.load(std::memory_order_relaxed)) return true;  // mallopt rebuilt the stack
+  g_page = page_size();
+  g_page_shift = static_cast<unsigned>(__builtin_ctzll(g_page));
+  size_t arena = kArenaMax;
+  while (arena >= kArenaMin && (g_base = os::reserve(arena, kGranule)) == 0) arena /= 2;
+  if (g_base == 0) {
+    static const char kNo[] = "MALLOCDEBUG: catch_overflow: no address space for the guard arena; catch_overflow is off";
+    warn(kNo, sizeof(kNo) - 1);
+    return false;
+  }
+  size_t pages = arena >> g_page_shift;
+  g_table_bytes = (pages * sizeof(uint32_t) + g_page - 1) & ~(g_page - 1);
+  g_records_bytes = ((pages / 2 + 2) * sizeof(Record) + g_page - 1) & ~(g_page - 1);
+  uintptr_t table = os::reserve(g_table_bytes, g_page), records = os::reserve(g_records_bytes, g_page);
+  if (table == 0 || records == 0) {
+    if (table) os::release(table, g_table_bytes);
+    if (records) os::release(records, g_records_bytes);
+    os::release(g_base, arena);
+    g_base = 0;
+    static const char kNo[] = "MALLOCDEBUG: catch_overflow: no memory for the guard arena's tables; catch_overflow is off";
+    warn(kNo, sizeof(kNo) - 1);
+    return false;
+  }
+  g_page_table = reinterpret_cast<std::atomic<uint32_t>*>(table);
+  g_records = reinterpret_cast<Record*>(records);
+  g_end = g_base + arena;
+  g_bump = g_assigned = g_base;
+  g_committed = 0;
+  // Does this kernel have MADV_GUARD_INSTALL? Try it on the arena's first page.
+  if (os::commit(g_base, kCommitStep)) {
+    g_committed = kCommitStep;
+    g_madvise_guards = os::guard_install(g_base, g_page) && os::guard_remove(g_base, g_page);
+  }
+  g_enabled.store(true, std::memory_order_release);
+  return true;
+}
+
+bool enabled() { return g_enabled.load(std::memory_order_acquire); }
+
+void* allocate(size_t size, size_t align) {
+  if (align == 0) align = 1;
+  // Data pages for the block, with room to round its start down to the alignment.
+  if (size > (g_end - g_base) / 4) return nullptr;
+  size_t data = (size + align - 1 + g_page - 1) >> g_page_shift;
+  if (data == 0) data = 1;
+  unsigned c = class_of(data + 1);
+  LockGuard hold(g_lock);
+  if (g_frozen) return nullptr;
+  uint32_t id = reuse(c);
+  if (id == 0) id = carve(class_pages(c));
+  if (id == 0) {
+    ++g_figures.unguarded;
+    return nullptr;
+  }
+  Record& r = g_records[id];
+  uintptr_t user = (guard_page(r) - size) & ~(uintptr_t{align} - 1);
+  r.user = user;
+  r.size = size;
+  r.next = 0;
+  r.thread = os::thread_id();
+  r.state = kLive;
+  ++g_figures.live_blocks;
+  g_figures.live_bytes += size;
+  ++g_figures.guarded;
+  return reinterpret_cast<void*>(user);
+}
+
+Verdict check(const void* p, BlockInfo* info) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  const Record* r = record_at(a);
+  if (r == nullptr || r->state == kUnused) return Verdict::kNotABlock;
+  info->user = r->user;
+  info->size = r->size;
+  info->thread = r->thread;
+  info->live = r->state == kLive;
+  if (r->user == a) return r->state == kLive ? Verdict::kLive : Verdict::kDoubleFree;
+  if (r->state == kLive && a > r->user && a < r->user + r->size) return Verdict::kInterior;
+  return Verdict::kNotABlock;
+}
+
+void release(void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  LockGuard hold(g_lock);
+  if (g_frozen) return;
+  Record* r = const_cast<Record*>(record_at(a));
+  if (r == nullptr || r->state != kLive || r->user != a) return;  // checked by the caller; raced
+  --g_figures.live_blocks;
+  g_figures.live_bytes -= r->size;
+  r->thread = os::thread_id();
+  if (g_settings.postfree_checking) {
+    hide(*r);
+    r->state = kQuarantined;
+    r->next = 0;
+    uint32_t id = static_cast<uint32_t>(r - g_records);
+    if (g_quarantine_tail) g_records[g_quarantine_tail].next = id;
+    else g_quarantine_head = id;
+    g_quarantine_tail = id;
+    ++g_figures.quarantine_blocks;
+    g_figures.quarantine_bytes += data_bytes(*r);
+    drain_quarantine();
+    return;
+  }
+  r->state = kFree;
+  if (g_warm_bytes + data_bytes(*r) <= kWarmBytes) g_warm_bytes += data_bytes(*r);
+  else hide(*r);
+  unsigned c = class_of(r->pages);
+  r->next = g_free_runs[c];
+  g_free_runs[c] = static_cast<uint32_t>(r - g_records);
+}
+
+size_t usable_size(const void* p) {
+  const Record* r = record_at(reinterpret_cast<uintptr_t>(p));
+  return r ? guard_page(*r) - r->user : 0;
+}
+
+size_t requested_size(const void* p) {
+  const Record* r = record_at(reinterpret_cast<uintptr_t>(p));
+  return r ? r->size : 0;
+}
+
+bool any_allocation() { return g_figures.guarded != 0; }
+
+Site classify(uintptr_t addr, BlockInfo* info) {
+  if (!enabled() || addr < g_base || addr >= g_end) return Site::kOutside;
+  const Record* r = record_at(addr);
+  if (r == nullptr || r->state == kUnused) return Site::kUnused;
+  info->user = r->user;
+  info->size = r->size;
+  info->thread = r->thread;
+  info->live = r->state == kLive;
+  if (r->state != kLive) return Site::kFreed;
+  if (addr >= guard_page(*r)) return Site::kPastEnd;
+  return Site::kUnused;  // a live data page does not fault
+}
+
+void count_misuse() { g_misuse.fetch_add(1, std::memory_order_relaxed); }
+
+void totals(GuardFigures* out) {
+  LockGuard hold(g_lock);
+  *out = g_figures;
+  out->misuse = g_misuse.load(std::memory_order_relaxed);
+}
+
+Lock& fork_lock() { return g_lock; }
+
+void set_aside_in_child() {
+  g_frozen = true;
+  g_lock.reset_in_child();
+}
+
+}  // namespace aixmalloc::guard
