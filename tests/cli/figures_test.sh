@@ -17,7 +17,8 @@ mkfifo "$work/fifo"
 exec {fd}<> "$work/fifo"
 (
   exec {fd}>&-
-  exec env LD_PRELOAD="$AIXMALLOC_LIB" MALLOCOPTIONS="$options" AIXMALLOC_STATS="$work/status.txt" \
+  exec env LD_PRELOAD="$AIXMALLOC_LIB" MALLOCOPTIONS="$options" MALLOCDEBUG=catch_overflow,sample:64 \
+    AIXMALLOC_STATS="$work/status.txt" \
     AIXMALLOC_STATS_JSON="$work/document.json" AIXMALLOC_STATS_SIGNAL=USR2 \
     "$CLI_LIVE_WORKLOAD" every "$work/fifo"
 ) > "$work/workload.out" 2> "$work/workload.err" &
