@@ -241,7 +241,7 @@ bool configure(const Settings& s) {
   // Does this kernel have MADV_GUARD_INSTALL? Try it on the arena's first page.
   if (os::commit(g_base, kCommitStep)) {
     g_committed = kCommitStep;
-    g_madvise_guards = os::guard_install(g_base, g_page) && os::guard_remove(g_base, g_page);
+    g_madvise_guards = !s.force_mprotect && os::guard_install(g_base, g_page) && os::guard_remove(g_base, g_page);
   }
   g_enabled.store(true, std::memory_order_release);
   return true;

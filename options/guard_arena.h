@@ -33,6 +33,7 @@ struct Settings {
   bool allow_overreading = false;  // the guard page is readable
   bool postfree_checking = false;  // freed runs wait in the quarantine
   uint64_t quarantine_bytes = 0;   // its bound
+  bool force_mprotect = false;     // as on a kernel without MADV_GUARD_INSTALL (tests)
 };
 
 // Reserves the arena. False, with one line, when no address space can be had.
