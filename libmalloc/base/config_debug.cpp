@@ -98,8 +98,10 @@ void Parser::set_names(Variable var, OptionId id, bool has_value, Span value) {
     if (!more) break;
   }
   if (!any) {
-    diag(var).str(o.name).str(": no function name in ").quoted(value.p, value.n)
-        .str(" (letters, digits, '_', '$', '.'); guarding every caller");
+    // What is used comes before the hint, which a long quoted value may cut off.
+    diag(var).str(o.name).str(": no usable name in ").quoted(value.p, value.n)
+        .str("; guarding every caller (a name: at most ").num(DebugSettings::kFunctionLength - 1)
+        .str(" letters, digits, '_', '$', '.')");
     done();
     refuse(id, var);
     return;

@@ -351,8 +351,8 @@ TEST(ConfigDebug, FunctionsetWithoutAUsableNameGuardsEveryCaller) {
   Parsed none = debug("catch_overflow,functionset:a-b:1:");
   ASSERT_EQ(none.lines.size(), 1u);
   EXPECT_EQ(none.lines[0],
-            "MALLOCDEBUG: functionset: no function name in 'a-b:1:' (letters, digits, '_', '$', '.'); guarding every "
-            "caller");
+            "MALLOCDEBUG: functionset: no usable name in 'a-b:1:'; guarding every caller (a name: at most 63 "
+            "letters, digits, '_', '$', '.')");
   EXPECT_FALSE(none.cfg.enabled(O::kFunctionset));
   EXPECT_EQ(none.cfg.debug.function_count, 0u);
   for (const char* empty : {"catch_overflow,functionset", "catch_overflow,functionset:"})
