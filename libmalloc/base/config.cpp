@@ -1,15 +1,17 @@
 // The parser behind every aixmalloc variable, on the grammar AIX documents for MALLOCOPTIONS,
-// MALLOCBUCKETS and MALLOCMULTIHEAP: comma-separated tokens, `name` or `name:value`, blanks around
-// tokens trimmed, option names matched as documented (case sensitive), MALLOCTYPE values matched
-// case-insensitively; a repeated option takes its last value; sub-options given in both
-// MALLOCOPTIONS and a legacy variable take the MALLOCOPTIONS value.
-// Every rejected token yields exactly one diagnostic saying what is used instead.
+// MALLOCBUCKETS, MALLOCMULTIHEAP and MALLOCDEBUG: comma-separated tokens, `name` or `name:value`,
+// blanks around tokens trimmed, option names matched as documented (case sensitive), MALLOCTYPE
+// values matched case-insensitively; a repeated option takes its last value; sub-options given in
+// both MALLOCOPTIONS and a legacy variable take the MALLOCOPTIONS value.
+// Every rejected token yields exactly one diagnostic saying what is used instead. MALLOCDEBUG's own
+// kinds of value and its rules are in config_debug.cpp.
 #include "libmalloc/base/config.h"
 
 #include <signal.h>
 
 #include <cstring>
 
+#include "libmalloc/base/config_parser.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 
@@ -32,24 +34,18 @@ const OptionSpec kOptions[kOptionCount] = {
 #include "libmalloc/base/options.def"
 };
 
-namespace {
+namespace config_detail {
 
-struct Span {
-  const char* p;
-  size_t n;
-  bool empty() const { return n == 0; }
-  bool equals(const char* s) const { return strlen(s) == n && memcmp(p, s, n) == 0; }
-  bool iequals(const char* s) const {
-    if (strlen(s) != n) return false;
-    for (size_t i = 0; i < n; ++i) {
-      char a = p[i], b = s[i];
-      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-      if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-      if (a != b) return false;
-    }
-    return true;
+bool Span::iequals(const char* s) const {
+  if (strlen(s) != n) return false;
+  for (size_t i = 0; i < n; ++i) {
+    char a = p[i], b = s[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
   }
-};
+  return true;
+}
 
 Span trim(Span s) {
   while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) ++s.p, --s.n;
@@ -57,7 +53,6 @@ Span trim(Span s) {
   return s;
 }
 
-// Decimal or 0x-hexadecimal, no sign, no suffix; false on anything else or on overflow.
 bool parse_number(Span s, uint64_t* out) {
   if (s.empty()) return false;
   unsigned base = 10;
@@ -85,76 +80,49 @@ bool parse_number(Span s, uint64_t* out) {
   return true;
 }
 
-class Parser {
- public:
-  Parser(const ParseContext& ctx, Config* cfg) : ctx_(ctx), cfg_(cfg) {}
+void Parser::done() {
+  Diagnostics& d = cfg_->diagnostics;
+  if (d.count < Diagnostics::kMaxLines) {
+    size_t n = line_.size() < Diagnostics::kLineLength - 1 ? line_.size() : Diagnostics::kLineLength - 1;
+    memcpy(d.lines[d.count], line_.data(), n);
+    d.lines[d.count][n] = '\0';
+    ++d.count;
+  } else {
+    ++d.dropped;
+  }
+}
 
-  // Opens a diagnostic line "VAR: ..."; the caller appends the rest and calls done().
-  Text& diag(Variable var) {
-    line_.clear();
-    return line_.str(spec(var).name).str(": ");
+bool Parser::applies(OptionId id) {
+  const OptionSpec& o = spec(id);
+  Variable var = current_;
+  if (!(o.policies & (1u << static_cast<unsigned>(cfg_->policy)))) {
+    diag(var).quoted(o.name, strlen(o.name)).str(" does not apply to MALLOCTYPE=")
+        .str(spec(cfg_->policy).spelling).str("; ignored");
+    done();
+    refuse(id, var);
+    return false;
   }
-  void done() {
-    Diagnostics& d = cfg_->diagnostics;
-    if (d.count < Diagnostics::kMaxLines) {
-      size_t n = line_.size() < Diagnostics::kLineLength - 1 ? line_.size()
-                                                               : Diagnostics::kLineLength - 1;
-      memcpy(d.lines[d.count], line_.data(), n);
-      d.lines[d.count][n] = '\0';
-      ++d.count;
-    } else {
-      ++d.dropped;
-    }
+  if (!o.built) {
+    diag(var).quoted(o.name, strlen(o.name)).str(" is not available in this build; ignored");
+    done();
+    refuse(id, var);
+    return false;
   }
+  return true;
+}
 
-  void parse_type(Span value);
-  void parse_tokens(Variable var, Span value);
-  void parse_multiheap(Span value);
-  void parse_disclaim(Span value);
-  void parse_stats(Variable var, Span value, Destination* out);
-  void parse_signal(Span value);
-  void apply_policy_matrix();
+uint64_t Parser::default_of(OptionId id) const {
+  if (id == OptionId::kAlign && !ctx_.is_64bit) return 8;  // AIX: 8 in 32-bit programs, 16 in 64-bit
+  return spec(id).def;
+}
 
- private:
-  // False, with the token's one diagnostic, when the option cannot be used: AIX allows each option
-  // under some MALLOCTYPEs only (options.def), or this build lacks it.
-  bool applies(OptionId id) {
-    const OptionSpec& o = spec(id);
-    Variable var = current_;
-    if (!(o.policies & (1u << static_cast<unsigned>(cfg_->policy)))) {
-      diag(var).quoted(o.name, strlen(o.name)).str(" does not apply to MALLOCTYPE=")
-          .str(spec(cfg_->policy).spelling).str("; ignored");
-      done();
-      return false;
-    }
-    if (!o.built) {
-      diag(var).quoted(o.name, strlen(o.name)).str(" is not available in this build; ignored");
-      done();
-      return false;
-    }
-    return true;
-  }
-  Variable current_ = Variable::kMallocOptions;
-  void set_option(Variable var, OptionId id, bool has_value, Span value);
-  bool parse_destination(Variable var, const char* what, Span value, Destination* out);
-  Origin origin_of(Variable var) const {
-    return var == Variable::kMallocType || var == Variable::kMallocOptions ||
-                   var == Variable::kAixmallocStats || var == Variable::kAixmallocStatsJson
-               ? Origin::kVariable
-               : Origin::kLegacy;
-  }
-  void enable(OptionId id, Variable var, uint64_t number) {
-    OptionValue& v = cfg_->option(id);
-    v.on = true;
-    v.number = number;
-    v.origin = origin_of(var);
-    v.source = var;
-  }
-
-  const ParseContext& ctx_;
-  Config* cfg_;
-  TextBuf<Diagnostics::kLineLength> line_;
-};
+void Parser::refuse(OptionId id, Variable var) {
+  OptionValue& v = cfg_->option(id);
+  v.on = false;
+  v.number = default_of(id);
+  v.origin = origin_of(var);
+  v.source = var;
+}
 
 void Parser::parse_type(Span value) {
   Variable var = Variable::kMallocType;
@@ -193,8 +161,11 @@ void Parser::parse_type(Span value) {
     return;
   }
   if (value.iequals("debug")) {  // AIX: the default policy with MALLOCDEBUG=catch_overflow
-    enable(OptionId::kCatchOverflow, var, 0);
-    cfg_->option(OptionId::kCatchOverflow).origin = Origin::kLegacy;
+    current_ = var;
+    if (applies(OptionId::kCatchOverflow)) {
+      enable(OptionId::kCatchOverflow, var, 0);
+      cfg_->option(OptionId::kCatchOverflow).origin = Origin::kLegacy;
+    }
     return;
   }
   if (value.n >= 5 && Span{value.p, 5}.iequals("user:")) {
@@ -208,7 +179,8 @@ void Parser::parse_type(Span value) {
   done();
 }
 
-bool Parser::parse_destination(Variable var, const char* what, Span value, Destination* out) {
+bool Parser::parse_destination(Variable var, const char* what, Span value, Destination* out,
+                               const char* fallback) {
   if (value.equals("stdout")) {
     out->kind = Destination::kStdout;
     return true;
@@ -218,19 +190,19 @@ bool Parser::parse_destination(Variable var, const char* what, Span value, Desti
     return true;
   }
   if (value.empty()) {
-    diag(var).str(what).str(": needs stdout, stderr or a file path; not written");
+    diag(var).str(what).str(": needs stdout, stderr or a file path; ").str(fallback);
     done();
     return false;
   }
   if (ctx_.secure) {
     diag(var).str(what).str(": file ").quoted(value.p, value.n)
-        .str(" refused in a set-uid or set-gid process; not written");
+        .str(" refused in a set-uid or set-gid process; ").str(fallback);
     done();
     return false;
   }
   if (value.n >= sizeof(out->path) || memchr(value.p, '\0', value.n) != nullptr) {
     diag(var).str(what).str(": path ").quoted(value.p, value.n).str(" is longer than ")
-        .num(sizeof(out->path) - 1).str(" bytes; not written");
+        .num(sizeof(out->path) - 1).str(" bytes; ").str(fallback);
     done();
     return false;
   }
@@ -241,9 +213,14 @@ bool Parser::parse_destination(Variable var, const char* what, Span value, Desti
 }
 
 void Parser::set_option(Variable var, OptionId id, bool has_value, Span value) {
-  const OptionSpec& o = spec(id);
+  size_t before = cfg_->diagnostics.total();
   // One line per token: an option that does not apply is named for that alone, its value unread.
-  if (!applies(id)) return;
+  if (applies(id)) set_value(var, id, has_value, value);
+  diagnosed_[static_cast<size_t>(id)] = cfg_->diagnostics.total() > before;
+}
+
+void Parser::set_value(Variable var, OptionId id, bool has_value, Span value) {
+  const OptionSpec& o = spec(id);
   switch (o.arg) {
     case kFlag:
       if (has_value) {
@@ -266,59 +243,79 @@ void Parser::set_option(Variable var, OptionId id, bool has_value, Span value) {
       }
       return;
     case kDest: {
-      Destination* d = &cfg_->bucket_statistics;
+      // The debug output falls back to stderr; a refused report is not written at all.
+      bool debug = id == OptionId::kOutput;
       Destination parsed;
-      if (parse_destination(var, o.name, has_value ? value : Span{"", 0}, &parsed)) {
-        *d = parsed;
+      if (parse_destination(var, o.name, has_value ? value : Span{"", 0}, &parsed,
+                            debug ? "messages go to stderr" : "not written")) {
+        *(debug ? &cfg_->debug.output : &cfg_->bucket_statistics) = parsed;
         enable(id, var, 0);
+      } else if (debug) {
+        cfg_->debug.output = Destination{};
+        refuse(id, var);
       }
       return;
     }
-    case kRange:  // MALLOCDEBUG's kinds: not read yet
+    case kRange:
+      return set_range(var, id, has_value, value);
     case kNames:
+      return set_names(var, id, has_value, value);
     case kPattern:
+      return set_pattern(var, id, has_value, value);
     case kWord:
-      return;
+      return set_word(var, id, has_value, value);
     case kOptNumber:
-    case kNumber: {
-      uint64_t n = o.def;
-      if (!has_value) {
-        if (o.arg == kNumber) {
-          diag(var).str(o.name).str(": needs a value (").str(o.name).str(":n); using ").num(o.def);
-          done();
-        }
-      } else if (!parse_number(value, &n)) {
-        diag(var).str(o.name).str(": ").quoted(value.p, value.n).str(" is not a number; using ");
-        (o.def == 0 && id == OptionId::kPool ? line_.str("no cap") : line_.num(o.def));
-        done();
-        n = o.def;
-      } else if (!(id == OptionId::kPool && n == 0) && (n < o.min || n > o.max)) {
-        diag(var).str(o.name).str(": ").num(n).str(" is outside ").num(o.min).str("..").num(o.max)
-            .str("; using ");
-        (o.def == 0 && id == OptionId::kPool ? line_.str("no cap") : line_.num(o.def));
-        done();
-        n = o.def;
-      } else if (id == OptionId::kBucketSizingFactor && n % (ctx_.is_64bit ? 16 : 8) != 0) {
-        diag(var).str(o.name).str(": ").num(n).str(" is not a multiple of ")
-            .num(ctx_.is_64bit ? 16 : 8).str("; using ").num(o.def);
-        done();
-        n = o.def;
-      }
-      if (id == OptionId::kPool && n != 0) n = (n + 65535) & ~uint64_t{65535};  // whole pool pages
-      enable(id, var, n);
-      // Sub-options tune buckets but do not switch it on (AIX reads MALLOCBUCKETS only with it).
-      if (id == OptionId::kNumberOfBuckets || id == OptionId::kBucketSizingFactor ||
-          id == OptionId::kBlocksPerBucket)
-        cfg_->option(id).on = false;
-      return;
-    }
+    case kNumber:
+      return set_number(var, id, has_value, value);
   }
+}
+
+void Parser::set_number(Variable var, OptionId id, bool has_value, Span value) {
+  const OptionSpec& o = spec(id);
+  const uint64_t def = default_of(id);
+  // What a refused value is replaced by, as the line says it.
+  auto using_default = [&] {
+    (def == 0 && id == OptionId::kPool ? line_.str("no cap") : line_.num(def));
+    done();
+  };
+  uint64_t n = def;
+  if (!has_value) {
+    if (o.arg == kNumber) {
+      diag(var).str(o.name).str(": needs a value (").str(o.name).str(":n); using ");
+      using_default();
+    }
+  } else if (!parse_number(value, &n)) {
+    diag(var).str(o.name).str(": ").quoted(value.p, value.n).str(" is not a number; using ");
+    using_default();
+    n = def;
+  } else if (!(id == OptionId::kPool && n == 0) && (n < o.min || n > o.max)) {
+    diag(var).str(o.name).str(": ").num(n).str(" is outside ").num(o.min).str("..").num(o.max)
+        .str("; using ");
+    using_default();
+    n = def;
+  } else if (id == OptionId::kBucketSizingFactor && n % (ctx_.is_64bit ? 16 : 8) != 0) {
+    diag(var).str(o.name).str(": ").num(n).str(" is not a multiple of ")
+        .num(ctx_.is_64bit ? 16 : 8).str("; using ");
+    using_default();
+    n = def;
+  } else if (id == OptionId::kAlign && (n & (n - 1)) != 0) {
+    diag(var).str(o.name).str(": ").num(n).str(" is not 0 or a power of two; using ");
+    using_default();
+    n = def;
+  }
+  if (id == OptionId::kPool && n != 0) n = (n + 65535) & ~uint64_t{65535};  // whole pool pages
+  enable(id, var, n);
+  // Sub-options tune buckets but do not switch it on (AIX reads MALLOCBUCKETS only with it).
+  if (id == OptionId::kNumberOfBuckets || id == OptionId::kBucketSizingFactor ||
+      id == OptionId::kBlocksPerBucket)
+    cfg_->option(id).on = false;
 }
 
 void Parser::parse_tokens(Variable var, Span value) {
   current_ = var;
-  uint8_t where_bit = var == Variable::kMallocOptions ? kInOptions
+  uint8_t where_bit = var == Variable::kMallocOptions   ? kInOptions
                       : var == Variable::kMallocBuckets ? kInBuckets
+                      : var == Variable::kMallocDebug   ? kInDebug
                                                         : kInMultiheap;
   size_t start = 0;
   while (start <= value.n) {
@@ -461,15 +458,15 @@ void Parser::apply_policy_matrix() {
   if (tc.origin == Origin::kDefault && cfg_->policy == Policy::kWatson) tc.on = true;
 }
 
-}  // namespace
+}  // namespace config_detail
 
 void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out) {
   *out = Config{};
-  for (size_t i = 0; i < kOptionCount; ++i) out->options[i].number = kOptions[i].def;
-  Parser p(ctx, out);
+  config_detail::Parser p(ctx, out);
+  for (size_t i = 0; i < kOptionCount; ++i) out->options[i].number = p.default_of(static_cast<OptionId>(i));
   auto span = [&](Variable v) {
     const char* s = vars[v];
-    return Span{s ? s : "", s ? strlen(s) : 0};
+    return config_detail::Span{s ? s : "", s ? strlen(s) : 0};
   };
   p.parse_type(span(Variable::kMallocType));
   // Legacy variables first, so that MALLOCOPTIONS, the newer mechanism, wins a conflict.
@@ -477,10 +474,12 @@ void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out
   p.parse_disclaim(span(Variable::kMallocDisclaim));
   p.parse_tokens(Variable::kMallocBuckets, span(Variable::kMallocBuckets));
   p.parse_tokens(Variable::kMallocOptions, span(Variable::kMallocOptions));
+  p.parse_debug(span(Variable::kMallocDebug));
   p.parse_stats(Variable::kAixmallocStats, span(Variable::kAixmallocStats), &out->stats);
   p.parse_stats(Variable::kAixmallocStatsJson, span(Variable::kAixmallocStatsJson), &out->stats_json);
   p.parse_signal(span(Variable::kAixmallocStatsSignal));
   p.apply_policy_matrix();
+  p.apply_debug_rules();
 }
 
 void read_variables(char* const* envp, RawVariables* vars) {

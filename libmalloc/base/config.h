@@ -37,6 +37,13 @@ inline constexpr size_t kOptionCount = 0
 #include "libmalloc/base/options.def"
     ;
 
+// catch_overflow's sub-options: accepted on their own, in effect only with it (the parser says so).
+// The other MALLOCDEBUG options (Malloc Detect, fill, output, continue) work by themselves.
+inline constexpr OptionId kCatchOverflowOptions[] = {
+    OptionId::kAlign,       OptionId::kAllowOverreading,       OptionId::kPostfreeChecking,
+    OptionId::kQuarantine,  OptionId::kOverrideSignalHandling, OptionId::kDebugRange,
+    OptionId::kFunctionset, OptionId::kSample};
+
 enum ArgKind : uint8_t { kFlag, kOptNumber, kNumber, kDest, kOff, kRange, kNames, kPattern, kWord };
 enum WhereBits : uint8_t { kInOptions = 1, kInBuckets = 2, kInMultiheap = 4, kInDebug = 8 };
 enum PolicyBits : uint8_t {

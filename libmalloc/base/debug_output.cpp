@@ -1,5 +1,5 @@
-// The MALLOCDEBUG output stream (debug_output.h): the destination opened on first use, again in a
-// forked child when the path names the process, and each message written whole.
+// The MALLOCDEBUG output stream (debug_output.h): the destination parsed from output:, opened at the
+// first message (again in a child whose path carries %p), and the abort-or-continue of error().
 #include "libmalloc/base/debug_output.h"
 
 #include <unistd.h>

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# aixmalloc check: the effective configuration with each setting's origin on stdout, the runtime's
-# own diagnostics on stderr (byte for byte what a preloaded program prints), and the exit status.
+# aixmalloc check: the effective configuration with each setting's origin on stdout (the MALLOCDEBUG
+# tools in a section of their own), the runtime's own diagnostics on stderr (byte for byte what a
+# preloaded program prints), and the exit status.
 source "$(dirname "$0")/common.sh"
 
 # The value and origin check prints for a setting: "<value> <origin...>".
@@ -18,10 +19,16 @@ expect_rc 0 "check of an empty environment"
 has_line "$work/out" "Every value is accepted."
 expect_setting MALLOCTYPE "Yorktown default"
 expect_setting AIXMALLOC_STATS_SIGNAL "off default"
-while read -r kind name _; do
+while read -r kind name variable; do
   [ "$kind" = option ] || continue
-  setting "$name" | grep -q 'default$' || fail "option $name is not listed with origin default"
+  if [ "$variable" = debug ]; then
+    [ -z "$(setting "$name")" ] || fail "MALLOCDEBUG option $name is listed though none is on"
+  else
+    setting "$name" | grep -q 'default$' || fail "option $name is not listed with origin default"
+  fi
 done < <("$CLI_TABLE_NAMES")
+grep -A1 -x 'Debugging tools (MALLOCDEBUG):' "$work/out" | tail -1 | grep -qx '  none' ||
+  fail "no 'none' under the MALLOCDEBUG heading:"$'\n'"$(cat "$work/out")"
 
 # 2. A good configuration from the environment and from arguments (an argument wins over the
 # environment), each origin named, legacy variables marked.
@@ -55,6 +62,49 @@ expect_setting disclaim "on MALLOCDISCLAIM (legacy)"
 expect_setting bucket_statistics "stderr MALLOCOPTIONS"
 expect_setting threadcache "off MALLOCOPTIONS"
 
+# MALLOCDEBUG: the tools that are on, each value and origin; catch_overflow's sub-options with their
+# effective values when it is on, and the output stream.
+capture env MALLOCDEBUG=trace "$cli" check \
+  MALLOCDEBUG="[catch_overflow, align:4, fill:c, functionset:main:_ZN3foo3barEv, debug_range:16:4096, output:$work/dbg.%p]"
+expect_rc 0 "check of a good MALLOCDEBUG"
+[ ! -s "$work/err" ] || fail "diagnostics for a good MALLOCDEBUG: $(cat "$work/err")"
+has_line "$work/out" "Debugging tools (MALLOCDEBUG):"
+expect_setting catch_overflow "on MALLOCDEBUG"
+expect_setting align "4 MALLOCDEBUG"
+expect_setting quarantine "268435456 default"
+expect_setting sample "off default"
+expect_setting fill "0x63 'c' MALLOCDEBUG"
+expect_setting functionset "main:_ZN3foo3barEv MALLOCDEBUG"
+expect_setting debug_range "16:4096 MALLOCDEBUG"
+expect_setting output "$work/dbg.%p MALLOCDEBUG"
+[ -z "$(setting trace)" ] || fail "the environment's MALLOCDEBUG was read though an argument replaces it"
+[ -z "$(setting checkarena)" ] || fail "checkarena is listed though off"
+# MALLOCTYPE=debug is catch_overflow, marked legacy; a tool alone shows the output stream.
+capture "$cli" check MALLOCTYPE=debug
+expect_rc 0 "check MALLOCTYPE=debug"
+expect_setting MALLOCTYPE "Yorktown default"
+expect_setting catch_overflow "on MALLOCTYPE (legacy)"
+expect_setting align "16 default"
+capture "$cli" check --32bit MALLOCTYPE=debug
+expect_setting align "8 default"
+capture "$cli" check MALLOCDEBUG=validate_ptrs
+expect_rc 0 "check MALLOCDEBUG=validate_ptrs"
+expect_setting validate_ptrs "on MALLOCDEBUG"
+expect_setting output "stderr default"
+[ -z "$(setting align)" ] || fail "catch_overflow's sub-options are listed though it is off"
+# A sub-option without catch_overflow: accepted, marked, and named on stderr (exit 1).
+capture "$cli" check MALLOCDEBUG=align:8
+expect_rc 1 "check MALLOCDEBUG=align:8"
+expect_setting align "8 MALLOCDEBUG, no effect without catch_overflow"
+has_line "$work/err" "aixmalloc: MALLOCDEBUG: 'align' takes effect only with catch_overflow, which is not set; no effect"
+# Refused: under 3.1, and the options this build lacks.
+capture "$cli" check MALLOCTYPE=3.1_64BIT MALLOCDEBUG=catch_overflow,trace
+expect_rc 1 "catch_overflow under 3.1_64BIT"
+expect_setting catch_overflow "off MALLOCDEBUG, ignored"
+expect_setting trace "off MALLOCDEBUG, ignored"
+has_line "$work/err" "aixmalloc: MALLOCDEBUG: 'catch_overflow' does not apply to MALLOCTYPE=3.1_64BIT; ignored"
+has_line "$work/err" "aixmalloc: MALLOCDEBUG: 'trace' is not available in this build; ignored"
+
 # 3. Bad input: exit 1, and stderr is exactly what the runtime prints for the same variables.
 bad=(
   "MALLOCTYPE=nonsense"
@@ -66,6 +116,9 @@ bad=(
   "MALLOCOPTIONS=,,threadcache:maybe,,pool:12"
   "AIXMALLOC_STATS_SIGNAL=SIGSEGV"
   "MALLOCTYPE=watson AIXMALLOC_STATS_SIGNAL=RTMAX-99 MALLOCOPTIONS=pool"
+  "MALLOCDEBUG=align:3,debug_range:9:1,fill:zz,bogus,output:,functionset:a:b-c,quarantine:1"
+  "MALLOCTYPE=3.1_64BIT MALLOCDEBUG=[catch_overflow,validate_ptrs,fill:0x100] MALLOCOPTIONS=catch_overflow"
+  "MALLOCDEBUG=[log:extended,stack_depth:6,report_allocations,sample:0]"
 )
 for case in "${bad[@]}"; do
   read -ra vars <<< "$case"

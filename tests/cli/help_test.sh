@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one option table against what users read: every variable, policy and option of the table
-# appears in `aixmalloc help` and nothing else does; every option appears in aixmalloc(7)'s
-# MALLOCOPTIONS section and nothing else does; every variable of aixmalloc(7) is in the table.
+# appears in `aixmalloc help` and nothing else does (the MALLOCDEBUG options under a heading of
+# their own); every option appears in aixmalloc(7)'s MALLOCOPTIONS or MALLOCDEBUG section, as its
+# variable says, and nothing else does; every variable of aixmalloc(7) is in the table.
 # Also: every subcommand answers --help, and `help COMMAND` is the same text.
 source "$(dirname "$0")/common.sh"
 : "${CLI_TABLE_NAMES:?set by ctest}"
@@ -18,10 +19,12 @@ cp "$work/out" "$work/run-help"
 "$python" - "$work/table" "$work/help" "$work/run-help" "$AIXMALLOC_SOURCE/man/aixmalloc.7" <<'PY'
 import re, sys
 
-table = {"variable": [], "policy": [], "option": []}
+table = {"variable": [], "policy": [], "option": [], "debug": []}
 built = {}
 for line in open(sys.argv[1]):
     kind, name, *rest = line.split()
+    if kind == "option" and rest[0] == "debug":
+        kind = "debug"
     table[kind].append(name)
     if kind == "policy":
         built[name] = rest[0] == "built"
@@ -53,9 +56,11 @@ help_ = sections(sys.argv[2])
 check("help, Variables", help_.get("Variables", []), table["variable"])
 check("help, MALLOCTYPE values", help_.get("MALLOCTYPE values", []), table["policy"])
 check("help, Options", help_.get("Options", []), table["option"])
+check("help, MALLOCDEBUG options", help_.get("MALLOCDEBUG options", []), table["debug"])
 run = sections(sys.argv[3])
 check("run --help, MALLOCTYPE values", run.get("MALLOCTYPE values", []), table["policy"])
 check("run --help, Options", run.get("Options", []), table["option"])
+check("run --help, MALLOCDEBUG options", run.get("MALLOCDEBUG options", []), table["debug"])
 
 # aixmalloc(7): the tags of the .TP entries of each section.
 man = open(sys.argv[4]).read().splitlines()
@@ -74,6 +79,8 @@ def tags(section, every_word):
 
 options = [re.split(r"[\[:{]", t)[0] for t in tags("MALLOCOPTIONS", False)]
 check("aixmalloc(7), MALLOCOPTIONS", options, table["option"])
+debug = [re.split(r"[\[:{]", t)[0] for t in tags("MALLOCDEBUG", False)]
+check("aixmalloc(7), MALLOCDEBUG", debug, table["debug"])
 for p in table["policy"]:
     if built[p] and p not in tags("MALLOCTYPE", True):
         problems.append(f"aixmalloc(7), MALLOCTYPE: no entry for {p}")

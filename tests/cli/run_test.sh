@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# aixmalloc run: every flag sets its variable, the library goes first in LD_PRELOAD, the command's
-# exit status and the signal that ended it pass through, and the reports it asks for are written.
+# aixmalloc run: every flag sets its variable (--debug sets MALLOCDEBUG), the library goes first in
+# LD_PRELOAD, the command's exit status and the signal that ended it pass through, and the reports
+# it asks for are written.
 source "$(dirname "$0")/common.sh"
 
 # 1. Each flag sets its variable; an earlier preload stays, after the library.
 show='import os
-for v in ["MALLOCTYPE", "MALLOCOPTIONS", "MALLOCBUCKETS", "MALLOCMULTIHEAP", "MALLOCDISCLAIM", "AIXMALLOC_STATS", "AIXMALLOC_STATS_JSON", "AIXMALLOC_STATS_SIGNAL", "LD_PRELOAD"]:
+for v in ["MALLOCTYPE", "MALLOCOPTIONS", "MALLOCBUCKETS", "MALLOCMULTIHEAP", "MALLOCDISCLAIM", "MALLOCDEBUG", "AIXMALLOC_STATS", "AIXMALLOC_STATS_JSON", "AIXMALLOC_STATS_SIGNAL", "LD_PRELOAD"]:
     print(v + "=" + os.environ.get(v, "<unset>"))'
 capture env LD_PRELOAD=/nonexistent/earlier.so "$cli" run --type watson --options pool,multiheap:4 \
-  --buckets number_of_buckets:8 --multiheap heaps:2 --disclaim --stats "$work/s.txt" --json="$work/j.json" \
+  --buckets number_of_buckets:8 --multiheap heaps:2 --disclaim --debug fill:0x5a,continue --stats "$work/s.txt" \
+  --json="$work/j.json" \
   --stats-signal RTMIN+1 -- "$python" -c "$show"
 expect_rc 0 "run with every flag"
 for line in MALLOCTYPE=watson MALLOCOPTIONS=pool,multiheap:4 MALLOCBUCKETS=number_of_buckets:8 \
-  MALLOCMULTIHEAP=heaps:2 MALLOCDISCLAIM=true "AIXMALLOC_STATS=$work/s.txt" "AIXMALLOC_STATS_JSON=$work/j.json" \
+  MALLOCMULTIHEAP=heaps:2 MALLOCDISCLAIM=true MALLOCDEBUG=fill:0x5a,continue "AIXMALLOC_STATS=$work/s.txt" "AIXMALLOC_STATS_JSON=$work/j.json" \
   AIXMALLOC_STATS_SIGNAL=RTMIN+1; do
   has_line "$work/out" "$line"
 done
@@ -22,6 +24,13 @@ preload=$(sed -n 's/^LD_PRELOAD=//p' "$work/out")
 has "$work/s.txt" "Implementation Algorithm........ Watson Allocator"
 "$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema"] == "aixmalloc-stats" and d["policy"] == "watson" and d["options"]["multiheap"] == 4, d' "$work/j.json" \
   || fail "the JSON document does not show the configuration"
+
+grep -q MALLOCDEBUG "$work/err" && fail "run --debug: a good MALLOCDEBUG was refused: $(cat "$work/err")"
+# --debug=VALUE too, and a value the parser refuses reaches the program, which names it.
+capture "$cli" run --debug='[validate_ptrs, fill:zz]' -- "$python" -c "$show"
+expect_rc 0 "run --debug=VALUE"
+has_line "$work/out" "MALLOCDEBUG=[validate_ptrs, fill:zz]"
+has_line "$work/err" "aixmalloc: MALLOCDEBUG: fill: 'zz' is not a byte (0xNN, 0-255 or one character); using 0xa5"
 
 # 2. Without flags, the variables already set pass through untouched.
 capture env MALLOCOPTIONS=disclaim "$cli" run "$python" -c "$show"
@@ -55,7 +64,7 @@ expect_rc 0 "AIXMALLOC_LIBRARY"
 has_line "$work/out" "$AIXMALLOC_LIB"
 
 # 6. Bad arguments: one line naming the problem, exit status 2, the command not run.
-for args in "--bogus -- true" "--type" "" "--json" "--stats-signal"; do
+for args in "--bogus -- true" "--type" "" "--json" "--stats-signal" "--debug"; do
   # shellcheck disable=SC2086
   capture "$cli" run $args
   expect_rc 2 "run $args"

@@ -2,15 +2,20 @@
 // variables and the parse context, and whatever they hold, parse_config must not crash, hang or read
 // out of bounds, and what it produces must be well-formed.
 //
-//   input:    | context | set | value \0 value \0 ... |     one value per variable, in options.def
-//                                                        order (MALLOCTYPE, MALLOCOPTIONS, ...)
+//   input:    | context | set (2 bytes) | value \0 value \0 ... |   one value per variable, in
+//                                                   options.def order (MALLOCTYPE, MALLOCOPTIONS,
+//                                                   MALLOCBUCKETS, MALLOCMULTIHEAP, MALLOCDISCLAIM,
+//                                                   MALLOCDEBUG, AIXMALLOC_STATS, ...)
 //   context:  bit 0 a set-uid process (AT_SECURE), bit 1 a 32-bit program
-//   set:      bit v: variable v is set (to its field, or to "" when the input ends before it)
+//   set:      little-endian; bit v: variable v is set (to its field, or to "" when the input ends
+//             before it)
 //
 // Checked: every diagnostic line is NUL-terminated within Diagnostics::kLineLength, printable, and
 // names its variable; no more lines than tokens plus options; the Config respects every option's
 // range from kOptions, the policy matrix and the `built` flags; file destinations are never kept
-// for a secure process; the same input parses to the same result twice.
+// for a secure process; MALLOCDEBUG's settings are well-formed (catch_overflow never under 3.1,
+// align 0 or a power of two, min <= max, at most kMaxFunctions NUL-terminated names); the same
+// input parses to the same result twice.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,7 +24,7 @@
 #include "libmalloc/base/config.h"
 
 using namespace aixmalloc;
-static_assert(kVariableCount <= 8, "the `set` byte has a bit per variable");
+static_assert(kVariableCount <= 16, "the `set` bytes have a bit per variable");
 
 namespace {
 
@@ -31,13 +36,14 @@ namespace {
 }
 
 // Tokens the parser may diagnose one by one: comma-separated pieces of the list variables, the
-// whole value of the others.
+// whole value of the others; in MALLOCDEBUG each name of a functionset too.
 size_t token_count(Variable v, const char* s) {
   if (s == nullptr || *s == '\0') return 0;
-  if (v != Variable::kMallocOptions && v != Variable::kMallocBuckets && v != Variable::kMallocMultiheap)
+  if (v != Variable::kMallocOptions && v != Variable::kMallocBuckets && v != Variable::kMallocMultiheap &&
+      v != Variable::kMallocDebug)
     return 1;
   size_t n = 1;
-  for (; *s; ++s) n += *s == ',';
+  for (; *s; ++s) n += *s == ',' || (v == Variable::kMallocDebug && *s == ':');
   return n;
 }
 
@@ -48,6 +54,45 @@ void check_destination(const Destination& d, const ParseContext& ctx, const Conf
     if (memchr(d.path, '\0', sizeof(d.path)) == nullptr) fail("destination path not NUL-terminated", cfg);
     if (d.path[0] == '\0') fail("empty destination path", cfg);
   }
+}
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$' ||
+         c == '.';
+}
+
+void check_debug(const ParseContext& ctx, const Config& cfg) {
+  const DebugSettings& d = cfg.debug;
+  if (cfg.enabled(OptionId::kCatchOverflow) && (cfg.policy == Policy::kV31 || cfg.policy == Policy::kV31_64))
+    fail("catch_overflow on under 3.1", cfg);
+  uint64_t align = cfg.value(OptionId::kAlign);
+  if (align > 4096 || (align & (align - 1)) != 0) fail("align neither 0 nor a power of two up to 4096", cfg);
+  if (d.range_min > d.range_max) fail("debug_range with min above max", cfg);
+  if (!cfg.enabled(OptionId::kDebugRange) && (d.range_min != 0 || d.range_max != UINT64_MAX))
+    fail("a range kept without debug_range", cfg);
+  if (d.function_count > DebugSettings::kMaxFunctions) fail("more functionset names than kMaxFunctions", cfg);
+  if (cfg.enabled(OptionId::kFunctionset) != (d.function_count > 0))
+    fail("functionset on without a name, or names kept with it off", cfg);
+  for (size_t f = 0; f < DebugSettings::kMaxFunctions; ++f) {
+    const char* name = d.functions[f];
+    const void* nul = memchr(name, '\0', DebugSettings::kFunctionLength);
+    if (nul == nullptr) fail("functionset name not NUL-terminated within kFunctionLength", cfg);
+    size_t n = static_cast<size_t>(static_cast<const char*>(nul) - name);
+    if (f >= d.function_count) {
+      if (n != 0) fail("a functionset name beyond function_count", cfg);
+      continue;
+    }
+    if (n == 0 || (name[0] >= '0' && name[0] <= '9')) fail("an empty functionset name, or one starting with a digit", cfg);
+    for (size_t k = 0; k < n; ++k)
+      if (!is_name_char(name[k])) fail("a functionset name with a character a symbol cannot have", cfg);
+    for (size_t g = 0; g < f; ++g)
+      if (strcmp(d.functions[g], name) == 0) fail("a functionset name kept twice", cfg);
+  }
+  if (d.log_extended && !cfg.enabled(OptionId::kLog) && !cfg.enabled(OptionId::kExtended))
+    fail("log_extended without log or extended", cfg);
+  if (cfg.enabled(OptionId::kOutput) != (d.output.kind != Destination::kNone))
+    fail("the output stream and the output option disagree", cfg);
+  check_destination(d.output, ctx, cfg);
 }
 
 void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) {
@@ -83,7 +128,8 @@ void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) 
   const PolicySpec& p = spec(cfg.policy);
   if (!p.built) fail("a policy this build does not serve was chosen", cfg);
   if (cfg.policy == Policy::kV31 && ctx.is_64bit) fail("3.1 chosen in a 64-bit program", cfg);
-  if (cfg.enabled(OptionId::kCatchOverflow) && cfg.policy != Policy::kYorktown && cfg.policy != Policy::kWatson)
+  if (cfg.enabled(OptionId::kCatchOverflow) && !(spec(OptionId::kCatchOverflow).policies &
+                                                  (1u << static_cast<unsigned>(cfg.policy))))
     fail("catch_overflow on under a policy that refuses it", cfg);
   unsigned policy_bit = 1u << static_cast<unsigned>(cfg.policy);
   for (size_t i = 0; i < kOptionCount; ++i) {
@@ -97,10 +143,16 @@ void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) 
         break;
       case kFlag:
       case kDest:
+      case kRange:
+      case kNames:
+      case kWord:
         if (v.number != 0) fail((std::string(o.name) + ": a flag with a number").c_str(), cfg);
         break;
       case kOff:
         if (v.number > 1) fail((std::string(o.name) + ": on/off value other than 0 or 1").c_str(), cfg);
+        break;
+      case kPattern:
+        if (v.number > 0xff) fail((std::string(o.name) + ": a byte above 255").c_str(), cfg);
         break;
     }
     if (v.on && !o.built) fail((std::string(o.name) + ": on though not built").c_str(), cfg);
@@ -112,6 +164,7 @@ void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) 
   check_destination(cfg.bucket_statistics, ctx, cfg);
   check_destination(cfg.stats, ctx, cfg);
   check_destination(cfg.stats_json, ctx, cfg);
+  check_debug(ctx, cfg);
 }
 
 bool same(const Config& a, const Config& b) {
@@ -121,9 +174,13 @@ bool same(const Config& a, const Config& b) {
     const OptionValue &x = a.options[i], &y = b.options[i];
     if (x.on != y.on || x.number != y.number || x.origin != y.origin || x.source != y.source) return false;
   }
-  const Destination* mine[] = {&a.stats, &a.stats_json, &a.bucket_statistics};
-  const Destination* theirs[] = {&b.stats, &b.stats_json, &b.bucket_statistics};
-  for (size_t i = 0; i < 3; ++i)
+  const DebugSettings &p = a.debug, &q = b.debug;
+  if (p.range_min != q.range_min || p.range_max != q.range_max || p.function_count != q.function_count ||
+      memcmp(p.functions, q.functions, sizeof(p.functions)) != 0 || p.log_extended != q.log_extended)
+    return false;
+  const Destination* mine[] = {&a.stats, &a.stats_json, &a.bucket_statistics, &p.output};
+  const Destination* theirs[] = {&b.stats, &b.stats_json, &b.bucket_statistics, &q.output};
+  for (size_t i = 0; i < 4; ++i)
     if (mine[i]->kind != theirs[i]->kind || strcmp(mine[i]->path, theirs[i]->path) != 0) return false;
   return a.diagnostics.count == b.diagnostics.count && a.diagnostics.dropped == b.diagnostics.dropped &&
          memcmp(a.diagnostics.lines, b.diagnostics.lines, sizeof(a.diagnostics.lines)) == 0;
@@ -135,10 +192,10 @@ Config g_first, g_second;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 2) return 0;
-  unsigned context = data[0], set = data[1];
+  if (size < 3) return 0;
+  unsigned context = data[0], set = data[1] | (unsigned{data[2]} << 8);
   // The values must be NUL-terminated, as environ's are: one copy with a NUL after each field.
-  std::string buf(reinterpret_cast<const char*>(data + 2), size - 2);
+  std::string buf(reinterpret_cast<const char*>(data + 3), size - 3);
   buf.push_back('\0');
   RawVariables raw;
   size_t at = 0;

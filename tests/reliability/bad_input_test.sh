@@ -2,7 +2,9 @@
 # Every hostile configuration of bad_input.txt (argument 1) through a real program under LD_PRELOAD:
 # python3 must still print 499500 and exit 0; its stderr must hold nothing but "aixmalloc: " lines,
 # exactly as many as `aixmalloc check` prints for the same variables (the same parser), and no more
-# than one per token of the values. CTest passes AIXMALLOC_LIB and AIXMALLOC_BUILD.
+# than one per token of the values. A case followed by "=> " lines must print exactly those lines,
+# in that order, both from `aixmalloc check` and under LD_PRELOAD. CTest passes AIXMALLOC_LIB and
+# AIXMALLOC_BUILD.
 set -uo pipefail
 : "${AIXMALLOC_LIB:?set by ctest}"
 : "${AIXMALLOC_BUILD:?set by ctest}"
@@ -13,7 +15,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # Decodes the case file into records of NUL-terminated fields: a label, the VAR=VALUE assignments,
-# then an empty field. Python (without the library) does the escapes and the generated values.
+# an empty field, the expected lines (if any), an empty field. Python (without the library) does the
+# escapes and the generated values.
 decode() {
   "$python" - "$cases" <<'EOF'
 import codecs, random, re, sys
@@ -33,9 +36,14 @@ def value(raw):
         at = m.end()
     return out + codecs.escape_decode(raw[at:])[0]
 
-sink = sys.stdout.buffer
+cases = []
 for number, line in enumerate(open(sys.argv[1], 'rb').read().split(b'\n'), 1):
     if not line.strip() or line.startswith(b'#'):
+        continue
+    if line.startswith(b'=> '):  # an expected line of the case above, literally
+        if not cases:
+            sys.exit('bad_input.txt:%d: an expected line before any case' % number)
+        cases[-1][2].append(line[3:])
         continue
     assignments, notes = [], []
     for part in line.split(b'\t'):
@@ -49,12 +57,16 @@ for number, line in enumerate(open(sys.argv[1], 'rb').read().split(b'\n'), 1):
         assignments.append(var + b'=' + v)
     shown = line if len(line) <= 90 else line[:87] + b'...'
     label = ('line %d: %s%s' % (number, shown.decode('latin-1'), ' (' + ', '.join(notes) + ')' if notes else ''))
+    cases.append((label, assignments, []))
+sink = sys.stdout.buffer
+for label, assignments, expected in cases:
     sink.write(label.encode('latin-1', 'replace') + b'\0' + b''.join(a + b'\0' for a in assignments) + b'\0')
+    sink.write(b''.join(e + b'\0' for e in expected) + b'\0')
 EOF
 }
 
-unset_vars=(-u MALLOCTYPE -u MALLOCOPTIONS -u MALLOCBUCKETS -u MALLOCMULTIHEAP -u MALLOCDISCLAIM -u AIXMALLOC_STATS
-  -u AIXMALLOC_STATS_JSON)
+unset_vars=(-u MALLOCTYPE -u MALLOCOPTIONS -u MALLOCBUCKETS -u MALLOCMULTIHEAP -u MALLOCDISCLAIM -u MALLOCDEBUG
+  -u AIXMALLOC_STATS -u AIXMALLOC_STATS_JSON -u AIXMALLOC_STATS_SIGNAL)
 total=0
 failed=0
 fail_case() {
@@ -66,12 +78,17 @@ run_case() {
   local label=$1
   shift
   total=$((total + 1))
-  # The tokens the values hold: each may earn one diagnostic line, no more.
-  local tokens=0 a val commas
+  # The tokens the values hold: each may earn one diagnostic line, no more. In MALLOCDEBUG each
+  # name of a functionset is a token of its own (each one that cannot be kept has its line).
+  local tokens=0 a val commas colons
   for a in "$@"; do
     val=${a#*=}
     commas=${val//[^,]/}
     tokens=$((tokens + ${#commas} + 1))
+    if [[ "$a" == MALLOCDEBUG=* ]]; then
+      colons=${val//[^:]/}
+      tokens=$((tokens + ${#colons}))
+    fi
   done
   env "${unset_vars[@]}" "$AIXMALLOC_BUILD/aixmalloc" check "$@" > /dev/null 2> "$work/check.err"
   local check_rc=$?
@@ -80,6 +97,14 @@ run_case() {
   if [ "$check_rc" -gt 1 ] || { [ "$check_rc" = 1 ] && [ "$expected" = 0 ]; } || { [ "$check_rc" = 0 ] && [ "$expected" != 0 ]; }; then
     fail_case "aixmalloc check exited $check_rc with $expected lines: $(head -c 400 "$work/check.err")"
     return
+  fi
+  if [ "${#expected_lines[@]}" -gt 0 ]; then
+    printf '%s\n' "${expected_lines[@]}" > "$work/expected"
+    if ! cmp -s "$work/expected" "$work/check.err"; then
+      fail_case "aixmalloc check's lines (>) are not the expected ones (<):
+$(diff "$work/expected" "$work/check.err" | head -c 1500)"
+      return
+    fi
   fi
 
   rm -rf "$work/cwd" && mkdir "$work/cwd"
@@ -100,12 +125,17 @@ $(head -c 1500 "$work/err")"
   elif [ "$lines" -gt "$tokens" ]; then
     fail_case "$lines diagnostic lines for $tokens tokens:
 $(head -c 1500 "$work/err")"
+  elif [ "${#expected_lines[@]}" -gt 0 ] && ! cmp -s "$work/expected" "$work/err"; then
+    fail_case "the lines under LD_PRELOAD (>) are not the expected ones (<):
+$(diff "$work/expected" "$work/err" | head -c 1500)"
   fi
 }
 
 while IFS= read -r -d '' label; do
   assignments=()
   while IFS= read -r -d '' a && [ -n "$a" ]; do assignments+=("$a"); done
+  expected_lines=()
+  while IFS= read -r -d '' a && [ -n "$a" ]; do expected_lines+=("$a"); done
   run_case "$label" "${assignments[@]}"
 done < <(decode)
 

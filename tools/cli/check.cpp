@@ -1,6 +1,7 @@
 // `aixmalloc check`: the runtime's parser (parse_config) on the environment's variables or on
 // VAR=VALUE arguments. The effective configuration goes to stdout; the diagnostics go to stderr
 // through the runtime's own warn(), so they are the lines a program would print, byte for byte.
+// MALLOCDEBUG's tools have a section of their own, listing only what is on or was given.
 #include <string.h>
 #include <unistd.h>
 
@@ -10,7 +11,7 @@ namespace aixmalloc::cli {
 
 namespace {
 
-constexpr int kSettingWidth = 24;
+constexpr int kSettingWidth = 26;
 constexpr int kValueWidth = 24;
 
 // Where a setting came from: default, the variable, or a legacy variable (marked).
@@ -27,9 +28,9 @@ std::string origin_text(Origin origin, Variable source) {
 }
 
 // An option a variable set but the parser then switched off (it does not apply to the policy, or
-// this build lacks it). Sub-options that take a number only tune their layer and are never "on".
+// this build lacks it). The bucket sub-options only tune their layer and are never "on".
 bool ignored(const OptionSpec& o, const OptionValue& v) {
-  if (v.origin == Origin::kDefault || v.on || o.arg == kNumber) return false;
+  if (v.origin == Origin::kDefault || v.on || (o.arg == kNumber && !(o.where & kInDebug))) return false;
   return !(o.arg == kOff && v.number == 0);  // threadcache:off is off on purpose
 }
 
@@ -38,12 +39,63 @@ void row(const std::string& setting, const std::string& value, const std::string
          origin.c_str());
 }
 
+bool is_debug_option(size_t i) { return (kOptions[i].where & kInDebug) != 0; }
+
+bool is_catch_overflow_option(size_t i) {
+  for (OptionId id : kCatchOverflowOptions)
+    if (static_cast<size_t>(id) == i) return true;
+  return false;
+}
+
+// What the parser's line says of a sub-option given without what it needs: the row says it too.
+const char* missing_requirement(const Config& c, size_t i) {
+  if (!c.options[i].on || !is_catch_overflow_option(i)) return nullptr;
+  if (!c.enabled(OptionId::kCatchOverflow)) return "catch_overflow";
+  if (static_cast<OptionId>(i) == OptionId::kQuarantine && !c.enabled(OptionId::kPostfreeChecking))
+    return "postfree_checking";
+  return nullptr;
+}
+
+// The MALLOCDEBUG section: every option that is on or was given (an ignored one marked), all of
+// catch_overflow's sub-options with their effective values when it is on, and the output stream
+// whenever a tool is on.
+void print_debug(const Config& c) {
+  bool any_on = false, any_given = false;
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    if (!is_debug_option(i)) continue;
+    any_on |= c.options[i].on;
+    any_given |= c.options[i].origin != Origin::kDefault;
+  }
+  printf("Debugging tools (%s):\n", spec(Variable::kMallocDebug).name);
+  if (!any_on && !any_given) {
+    puts("  none");
+    return;
+  }
+  row("setting", "value", "origin");
+  bool guarding = c.enabled(OptionId::kCatchOverflow);
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    if (!is_debug_option(i)) continue;
+    const OptionSpec& o = kOptions[i];
+    const OptionValue& v = c.options[i];
+    bool shown = v.on || v.origin != Origin::kDefault || (guarding && is_catch_overflow_option(i)) ||
+                 (any_on && static_cast<OptionId>(i) == OptionId::kOutput);
+    if (!shown) continue;
+    std::string origin = origin_text(v.origin, v.source);
+    if (ignored(o, v)) origin += ", ignored";
+    if (const char* needs = missing_requirement(c, i)) origin += std::string(", no effect without ") + needs;
+    std::string value = option_value(c, i);
+    if (static_cast<OptionId>(i) == OptionId::kOutput && !v.on) value = "stderr";
+    row(o.name, value, origin);
+  }
+}
+
 void print_configuration(const Config& c, const RawVariables& raw, bool is_64bit) {
   printf("Configuration a %s program would run with:\n", is_64bit ? "64-bit" : "32-bit");
   row("setting", "value", "origin");
   row(spec(Variable::kMallocType).name, spec(c.policy).spelling,
       origin_text(c.policy_origin, Variable::kMallocType));
   for (size_t i = 0; i < kOptionCount; ++i) {
+    if (is_debug_option(i)) continue;
     const OptionSpec& o = kOptions[i];
     const OptionValue& v = c.options[i];
     std::string origin = origin_text(v.origin, v.source);
@@ -65,6 +117,7 @@ void print_configuration(const Config& c, const RawVariables& raw, bool is_64bit
       c.stats_signal ? spec(sig).name
       : refused      ? std::string(spec(sig).name) + ", ignored"
                      : "default");
+  print_debug(c);
 }
 
 }  // namespace

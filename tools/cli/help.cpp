@@ -41,6 +41,8 @@ void run_details(FILE* out) {
   entry(out, "--multiheap M",
         std::string(spec(Variable::kMallocMultiheap).name) + ": 1, or heaps:n,considersize");
   entry(out, "--disclaim", std::string(spec(Variable::kMallocDisclaim).name) + "=true");
+  entry(out, "--debug D",
+        std::string(spec(Variable::kMallocDebug).name) + ": debugging tools below, comma-separated");
   entry(out, "--stats DEST",
         std::string(spec(Variable::kAixmallocStats).name) + ": stdout, stderr or a file");
   entry(out, "--json DEST",
@@ -53,6 +55,8 @@ void run_details(FILE* out) {
   print_policies(out);
   fputs("\nOptions:\n", out);
   print_options(out, kInOptions | kInBuckets | kInMultiheap);
+  fputs("\nMALLOCDEBUG options:\n", out);
+  print_options(out, kInDebug);
 }
 
 void check_details(FILE* out) {
@@ -61,8 +65,9 @@ void check_details(FILE* out) {
       "take\n"
       "precedence), and runs the runtime's own parser on them. Prints, on standard output, the\n"
       "policy and every option with its effective value and where it came from (default, or the\n"
-      "variable that set it; legacy variables are marked), and on standard error each diagnostic,\n"
-      "exactly as a program started with these variables would print it.\n"
+      "variable that set it; legacy variables are marked), then the MALLOCDEBUG tools that are on\n"
+      "or were given, and on standard error each diagnostic, exactly as a program started with\n"
+      "these variables would print it.\n"
       "Exit status: 0 when every value is accepted, 1 when any was rejected, 2 on bad "
       "arguments.\n\n"
       "Flags:\n",
@@ -152,8 +157,8 @@ void help_details(FILE* out) {
 
 const CommandInfo kCommands[] = {
     {"run", cmd_run,
-     "[--type T] [--options O] [--buckets B] [--multiheap M] [--disclaim] [--stats DEST] [--json "
-     "DEST] [--stats-signal SIG] -- CMD [ARGS...]",
+     "[--type T] [--options O] [--buckets B] [--multiheap M] [--disclaim] [--debug D] [--stats DEST] "
+     "[--json DEST] [--stats-signal SIG] -- CMD [ARGS...]",
      "run CMD with libaixmalloc.so preloaded and the configuration set", run_details},
     {"check", cmd_check, "[--32bit] [VAR=VALUE ...]",
      "validate the malloc variables with the runtime's parser; print the effective configuration",
@@ -228,6 +233,8 @@ void print_help(FILE* out) {
   print_policies(out);
   fputs("\nOptions:\n", out);
   print_options(out, kInOptions | kInBuckets | kInMultiheap);
+  fputs("\nMALLOCDEBUG options:\n", out);
+  print_options(out, kInDebug);
   fputs(
       "\nRun 'aixmalloc COMMAND --help' for a command's flags. See aixmalloc(1), aixmalloc(3) and\n"
       "aixmalloc(7).\n",

@@ -32,6 +32,7 @@ constexpr RunFlag kRunFlags[] = {
     {"--buckets", Variable::kMallocBuckets, true},
     {"--multiheap", Variable::kMallocMultiheap, true},
     {"--disclaim", Variable::kMallocDisclaim, false},
+    {"--debug", Variable::kMallocDebug, true},
     {"--stats", Variable::kAixmallocStats, true},
     {"--json", Variable::kAixmallocStatsJson, true},
     {"--stats-signal", Variable::kAixmallocStatsSignal, true},

@@ -115,8 +115,13 @@ std::string option_value(const Config& c, size_t i) {
       for (size_t f = 0; f < c.debug.function_count; ++f) names += (f ? ":" : "") + std::string(c.debug.functions[f]);
       return names;
     }
-    case kPattern:
-      return v.on ? std::to_string(v.number) : "off";
+    case kPattern: {
+      if (!v.on) return "off";
+      char byte[16];
+      snprintf(byte, sizeof(byte), "0x%02x", static_cast<unsigned>(v.number & 0xff));
+      bool printable = v.number > 0x20 && v.number < 0x7f;
+      return std::string(byte) + (printable ? std::string(" '") + static_cast<char>(v.number) + "'" : "");
+    }
     case kWord:
       return v.on ? (c.debug.log_extended ? "extended" : "on") : "off";
     case kOptNumber:
