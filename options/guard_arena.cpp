@@ -250,7 +250,10 @@ bool configure(const Settings& s) {
 bool enabled() { return g_enabled.load(std::memory_order_acquire); }
 
 void* allocate(size_t size, size_t align) {
-  if (align == 0) align = 1;
+  // An ordinary request (the runtime's default alignment) takes MALLOCDEBUG's align:n, which may
+  // be smaller (1: byte-exact); an aligned one (memalign) keeps its alignment.
+  size_t wanted = g_settings.align ? g_settings.align : 1;
+  if (align <= kAlignment || align < wanted) align = wanted;
   // Data pages for the block, with room to round its start down to the alignment.
   if (size > (g_end - g_base) / 4) return nullptr;
   size_t data = (size + align - 1 + g_page - 1) >> g_page_shift;

@@ -37,7 +37,7 @@ expect_fault "write past the end of a block" "1 byte past the end" "13 bytes"
 run catch_overflow write 13 0
 expect_survival write  # inside the alignment's slack: 13 is rounded up to 16
 run catch_overflow write 13 3
-expect_fault "write past the end of a block" "1 byte past the end" "13 bytes"
+expect_fault "write past the end of a block" "4 bytes past the end" "13 bytes"
 run catch_overflow write 16 15
 expect_fault "write past the end of a block" "16 bytes past the end"
 run catch_overflow write 4000 0
