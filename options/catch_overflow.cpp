@@ -22,9 +22,9 @@ const DebugSettings* g_debug = nullptr;
 constexpr size_t kSites = 1024;
 std::atomic<uint64_t> g_sites[kSites];
 
-thread_local uint64_t t_countdown = 0;
-
 }  // namespace
+
+__thread uint64_t t_countdown = 0;
 
 bool start(const Config& c, Choice* out) {
   Settings s;
@@ -75,12 +75,9 @@ bool caller_chosen() {
 
 // One request in n, at intervals drawn at random in [1, 2n) so that a program's periodic pattern
 // of requests cannot keep one size or site from ever being guarded.
+// A thread's first request (its countdown was 0 and wrapped) only draws the first countdown.
 bool sample_hit(uint64_t n) {
-  if (t_countdown > 1) {
-    --t_countdown;
-    return false;
-  }
-  bool first = t_countdown == 0;
+  bool first = t_countdown >= n * 2;
   t_countdown = 1 + os::random_bits() % (2 * n - 1);
   return !first;
 }
