@@ -85,4 +85,27 @@ grep -q "write past the end of a block" "$work/err" || fail "own_handler: no rep
 run catch_overflow,align:1,override_signal_handling own_handler 24
 expect_fault "write past the end of a block" "24 bytes"
 
+# output: a file per process (%p), never through a symbolic link.
+run "catch_overflow,align:1,output:$work/report.%p" write 13 0
+[ "$status" = 139 ] || fail "output: exit status $status"
+reports=("$work"/report.*)
+[ -f "${reports[0]}" ] || fail "output: no report file in $work"
+grep -q "write past the end of a block" "${reports[0]}" || fail "output: the report is not in the file: $(cat "${reports[0]}")"
+if grep -q "write past the end" "$work/err"; then fail "output: the report went to stderr as well"; fi
+echo "precious" > "$work/target"
+ln -s "$work/target" "$work/link"
+run "catch_overflow,align:1,output:$work/link" write 13 0
+[ "$status" = 139 ] || fail "output to a symlink: exit status $status"
+grep -q "cannot open $work/link (or it is a symbolic link); writing to stderr" "$work/err" ||
+  fail "output to a symlink: not refused: $(cat "$work/err")"
+grep -q "write past the end of a block" "$work/err" || fail "output to a symlink: the report is lost"
+[ "$(cat "$work/target")" = precious ] || fail "output: the symlink's target was written"
+
+# sample:n guards about one block in n.
+rm -f "$work/stats.json"
+MALLOCDEBUG=catch_overflow,sample:100 AIXMALLOC_STATS_JSON="$work/stats.json" LD_PRELOAD="$AIXMALLOC_LIB" \
+  "$prog" many 100000 > "$work/out" 2> "$work/err" || fail "sample: $(cat "$work/err")"
+guarded=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["catch_overflow"]["guarded_since_start"])' "$work/stats.json")
+[ "$guarded" -ge 500 ] && [ "$guarded" -le 2000 ] || fail "sample:100 guarded $guarded of 100000 blocks"
+
 echo "catch_overflow: every case caught under ${MALLOCTYPE:-default}/${MALLOCOPTIONS:-none}"
