@@ -3,6 +3,7 @@
 // predictable branch. The runtime configures the one stack at start-up (runtime.cpp) and calls
 // it; it knows no layer's internals.
 //
+//   MallocDetectLayer    MALLOCDEBUG=validate_ptrs, fill, checkarena, verbose     options/malloc_detect.h
 //   PoolLayer            MALLOCOPTIONS=pool: <= 512 bytes, per-thread pools      options/pool.h
 //   ThreadCacheLayer     MALLOCOPTIONS=threadcache: < 4096 bytes, per thread     options/threadcache.h
 //   LargeBlockLayer      >= 4 MiB: an address range per block                    options/large_blocks.h
@@ -22,11 +23,13 @@
 
 #include "libmalloc/policy_switch.h"
 #include "options/large_blocks.h"
+#include "options/malloc_detect.h"
 #include "options/pool.h"
 #include "options/threadcache.h"
 
 namespace aixmalloc::rt {
 
-using Stack = pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>;
+using Stack =
+    detect::MallocDetectLayer<pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>>;
 
 }  // namespace aixmalloc::rt
