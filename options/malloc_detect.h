@@ -6,7 +6,8 @@
 //                  layer keeps the set of live blocks (and a record of the last ones freed, to tell
 //                  a double free from a foreign or interior pointer); a bad pointer is reported on
 //                  the debug output stream and the process aborts, unless `continue`, and then the
-//                  call does nothing (realloc returns NULL with errno EINVAL).
+//                  call does nothing: free returns, malloc_usable_size returns 0, realloc returns
+//                  NULL with errno EINVAL and leaves the block (as a realloc that fails does).
 //   fill[:byte]    new memory (malloc, memalign, realloc's new part) holds the byte; a freed block
 //                  its complement; calloc still returns zeros.
 //   checkarena     every call first checks the heaps' structures; a broken invariant is reported
@@ -72,9 +73,12 @@ struct Place {
 
 // --- reports (malloc_detect_report.cpp) -----------------------------------------------------------
 
+// What a dropped call does instead, for the report under `continue`.
+enum class Dropped : uint8_t { kNothing, kReturnsNull, kReturnsZero };
 // A bad pointer, in one write on the debug output stream; aborts unless MALLOCDEBUG=continue,
 // and returns when the caller must drop the call.
-void report_bad_pointer(const char* call, const void* p, const Diagnosis& d, Place where, bool verbose);
+void report_bad_pointer(const char* call, const void* p, const Diagnosis& d, Place where, Dropped dropped,
+                        bool verbose);
 // The heaps' check failed (`why`, from the stack's check()): reported, then abort().
 [[noreturn]] void report_damaged_heap(const char* call, const Text& why, bool verbose);
 
@@ -189,7 +193,7 @@ class MallocDetectLayer : public Next {
   [[gnu::noinline]] void detect_release(void* p, Owner o, const char* call) {
     if (checkarena_) check_arena(call);
     size_t size;
-    if (validate_ && !remove(p, &size)) return bad_pointer(p, o, call);
+    if (validate_ && !remove(p, &size)) return bad_pointer(p, o, call, Dropped::kNothing);
     if (fill_ && fillable(p)) memset(p, fill_byte_ ^ 0xff, Next::usable_size(p, o, call));
     Next::release(p, o, call);
   }
@@ -197,7 +201,7 @@ class MallocDetectLayer : public Next {
   [[gnu::noinline]] size_t detect_usable_size(void* p, Owner o, const char* call) {
     if (checkarena_) check_arena(call);
     if (validate_ && !contains(p, nullptr)) {
-      bad_pointer(p, o, call);
+      bad_pointer(p, o, call, Dropped::kReturnsZero);
       return 0;
     }
     return Next::usable_size(p, o, call);
@@ -210,7 +214,7 @@ class MallocDetectLayer : public Next {
     if (checkarena_) check_arena("realloc");
     size_t old = 0;
     if (validate_ && !remove(p, &old)) {
-      bad_pointer(p, o, "realloc");
+      bad_pointer(p, o, "realloc", Dropped::kReturnsNull);
       return debug::kDropped;
     }
     size_t before = fill_ ? Next::usable_size(p, o, "realloc") : 0;
@@ -234,7 +238,7 @@ class MallocDetectLayer : public Next {
   }
 
   // Reports p and returns when the program goes on (MALLOCDEBUG=continue).
-  [[gnu::cold]] void bad_pointer(void* p, Owner o, const char* call) {
+  [[gnu::cold]] void bad_pointer(void* p, Owner o, const char* call, Dropped dropped) {
     Place where;
     if (pool::owns(p)) {
       where.kind = Place::kPool;
@@ -246,7 +250,7 @@ class MallocDetectLayer : public Next {
     } else if (o.kind() != OwnerKind::kNone) {
       where.kind = Place::kOther;
     }
-    report_bad_pointer(call, p, diagnose(p, where.kind != Place::kNowhere), where, verbose_);
+    report_bad_pointer(call, p, diagnose(p, where.kind != Place::kNowhere), where, dropped, verbose_);
   }
 
   bool on_ = false;  // any of the options below

@@ -140,20 +140,15 @@ void advise(Text& t, const Text& why) {
 
 }  // namespace
 
-void report_bad_pointer(const char* call, const void* p, const Diagnosis& d, Place where, bool verbose) {
+void report_bad_pointer(const char* call, const void* p, const Diagnosis& d, Place where, Dropped dropped,
+                        bool verbose) {
   TextBuf<2048> t;
   first_line(t, call, p, d);
   if (verbose) details(t, call, p, d, where);
   if (debug::continue_after_errors()) {
+    static const char* const kOutcome[] = {"does nothing", "returns NULL with errno EINVAL", "returns 0"};
     t.str("aixmalloc: MALLOCDEBUG=continue: this ").str(call).str("() ");
-    if (strcmp(call, "realloc") == 0) {
-      t.str("returns NULL with errno EINVAL");
-    } else if (strcmp(call, "malloc_usable_size") == 0) {
-      t.str("returns 0");
-    } else {
-      t.str("does nothing");
-    }
-    t.str("\n");
+    t.str(kOutcome[static_cast<unsigned>(dropped)]).ch('\n');
   }
   debug::error(t);
 }
