@@ -113,15 +113,28 @@ int main(int argc, char** argv) {
     free(a);
     printf("ok\n");
   } else if (strcmp(mode, "damage") == 0) {
-    char* a = malloc(20000);
-    char* b = malloc(20000);
-    char* c = malloc(20000);
+    /* A heap block whose neighbours are both live, so that freed it merges with neither; a block's
+     * prefix is its start and size (flags in the low bits) 16 bytes before it. */
+    char* run[32];
+    char* b = NULL;
+    for (int i = 0; i < 32 && b == NULL; ++i) {
+      run[i] = malloc(20000);
+      for (int x = 0; x <= i && b == NULL; ++x) {
+        uintptr_t start = (uintptr_t)run[x] - 16, end = start + (((uintptr_t*)run[x])[-2] & ~(uintptr_t)15);
+        int below = 0, above = 0;
+        for (int y = 0; y <= i; ++y) {
+          uintptr_t other = (uintptr_t)run[y] - 16;
+          below |= other + (((uintptr_t*)run[y])[-2] & ~(uintptr_t)15) == start;
+          above |= other == end;
+        }
+        if (below && above) b = run[x];
+      }
+    }
+    check(b != NULL, "a block between two live ones");
     free(b);
     ((uintptr_t*)launder(b))[-2] |= 8; /* the free block's size word */
     free(malloc(10));
     printf("survived\n");
-    free(a);
-    free(c);
   } else if (strcmp(mode, "fork") == 0) {
     char* p = malloc(1000);
     char* q = malloc(24);

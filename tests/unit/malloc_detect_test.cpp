@@ -433,16 +433,34 @@ TEST_F(MallocDetect, CheckarenaRunsOnEveryCall) {
   EXPECT_GE(figures().arena_checks - before.arena_checks, 200u);
 }
 
-// A freed heap block (too large for the pool and the thread cache, between two live ones so it
-// merges with neither) whose size word is then damaged.
+// A heap block (too large for the pool and the thread cache) between two live ones, so that freed
+// it merges with neither: from a run of blocks allocated together, one whose neighbours are both in
+// the run (earlier tests may have left holes that some of the run fill).
+void* block_between_live_ones(std::vector<void*>& run) {
+  auto start = [](void* p) { return reinterpret_cast<uintptr_t>(BlockHeader::of(p)); };
+  for (int i = 0; i < 32; ++i) {
+    run.push_back(m(20000));
+    for (void* x : run) {
+      bool below = false, above = false;
+      for (void* y : run) {
+        below |= start(y) + BlockHeader::of(y)->size() == start(x);
+        above |= start(x) + BlockHeader::of(x)->size() == start(y);
+      }
+      if (below && above) return x;
+    }
+  }
+  return nullptr;
+}
+
+// The freed block's size word, damaged.
 void damage_a_free_block(void* b) { BlockHeader::of(b)->size_flags |= 8; }
 
 TEST_F(MallocDetectDeathTest, CheckarenaFindsADamagedFreeBlock) {
   for (bool verbose : {false, true}) {
     detect_with({.checkarena = true, .verbose = verbose, .keep_going = true});  // continue: still fatal
-    void* a = m(20000);
-    void* b = m(20000);
-    void* c = m(20000);
+    std::vector<void*> run;
+    void* b = block_between_live_ones(run);
+    ASSERT_NE(b, nullptr);
     f(b);
     std::string expected = "^aixmalloc: malloc\\(\\): heap corruption found by checkarena: heap [0-9]+: free "
                            "block with flags set at " +
@@ -454,8 +472,8 @@ TEST_F(MallocDetectDeathTest, CheckarenaFindsADamagedFreeBlock) {
           m(10);
         },
         expected);
-    f(a);
-    f(c);
+    for (void* p : run)
+      if (p != b) f(p);
   }
 }
 
