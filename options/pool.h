@@ -106,8 +106,9 @@ extern Area g_area;
 // and free, which run the fast paths below inline. Set at start-up before the runtime is published
 // as ready; cleared when mallopt(M_MALIGN) asks for more alignment than pool blocks have, and while
 // a layer above the pool must see every call (MALLOCDEBUG). A word of g_area, so that the inline
-// free reads it from the same base as the pool's range: two instructions.
+// free reads it from the same base as the pool's range: one load and one branch.
 inline constexpr std::atomic<bool>& g_fast = g_area.fast;
+
 extern const uint8_t kClassOf[kMaxRequest / 16 + 1];
 extern const uint16_t kClassSize[kClasses];
 // GNU __thread, not C++ thread_local: no dynamic initialisation, so an access is one %fs load
