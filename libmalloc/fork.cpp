@@ -70,11 +70,12 @@ ForkWay pop_way() {
 // that interrupted this thread inside stdio would otherwise wait for the lock its own thread is
 // taking.
 //
-// Then every allocator lock: the layers' from the top of the stack down (the pool's, the thread
-// caches' list, the large-block cache's, the heaps'), then the records', then the address map's.
-// Each lock is only ever taken while holding locks earlier in this order (a heap growing takes the
-// map lock; a cache attaching takes its list lock, then, separately, the records'; the pool's, the
-// caches' list and the large-block cache's are held with no other), and no thread holding one
+// Then every allocator lock: the layers' from the top of the stack down (Malloc Detect's 16 stripes,
+// the pool's, the thread caches' list, the large-block cache's, the heaps'), then the records', then
+// the address map's. Each lock is only ever taken while holding locks earlier in this order (a heap
+// growing takes the map lock; a cache attaching takes its list lock, then, separately, the records';
+// Malloc Detect's stripes, the pool's, the caches' list and the large-block cache's are held with no
+// other), and no thread holding one
 // waits for anything outside the allocator, so the prepare handler waits only for threads that are
 // about to release. A prepare handler registered before ours runs after it, with every allocator
 // lock held, and must not allocate (glibc's own malloc avoids this by taking its locks after every

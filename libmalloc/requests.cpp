@@ -9,6 +9,7 @@
 #include "libmalloc/assembly.h"
 #include "libmalloc/base/address_map.h"
 #include "libmalloc/base/bootstrap.h"
+#include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
 
 namespace aixmalloc::rt {
@@ -92,7 +93,13 @@ void* reallocate(void* p, size_t size) {
   if (size > kMaxRequest) return fail_nomem();
   Owner o = address_map().lookup(p);
   if (o.kind() != OwnerKind::kBootstrap) {
-    if (void* q = g_stack.reallocate(p, o, size)) return q;
+    if (void* q = g_stack.reallocate(p, o, size)) {
+      if (__builtin_expect(q == debug::kDropped, 0)) {  // a bad pointer, reported (MALLOCDEBUG)
+        errno = EINVAL;
+        return nullptr;
+      }
+      return q;
+    }
   }
   void* q = move_block(p, o, size);
   return q ? q : fail_nomem();

@@ -58,8 +58,10 @@ inline void* allocate_fast(size_t size, const void* return_address) {
   caller::note(return_address);
   return allocate(size);
 }
+// While g_fast is off (MALLOCDEBUG's layers, or mallopt(M_MALIGN)), pool blocks too go down the
+// stack, so that every layer above the pool sees them.
 inline void release_fast(void* p, const char* call) {
-  if (pool::owns(p)) return pool::release(p, call);
+  if (pool::g_fast.load(std::memory_order_relaxed) && pool::owns(p)) return pool::release(p, call);
   release(p, call);
 }
 

@@ -4,6 +4,7 @@
 // it; it knows no layer's internals.
 //
 //   CatchOverflowLayer   MALLOCDEBUG=catch_overflow: blocks before guard pages     options/catch_overflow.h
+//   MallocDetectLayer    MALLOCDEBUG=validate_ptrs, fill, checkarena, verbose     options/malloc_detect.h
 //   PoolLayer            MALLOCOPTIONS=pool: <= 512 bytes, per-thread pools      options/pool.h
 //   ThreadCacheLayer     MALLOCOPTIONS=threadcache: < 4096 bytes, per thread     options/threadcache.h
 //   LargeBlockLayer      >= 4 MiB: an address range per block                    options/large_blocks.h
@@ -24,11 +25,13 @@
 #include "libmalloc/policy_switch.h"
 #include "options/catch_overflow.h"
 #include "options/large_blocks.h"
+#include "options/malloc_detect.h"
 #include "options/pool.h"
 #include "options/threadcache.h"
 
 namespace aixmalloc::rt {
 
-using Stack = CatchOverflowLayer<pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>>;
+using Stack = CatchOverflowLayer<
+    detect::MallocDetectLayer<pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>>>;
 
 }  // namespace aixmalloc::rt

@@ -12,6 +12,7 @@
 
 #include "libmalloc/base/address_map.h"
 #include "libmalloc/base/config.h"
+#include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/platform.h"
 #include "options/guard_arena.h"
@@ -67,10 +68,10 @@ class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::se
 
   // A guarded block's end must stay at its guard page: a new size always moves it (nullptr: the
   // runtime allocates, copies and frees), except the same size. A bad pointer, once reported,
-  // is left alone under MALLOCDEBUG=continue: the program gets a new block and nothing is copied.
+  // is left alone under MALLOCDEBUG=continue: realloc returns NULL with EINVAL (debug::kDropped).
   void* reallocate(void* p, Owner o, size_t size) {
     if (o.kind() != OwnerKind::kGuarded) return Next::reallocate(p, o, size);
-    if (!valid(p, "realloc")) return allocate(size, kAlignment);
+    if (!valid(p, "realloc")) return debug::kDropped;
     return size == guard::requested_size(p) ? p : nullptr;
   }
 

@@ -225,10 +225,15 @@ class MultiheapLayer {
     return total;
   }
 
+  // The first broken invariant, as "heap i: " and the policy's reason.
   bool check(Text* why) {
     for (unsigned i = 0; i < heap_count(); ++i) {
       LockGuard guard(heaps_[i].lock);
-      if (!heaps_[i].policy.check(why)) return false;
+      TextBuf<200> reason;
+      if (!heaps_[i].policy.check(why ? &reason : nullptr)) {
+        if (why) why->str("heap ").num(i).str(": ").str(reason.data(), reason.size());
+        return false;
+      }
     }
     return true;
   }

@@ -253,8 +253,6 @@ PoolPage* take_spare(ThreadPool* tp, unsigned c) {
 
 }  // namespace
 
-constinit std::atomic<bool> g_fast{false};
-
 bool configure(size_t max_bytes) {
   if (g_area.enabled) return true;
   // max_size caps the pages that hold blocks (take_page); the area may grow a little beyond it, for

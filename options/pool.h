@@ -89,11 +89,6 @@ struct ThreadPool {
   ThreadPool* next_orphan = nullptr;  // pools of exited threads waiting to be adopted
 };
 
-// True while the pool serves small requests of the default alignment: read by the exported malloc
-// and free, which run the fast paths below inline. Set at start-up before the runtime is published
-// as ready; cleared when mallopt(M_MALIGN) asks for more alignment than pool blocks have.
-extern std::atomic<bool> g_fast;
-
 // Process-wide state, written once at start-up (and when max_size is reached, not at all).
 struct Area {
   uintptr_t base = 0;
@@ -103,8 +98,17 @@ struct Area {
   size_t max_bytes = 0;                // 0: no cap
   std::atomic<bool> full{false};       // max_bytes reached: block pages never return to the area
   bool enabled = false;
+  std::atomic<bool> fast{false};       // g_fast
 };
 extern Area g_area;
+
+// True while the pool serves small requests of the default alignment: read by the exported malloc
+// and free, which run the fast paths below inline. Set at start-up before the runtime is published
+// as ready; cleared when mallopt(M_MALIGN) asks for more alignment than pool blocks have, and while
+// a layer above the pool must see every call (MALLOCDEBUG). A word of g_area, so that the inline
+// free reads it from the same base as the pool's range: one load and one branch.
+inline constexpr std::atomic<bool>& g_fast = g_area.fast;
+
 extern const uint8_t kClassOf[kMaxRequest / 16 + 1];
 extern const uint16_t kClassSize[kClasses];
 // GNU __thread, not C++ thread_local: no dynamic initialisation, so an access is one %fs load

@@ -27,6 +27,12 @@ inline void emit(const Text& t) { emit(t.data(), t.size()); }
 void error(const Text& t);
 bool continue_after_errors();
 
+// What a layer's reallocate() returns when it dropped the call after error() returned (a bad
+// pointer under `continue`): the runtime's realloc then returns NULL with errno EINVAL and moves
+// nothing, so the program's pointer is left as it was. No block can have this address.
+inline char g_dropped_call;
+inline constexpr void* kDropped = &g_dropped_call;
+
 // Writes `pattern` with %p replaced by `pid` into out (size n), NUL-terminated; false when it does
 // not fit.
 bool expand_path(const char* pattern, int pid, char* out, size_t n);

@@ -6,7 +6,7 @@
 //   Statistics   heap[kMaxHeaps] (heaps filled)   totals (has_totals)   large (has_large)
 //                pool (has_pool)   pool_class[kPoolClasses] (pool_classes)   cache (has_cache)
 //                buckets (has_buckets)   bucket[kMaxBuckets] (bucket_rows)
-//                bucket_heap[kMaxHeaps] (bucket_heaps)
+//                bucket_heap[kMaxHeaps] (bucket_heaps)   detect (has_detect)
 //   HeapFigures, ProcessFigures, ...   one uint64_t per figure of the section
 #pragma once
 
