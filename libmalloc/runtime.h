@@ -16,6 +16,7 @@
 #include "libmalloc/base/caller.h"
 #include "libmalloc/base/config.h"
 #include "libmalloc/stats.h"
+#include "options/catch_overflow.h"
 #include "options/pool.h"
 
 namespace aixmalloc::rt {
@@ -51,7 +52,9 @@ void* allocate_below_pool(size_t size);
 // `return_address`: the entry point's, for the debug tools that ask for it (caller.h);
 // the pool's fast path is off whenever one does.
 inline void* allocate_fast(size_t size, const void* return_address) {
-  if (size <= pool::kMaxRequest && pool::g_fast.load(std::memory_order_acquire)) {
+  uint8_t fast = pool::g_fast.load(std::memory_order_acquire);
+  if (size <= pool::kMaxRequest && fast &&
+      (__builtin_expect(fast != pool::kFastSampled, 1) || guard::count_down_inline())) {
     if (void* p = pool::allocate(size)) return p;
     return allocate_below_pool(size);
   }

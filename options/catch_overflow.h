@@ -37,6 +37,14 @@ bool caller_chosen();
 extern __thread uint64_t t_countdown;
 // The countdown reached 0: true for this request, and a new countdown drawn.
 bool sample_hit(uint64_t n);
+// The pool's inline malloc in the sampled mode (pool::kFastSampled): true, counting this request,
+// while the countdown has more than one to go; false sends the request down the stack, where
+// sampled() counts it and guards it when the countdown runs out.
+inline bool count_down_inline() {
+  if (t_countdown <= 1) return false;
+  --t_countdown;
+  return true;
+}
 inline bool sampled(uint64_t n) { return __builtin_expect(--t_countdown != 0 && t_countdown < n * 2, 1) ? false : sample_hit(n); }
 }  // namespace guard
 
@@ -46,7 +54,7 @@ class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::se
   void configure(const Config& c) {
     Next::configure(c);
     on_ = c.enabled(OptionId::kCatchOverflow) && guard::start(c, &choice_);
-    if (on_) pool::g_fast.store(false, std::memory_order_release);  // every request comes here
+    fast_path();
   }
 
   void* allocate(size_t size, size_t align) {
@@ -85,7 +93,7 @@ class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::se
 
   void set_default_alignment(size_t align) {
     Next::set_default_alignment(align);
-    if (on_) pool::g_fast.store(false, std::memory_order_release);
+    fast_path();
   }
 
   bool any_allocation() { return guard::any_allocation() || Next::any_allocation(); }
@@ -98,6 +106,14 @@ class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::se
   }
 
  private:
+  // Every request must come here, except in the sampled mode alone: there the pool's inline
+  // malloc keeps running and counts the sample down (pool::kFastSampled).
+  void fast_path() {
+    if (!on_ || pool::g_fast.load(std::memory_order_relaxed) == pool::kFastOff) return;
+    bool sample_only = choice_.sample != 0 && !choice_.functions && choice_.min == 0 && choice_.max == UINT64_MAX;
+    pool::g_fast.store(sample_only ? pool::kFastSampled : pool::kFastOff, std::memory_order_release);
+  }
+
   bool chosen(size_t size) const {
     if (choice_.every) return true;
     if (size < choice_.min || size > choice_.max) return false;

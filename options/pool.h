@@ -98,7 +98,7 @@ struct Area {
   size_t max_bytes = 0;                // 0: no cap
   std::atomic<bool> full{false};       // max_bytes reached: block pages never return to the area
   bool enabled = false;
-  std::atomic<bool> fast{false};       // g_fast
+  std::atomic<uint8_t> fast{0};        // g_fast
 };
 extern Area g_area;
 
@@ -107,7 +107,10 @@ extern Area g_area;
 // as ready; cleared when mallopt(M_MALIGN) asks for more alignment than pool blocks have, and while
 // a layer above the pool must see every call (MALLOCDEBUG). A word of g_area, so that the inline
 // free reads it from the same base as the pool's range: one load and one branch.
-inline constexpr std::atomic<bool>& g_fast = g_area.fast;
+// kFastSampled: as kFastOn, but the inline malloc also counts down catch_overflow's sample
+// (MALLOCDEBUG=catch_overflow,sample), so that the sampled mode keeps the pool's fast path.
+enum FastPath : uint8_t { kFastOff = 0, kFastOn = 1, kFastSampled = 2 };
+inline constexpr std::atomic<uint8_t>& g_fast = g_area.fast;
 
 extern const uint8_t kClassOf[kMaxRequest / 16 + 1];
 extern const uint16_t kClassSize[kClasses];
