@@ -156,6 +156,7 @@ class MallocDetectLayer : public Next {
 
   void statistics(Statistics& f) {
     Next::statistics(f);
+    if (!on_) return;  // a report shows the sections of the layers that are on
     totals(&f.detect);
     f.has_detect = 1;
   }

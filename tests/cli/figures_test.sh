@@ -17,7 +17,7 @@ mkfifo "$work/fifo"
 exec {fd}<> "$work/fifo"
 (
   exec {fd}>&-
-  exec env LD_PRELOAD="$AIXMALLOC_LIB" MALLOCOPTIONS="$options" MALLOCDEBUG=catch_overflow,sample:64 \
+  exec env LD_PRELOAD="$AIXMALLOC_LIB" MALLOCOPTIONS="$options" MALLOCDEBUG=catch_overflow,sample:64,validate_ptrs \
     AIXMALLOC_STATS="$work/status.txt" \
     AIXMALLOC_STATS_JSON="$work/document.json" AIXMALLOC_STATS_SIGNAL=USR2 \
     "$CLI_LIVE_WORKLOAD" every "$work/fifo"
