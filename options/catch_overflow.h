@@ -54,12 +54,16 @@ class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::se
   void configure(const Config& c) {
     Next::configure(c);
     on_ = c.enabled(OptionId::kCatchOverflow) && guard::start(c, &choice_);
+    fill_ = c.enabled(OptionId::kFill) ? static_cast<int>(c.value(OptionId::kFill)) : -1;
     fast_path();
   }
 
   void* allocate(size_t size, size_t align) {
     if (__builtin_expect(on_, 0) && chosen(size)) {
-      if (void* p = guard::allocate(size, align)) return p;
+      if (void* p = guard::allocate(size, align)) {
+        if (fill_ >= 0) memset(p, fill_, size);  // MALLOCDEBUG=fill, as Malloc Detect fills the others
+        return p;
+      }
     }
     return Next::allocate(size, align);
   }
@@ -132,6 +136,7 @@ class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::se
   }
 
   bool on_ = false;
+  int fill_ = -1;  // MALLOCDEBUG=fill's byte, or -1
   guard::Choice choice_;
 };
 
