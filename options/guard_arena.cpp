@@ -90,6 +90,13 @@ const Record* record_at(uintptr_t addr) {
   return id ? &g_records[id] : nullptr;
 }
 
+void describe(const Record& r, BlockInfo* info) {
+  info->user = r.user;
+  info->size = r.size;
+  info->thread = r.thread;
+  info->live = r.state == kLive;
+}
+
 void say_once(const char* why) {
   if (g_full_reported) return;
   g_full_reported = true;
@@ -284,10 +291,7 @@ Verdict check(const void* p, BlockInfo* info) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   const Record* r = record_at(a);
   if (r == nullptr || r->state == kUnused) return Verdict::kNotABlock;
-  info->user = r->user;
-  info->size = r->size;
-  info->thread = r->thread;
-  info->live = r->state == kLive;
+  describe(*r, info);
   if (r->user == a) return r->state == kLive ? Verdict::kLive : Verdict::kDoubleFree;
   if (r->state == kLive && a > r->user && a < r->user + r->size) return Verdict::kInterior;
   return Verdict::kNotABlock;
@@ -339,10 +343,7 @@ Site classify(uintptr_t addr, BlockInfo* info) {
   if (!enabled() || addr < g_base || addr >= g_end) return Site::kOutside;
   const Record* r = record_at(addr);
   if (r == nullptr || r->state == kUnused) return Site::kUnused;
-  info->user = r->user;
-  info->size = r->size;
-  info->thread = r->thread;
-  info->live = r->state == kLive;
+  describe(*r, info);
   if (r->state != kLive) return Site::kFreed;
   if (addr >= guard_page(*r)) return Site::kPastEnd;
   return Site::kUnused;  // a live data page does not fault
