@@ -11,6 +11,7 @@
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
+#include "libmalloc/base/zones.h"
 
 namespace aixmalloc::guard {
 namespace {
@@ -34,9 +35,13 @@ constexpr unsigned kExactClasses = 64;  // runs of 1..64 pages: a class each
 constexpr unsigned kClasses = kExactClasses + 4 * 40;
 
 // The arena and its tables: reserved at start-up, committed as they fill.
-constexpr size_t kArenaMax = size_t{64} << 30;
-constexpr size_t kArenaMin = size_t{64} << 20;
-constexpr size_t kCommitStep = size_t{64} << 20;
+// Each of the three (the arena, its page table, its records) reserves little at first and grows in
+// place in a zone of its own (libmalloc/base/zones.h), so the address space taken follows use
+// (RLIMIT_AS counts reservations). Where no zone can be had (valgrind, sanitizers), each reserves
+// its whole size at once, for an arena of kFallbackArena.
+constexpr size_t kFirstReserve = size_t{1} << 20;
+constexpr size_t kFallbackArena = size_t{4} << 30;
+constexpr size_t kCommitStep = size_t{1} << 20;
 // Freed runs kept as they are for reuse (without postfree_checking): a new page costs a page fault
 // and a hidden one two system calls, so a program that frees and allocates again reuses warm
 // pages. Beyond this many bytes, freed runs are hidden and their memory given back.
@@ -47,16 +52,21 @@ std::atomic<bool> g_enabled{false};
 bool g_madvise_guards = false;  // MADV_GUARD_INSTALL works here
 size_t g_page = 4096;
 unsigned g_page_shift = 12;
-uintptr_t g_base = 0, g_end = 0;
+// A reservation that grows in place up to `room`, committed (read-write) from its base.
+struct Range {
+  uintptr_t base = 0;
+  uintptr_t end = 0;   // reserved up to here
+  uintptr_t room = 0;  // may grow up to here
+  size_t committed = 0;
+};
+Range g_arena, g_table_range, g_record_range;
+uintptr_t g_base = 0, g_end = 0;  // g_arena's base and room
 uintptr_t g_bump = 0;       // the next page never used
-size_t g_committed = 0;     // bytes of the arena read-write from its base
 uintptr_t g_assigned = 0;   // in the address map up to here (whole granules)
 bool g_frozen = false;      // a child forked without the locks: the arena is left as it was
 std::atomic<uint32_t>* g_page_table = nullptr;  // a record number per page; 0: never used
 Record* g_records = nullptr;                    // record 0 is unused
 uint32_t g_record_count = 1;
-size_t g_table_committed = 0, g_records_committed = 0;
-size_t g_table_bytes = 0, g_records_bytes = 0;
 
 uint32_t g_free_runs[kClasses] = {};
 uint32_t g_quarantine_head = 0, g_quarantine_tail = 0;
@@ -105,13 +115,33 @@ void say_once(const char* why) {
   warn(t.data(), t.size());
 }
 
-// Makes a range of one of the arena's tables readable and writable up to `need` bytes.
-bool commit_table(uintptr_t table, size_t* committed, size_t total, size_t need) {
-  if (need <= *committed) return true;
+// Reserves a range of at least `first` bytes that may grow to `fallback` bytes or more.
+bool open(Range* r, size_t first, size_t fallback) {
+  uintptr_t room = 0;
+  if ((r->base = zones::reserve(first, &room)) != 0) {
+    r->end = r->base + first;
+    r->room = room;
+    return true;
+  }
+  if ((r->base = os::reserve(fallback, kGranule)) == 0) return false;
+  r->end = r->room = r->base + fallback;
+  return true;
+}
+
+// Makes [base, base + need) readable and writable, growing the reservation (doubling) if needed.
+bool ensure(Range* r, size_t need) {
+  if (need <= r->committed) return true;
   size_t to = (need + kCommitStep - 1) & ~(kCommitStep - 1);
-  if (to > total) to = total;
-  if (!os::commit(table + *committed, to - *committed)) return false;
-  *committed = to;
+  if (r->base + to > r->room) return false;
+  if (r->base + to > r->end) {
+    size_t more = r->end - r->base;
+    if (r->end + more < r->base + to) more = r->base + to - r->end;
+    if (r->end + more > r->room) more = r->room - r->end;
+    if (!zones::extend(r->end, more)) return false;
+    r->end += more;
+  }
+  if (!os::commit(r->base + r->committed, to - r->committed)) return false;
+  r->committed = to;
   return true;
 }
 
@@ -153,11 +183,9 @@ uint32_t carve(size_t pages) {
     return 0;
   }
   uint32_t id = g_record_count;
-  if (!commit_table(reinterpret_cast<uintptr_t>(g_records), &g_records_committed, g_records_bytes,
-                    (size_t{id} + 1) * sizeof(Record)) ||
-      !commit_table(reinterpret_cast<uintptr_t>(g_page_table), &g_table_committed, g_table_bytes,
-                    (((g_bump - g_base) >> g_page_shift) + pages) * sizeof(uint32_t)) ||
-      !commit_table(g_base, &g_committed, g_end - g_base, g_bump - g_base + bytes)) {
+  if (!ensure(&g_record_range, (size_t{id} + 1) * sizeof(Record)) ||
+      !ensure(&g_table_range, (((g_bump - g_base) >> g_page_shift) + pages) * sizeof(uint32_t)) ||
+      !ensure(&g_arena, g_bump - g_base + bytes)) {
     say_once("the system refuses memory for the guard arena");
     return 0;
   }
@@ -220,36 +248,28 @@ bool configure(const Settings& s) {
   if (g_enabled.load(std::memory_order_relaxed)) return true;  // mallopt rebuilt the stack
   g_page = page_size();
   g_page_shift = static_cast<unsigned>(__builtin_ctzll(g_page));
-  size_t arena = kArenaMax;
-  while (arena >= kArenaMin && (g_base = os::reserve(arena, kGranule)) == 0) arena /= 2;
-  if (g_base == 0) {
+  size_t fallback_pages = kFallbackArena >> g_page_shift;
+  if (!open(&g_arena, kFirstReserve, kFallbackArena) ||
+      !open(&g_table_range, kFirstReserve, fallback_pages * sizeof(uint32_t)) ||
+      !open(&g_record_range, kFirstReserve, (fallback_pages / 2 + 2) * sizeof(Record))) {
     static const char kNo[] = "MALLOCDEBUG: catch_overflow: no address space for the guard arena; catch_overflow is off";
     warn(kNo, sizeof(kNo) - 1);
-    return false;
+    return false;  // what was reserved stays, unused
   }
-  size_t pages = arena >> g_page_shift;
-  g_table_bytes = (pages * sizeof(uint32_t) + g_page - 1) & ~(g_page - 1);
-  g_records_bytes = ((pages / 2 + 2) * sizeof(Record) + g_page - 1) & ~(g_page - 1);
-  uintptr_t table = os::reserve(g_table_bytes, g_page), records = os::reserve(g_records_bytes, g_page);
-  if (table == 0 || records == 0) {
-    if (table) os::release(table, g_table_bytes);
-    if (records) os::release(records, g_records_bytes);
-    os::release(g_base, arena);
-    g_base = 0;
-    static const char kNo[] = "MALLOCDEBUG: catch_overflow: no memory for the guard arena's tables; catch_overflow is off";
-    warn(kNo, sizeof(kNo) - 1);
-    return false;
-  }
-  g_page_table = reinterpret_cast<std::atomic<uint32_t>*>(table);
-  g_records = reinterpret_cast<Record*>(records);
-  g_end = g_base + arena;
+  // The tables bound the arena: a page-table entry per page, a record per run of two pages or more.
+  size_t most_pages = (g_table_range.room - g_table_range.base) / sizeof(uint32_t);
+  size_t by_records = (g_record_range.room - g_record_range.base) / sizeof(Record) * 2;
+  if (by_records < most_pages) most_pages = by_records;
+  if (most_pages > (size_t{1} << 32) - 2) most_pages = (size_t{1} << 32) - 2;  // 32-bit page numbers
+  if (g_arena.room - g_arena.base > (most_pages << g_page_shift)) g_arena.room = g_arena.base + (most_pages << g_page_shift);
+  g_page_table = reinterpret_cast<std::atomic<uint32_t>*>(g_table_range.base);
+  g_records = reinterpret_cast<Record*>(g_record_range.base);
+  g_base = g_arena.base;
+  g_end = g_arena.room;
   g_bump = g_assigned = g_base;
-  g_committed = 0;
   // Does this kernel have MADV_GUARD_INSTALL? Try it on the arena's first page.
-  if (os::commit(g_base, kCommitStep)) {
-    g_committed = kCommitStep;
+  if (ensure(&g_arena, g_page))
     g_madvise_guards = !s.force_mprotect && os::guard_install(g_base, g_page) && os::guard_remove(g_base, g_page);
-  }
   g_enabled.store(true, std::memory_order_release);
   return true;
 }
