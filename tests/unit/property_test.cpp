@@ -111,7 +111,13 @@ using PolicyTypes = ::testing::Types<Yorktown, Watson, ThreeOne>;
 TYPED_TEST_SUITE(Property, PolicyTypes);
 
 TYPED_TEST(Property, RandomSequencesAgainstAShadowModel) {
+#if defined(__SANITIZE_THREAD__)
+  // One thread: ThreadSanitizer has no race to find here, and its build runs this test ten times
+  // slower; the default and ASan builds run every seed.
+  for (uint64_t seed : {1ull, 42ull}) run_sequence<TypeParam>(seed, 3000);
+#else
   for (uint64_t seed : {1ull, 2ull, 3ull, 42ull, 1234567ull}) run_sequence<TypeParam>(seed, 3000);
+#endif
 }
 
 }  // namespace
