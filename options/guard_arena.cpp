@@ -116,7 +116,7 @@ void say_once(const char* why) {
 }
 
 // Reserves a range of at least `first` bytes that may grow to `fallback` bytes or more.
-bool open(Range* r, size_t first, size_t fallback) {
+bool open_range(Range* r, size_t first, size_t fallback) {
   uintptr_t room = 0;
   if ((r->base = zones::reserve(first, &room)) != 0) {
     r->end = r->base + first;
@@ -249,9 +249,9 @@ bool configure(const Settings& s) {
   g_page = page_size();
   g_page_shift = static_cast<unsigned>(__builtin_ctzll(g_page));
   size_t fallback_pages = kFallbackArena >> g_page_shift;
-  if (!open(&g_arena, kFirstReserve, kFallbackArena) ||
-      !open(&g_table_range, kFirstReserve, fallback_pages * sizeof(uint32_t)) ||
-      !open(&g_record_range, kFirstReserve, (fallback_pages / 2 + 2) * sizeof(Record))) {
+  if (!open_range(&g_arena, kFirstReserve, kFallbackArena) ||
+      !open_range(&g_table_range, kFirstReserve, fallback_pages * sizeof(uint32_t)) ||
+      !open_range(&g_record_range, kFirstReserve, (fallback_pages / 2 + 2) * sizeof(Record))) {
     static const char kNo[] = "MALLOCDEBUG: catch_overflow: no address space for the guard arena; catch_overflow is off";
     warn(kNo, sizeof(kNo) - 1);
     return false;  // what was reserved stays, unused
