@@ -20,6 +20,9 @@ extern size_t g_default_align;  // mallopt(M_MALIGN)
 
 // The configured stack (stack.h).
 extern Stack g_stack;
+// True when a MALLOCDEBUG layer is on: the requests go through the whole stack; otherwise through
+// its PlainStack part, past the debug layers. Set with the stack, before the runtime is ready.
+extern bool g_debug_layers;
 
 // Configures the stack for g_config (at start-up, and when mallopt(M_MXFAST) replaces the policy
 // before the first allocation).

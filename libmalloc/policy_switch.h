@@ -66,6 +66,9 @@ class PolicySwitch {
   size_t trim() { return with([](auto& h) { return h.trim(); }); }
   bool check(Text* why) { return with([&](auto& h) { return h.check(why); }); }
   bool any_allocation() { return with([](auto& h) { return h.any_allocation(); }); }
+  // Whether a MALLOCDEBUG layer above is on: each debug layer answers for itself and asks the next;
+  // the other layers inherit this answer (stack.h).
+  bool debug_active() const { return false; }
   void statistics(Statistics& f) {
     with([&](auto& h) { h.statistics(f); });
   }

@@ -21,11 +21,25 @@ void* fail_nomem() {
 }
 
 // The stack's layers are small inline templates: flattened here (and in release), the path of a
-// request is one function, as fast as a hand-written one.
-[[gnu::flatten]] void* allocate_ready(size_t size, size_t align) {
-  if (size > kMaxRequest) return fail_nomem();
-  void* p = g_stack.allocate(size, align);
+// request is one function, as fast as a hand-written one. Each is made twice, for the whole stack
+// and for its part below the MALLOCDEBUG layers (stack.h), and g_debug_layers chooses.
+template <class S>
+[[gnu::flatten]] void* allocate_on(S& stack, size_t size, size_t align) {
+  void* p = stack.allocate(size, align);
   return p ? p : fail_nomem();
+}
+
+void* allocate_ready(size_t size, size_t align) {
+  if (size > kMaxRequest) return fail_nomem();
+  if (__builtin_expect(g_debug_layers, 0)) return allocate_on(g_stack, size, align);
+  return allocate_on(static_cast<PlainStack&>(g_stack), size, align);
+}
+
+template <class S>
+[[gnu::flatten]] void release_on(S& stack, void* p, const char* call) {
+  Owner o = address_map().lookup(p);
+  if (o.kind() == OwnerKind::kBootstrap) return;  // never reused
+  stack.release(p, o, call);
 }
 
 void* allocate_any(size_t size, size_t align) {
@@ -56,11 +70,30 @@ void* move_block(void* p, Owner o, size_t size) {
 
 void* allocate(size_t size) { return allocate_any(size, kAlignment); }
 
-// The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and did not
-// serve this request.
-[[gnu::flatten]] void* allocate_below_pool(size_t size) {
+// The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and this
+// thread's list of the class is empty.
+[[gnu::flatten]] void* allocate_pool_miss(size_t size) {
+  if (void* p = pool::allocate_slow(size)) return p;
   void* p = g_stack.below().allocate(size, kAlignment);
   return p ? p : fail_nomem();
+}
+
+// A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
+// its sample down; the caller is noted for the tools that read it.
+void* allocate_debug(size_t size, const void* return_address) {
+  if (pool::g_fast.load(std::memory_order_acquire) == pool::kFastSampled && size <= pool::kMaxRequest &&
+      guard::count_down_inline()) {
+    if (void* p = pool::allocate(size)) return p;
+    void* p = g_stack.below().allocate(size, kAlignment);
+    return p ? p : fail_nomem();
+  }
+  caller::note(return_address);
+  return allocate_any(size, kAlignment);
+}
+
+[[gnu::flatten]] void* allocate_off_fast(size_t size, const void* return_address) {
+  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug(size, return_address);
+  return allocate_any(size, kAlignment);
 }
 
 void* allocate_aligned(size_t align, size_t size) {
@@ -77,11 +110,10 @@ void* allocate_zeroed(size_t count, size_t size) {
   return p;
 }
 
-[[gnu::flatten]] void release(void* p, const char* call) {
+void release(void* p, const char* call) {
   if (p == nullptr) return;
-  Owner o = address_map().lookup(p);
-  if (o.kind() == OwnerKind::kBootstrap) return;  // never reused
-  g_stack.release(p, o, call);
+  if (__builtin_expect(g_debug_layers, 0)) return release_on(g_stack, p, call);
+  release_on(static_cast<PlainStack&>(g_stack), p, call);
 }
 
 void* reallocate(void* p, size_t size) {

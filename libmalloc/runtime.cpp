@@ -43,7 +43,12 @@ __attribute__((constructor)) void on_load() {
 
 }  // namespace
 
-void build_stack() { g_stack.configure(g_config); }
+bool g_debug_layers = false;
+
+void build_stack() {
+  g_stack.configure(g_config);
+  g_debug_layers = g_stack.debug_active();
+}
 
 bool ensure_started() {
   int s = g_state.load(std::memory_order_acquire);

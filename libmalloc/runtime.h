@@ -47,24 +47,27 @@ bool started();
 
 // The one exception to "the entry points only forward" (DESIGN.md): the first layer's fast path,
 // inlined into malloc, free and the C++ operators. Its code is the pool's (options/pool.h); what
-// the pool does not serve goes to the layers below it.
-void* allocate_below_pool(size_t size);
-// `return_address`: the entry point's, for the debug tools that ask for it (caller.h);
-// the pool's fast path is off whenever one does.
+// the pool does not serve goes to the layers below it. Each inline path is one compare of a word
+// the pool keeps (fast_below, fast_span) and the pool's list operation, with no stack frame: what
+// leaves it is a tail call.
+//
+// A pool request whose list is empty: the pool's slow path, then the layers below the pool.
+void* allocate_pool_miss(size_t size);
+// Every malloc the inline path does not take: the sampled mode of catch_overflow (which keeps the
+// pool's path while it counts its sample down), then the whole stack. `return_address`: the
+// entry point's, for the debug tools that ask for it (caller.h).
+void* allocate_off_fast(size_t size, const void* return_address);
 inline void* allocate_fast(size_t size, const void* return_address) {
-  uint8_t fast = pool::g_fast.load(std::memory_order_acquire);
-  if (size <= pool::kMaxRequest && fast &&
-      (__builtin_expect(fast != pool::kFastSampled, 1) || guard::count_down_inline())) {
-    if (void* p = pool::allocate(size)) return p;
-    return allocate_below_pool(size);
+  if (__builtin_expect(size < pool::g_area.fast_below.load(std::memory_order_relaxed), 1)) {
+    if (void* p = pool::pop(size)) return p;
+    return allocate_pool_miss(size);
   }
-  caller::note(return_address);
-  return allocate(size);
+  return allocate_off_fast(size, return_address);
 }
-// While g_fast is off (MALLOCDEBUG's layers, or mallopt(M_MALIGN)), pool blocks too go down the
-// stack, so that every layer above the pool sees them.
+// While the pool's fast path is off (MALLOCDEBUG's layers, or mallopt(M_MALIGN)), fast_span is 0
+// and pool blocks too go down the stack, so that every layer above the pool sees them.
 inline void release_fast(void* p, const char* call) {
-  if (pool::g_fast.load(std::memory_order_relaxed) && pool::owns(p)) return pool::release(p, call);
+  if (pool::owns_fast(p)) return pool::release(p, call);
   release(p, call);
 }
 

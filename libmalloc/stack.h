@@ -20,6 +20,11 @@
 // moves the block); clear (calloc); trim; statistics; fork_prepare, fork_parent, fork_child. The
 // per-heap layers provide the policy interface (policies/policy.h). Adding a layer is a new header
 // in options/ and one line here (or in policy_switch.h for a per-heap one).
+//
+// The MALLOCDEBUG layers sit above PlainStack. A process without them pays nothing for them: the
+// runtime decides once at start-up (g_debug_layers, from debug_active()) and then calls either the
+// whole stack or its PlainStack part, one predictable branch per call. A debug layer answers
+// debug_active() for itself and asks the next.
 #pragma once
 
 #include "libmalloc/policy_switch.h"
@@ -31,7 +36,7 @@
 
 namespace aixmalloc::rt {
 
-using Stack = CatchOverflowLayer<
-    detect::MallocDetectLayer<pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>>>;
+using PlainStack = pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>;
+using Stack = CatchOverflowLayer<detect::MallocDetectLayer<PlainStack>>;
 
 }  // namespace aixmalloc::rt

@@ -101,6 +101,7 @@ class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::se
   }
 
   bool any_allocation() { return guard::any_allocation() || Next::any_allocation(); }
+  bool debug_active() const { return on_ || Next::debug_active(); }
 
   void statistics(Statistics& f) {
     Next::statistics(f);
@@ -115,7 +116,7 @@ class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::se
   void fast_path() {
     if (!on_ || pool::g_fast.load(std::memory_order_relaxed) == pool::kFastOff) return;
     bool sample_only = choice_.sample != 0 && !choice_.functions && choice_.min == 0 && choice_.max == UINT64_MAX;
-    pool::g_fast.store(sample_only ? pool::kFastSampled : pool::kFastOff, std::memory_order_release);
+    pool::set_fast(sample_only ? pool::kFastSampled : pool::kFastOff);
   }
 
   bool chosen(size_t size) const {

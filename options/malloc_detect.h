@@ -115,14 +115,16 @@ class MallocDetectLayer : public Next {
     verbose_ = c.enabled(OptionId::kVerbose);
     on_ = validate_ || fill_ || checkarena_;
     reset();
-    if (on_) pool::g_fast.store(false, std::memory_order_release);
+    if (on_) pool::set_fast(pool::kFastOff);
   }
 
   // mallopt(M_MALIGN) sets the pool's fast path again: it stays off while this layer is on.
   void set_default_alignment(size_t align) {
     Next::set_default_alignment(align);
-    if (on_) pool::g_fast.store(false, std::memory_order_release);
+    if (on_) pool::set_fast(pool::kFastOff);
   }
+
+  bool debug_active() const { return on_ || Next::debug_active(); }
 
   void* allocate(size_t size, size_t align) {
     if (__builtin_expect(!on_, 1)) return Next::allocate(size, align);

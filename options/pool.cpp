@@ -85,7 +85,12 @@ uintptr_t take_page(bool for_blocks) {
   return top;
 }
 
-void publish(uintptr_t page) { g_area.used_top.store(page + kPageSize, std::memory_order_release); }
+void publish(uintptr_t page) {
+  g_area.used_top.store(page + kPageSize, std::memory_order_release);
+  g_area.used_span.store(page + kPageSize - g_area.base, std::memory_order_release);
+  if (g_area.fast.load(std::memory_order_relaxed) != kFastOff)
+    g_area.fast_span.store(page + kPageSize - g_area.base, std::memory_order_release);
+}
 
 // A page holding ThreadPool records: its header makes every address in it fail is_block_start.
 ThreadPool* new_record() {
@@ -100,7 +105,7 @@ ThreadPool* new_record() {
     h->bump = h->first();  // nothing below bump: no pool block here
     h->end = h->first();
     h->shift = 0;
-    h->inverse = 0;
+    h->inverse = 1;  // only offset 0 passes the block-start check, and bump stops it
     h->limit = 0;
     publish(page);
     g_records = align_up(h->first(), 64);
@@ -157,7 +162,7 @@ PoolPage* init_page(uintptr_t at, ThreadPool* tp, unsigned c) {
   page->used = 0;
   uint64_t odd = size >> page->shift;
   page->inverse = inverse_of_odd(odd);
-  page->limit = UINT64_MAX / odd;
+  page->limit = (page->end - page->first()) / size - 1;  // the last block's index
   return page;
 }
 
@@ -328,6 +333,16 @@ void release_remote(PoolPage* page, void* p) {
     b->next = head;
   } while (!owner->remote.compare_exchange_weak(head, b, std::memory_order_release,
                                                 std::memory_order_relaxed));
+}
+
+void release_bad(void* p, const char* call, bool double_free) { report_bad(p, call, double_free); }
+
+void set_fast(FastPath state) {
+  LockGuard guard(g_lock);
+  g_area.fast.store(state, std::memory_order_release);
+  g_area.fast_below.store(state == kFastOn ? kMaxRequest + 1 : 0, std::memory_order_release);
+  uintptr_t used = g_area.used_top.load(std::memory_order_relaxed) - g_area.base;
+  g_area.fast_span.store(state == kFastOff || !g_area.enabled ? 0 : used, std::memory_order_release);
 }
 
 void report_bad(void* p, const char* call, bool double_free) {

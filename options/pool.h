@@ -62,8 +62,10 @@ struct alignas(64) PoolPage {
   uint32_t block_size;
   uintptr_t bump;  // next never-used block
   uintptr_t end;
-  // Block-start check without a division: offset o (from the first block) is a multiple of the
-  // block size 2^shift * odd iff its low `shift` bits are clear and (o >> shift) * inverse <= limit.
+  // Block-start check without a division: offset o (from the first block, wrapping below it) is
+  // k blocks with 0 <= k <= limit iff rotr(o * inverse, shift) <= limit, where the block size is
+  // 2^shift * odd and inverse * odd == 1 (mod 2^64): multiplying by an odd number and rotating are
+  // both one-to-one, and k * size maps to k, so no other offset lands on 0..limit.
   uint32_t shift;
   uint32_t used;  // blocks handed out and not yet back with the owner
   uint64_t inverse;
@@ -99,6 +101,13 @@ struct Area {
   std::atomic<bool> full{false};       // max_bytes reached: block pages never return to the area
   bool enabled = false;
   std::atomic<uint8_t> fast{0};        // g_fast
+  // What the inline paths of the exported malloc and free read, so that each decides with one
+  // compare: malloc serves a request inline when size < fast_below (kMaxRequest + 1 while g_fast is
+  // kFastOn, else 0); free takes a pointer inline when p - base < fast_span (the used part of the
+  // area while g_fast is not kFastOff, else 0). Kept by set_fast() and publish(), under the lock.
+  std::atomic<size_t> fast_below{0};
+  std::atomic<uintptr_t> fast_span{0};
+  std::atomic<uintptr_t> used_span{0};  // used_top - base: owns() in one compare
 };
 extern Area g_area;
 
@@ -111,6 +120,8 @@ extern Area g_area;
 // (MALLOCDEBUG=catch_overflow,sample), so that the sampled mode keeps the pool's fast path.
 enum FastPath : uint8_t { kFastOff = 0, kFastOn = 1, kFastSampled = 2 };
 inline constexpr std::atomic<uint8_t>& g_fast = g_area.fast;
+// Sets g_fast and the two limits the inline paths read (pool.cpp).
+void set_fast(FastPath state);
 
 extern const uint8_t kClassOf[kMaxRequest / 16 + 1];
 extern const uint16_t kClassSize[kClasses];
@@ -127,24 +138,31 @@ bool enabled();
 void* allocate_slow(size_t size);
 void release_remote(PoolPage* page, void* p);
 [[noreturn]] void report_bad(void* p, const char* call, bool double_free);
+// report_bad() for the inline free: declared as returning so that the call is a jump and the
+// inline path needs no stack frame of its own.
+void release_bad(void* p, const char* call, bool double_free);
 
 inline bool owns(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) - g_area.base <
-         g_area.used_top.load(std::memory_order_acquire) - g_area.base;
+  return reinterpret_cast<uintptr_t>(p) - g_area.base < g_area.used_span.load(std::memory_order_acquire);
+}
+// The inline free's test: a pool block, and the pool's fast path is on.
+inline bool owns_fast(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) - g_area.base < g_area.fast_span.load(std::memory_order_relaxed);
 }
 inline PoolPage* page_of(const void* p) {
   return reinterpret_cast<PoolPage*>(reinterpret_cast<uintptr_t>(p) & ~(kPageSize - 1));
 }
 inline bool is_block_start(const PoolPage* page, const void* p) {
   uint64_t off = reinterpret_cast<uintptr_t>(p) - page->first();
-  if (off & ((uint64_t{1} << page->shift) - 1)) return false;
-  return (off >> page->shift) * page->inverse <= page->limit &&
-         reinterpret_cast<uintptr_t>(p) < page->bump;
+  uint64_t x = off * page->inverse;
+  uint32_t s = page->shift;
+  x = (x >> s) | (x << ((64 - s) & 63));  // rotate right by s (a ror)
+  return x <= page->limit && reinterpret_cast<uintptr_t>(p) < page->bump;
 }
 
-// malloc of size <= kMaxRequest: a pop from this thread's free list of the class, or else the
-// slow path. nullptr: serve it elsewhere.
-inline void* allocate(size_t size) {
+// malloc of size <= kMaxRequest: a pop from this thread's free list of the class; nullptr when the
+// thread has no pool yet or the list is empty (then allocate_slow()).
+inline void* pop(size_t size) {
   ThreadPool* tp = t_pool;
   if (__builtin_expect(tp != nullptr, 1)) {
     unsigned c = kClassOf[(size + 15) >> 4];
@@ -156,18 +174,23 @@ inline void* allocate(size_t size) {
       return b;
     }
   }
+  return nullptr;
+}
+// The same, or else the slow path. nullptr: serve it elsewhere.
+inline void* allocate(size_t size) {
+  if (void* p = pop(size)) return p;
   return allocate_slow(size);
 }
 
 // free of a block that owns() said is in the pool.
 inline void release(void* p, const char* call) {
   PoolPage* page = page_of(p);
-  if (__builtin_expect(!is_block_start(page, p), 0)) report_bad(p, call, false);
+  if (__builtin_expect(!is_block_start(page, p), 0)) return release_bad(p, call, false);
   ThreadPool* tp = t_pool;
   if (__builtin_expect(page->owner == tp, 1)) {
     unsigned c = page->cls;
     auto* b = static_cast<FreeBlock*>(p);
-    if (__builtin_expect(b == tp->free[c], 0)) report_bad(p, call, true);
+    if (__builtin_expect(b == tp->free[c], 0)) return release_bad(p, call, true);
     b->next = tp->free[c];
     tp->free[c] = b;
     ++tp->counters[c].frees;
@@ -209,7 +232,7 @@ class PoolLayer : public LockedAtFork<Next, fork_lock, set_aside_in_child> {
       return;
     }
     on_ = true;
-    g_fast.store(true, std::memory_order_release);
+    set_fast(kFastOn);
   }
 
   void* allocate(size_t size, size_t align) {
@@ -245,7 +268,7 @@ class PoolLayer : public LockedAtFork<Next, fork_lock, set_aside_in_child> {
 
   // mallopt(M_MALIGN): pool blocks are 16-byte aligned, so a larger default turns the pool off.
   void set_default_alignment(size_t align) {
-    g_fast.store(on_ && align == kAlignment, std::memory_order_release);
+    set_fast(on_ && align == kAlignment ? kFastOn : kFastOff);
   }
 
   void statistics(Statistics& f) {

@@ -149,4 +149,26 @@ TEST(PoolDeathTest, FreeIntoASparePage) {
       "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not the start of an allocated block\n");
 }
 
+// Pointers that are not block starts never reach the free lists, wherever they point in a block
+// page: the page's header (16-byte aligned, so a 16-byte class's arithmetic alone would take it
+// for a block before the first) and the inside of a block.
+TEST(PoolDeathTest, FreeOfThePageHeaderOrInsideABlock) {
+  if (!configured("pool") || configured("pool:"))
+    GTEST_SKIP() << "runs under MALLOCOPTIONS=pool without max_size";
+  const char* kReport = "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not the start of an allocated block\n";
+  EXPECT_DEATH(
+      {
+        auto* p = static_cast<char*>(malloc(16));
+        char* page = reinterpret_cast<char*>(reinterpret_cast<uintptr_t>(p) & ~(aixmalloc::pool::kPageSize - 1));
+        free(launder(page + aixmalloc::pool::PoolPage::kHeader - 16));
+      },
+      kReport);
+  EXPECT_DEATH(
+      {
+        auto* p = static_cast<char*>(malloc(48));
+        free(launder(p + 16));
+      },
+      kReport);
+}
+
 }  // namespace
