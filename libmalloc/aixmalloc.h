@@ -6,6 +6,7 @@
 #define AIXMALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,6 +50,34 @@ unsigned aixmalloc_thread_locks_held(void);
  * one line naming the broken invariant and its address to stderr and returns -1. Takes each heap's
  * lock in turn; costs a walk of every block. */
 int aixmalloc_check(void);
+
+/* The Malloc Log (MALLOCDEBUG=log, report_allocations, record_allocations; aixmalloc(7)): one record
+ * per heap, size and stack, counting the live allocations that share them, as AIX's <malloc.h>
+ * declares it. callers[] holds the innermost MALLOC_LOG_STACKDEPTH return addresses, callers[0]
+ * being the caller of malloc; a record of a deeper stack_depth shows its first four here (two
+ * records that differ only deeper appear as two records with the same callers). */
+#define MALLOC_LOG_STACKDEPTH 4
+struct malloc_log {
+  size_t size;
+  size_t cnt;
+  uintptr_t callers[MALLOC_LOG_STACKDEPTH];
+};
+
+/* Copies the records with live allocations of addr's heap (all heaps when addr is NULL) into buf,
+ * as many whole records as bufsize bytes hold. Returns the bytes copied: 0 when the log is off, and
+ * 0 with errno EINVAL when addr is not a pointer from malloc. */
+size_t get_malloc_log(void* addr, void* buf, size_t bufsize);
+
+/* The log's live record array (one for the process, whatever addr's heap), changing as the program
+ * allocates and frees: records whose cnt is 0 have no live allocation; the array ends at the first
+ * record whose callers[0] is 0. NULL when the log is off; NULL with errno EINVAL when addr is not a
+ * pointer from malloc. The array never moves. */
+struct malloc_log* get_malloc_log_live(void* addr);
+
+/* Clears the records of addr's heap (all heaps when addr is NULL): the allocations live now are
+ * forgotten (their later free changes nothing) and every count of the heap's records becomes 0.
+ * errno EINVAL when addr is not a pointer from malloc. */
+void reset_malloc_log(void* addr);
 
 #ifdef __cplusplus
 }

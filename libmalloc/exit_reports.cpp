@@ -1,6 +1,6 @@
 // The reports written at exit, when the configuration asks for them: AIX's bucket statistics
 // (MALLOCOPTIONS=bucket_statistics), the JSON document (AIXMALLOC_STATS_JSON) and the dbx-style
-// status report (AIXMALLOC_STATS). Each is formatted on the stack and written with write(2).
+// status report (AIXMALLOC_STATS); the Malloc Log's leak reports (leak_report.h). Each is formatted on the stack and written with write(2).
 #include "libmalloc/exit_reports.h"
 
 #include <unistd.h>
@@ -9,6 +9,7 @@
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/os.h"
+#include "libmalloc/leak_report.h"
 
 namespace aixmalloc::rt {
 namespace {
@@ -71,6 +72,7 @@ __attribute__((destructor)) void on_exit_report() {
   if (g_config.bucket_statistics.kind != Destination::kNone) bucket_statistics_report();
   if (g_config.stats_json.kind != Destination::kNone) json_report();
   if (g_config.stats.kind != Destination::kNone) status_report();
+  leak_reports_at_exit();  // MALLOCDEBUG=report_allocations, AIXMALLOC_LEAKS_JSON
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // predictable branch. The runtime configures the one stack at start-up (runtime.cpp) and calls
 // it; it knows no layer's internals.
 //
+//   MallocLogLayer       MALLOCDEBUG=log, report_allocations: stacks of live blocks  options/malloc_log.h
 //   CatchOverflowLayer   MALLOCDEBUG=catch_overflow: blocks before guard pages     options/catch_overflow.h
 //   MallocDetectLayer    MALLOCDEBUG=validate_ptrs, fill, checkarena, verbose     options/malloc_detect.h
 //   PoolLayer            MALLOCOPTIONS=pool: <= 512 bytes, per-thread pools      options/pool.h
@@ -30,6 +31,7 @@
 #include "libmalloc/policy_switch.h"
 #include "options/catch_overflow.h"
 #include "options/large_blocks.h"
+#include "options/malloc_log.h"
 #include "options/malloc_detect.h"
 #include "options/pool.h"
 #include "options/threadcache.h"
@@ -37,6 +39,6 @@
 namespace aixmalloc::rt {
 
 using PlainStack = pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>;
-using Stack = CatchOverflowLayer<detect::MallocDetectLayer<PlainStack>>;
+using Stack = mlog::MallocLogLayer<CatchOverflowLayer<detect::MallocDetectLayer<PlainStack>>>;
 
 }  // namespace aixmalloc::rt

@@ -477,6 +477,7 @@ void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out
   p.parse_debug(span(Variable::kMallocDebug));
   p.parse_stats(Variable::kAixmallocStats, span(Variable::kAixmallocStats), &out->stats);
   p.parse_stats(Variable::kAixmallocStatsJson, span(Variable::kAixmallocStatsJson), &out->stats_json);
+  p.parse_stats(Variable::kAixmallocLeaksJson, span(Variable::kAixmallocLeaksJson), &out->leaks_json);
   p.parse_signal(span(Variable::kAixmallocStatsSignal));
   p.apply_policy_matrix();
   p.apply_debug_rules();

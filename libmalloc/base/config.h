@@ -125,6 +125,7 @@ struct Config {
   Destination bucket_statistics;
   Destination stats;       // AIXMALLOC_STATS
   Destination stats_json;  // AIXMALLOC_STATS_JSON
+  Destination leaks_json;  // AIXMALLOC_LEAKS_JSON
   int stats_signal = 0;     // AIXMALLOC_STATS_SIGNAL: the signal number, 0 when off
   Diagnostics diagnostics;
 

@@ -4,16 +4,24 @@
 
 namespace aixmalloc {
 
-const char* live_stats_path(Text& out, const char* dir, uint64_t pid) {
+const char* live_report_path(Text& out, const char* dir, const char* kind, uint64_t pid) {
   out.clear();
-  out.str(dir).str("/aixmalloc-stats.").num(pid).str(".json");
+  out.str(dir).str("/aixmalloc-").str(kind).ch('.').num(pid).str(".json");
   return out.c_str();
 }
 
-const char* live_stats_temporary_path(Text& out, const char* dir, uint64_t pid, uint64_t tid) {
+const char* live_report_temporary_path(Text& out, const char* dir, const char* kind, uint64_t pid, uint64_t tid) {
   out.clear();
-  out.str(dir).str("/.aixmalloc-stats.").num(pid).ch('.').num(tid).str(".tmp");
+  out.str(dir).str("/.aixmalloc-").str(kind).ch('.').num(pid).ch('.').num(tid).str(".tmp");
   return out.c_str();
+}
+
+const char* live_stats_path(Text& out, const char* dir, uint64_t pid) {
+  return live_report_path(out, dir, "stats", pid);
+}
+
+const char* live_stats_temporary_path(Text& out, const char* dir, uint64_t pid, uint64_t tid) {
+  return live_report_temporary_path(out, dir, "stats", pid, tid);
 }
 
 }  // namespace aixmalloc

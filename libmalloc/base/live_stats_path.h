@@ -13,6 +13,11 @@ namespace aixmalloc {
 // that is a writable directory (/dev/shm is memory; /tmp where it is missing).
 inline constexpr const char* kLiveStatsDirectories[] = {"/dev/shm", "/tmp"};
 
+// DIR/aixmalloc-KIND.PID.json: the finished document of process `pid`, KIND "stats" (the
+// statistics) or "leaks" (the Malloc Log's live allocations). Returns out.c_str().
+const char* live_report_path(Text& out, const char* dir, const char* kind, uint64_t pid);
+// DIR/.aixmalloc-KIND.PID.TID.tmp: where thread `tid` writes it before renaming it into place.
+const char* live_report_temporary_path(Text& out, const char* dir, const char* kind, uint64_t pid, uint64_t tid);
 // DIR/aixmalloc-stats.PID.json: the finished document of process `pid`. Returns out.c_str().
 const char* live_stats_path(Text& out, const char* dir, uint64_t pid);
 // DIR/.aixmalloc-stats.PID.TID.tmp: where thread `tid` writes the document before renaming it to

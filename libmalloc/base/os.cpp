@@ -188,6 +188,21 @@ int thread_id() { return static_cast<int>(syscall(SYS_gettid)); }
 
 int process_id() { return static_cast<int>(getpid()); }
 
+int parent_process_id() { return static_cast<int>(getppid()); }
+
+uint64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void program_path(char* out, size_t n) {
+  KeepErrno keep;
+  if (n == 0) return;
+  ssize_t got = readlink("/proc/self/exe", out, n - 1);
+  out[got > 0 ? static_cast<size_t>(got) : 0] = '\0';
+}
+
 bool is_secure() {
   KeepErrno keep;  // getauxval sets ENOENT for a type the kernel did not pass
   return getauxval(AT_SECURE) != 0;
@@ -243,6 +258,16 @@ bool catch_signal(int sig, void (*handler)(int)) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = handler;
   sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, nullptr) == 0;
+}
+
+bool catch_signal_info(int sig, void (*handler)(int, siginfo_t*, void*)) {
+  KeepErrno keep;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = handler;
+  sa.sa_flags = SA_RESTART | SA_SIGINFO;
   sigemptyset(&sa.sa_mask);
   return sigaction(sig, &sa, nullptr) == 0;
 }

@@ -67,6 +67,11 @@ uint64_t now_ns();
 // Thread id (gettid), for lock ownership, the start-up re-entry check and per-thread file names.
 int thread_id();
 int process_id();
+int parent_process_id();
+// Nanoseconds since the epoch (CLOCK_REALTIME, from the vDSO): the time stamps of reports.
+uint64_t realtime_ns();
+// The running program's path (/proc/self/exe), NUL-terminated in out; "" when it cannot be read.
+void program_path(char* out, size_t n);
 // True when the process runs with elevated privileges (AT_SECURE): no files are written for it.
 bool is_secure();
 
@@ -87,6 +92,8 @@ void write_all(int fd, const char* buf, size_t len);
 // --- signals -------------------------------------------------------------------------------------
 // Installs `handler` for `sig` (SA_RESTART, nothing masked). False when the kernel refuses.
 bool catch_signal(int sig, void (*handler)(int));
+// The same with SA_SIGINFO, so the handler sees the value a sender gave sigqueue(3).
+bool catch_signal_info(int sig, void (*handler)(int, siginfo_t*, void*));
 
 // Signal actions as sigaction(2) takes them, through libc's __sigaction, which the library's own
 // exported sigaction() (catch_overflow's interposition) does not shadow. 0 or -1 with errno.

@@ -118,7 +118,7 @@ bad=(
   "MALLOCTYPE=watson AIXMALLOC_STATS_SIGNAL=RTMAX-99 MALLOCOPTIONS=pool"
   "MALLOCDEBUG=align:3,debug_range:9:1,fill:zz,bogus,output:,functionset:a:b-c,quarantine:1"
   "MALLOCTYPE=3.1_64BIT MALLOCDEBUG=[catch_overflow,validate_ptrs,fill:0x100] MALLOCOPTIONS=catch_overflow"
-  "MALLOCDEBUG=[log:extended,stack_depth:6,report_allocations,sample:0]"
+  "MALLOCDEBUG=[log:verbose,stack_depth:99,sample:0]"
 )
 for case in "${bad[@]}"; do
   read -ra vars <<< "$case"

@@ -1,0 +1,433 @@
+// Stack capture (stack_capture.h): an x86-64 unwinder over the modules' .eh_frame call-frame
+// information, with a cache of one packed rule per return address. Only what a return address
+// needs is tracked: the CFA (from rsp or rbp plus an offset), where the return address is saved and
+// where rbp is saved; any other rule (expressions, a CFA in another register) ends the stack there.
+#include "libmalloc/base/stack_capture.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace aixmalloc::stack {
+
+__thread bool t_busy = false;
+
+namespace {
+
+// DWARF register numbers of x86-64.
+constexpr unsigned kRbp = 6, kRsp = 7, kReturn = 16;
+
+// A rule, packed in one word so the cache can publish it with one store:
+//   bits  0-31  CFA offset (unsigned)        bit 32  CFA from rbp (else rsp)
+//   bits 40-47  return address at CFA + 8*n  bit 33  rbp saved at CFA + 8*m (bits 48-55)
+//   bit 34      outermost frame (return address undefined)
+//   bit 35      no usable rule: the stack ends here     bit 63  valid
+constexpr uint64_t kFromRbp = uint64_t{1} << 32, kRbpSaved = uint64_t{1} << 33, kOutermost = uint64_t{1} << 34,
+                   kUnusable = uint64_t{1} << 35, kValid = uint64_t{1} << 63;
+
+// --- reading .eh_frame ---------------------------------------------------------------------------
+
+struct Cursor {
+  const uint8_t* p;
+  const uint8_t* end;
+  bool ok = true;
+
+  uint8_t u8() {
+    if (p >= end) return fail();
+    return *p++;
+  }
+  template <class T>
+  T fixed() {
+    if (end - p < static_cast<ptrdiff_t>(sizeof(T))) return static_cast<T>(fail());
+    T v;
+    memcpy(&v, p, sizeof(T));
+    p += sizeof(T);
+    return v;
+  }
+  uint64_t uleb() {
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+      uint8_t b = u8();
+      v |= uint64_t{b & 0x7fu} << shift;
+      if (!(b & 0x80)) return v;
+    }
+    return fail();
+  }
+  int64_t sleb() {
+    int64_t v = 0;
+    unsigned shift = 0;
+    uint8_t b;
+    do {
+      b = u8();
+      v |= static_cast<int64_t>(uint64_t{b & 0x7fu} << shift);
+      shift += 7;
+    } while ((b & 0x80) && shift < 64);
+    if (shift < 64 && (b & 0x40)) v |= -(int64_t{1} << shift);
+    return v;
+  }
+  void skip(uint64_t n) {
+    if (static_cast<uint64_t>(end - p) < n) {
+      fail();
+      return;
+    }
+    p += n;
+  }
+  uint8_t fail() {
+    ok = false;
+    p = end;
+    return 0;
+  }
+
+  // A pointer in the DW_EH_PE encoding `enc`, relative to its own place (pcrel) or to `data`
+  // (datarel). Indirect pointers are not followed (only a personality routine uses them).
+  uintptr_t encoded(uint8_t enc, uintptr_t data) {
+    if (enc == 0xff) return 0;  // omitted
+    uintptr_t here = reinterpret_cast<uintptr_t>(p);
+    uint64_t v;
+    switch (enc & 0x0f) {
+      case 0x00: v = fixed<uint64_t>(); break;
+      case 0x01: v = uleb(); break;
+      case 0x02: v = fixed<uint16_t>(); break;
+      case 0x03: v = fixed<uint32_t>(); break;
+      case 0x04: v = fixed<uint64_t>(); break;
+      case 0x09: v = static_cast<uint64_t>(sleb()); break;
+      case 0x0a: v = static_cast<uint64_t>(int64_t{fixed<int16_t>()}); break;
+      case 0x0b: v = static_cast<uint64_t>(int64_t{fixed<int32_t>()}); break;
+      case 0x0c: v = fixed<uint64_t>(); break;
+      default: return fail();
+    }
+    switch (enc & 0x70) {
+      case 0x00: break;
+      case 0x10: v += here; break;
+      case 0x30: v += data; break;
+      default: return fail();
+    }
+    return v;
+  }
+};
+
+struct Cie {
+  uint64_t code_align = 1;
+  int64_t data_align = -8;
+  uint8_t fde_enc = 0;
+  const uint8_t* program = nullptr;
+  const uint8_t* program_end = nullptr;
+  bool augmented = false;  // 'z': FDEs carry an augmentation length
+};
+
+bool read_cie(const uint8_t* at, Cie* c) {
+  uint32_t length;
+  memcpy(&length, at, 4);
+  if (length == 0 || length == 0xffffffffu) return false;
+  Cursor r{at + 8, at + 4 + length};
+  uint8_t version = r.u8();
+  const char* aug = reinterpret_cast<const char*>(r.p);
+  size_t aug_len = strnlen(aug, static_cast<size_t>(r.end - r.p));
+  r.skip(aug_len + 1);
+  if (strstr(aug, "eh")) return false;  // the pre-DWARF2 form
+  c->code_align = r.uleb();
+  c->data_align = r.sleb();
+  uint64_t return_register = version == 1 ? r.u8() : r.uleb();
+  if (return_register != kReturn) return false;
+  if (aug[0] == 'z') {
+    c->augmented = true;
+    uint64_t n = r.uleb();
+    Cursor data{r.p, r.p + n < r.end ? r.p + n : r.end};
+    for (const char* a = aug + 1; *a && data.ok; ++a) {
+      if (*a == 'R') {
+        c->fde_enc = data.u8();
+      } else if (*a == 'P') {
+        uint8_t enc = data.u8();
+        data.encoded(enc & 0x7f, 0);
+      } else if (*a == 'L') {
+        data.u8();
+      } else if (*a != 'S' && *a != 'B') {
+        break;
+      }
+    }
+    r.skip(n);
+  }
+  c->program = r.p;
+  c->program_end = r.end;
+  return r.ok;
+}
+
+// What the call-frame program says of the registers we track, at one address.
+enum class Saved : uint8_t { kSame, kAt, kUndefined, kUnknown };
+struct Row {
+  unsigned cfa_reg = kRsp;
+  int64_t cfa_offset = 8;
+  bool cfa_usable = true;
+  Saved rbp = Saved::kSame, ret = Saved::kAt;
+  int64_t rbp_at = 0, ret_at = -8;
+};
+
+void set_saved(Row* row, uint64_t reg, Saved how, int64_t at) {
+  if (reg == kRbp) row->rbp = how, row->rbp_at = at;
+  if (reg == kReturn) row->ret = how, row->ret_at = at;
+}
+
+// Runs a call-frame program from `loc` while the rows it describes start at or below `target`.
+bool run_program(Cursor r, const Cie& c, const Row& initial, Row* row, uintptr_t loc, uintptr_t target) {
+  constexpr unsigned kStates = 8;
+  Row remembered[kStates];
+  unsigned depth = 0;
+  auto advance = [&](uint64_t delta) {
+    loc += delta * c.code_align;
+    return loc <= target;
+  };
+  while (r.ok && r.p < r.end) {
+    uint8_t op = r.u8();
+    uint8_t low = op & 0x3f;
+    switch (op & 0xc0) {
+      case 0x40:
+        if (!advance(low)) return true;
+        continue;
+      case 0x80:
+        set_saved(row, low, Saved::kAt, static_cast<int64_t>(r.uleb()) * c.data_align);
+        continue;
+      case 0xc0:
+        if (low == kRbp) row->rbp = initial.rbp, row->rbp_at = initial.rbp_at;
+        if (low == kReturn) row->ret = initial.ret, row->ret_at = initial.ret_at;
+        continue;
+      default:
+        break;
+    }
+    uint64_t reg;
+    switch (op) {
+      case 0x00: break;  // nop
+      case 0x01: loc = r.encoded(c.fde_enc, 0); if (loc > target) return true; break;
+      case 0x02: if (!advance(r.u8())) return true; break;
+      case 0x03: if (!advance(r.fixed<uint16_t>())) return true; break;
+      case 0x04: if (!advance(r.fixed<uint32_t>())) return true; break;
+      case 0x05: reg = r.uleb(); set_saved(row, reg, Saved::kAt, static_cast<int64_t>(r.uleb()) * c.data_align); break;
+      case 0x06:
+        reg = r.uleb();
+        if (reg == kRbp) row->rbp = initial.rbp, row->rbp_at = initial.rbp_at;
+        if (reg == kReturn) row->ret = initial.ret, row->ret_at = initial.ret_at;
+        break;
+      case 0x07: set_saved(row, r.uleb(), Saved::kUndefined, 0); break;
+      case 0x08: set_saved(row, r.uleb(), Saved::kSame, 0); break;
+      case 0x09: reg = r.uleb(); r.uleb(); set_saved(row, reg, Saved::kUnknown, 0); break;
+      case 0x0a: if (depth < kStates) remembered[depth] = *row; ++depth; break;
+      case 0x0b:
+        if (depth == 0 || depth > kStates) return false;
+        {
+          // The CFA is not part of the remembered state in GCC's reading, but both agree in
+          // practice: restore the registers' rules and keep the CFA as remembered too.
+          *row = remembered[--depth];
+        }
+        break;
+      case 0x0c: row->cfa_reg = static_cast<unsigned>(r.uleb()); row->cfa_offset = static_cast<int64_t>(r.uleb()); row->cfa_usable = true; break;
+      case 0x0d: row->cfa_reg = static_cast<unsigned>(r.uleb()); break;
+      case 0x0e: row->cfa_offset = static_cast<int64_t>(r.uleb()); break;
+      case 0x0f: r.skip(r.uleb()); row->cfa_usable = false; break;
+      case 0x10: reg = r.uleb(); r.skip(r.uleb()); set_saved(row, reg, Saved::kUnknown, 0); break;
+      case 0x11: reg = r.uleb(); set_saved(row, reg, Saved::kAt, r.sleb() * c.data_align); break;
+      case 0x12: row->cfa_reg = static_cast<unsigned>(r.uleb()); row->cfa_offset = r.sleb() * c.data_align; row->cfa_usable = true; break;
+      case 0x13: row->cfa_offset = r.sleb() * c.data_align; break;
+      case 0x14: reg = r.uleb(); r.uleb(); set_saved(row, reg, Saved::kUnknown, 0); break;
+      case 0x15: reg = r.uleb(); r.sleb(); set_saved(row, reg, Saved::kUnknown, 0); break;
+      case 0x16: reg = r.uleb(); r.skip(r.uleb()); set_saved(row, reg, Saved::kUnknown, 0); break;
+      case 0x2e: r.uleb(); break;  // GNU_args_size
+      case 0x2f: reg = r.uleb(); set_saved(row, reg, Saved::kAt, -static_cast<int64_t>(r.uleb()) * c.data_align); break;
+      default: return false;
+    }
+  }
+  return r.ok;
+}
+
+uint64_t pack(const Row& row) {
+  if (row.ret == Saved::kUndefined) return kValid | kOutermost;
+  bool usable = row.cfa_usable && (row.cfa_reg == kRsp || row.cfa_reg == kRbp) && row.cfa_offset >= 0 &&
+                row.cfa_offset < (int64_t{1} << 31) && row.ret == Saved::kAt && row.ret_at % 8 == 0 &&
+                row.ret_at >= -1024 && row.ret_at < 1024 && row.rbp != Saved::kUnknown &&
+                row.rbp != Saved::kUndefined && row.rbp_at % 8 == 0 && row.rbp_at >= -1024 && row.rbp_at < 1024;
+  if (!usable) return kValid | kUnusable;
+  uint64_t rule = kValid | static_cast<uint64_t>(row.cfa_offset);
+  if (row.cfa_reg == kRbp) rule |= kFromRbp;
+  rule |= uint64_t{static_cast<uint8_t>(static_cast<int8_t>(row.ret_at / 8))} << 40;
+  if (row.rbp == Saved::kAt) rule |= kRbpSaved | uint64_t{static_cast<uint8_t>(static_cast<int8_t>(row.rbp_at / 8))} << 48;
+  return rule;
+}
+
+// The slow path: the rule at `pc` (an address inside the instruction of interest) from the
+// module's .eh_frame_hdr search table. Lock-free and allocation-free.
+uint64_t find_rule(uintptr_t pc) {
+  dl_find_object found;
+  if (_dl_find_object(reinterpret_cast<void*>(pc), &found) != 0 || found.dlfo_eh_frame == nullptr)
+    return kValid | kUnusable;
+  const uint8_t* hdr = static_cast<const uint8_t*>(found.dlfo_eh_frame);
+  uintptr_t base = reinterpret_cast<uintptr_t>(hdr);
+  if (hdr[0] != 1 || hdr[3] != 0x3b) return kValid | kUnusable;  // version 1, datarel sdata4 table
+  Cursor h{hdr + 4, hdr + 4 + 16};
+  h.encoded(hdr[1], base);
+  uint64_t count = h.encoded(hdr[2], base);
+  if (!h.ok || count == 0) return kValid | kUnusable;
+  const uint8_t* table = h.p;
+  auto entry = [&](uint64_t i, unsigned half) {
+    int32_t v;
+    memcpy(&v, table + i * 8 + half * 4, 4);
+    return base + static_cast<uintptr_t>(static_cast<intptr_t>(v));
+  };
+  // The last entry whose start is at or below pc.
+  uint64_t lo = 0, hi = count;
+  while (hi - lo > 1) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (entry(mid, 0) <= pc) lo = mid; else hi = mid;
+  }
+  if (entry(lo, 0) > pc) return kValid | kUnusable;
+  const uint8_t* fde = reinterpret_cast<const uint8_t*>(entry(lo, 1));
+  uint32_t length;
+  memcpy(&length, fde, 4);
+  if (length == 0 || length == 0xffffffffu) return kValid | kUnusable;
+  Cursor r{fde + 4, fde + 4 + length};
+  int32_t cie_offset = r.fixed<int32_t>();
+  Cie cie;
+  if (!read_cie(fde + 4 - cie_offset, &cie)) return kValid | kUnusable;
+  uintptr_t start = r.encoded(cie.fde_enc, 0);
+  uintptr_t range = r.encoded(cie.fde_enc & 0x0f, 0);
+  if (!r.ok || pc < start || pc - start >= range) return kValid | kUnusable;
+  if (cie.augmented) r.skip(r.uleb());
+  Row initial;
+  if (!run_program(Cursor{cie.program, cie.program_end}, cie, initial, &initial, 0, UINTPTR_MAX))
+    return kValid | kUnusable;
+  Row row = initial;
+  if (!run_program(r, cie, initial, &row, start, pc)) return kValid | kUnusable;
+  return pack(row);
+}
+
+// --- the cache -----------------------------------------------------------------------------------
+// Open addressing, insert-only: a key, once written, keeps its slot; its rule follows it and is
+// read only once its valid bit is seen. A full neighbourhood only costs the slow path again.
+constexpr size_t kCacheSlots = size_t{1} << 15;
+constexpr unsigned kProbes = 8;
+struct Slot {
+  std::atomic<uintptr_t> key;
+  std::atomic<uint64_t> rule;
+};
+Slot g_cache[kCacheSlots];
+std::atomic<uint64_t> g_misses{0}, g_cached{0};
+
+uint64_t rule_for(uintptr_t ret) {
+  size_t at = (ret * 0x9e3779b97f4a7c15u) >> (64 - 15);
+  for (unsigned i = 0; i < kProbes; ++i) {
+    Slot& s = g_cache[(at + i) & (kCacheSlots - 1)];
+    uintptr_t k = s.key.load(std::memory_order_acquire);
+    if (k == ret) {
+      uint64_t rule = s.rule.load(std::memory_order_acquire);
+      if (rule & kValid) return rule;
+      break;
+    }
+    if (k == 0) break;
+  }
+  g_misses.fetch_add(1, std::memory_order_relaxed);
+  // A return address points after its call: the rule of the call instruction is at ret - 1.
+  uint64_t rule = find_rule(ret - 1);
+  for (unsigned i = 0; i < kProbes; ++i) {
+    Slot& s = g_cache[(at + i) & (kCacheSlots - 1)];
+    uintptr_t expected = 0;
+    if (s.key.compare_exchange_strong(expected, ret, std::memory_order_acq_rel) || expected == ret) {
+      if (expected == 0) {
+        s.rule.store(rule, std::memory_order_release);
+        g_cached.fetch_add(1, std::memory_order_relaxed);
+      }
+      break;
+    }
+  }
+  return rule;
+}
+
+// This thread's stack, found once (pthread_getattr_np may allocate: t_busy is set by then).
+__thread uintptr_t t_stack_low = 0, t_stack_high = 0;
+
+bool stack_bounds(uintptr_t sp, uintptr_t* high) {
+  if (!(sp >= t_stack_low && sp < t_stack_high)) {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+    void* addr = nullptr;
+    size_t size = 0;
+    bool got = pthread_attr_getstack(&attr, &addr, &size) == 0;
+    pthread_attr_destroy(&attr);
+    if (!got) return false;
+    t_stack_low = reinterpret_cast<uintptr_t>(addr);
+    t_stack_high = t_stack_low + size;
+    // On another stack (sigaltstack): not this thread's main stack.
+    if (!(sp >= t_stack_low && sp < t_stack_high)) return false;
+  }
+  *high = t_stack_high;
+  return true;
+}
+
+}  // namespace
+
+// Registers of one frame: where it is executing (a return address, or capture's own place) and
+// the two registers a CFA can be computed from.
+__attribute__((noinline)) Result capture(uintptr_t first, uintptr_t* out, unsigned depth) {
+  Result res;
+  if (depth == 0) return res;
+  uintptr_t pc, sp, rbp;
+  asm volatile("lea 1f(%%rip), %0\n1:\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(pc), "=r"(sp), "=r"(rbp));
+  uintptr_t low = sp, high;
+  bool found = first == 0;
+  if (!stack_bounds(sp, &high)) {
+    if (!found) out[res.frames++] = first;
+    res.truncated = res.frames < depth;
+    return res;
+  }
+  // Frames of the allocator between here and the program's call: a handful; then `depth`.
+  const unsigned limit = depth + 32;
+  // capture's own place is not a return address: its rule is at pc itself (ret - 1 below).
+  pc += 1;
+  for (unsigned step = 0; step < limit; ++step) {
+    uint64_t rule = rule_for(pc);
+    if (rule & kOutermost) break;
+    if (rule & kUnusable) {
+      res.truncated = true;
+      break;
+    }
+    uintptr_t cfa = ((rule & kFromRbp) ? rbp : sp) + (rule & 0xffffffffu);
+    auto at = [&](uint64_t field) { return cfa + static_cast<uintptr_t>(int64_t{static_cast<int8_t>(field & 0xff)} * 8); };
+    uintptr_t ret_slot = at(rule >> 40);
+    if (cfa <= sp || ret_slot < low || ret_slot + 8 > high) {
+      res.truncated = true;
+      break;
+    }
+    uintptr_t ret;
+    memcpy(&ret, reinterpret_cast<const void*>(ret_slot), 8);
+    if (rule & kRbpSaved) {
+      uintptr_t rbp_slot = at(rule >> 48);
+      if (rbp_slot < low || rbp_slot + 8 > high) {
+        res.truncated = true;
+        break;
+      }
+      memcpy(&rbp, reinterpret_cast<const void*>(rbp_slot), 8);
+    }
+    sp = cfa;
+    pc = ret;
+    if (pc == 0) break;
+    if (!found) {
+      found = pc == first;
+      if (!found) continue;
+    }
+    out[res.frames++] = pc;
+    if (res.frames == depth) break;
+  }
+  if (!found) {
+    // The program's call was not met (a frame without a rule inside the allocator): its call
+    // site alone.
+    out[0] = first;
+    res.frames = 1;
+    res.truncated = depth > 1;
+  }
+  return res;
+}
+
+void counters(Counters* out) {
+  out->misses = g_misses.load(std::memory_order_relaxed);
+  out->cached_rules = g_cached.load(std::memory_order_relaxed);
+}
+
+}  // namespace aixmalloc::stack

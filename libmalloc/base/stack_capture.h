@@ -1,0 +1,45 @@
+// The call stack of a malloc-family call, for the Malloc Log: return addresses, innermost first,
+// taken without allocating, without any lock (of the loader, of libc or of the allocator) and
+// correct in code built without frame pointers. Knows no layer.
+//
+//   capture()  current frame --CFI rule--> caller --CFI rule--> ... until the return address the
+//              entry point noted (caller.h): frames[0]; then `depth` - 1 more frames above it.
+//
+// Each step applies the frame's CFA rule (.eh_frame: where the caller's stack pointer, return
+// address and frame pointer are), looked up by return address in a process-wide cache. A miss
+// finds the rule itself: _dl_find_object() (lock-free, no allocation) gives the module's
+// .eh_frame_hdr, a binary search its FDE, and the FDE's call-frame program is run up to the
+// address (stack_capture.cpp). Memory is read only between the current stack pointer and the top
+// of this thread's stack, so a wrong rule can end a stack early but never fault.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace aixmalloc::stack {
+
+inline constexpr unsigned kMaxDepth = 64;
+
+// Set while this thread captures (or records) a stack: an allocation made meanwhile by something
+// the capture calls (pthread_getattr_np, once per thread) is served without being logged, so the
+// log never recurses.
+extern __thread bool t_busy;
+
+struct Result {
+  unsigned frames = 0;     // filled in out[0, frames)
+  bool truncated = false;  // ended below `depth` for a reason other than the outermost frame
+};
+
+// Fills out[0] with `first` (the return address of the malloc-family call, the program's call
+// site) and out[1, depth) with the return addresses of its callers. `first` 0: from the caller
+// of capture() itself. Never allocates; may call pthread_getattr_np once per thread (t_busy set).
+Result capture(uintptr_t first, uintptr_t* out, unsigned depth);
+
+// Counters of the rule cache, for the statistics.
+struct Counters {
+  uint64_t misses = 0;        // rules found the slow way (.eh_frame)
+  uint64_t cached_rules = 0;  // return addresses in the cache
+};
+void counters(Counters* out);
+
+}  // namespace aixmalloc::stack

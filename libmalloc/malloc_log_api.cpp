@@ -1,0 +1,78 @@
+// AIX's Malloc Log API (aixmalloc.h): get_malloc_log, get_malloc_log_live, reset_malloc_log over the
+// log's records (options/malloc_log.h). "A heap" is what the address map says owns the block: one of
+// multiheap's heaps, or heap 0 (the only heap without multiheap; pool, large and guarded blocks).
+#include <errno.h>
+
+#include <cstring>
+
+#include "libmalloc/aixmalloc.h"
+#include "libmalloc/assembly.h"
+#include "libmalloc/base/address_map.h"
+
+#define AIX_EXPORT extern "C" __attribute__((visibility("default")))
+
+using namespace aixmalloc;
+
+static_assert(sizeof(struct malloc_log) == sizeof(mlog::Record) && MALLOC_LOG_STACKDEPTH == mlog::kApiDepth,
+              "struct malloc_log is the log's record");
+
+namespace {
+
+// The heap of addr; -1 for NULL (every heap); -2, with errno EINVAL, for a pointer that is not
+// from malloc.
+int heap_of(void* addr) {
+  if (addr == nullptr) return -1;
+  if (pool::owns(addr)) return 0;
+  Owner o = address_map().lookup(addr);
+  switch (o.kind()) {
+    case OwnerKind::kHeap:
+      return static_cast<int>(rt::g_stack.heap_index(o));
+    case OwnerKind::kLarge:
+    case OwnerKind::kGuarded:
+    case OwnerKind::kBootstrap:
+      return 0;
+    case OwnerKind::kNone:
+      break;
+  }
+  errno = EINVAL;
+  return -2;
+}
+
+}  // namespace
+
+AIX_EXPORT size_t get_malloc_log(void* addr, void* buf, size_t bufsize) {
+  rt::ensure_started();
+  if (!mlog::g_on) return 0;
+  int heap = heap_of(addr);
+  if (heap == -2 || buf == nullptr) return 0;
+  mlog::Records& r = mlog::records();
+  auto* out = static_cast<struct malloc_log*>(buf);
+  size_t room = bufsize / sizeof(struct malloc_log), copied = 0;
+  auto copy = [&](uint32_t i) {
+    if (copied == room) return;
+    const mlog::Record& rec = r.record(i);
+    size_t cnt = __atomic_load_n(&rec.cnt, __ATOMIC_RELAXED);
+    if (cnt == 0 || (heap >= 0 && r.info(i).heap != heap)) return;
+    memcpy(&out[copied], &rec, sizeof(struct malloc_log));
+    out[copied++].cnt = cnt;
+  };
+  for (uint32_t i = 0, n = r.count(); i < n; ++i) copy(i);
+  copy(mlog::kOverflow);
+  return copied * sizeof(struct malloc_log);
+}
+
+AIX_EXPORT struct malloc_log* get_malloc_log_live(void* addr) {
+  rt::ensure_started();
+  if (!mlog::g_on || heap_of(addr) == -2) return nullptr;
+  return reinterpret_cast<struct malloc_log*>(mlog::records().live_array());
+}
+
+AIX_EXPORT void reset_malloc_log(void* addr) {
+  rt::ensure_started();
+  if (!mlog::g_on) return;
+  int heap = heap_of(addr);
+  if (heap == -2) return;
+  mlog::Records& r = mlog::records();
+  mlog::live().filter([&](uint32_t rec) { return heap >= 0 && r.info(rec).heap != heap; });
+  r.zero_counts(heap);
+}

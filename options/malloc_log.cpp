@@ -1,0 +1,147 @@
+// The Malloc Log's state (malloc_log.h): the process's two tables, the capture of each
+// allocation's stack, the statistics and the fork hooks.
+#include "options/malloc_log.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "libmalloc/base/caller.h"
+#include "libmalloc/base/fatal.h"
+#include "libmalloc/base/format.h"
+#include "libmalloc/base/os.h"
+#include "libmalloc/base/stack_capture.h"
+
+namespace aixmalloc::mlog {
+namespace {
+
+constinit Records g_records;
+constinit LiveTable g_live;
+unsigned g_depth = 4;
+bool g_extended = false;
+bool g_started = false;
+std::atomic<uint64_t> g_sequence{0};
+
+// Record memory is kept under this much address space whatever the depth.
+constexpr size_t kRecordSpace = size_t{256} << 20;
+
+}  // namespace
+
+bool start(const Config& c) {
+  if (g_started) {  // the stack configured again (mallopt(M_MXFAST) before any allocation)
+    g_live.filter([](uint32_t) { return false; });
+    g_records.zero_counts(-1);
+    return true;
+  }
+  g_depth = static_cast<unsigned>(c.value(OptionId::kStackDepth));
+  if (g_depth == 0 || g_depth > stack::kMaxDepth) g_depth = 4;
+  g_extended = c.debug.log_extended;
+  size_t per_record = sizeof(Record) + sizeof(RecordInfo) + g_depth * sizeof(uintptr_t) + sizeof(uint32_t);
+  size_t capacity = kRecordSpace / per_record;
+  if (!g_records.init(g_depth, capacity > kMaxRecords ? kMaxRecords : static_cast<uint32_t>(capacity)) ||
+      !g_live.init(g_extended)) {
+    g_records.destroy();
+    g_live.destroy();
+    static const char kNoRoom[] = "MALLOCDEBUG: log: no address space for the Malloc Log; the log is off";
+    warn(kNoRoom, sizeof(kNoRoom) - 1);
+    return false;
+  }
+  caller::g_wanted = true;
+  g_started = true;
+  return true;
+}
+
+void note_allocation(void* p, size_t size, unsigned heap) {
+  if (stack::t_busy) return;  // an allocation made by the capture itself
+  stack::t_busy = true;
+  uintptr_t frames[stack::kMaxDepth];
+  stack::Result r = stack::capture(reinterpret_cast<uintptr_t>(caller::current()), frames, g_depth);
+  uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated);
+  g_records.add(record);
+  uint64_t seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
+  Extended ext{};
+  if (g_extended) {
+    ext.seq = seq;
+    ext.time_ns = os::realtime_ns();
+    ext.tid = static_cast<uint32_t>(os::thread_id());
+    ext.pid = static_cast<uint32_t>(os::process_id());
+  }
+  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, g_extended ? &ext : nullptr);
+  if (had == LiveTable::kNoRoom) {
+    g_records.drop(record);
+  } else if (had != kNoRecord) {
+    g_records.drop(had);
+  }
+  stack::t_busy = false;
+}
+
+uint32_t forget(void* p, Extended* ext) {
+  uint32_t had = g_live.remove(reinterpret_cast<uintptr_t>(p), ext);
+  if (had != kNoRecord) g_records.drop(had);
+  return had;
+}
+
+void restore(void* p, uint32_t record, const Extended& ext) {
+  g_records.add(record);
+  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, &ext);
+  if (had == LiveTable::kNoRoom) {
+    g_records.drop(record);
+  } else if (had != kNoRecord) {
+    g_records.drop(had);
+  }
+}
+
+Records& records() { return g_records; }
+LiveTable& live() { return g_live; }
+unsigned depth() { return g_depth; }
+bool extended() { return g_extended; }
+
+// Sites: records counted by distinct stack, through a sorted copy of their stack hashes in memory
+// of its own (no allocation: callable from the live-statistics signal handler).
+void totals(MallocLogFigures* out) {
+  uint32_t n = g_records.count();
+  out->records = n;
+  out->live = g_live.live();
+  out->logged = g_sequence.load(std::memory_order_relaxed);
+  out->overflow = g_records.record(kOverflow).cnt;
+  out->truncated = g_records.truncated();
+  out->metadata = g_records.metadata_bytes() + g_live.metadata_bytes();
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Record& r = g_records.record(i);
+    bytes += r.size * __atomic_load_n(&r.cnt, __ATOMIC_RELAXED);
+  }
+  out->live_bytes = bytes;
+  size_t space = align_up(size_t{n} * sizeof(uint64_t) + 1, page_size());
+  if (auto* hashes = reinterpret_cast<uint64_t*>(os::map(space, page_size()))) {
+    for (uint32_t i = 0; i < n; ++i) hashes[i] = g_records.info(i).stack_hash;
+    std::sort(hashes, hashes + n);
+    out->sites = static_cast<uint64_t>(std::unique(hashes, hashes + n) - hashes);
+    os::release(reinterpret_cast<uintptr_t>(hashes), space);
+  }
+  stack::Counters c;
+  stack::counters(&c);
+  out->rules = c.cached_rules;
+  out->rule_misses = c.misses;
+}
+
+// Fork: the records' lock, then every stripe's, in index order.
+void lock_all() {
+  g_records.lock().lock();
+  g_live.lock_all();
+}
+void unlock_all() {
+  g_live.unlock_all();
+  g_records.lock().unlock();
+}
+void reset_in_child() {
+  g_live.reset_locks_in_child();
+  g_records.lock().reset_in_child();
+}
+// A child forked without the locks: a table may be half-way through a change, so the log stops
+// there (its report says so by having no sites; the program goes on unlogged).
+void set_aside_in_child() {
+  g_on = false;
+  reset_in_child();
+}
+
+}  // namespace aixmalloc::mlog

@@ -1,0 +1,131 @@
+// MALLOCDEBUG=log[:extended], stack_depth:n, report_allocations, record_allocations: the Malloc
+// Log, the first layer of the stack when it is on (above catch_overflow, so guarded blocks are
+// logged too). Each live allocation has a record of its heap, size and stack (to stack_depth
+// frames), aggregated by (heap, size, stack) with a count as AIX's struct malloc_log is; with
+// `extended`, each allocation also keeps the pid, thread, sequence number and time.
+//
+// The stack is captured after the layers below have served the request, so no allocator lock is
+// held (libmalloc/base/stack_capture.h); the tables (malloc_log_table.h) have locks of their own,
+// taken at fork before every lock below. A block leaves the log before the layers below free it:
+// once freed there, another thread may be handed the same address and log it.
+//
+// Off, each call costs one predictable branch. On, the pool's inline fast path is turned off
+// (pool::g_fast), so the exported malloc and free reach this layer, and the entry points note
+// their return address (caller.h), where the recorded stack starts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "libmalloc/base/address_map.h"
+#include "libmalloc/base/config.h"
+#include "libmalloc/base/debug_output.h"
+#include "libmalloc/base/statistics.h"
+#include "options/malloc_log_table.h"
+#include "options/pool.h"
+
+namespace aixmalloc::mlog {
+
+// On for this process (cleared in a child forked from a signal handler inside the allocator,
+// whose tables may be half-way through a change).
+inline bool g_on = false;
+
+// Sets the tables up from the configuration; false (one line said why) when the log cannot run.
+bool start(const Config& c);
+// The allocation of `size` bytes at p from heap `heap`: captures the caller's stack and records it.
+void note_allocation(void* p, size_t size, unsigned heap);
+// p is freed (or about to move): forgets it; its record (and extended fields) for restore().
+uint32_t forget(void* p, Extended* ext = nullptr);
+void restore(void* p, uint32_t record, const Extended& ext);
+
+Records& records();
+LiveTable& live();
+unsigned depth();
+bool extended();
+void totals(MallocLogFigures* out);
+
+void lock_all();
+void unlock_all();
+void reset_in_child();
+void set_aside_in_child();
+
+template <class Next>
+class MallocLogLayer : public Next {
+ public:
+  void configure(const Config& c) {
+    Next::configure(c);
+    if (c.enabled(OptionId::kLog) || c.enabled(OptionId::kReportAllocations) ||
+        c.enabled(OptionId::kRecordAllocations) || c.enabled(OptionId::kExtended))
+      g_on = start(c);
+    if (g_on) pool::set_fast(pool::kFastOff);
+  }
+
+  void set_default_alignment(size_t align) {
+    Next::set_default_alignment(align);
+    if (g_on) pool::set_fast(pool::kFastOff);
+  }
+
+  bool debug_active() const { return g_on || Next::debug_active(); }
+
+  void* allocate(size_t size, size_t align) {
+    void* p = Next::allocate(size, align);
+    if (__builtin_expect(g_on, 0) && p != nullptr) note_allocation(p, size, heap_of(p));
+    return p;
+  }
+
+  void release(void* p, Owner o, const char* call) {
+    if (__builtin_expect(g_on, 0)) forget(p);
+    Next::release(p, o, call);
+  }
+
+  // In place or moved by the layers below: the block is logged again at its new size, with the
+  // stack of the realloc. nullptr (the runtime moves it) or a dropped call: it stays as it was.
+  void* reallocate(void* p, Owner o, size_t size) {
+    if (__builtin_expect(!g_on, 1)) return Next::reallocate(p, o, size);
+    Extended ext{};
+    uint32_t had = forget(p, &ext);
+    void* q = Next::reallocate(p, o, size);
+    if (q == nullptr || q == debug::kDropped) {
+      if (had != kNoRecord) restore(p, had, ext);
+      return q;
+    }
+    note_allocation(q, size, heap_of(q));
+    return q;
+  }
+
+  void statistics(Statistics& f) {
+    Next::statistics(f);
+    if (!g_on) return;
+    totals(&f.malloc_log);
+    f.has_malloc_log = 1;
+  }
+
+  // The tables' locks before every lock below, released after them.
+  void fork_prepare() {
+    if (g_on) lock_all();
+    Next::fork_prepare();
+  }
+  void fork_parent() {
+    Next::fork_parent();
+    if (g_on) unlock_all();
+  }
+  void fork_child() {
+    Next::fork_child();
+    if (g_on) reset_in_child();
+  }
+  void fork_child_set_aside() {
+    Next::fork_child_set_aside();
+    if (g_on) set_aside_in_child();
+  }
+
+ private:
+  // The heap a block came from: a heap's number; 0 for the blocks no heap owns (pool, large and
+  // guarded blocks), as for every block without multiheap.
+  unsigned heap_of(void* p) {
+    if (pool::owns(p)) return 0;
+    Owner o = address_map().lookup(p);
+    return o.kind() == OwnerKind::kHeap ? Next::heap_index(o) : 0;
+  }
+};
+
+}  // namespace aixmalloc::mlog

@@ -1,0 +1,179 @@
+// The Malloc Log's two tables (MALLOCDEBUG=log, report_allocations): the records, one per
+// (heap, size, stack) with a count of the live allocations that share them, as AIX aggregates its
+// struct malloc_log; and the live allocations, address -> record. Memory from base's OS interface.
+//
+//   Records   | Record 0 | Record 1 | ... |   the array get_malloc_log_live() returns: AIX's
+//             |  size cnt callers[4]     |   struct malloc_log; ends at a record whose
+//   RecordInfo| hash next heap frames    |   callers[0] is 0. Never moves, never shrinks: a
+//   frames    | depth return addresses   |   record is found without a lock and counted with
+//   buckets   | first record of a hash   |   atomic adds; only a new record takes the lock.
+//
+//   LiveTable  64 stripes by address, each an open-addressing table of 8-byte entries
+//              (address >> 4) << 20 | record, under the stripe's lock; with `extended` a parallel
+//              array of pid, thread, sequence number and time per entry.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "libmalloc/base/lock.h"
+
+namespace aixmalloc::mlog {
+
+inline constexpr unsigned kApiDepth = 4;  // AIX's MALLOC_LOG_STACKDEPTH: the callers of a Record
+inline constexpr unsigned kRecordBits = 20;
+// Records that can exist: every (heap, size, stack) beyond them is counted in one overflow record.
+inline constexpr uint32_t kMaxRecords = (1u << kRecordBits) - 2;
+inline constexpr uint32_t kOverflow = kMaxRecords;  // the overflow record's index
+inline constexpr uint32_t kNoRecord = UINT32_MAX;
+
+struct Record {
+  size_t size;
+  size_t cnt;
+  uintptr_t callers[kApiDepth];
+};
+
+struct RecordInfo {
+  uint64_t stack_hash;  // of the frames alone: the report groups records by stack
+  uint32_t next;        // next record of the same bucket, + 1 (0: none)
+  uint16_t heap;
+  uint8_t frames;       // return addresses recorded
+  uint8_t truncated;    // the capture ended early (a frame without a usable rule)
+};
+
+class Records {
+ public:
+  // Maps the tables for stacks of `depth` frames and at most `capacity` records; false when the
+  // address space cannot be had.
+  bool init(unsigned depth, uint32_t capacity = kMaxRecords);
+  void destroy();
+
+  // The record of (heap, size, frames[0, n)), created when new. kOverflow when the table is full.
+  uint32_t intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated);
+  void add(uint32_t i) { __atomic_fetch_add(&record(i).cnt, 1, __ATOMIC_RELAXED); }
+  void drop(uint32_t i) { __atomic_fetch_sub(&record(i).cnt, 1, __ATOMIC_RELAXED); }
+
+  uint32_t count() const { return count_.load(std::memory_order_acquire); }
+  Record& record(uint32_t i) { return i == kOverflow ? overflow_ : records_[i]; }
+  const RecordInfo& info(uint32_t i) const { return i == kOverflow ? overflow_info_ : info_[i]; }
+  const uintptr_t* frames(uint32_t i) const { return i == kOverflow ? nullptr : frames_ + size_t{i} * depth_; }
+  Record* live_array() { return records_; }
+  unsigned depth() const { return depth_; }
+  uint32_t capacity() const { return capacity_; }
+  // Every count (of heap `heap`, or all with -1) to 0; the records stay, to be counted again.
+  void zero_counts(int heap);
+  uint64_t metadata_bytes() const { return committed_bytes_; }
+  uint64_t truncated() const { return truncated_.load(std::memory_order_relaxed); }
+
+  Lock& lock() { return lock_; }
+
+ private:
+  bool commit_for(uint32_t n);
+
+  Lock lock_;
+  unsigned depth_ = 0;
+  uint32_t capacity_ = 0;
+  std::atomic<uint32_t> count_{0};
+  uint32_t committed_ = 0;  // records whose memory is committed
+  uint64_t committed_bytes_ = 0;
+  std::atomic<uint64_t> truncated_{0};
+  Record* records_ = nullptr;  // capacity_ + 1: the last is the terminator
+  RecordInfo* info_ = nullptr;
+  uintptr_t* frames_ = nullptr;
+  std::atomic<uint32_t>* buckets_ = nullptr;
+  uint32_t bucket_mask_ = 0;
+  size_t reserved_[3] = {};
+  Record overflow_ = {};
+  RecordInfo overflow_info_ = {};
+};
+
+struct Extended {
+  uint64_t seq;
+  uint64_t time_ns;  // CLOCK_REALTIME
+  uint32_t tid;
+  uint32_t pid;
+};
+
+// One live allocation as the report and the API see it.
+struct LiveEntry {
+  uintptr_t address;
+  uint32_t record;
+  Extended ext;
+};
+
+class LiveTable {
+ public:
+  static constexpr unsigned kStripes = 64;
+
+  bool init(bool extended);
+  void destroy();
+
+  // Records `address` as live in `record`. Returns the record it had (a block freed while the log
+  // could not see it), kNoRecord, or kNoRoom when the table could not grow (then it is not kept).
+  static constexpr uint32_t kNoRoom = UINT32_MAX - 1;
+  uint32_t insert(uintptr_t address, uint32_t record, const Extended* ext);
+  // Forgets `address`; its record (and, when kept, its extended fields), or kNoRecord.
+  uint32_t remove(uintptr_t address, Extended* ext = nullptr);
+
+  // Calls f(LiveEntry) for every entry, one stripe at a time under its lock.
+  template <class F>
+  void for_each(F f) {
+    for (Stripe& s : stripes_) {
+      LockGuard g(s.lock);
+      for (uint32_t i = 0; i <= s.mask; ++i) {
+        if (s.slots[i] == 0) continue;
+        LiveEntry e{(s.slots[i] >> kRecordBits) << 4, static_cast<uint32_t>(s.slots[i] & kRecordMask), {}};
+        if (s.ext) e.ext = s.ext[i];
+        f(e);
+      }
+    }
+  }
+  // Forgets every entry for which keep(record) is false.
+  template <class Keep>
+  void filter(Keep keep);
+
+  uint64_t live() const;
+  uint64_t metadata_bytes() const;
+  bool extended() const { return extended_; }
+
+  void lock_all();
+  void unlock_all();
+  void reset_locks_in_child();
+
+ private:
+  static constexpr uint64_t kRecordMask = (uint64_t{1} << kRecordBits) - 1;
+  struct alignas(64) Stripe {
+    Lock lock;
+    uint32_t mask = 0;  // slots - 1
+    uint32_t used = 0;
+    uint64_t* slots = nullptr;
+    Extended* ext = nullptr;
+  };
+  static uint64_t hash(uintptr_t address) { return (address >> 4) * 0x9e3779b97f4a7c15u; }
+  Stripe& stripe_of(uint64_t h) { return stripes_[h >> 58]; }
+  static uint32_t home(const Stripe& s, uint64_t h) { return static_cast<uint32_t>((h >> 26) & s.mask); }
+  bool allocate(Stripe& s, uint32_t slots);
+  bool grow(Stripe& s);
+  void erase_at(Stripe& s, uint32_t i);
+
+  Stripe stripes_[kStripes];
+  bool extended_ = false;
+};
+
+template <class Keep>
+void LiveTable::filter(Keep keep) {
+  for (Stripe& s : stripes_) {
+    LockGuard g(s.lock);
+    for (uint32_t i = 0; i <= s.mask;) {
+      // erase_at shifts a later entry into slot i: look at it again.
+      if (s.slots[i] != 0 && !keep(static_cast<uint32_t>(s.slots[i] & kRecordMask))) {
+        erase_at(s, i);
+        continue;
+      }
+      ++i;
+    }
+  }
+}
+
+}  // namespace aixmalloc::mlog

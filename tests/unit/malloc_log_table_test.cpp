@@ -1,0 +1,92 @@
+// The Malloc Log's tables (options/malloc_log_table.h): records aggregate by heap, size and stack
+// and never move; the live table inserts, replaces, removes and filters, through its growth.
+#include "options/malloc_log_table.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+using namespace aixmalloc::mlog;
+
+TEST(MallocLogRecords, AggregatesBySizeStackAndHeap) {
+  Records r;
+  ASSERT_TRUE(r.init(6, 1000));
+  uintptr_t a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 2, 3, 4, 5, 7};
+  uint32_t x = r.intern(0, 100, a, 6, false);
+  EXPECT_EQ(r.intern(0, 100, a, 6, false), x);
+  EXPECT_NE(r.intern(0, 100, b, 6, false), x);  // differs beyond the API's four callers
+  EXPECT_NE(r.intern(0, 101, a, 6, false), x);
+  EXPECT_NE(r.intern(1, 100, a, 6, false), x);
+  EXPECT_NE(r.intern(0, 100, a, 5, false), x);
+  EXPECT_EQ(r.count(), 5u);
+  // The API's view: the first four callers, then the terminator.
+  EXPECT_EQ(r.live_array()[x].callers[3], 4u);
+  EXPECT_EQ(r.live_array()[r.count()].callers[0], 0u);
+  r.add(x), r.add(x), r.drop(x);
+  EXPECT_EQ(r.record(x).cnt, 1u);
+  r.zero_counts(1);
+  EXPECT_EQ(r.record(x).cnt, 1u);
+  r.zero_counts(-1);
+  EXPECT_EQ(r.record(x).cnt, 0u);
+  r.destroy();
+}
+
+TEST(MallocLogRecords, FullTableCountsInTheOverflowRecord) {
+  Records r;
+  ASSERT_TRUE(r.init(4, 3));
+  uintptr_t f[4] = {9, 9, 9, 9};
+  for (size_t s = 0; s < 3; ++s) EXPECT_LT(r.intern(0, s, f, 4, false), 3u);
+  EXPECT_EQ(r.intern(0, 99, f, 4, false), kOverflow);
+  r.add(kOverflow);
+  EXPECT_EQ(r.record(kOverflow).cnt, 1u);
+  r.destroy();
+}
+
+TEST(MallocLogRecords, ManyRecordsGrowWithoutMoving) {
+  Records r;
+  ASSERT_TRUE(r.init(4, 200000));
+  Record* base = r.live_array();
+  uintptr_t f[4] = {1, 2, 3, 4};
+  for (size_t s = 0; s < 150000; ++s) ASSERT_EQ(r.intern(0, s, f, 4, s % 2), s);
+  EXPECT_EQ(r.live_array(), base);
+  EXPECT_EQ(r.truncated(), 75000u);
+  for (size_t s = 0; s < 150000; s += 997) EXPECT_EQ(r.intern(0, s, f, 4, false), s);
+  r.destroy();
+}
+
+TEST(MallocLogLive, InsertRemoveReplaceAgainstAModel) {
+  LiveTable t;
+  ASSERT_TRUE(t.init(true));
+  std::map<uintptr_t, uint32_t> model;
+  std::mt19937_64 rng(7);
+  for (int step = 0; step < 400000; ++step) {
+    uintptr_t a = 0x10000 + (rng() % 100000) * 16;
+    uint32_t rec = static_cast<uint32_t>(rng() % 1000);
+    if (rng() % 3) {
+      Extended e{static_cast<uint64_t>(step), 0, 1, 2};
+      uint32_t had = t.insert(a, rec, &e);
+      auto it = model.find(a);
+      ASSERT_EQ(had, it == model.end() ? kNoRecord : it->second);
+      model[a] = rec;
+    } else {
+      uint32_t had = t.remove(a);
+      auto it = model.find(a);
+      ASSERT_EQ(had, it == model.end() ? kNoRecord : it->second);
+      if (it != model.end()) model.erase(it);
+    }
+  }
+  EXPECT_EQ(t.live(), model.size());
+  size_t seen = 0;
+  t.for_each([&](const LiveEntry& e) {
+    ++seen;
+    EXPECT_EQ(model.at(e.address), e.record);
+  });
+  EXPECT_EQ(seen, model.size());
+  // 8 bytes per slot, at least 1/2 full after a growth (7/8 before it), plus the extended fields.
+  EXPECT_LE(t.metadata_bytes(), model.size() * 2 * (8 + sizeof(Extended)) + 64 * 4096 * 8);
+  t.filter([](uint32_t rec) { return rec % 2 == 0; });
+  for (auto& [a, rec] : model) EXPECT_EQ(t.remove(a), rec % 2 == 0 ? rec : kNoRecord);
+  EXPECT_EQ(t.live(), 0u);
+  t.destroy();
+}
