@@ -11,6 +11,7 @@
 #include "libmalloc/base/bootstrap.h"
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
+#include "options/malloc_trace.h"
 
 namespace aixmalloc::rt {
 namespace {
@@ -22,8 +23,14 @@ void* fail_nomem() {
 
 // The stack's layers are small inline templates: flattened here (and in release), the path of a
 // request is one function, as fast as a hand-written one.
+// A request no heap can serve: it never reaches the stack, so MALLOCDEBUG=trace records it here.
+[[gnu::cold]] void* refuse_request(size_t size) {
+  if (trace::g_on && !trace::t_in_call) trace::record_alone(trace::Op::kMalloc, size, 0, nullptr);
+  return fail_nomem();
+}
+
 [[gnu::flatten]] void* allocate_ready(size_t size, size_t align) {
-  if (size > kMaxRequest) return fail_nomem();
+  if (size > kMaxRequest) return refuse_request(size);
   void* p = g_stack.allocate(size, align);
   return p ? p : fail_nomem();
 }
@@ -52,23 +59,14 @@ void* move_block(void* p, Owner o, size_t size) {
   return q;
 }
 
-}  // namespace
-
-void* allocate(size_t size) { return allocate_any(size, kAlignment); }
-
-// The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and did not
-// serve this request.
-[[gnu::flatten]] void* allocate_below_pool(size_t size) {
-  void* p = g_stack.below().allocate(size, kAlignment);
-  return p ? p : fail_nomem();
-}
-
-void* allocate_aligned(size_t align, size_t size) {
+// The calls as the program makes them; under MALLOCDEBUG=trace, the functions below record each
+// one once (options/malloc_trace.h), whatever the stack does for it.
+void* allocate_aligned_block(size_t align, size_t size) {
   if (align > (kMaxRequest >> 1)) return fail_nomem();
   return allocate_any(size, align < kAlignment ? kAlignment : align);
 }
 
-void* allocate_zeroed(size_t count, size_t size) {
+void* allocate_zeroed_block(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail_nomem();
   void* p = allocate(total);
@@ -77,14 +75,7 @@ void* allocate_zeroed(size_t count, size_t size) {
   return p;
 }
 
-[[gnu::flatten]] void release(void* p, const char* call) {
-  if (p == nullptr) return;
-  Owner o = address_map().lookup(p);
-  if (o.kind() == OwnerKind::kBootstrap) return;  // never reused
-  g_stack.release(p, o, call);
-}
-
-void* reallocate(void* p, size_t size) {
+void* reallocate_block(void* p, size_t size) {
   if (p == nullptr) return allocate(size);
   if (size == 0) {  // glibc: realloc(p, 0) frees p and returns NULL
     release(p, "realloc");
@@ -103,6 +94,51 @@ void* reallocate(void* p, size_t size) {
   }
   void* q = move_block(p, o, size);
   return q ? q : fail_nomem();
+}
+
+}  // namespace
+
+void* allocate(size_t size) { return allocate_any(size, kAlignment); }
+
+// The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and did not
+// serve this request.
+[[gnu::flatten]] void* allocate_below_pool(size_t size) {
+  void* p = g_stack.below().allocate(size, kAlignment);
+  return p ? p : fail_nomem();
+}
+
+void* allocate_aligned(size_t align, size_t size) {
+  if (__builtin_expect(trace::g_on, 0)) {  // MALLOCDEBUG=trace: one record for the call
+    trace::Call c(trace::Op::kMemalign, align, size);
+    return c.done(allocate_aligned_block(align, size));
+  }
+  return allocate_aligned_block(align, size);
+}
+
+void* allocate_zeroed(size_t count, size_t size) {
+  if (__builtin_expect(trace::g_on, 0)) {
+    trace::Call c(trace::Op::kCalloc, count, size);
+    return c.done(allocate_zeroed_block(count, size));
+  }
+  return allocate_zeroed_block(count, size);
+}
+
+void* reallocate(void* p, size_t size) {
+  if (__builtin_expect(trace::g_on, 0)) {
+    trace::Call c(trace::Op::kRealloc, reinterpret_cast<uintptr_t>(p), size);
+    return c.done(reallocate_block(p, size));
+  }
+  return reallocate_block(p, size);
+}
+
+[[gnu::flatten]] void release(void* p, const char* call) {
+  if (p == nullptr) {
+    if (__builtin_expect(trace::g_on, 0) && !trace::t_in_call) trace::record_alone(trace::Op::kFree, 0, 0, nullptr);
+    return;
+  }
+  Owner o = address_map().lookup(p);
+  if (o.kind() == OwnerKind::kBootstrap) return;  // never reused
+  g_stack.release(p, o, call);
 }
 
 int set_signal_action(int sig, const struct sigaction* act, struct sigaction* old) {

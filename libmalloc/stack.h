@@ -3,6 +3,7 @@
 // predictable branch. The runtime configures the one stack at start-up (runtime.cpp) and calls
 // it; it knows no layer's internals.
 //
+//   MallocTraceLayer     MALLOCDEBUG=trace: a record of every call                 options/malloc_trace.h
 //   CatchOverflowLayer   MALLOCDEBUG=catch_overflow: blocks before guard pages     options/catch_overflow.h
 //   MallocDetectLayer    MALLOCDEBUG=validate_ptrs, fill, checkarena, verbose     options/malloc_detect.h
 //   PoolLayer            MALLOCOPTIONS=pool: <= 512 bytes, per-thread pools      options/pool.h
@@ -26,12 +27,13 @@
 #include "options/catch_overflow.h"
 #include "options/large_blocks.h"
 #include "options/malloc_detect.h"
+#include "options/malloc_trace.h"
 #include "options/pool.h"
 #include "options/threadcache.h"
 
 namespace aixmalloc::rt {
 
-using Stack = CatchOverflowLayer<
-    detect::MallocDetectLayer<pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>>>;
+using Stack = trace::MallocTraceLayer<CatchOverflowLayer<
+    detect::MallocDetectLayer<pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>>>>;
 
 }  // namespace aixmalloc::rt
