@@ -11,6 +11,7 @@
 #include "libmalloc/base/bootstrap.h"
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
+#include "libmalloc/probes.h"
 #include "options/malloc_trace.h"
 
 namespace aixmalloc::rt {
@@ -69,14 +70,14 @@ void* allocate_aligned_block(size_t align, size_t size) {
 void* allocate_zeroed_block(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail_nomem();
-  void* p = allocate(total);
+  void* p = allocate_any(total, kAlignment);
   if (p == nullptr || !ready()) return p;  // the bootstrap area is never reused: zero already
   g_stack.clear(p, total);
   return p;
 }
 
 void* reallocate_block(void* p, size_t size) {
-  if (p == nullptr) return allocate(size);
+  if (p == nullptr) return allocate_any(size, kAlignment);
   if (size == 0) {  // glibc: realloc(p, 0) frees p and returns NULL
     release(p, "realloc");
     return nullptr;
@@ -98,37 +99,60 @@ void* reallocate_block(void* p, size_t size) {
 
 }  // namespace
 
-void* allocate(size_t size) { return allocate_any(size, kAlignment); }
+// malloc and the C++ operators, when the pool's inline fast path did not serve them (runtime.h
+// fires the probe of the fast path). Not called by the other calls: their probes are their own.
+void* allocate(size_t size) {
+  void* p = allocate_any(size, kAlignment);
+  AIXMALLOC_PROBE2(malloc, size, p);
+  return p;
+}
 
 // The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and did not
 // serve this request.
 [[gnu::flatten]] void* allocate_below_pool(size_t size) {
   void* p = g_stack.below().allocate(size, kAlignment);
-  return p ? p : fail_nomem();
+  if (p == nullptr) p = fail_nomem();
+  AIXMALLOC_PROBE2(malloc, size, p);
+  return p;
 }
 
+// memalign, posix_memalign, aligned_alloc, valloc, pvalloc and the aligned C++ operators. Each of
+// these three fires its USDT probe (probes.h) with the call's arguments and result.
 void* allocate_aligned(size_t align, size_t size) {
+  void* q;
   if (__builtin_expect(trace::g_on, 0)) {  // MALLOCDEBUG=trace: one record for the call
     trace::Call c(trace::Op::kMemalign, align, size);
-    return c.done(allocate_aligned_block(align, size));
+    q = c.done(allocate_aligned_block(align, size));
+  } else {
+    q = allocate_aligned_block(align, size);
   }
-  return allocate_aligned_block(align, size);
+  AIXMALLOC_PROBE3(memalign, align, size, q);
+  return q;
 }
 
 void* allocate_zeroed(size_t count, size_t size) {
+  void* q;
   if (__builtin_expect(trace::g_on, 0)) {
     trace::Call c(trace::Op::kCalloc, count, size);
-    return c.done(allocate_zeroed_block(count, size));
+    q = c.done(allocate_zeroed_block(count, size));
+  } else {
+    q = allocate_zeroed_block(count, size);
   }
-  return allocate_zeroed_block(count, size);
+  AIXMALLOC_PROBE3(calloc, count, size, q);
+  return q;
 }
 
+// realloc and reallocarray.
 void* reallocate(void* p, size_t size) {
+  void* q;
   if (__builtin_expect(trace::g_on, 0)) {
     trace::Call c(trace::Op::kRealloc, reinterpret_cast<uintptr_t>(p), size);
-    return c.done(reallocate_block(p, size));
+    q = c.done(reallocate_block(p, size));
+  } else {
+    q = reallocate_block(p, size);
   }
-  return reallocate_block(p, size);
+  AIXMALLOC_PROBE3(realloc, p, size, q);
+  return q;
 }
 
 [[gnu::flatten]] void release(void* p, const char* call) {

@@ -15,6 +15,7 @@
 
 #include "libmalloc/base/caller.h"
 #include "libmalloc/base/config.h"
+#include "libmalloc/probes.h"
 #include "libmalloc/stats.h"
 #include "options/catch_overflow.h"
 #include "options/pool.h"
@@ -51,11 +52,14 @@ bool started();
 void* allocate_below_pool(size_t size);
 // `return_address`: the entry point's, for the debug tools that ask for it (caller.h);
 // the pool's fast path is off whenever one does.
-inline void* allocate_fast(size_t size, const void* return_address) {
+[[gnu::always_inline]] inline void* allocate_fast(size_t size, const void* return_address) {
   uint8_t fast = pool::g_fast.load(std::memory_order_acquire);
   if (size <= pool::kMaxRequest && fast &&
       (__builtin_expect(fast != pool::kFastSampled, 1) || guard::count_down_inline())) {
-    if (void* p = pool::allocate(size)) return p;
+    if (void* p = pool::allocate(size)) {
+      AIXMALLOC_PROBE2(malloc, size, p);  // the slow paths' probes: requests.cpp
+      return p;
+    }
     return allocate_below_pool(size);
   }
   caller::note(return_address);
@@ -63,7 +67,8 @@ inline void* allocate_fast(size_t size, const void* return_address) {
 }
 // While g_fast is off (MALLOCDEBUG's layers, or mallopt(M_MALIGN)), pool blocks too go down the
 // stack, so that every layer above the pool sees them.
-inline void release_fast(void* p, const char* call) {
+[[gnu::always_inline]] inline void release_fast(void* p, const char* call) {
+  AIXMALLOC_PROBE1(free, p);
   if (pool::g_fast.load(std::memory_order_relaxed) && pool::owns(p)) return pool::release(p, call);
   release(p, call);
 }
