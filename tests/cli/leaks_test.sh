@@ -123,13 +123,21 @@ assert d["sites"][2]["frames"][1]["function"] == "named_by_runtime"
 assert d["total"] == {"count": 6, "bytes": 500, "sites": 3}, d["total"]
 assert len(d["modules"]) == 3
 PY
-# Read back, it gives the same table (nothing left to name, so no line on stderr about modules
-# that are all named... the unnamed ones are still refused).
-capture "$cli" leaks --json "$work/report.json"
+# Read back, it gives the same table; only the modules of frames still unnamed are looked at.
 cp "$work/out" "$work/again.json"
 capture "$cli" leaks "$work/again.json"
 expect_rc 0 "leaks of its own --json"
 has_line "$work/out" "       demo::leak_site(int)  $site_line"
+[ "$(wc -l < "$work/err")" = 2 ] || fail "stderr reading its own --json:"$'\n'"$(cat "$work/err")"
+"$python" - "$work/again.json" > "$work/named.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["sites"] = d["sites"][:1]
+print(json.dumps(d))
+PY
+capture "$cli" leaks "$work/named.json"
+expect_rc 0 "leaks of a report whose frames are all named"
+[ ! -s "$work/err" ] || fail "modules looked at though every frame is named: $(cat "$work/err")"
 
 # 6. An empty report, a process that records nothing, not a report at all.
 cat > "$work/empty.json" <<'JSON'

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <algorithm>
-#include <map>
 
 #include "libmalloc/symbolize.h"
 #include "tools/cli/cli.h"
@@ -146,10 +145,13 @@ const LeakModule* module_of(const LeakReport& r, const LeakFrame& f) {
 // Names the frames the runtime left unnamed, from the module files of this machine, and says on
 // standard error which modules could not be used and why.
 void symbolize(LeakReport* r) {
-  bool needed = false;
+  std::vector<uint64_t> needed;  // the modules of the unnamed frames
   for (const LeakSite& s : r->sites)
-    for (const LeakFrame& f : s.frames) needed |= f.function.empty() && f.module;
-  if (!needed) return;
+    for (const LeakFrame& f : s.frames)
+      if (f.function.empty() && f.module &&
+          std::find(needed.begin(), needed.end(), *f.module) == needed.end())
+        needed.push_back(*f.module);
+  if (needed.empty()) return;
   rt::Symbolizer symbolizer;
   if (!symbolizer.has_debug_library()) {
     fputs("aixmalloc leaks: libdw.so.1 (elfutils) cannot be loaded, so unnamed frames stay "
@@ -158,6 +160,7 @@ void symbolize(LeakReport* r) {
     return;
   }
   for (LeakModule& m : r->modules) {
+    if (std::find(needed.begin(), needed.end(), m.id) == needed.end()) continue;
     rt::FrameName file;
     if (m.path.empty() || !symbolizer.name_in_file(m.path.c_str(), 0, &file)) {
       fprintf(stderr, "aixmalloc leaks: module %s cannot be read here; its frames stay module+offset\n",
