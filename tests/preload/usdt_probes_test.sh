@@ -24,7 +24,14 @@ print(len(mine), "probe sites")
 PY
 
 # 2. Counting through the probes, when this machine lets perf attach.
-skip() { echo "SKIPPED: $*"; exit 77; }
+# (common.sh's exit trap would turn 77 into its own status: a skip cleans up itself.)
+skip() {
+  echo "SKIPPED: $*"
+  trap - EXIT
+  perf probe -q -d 'sdt_aixmalloc:*' > /dev/null 2>&1 || true
+  rm -rf "$work"
+  exit 77
+}
 command -v perf > /dev/null || skip "no perf (Debian: linux-perf)"
 [ "$(id -u)" = 0 ] || skip "attaching uprobes needs root"
 [ -e /sys/kernel/tracing/uprobe_events ] || skip "tracefs is not mounted on /sys/kernel/tracing (mount -t tracefs nodev /sys/kernel/tracing)"
