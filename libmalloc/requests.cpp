@@ -11,6 +11,8 @@
 #include "libmalloc/base/bootstrap.h"
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
+#include "libmalloc/probes.h"
+#include "options/malloc_trace.h"
 
 namespace aixmalloc::rt {
 namespace {
@@ -18,6 +20,12 @@ namespace {
 void* fail_nomem() {
   errno = ENOMEM;
   return nullptr;
+}
+
+// A request no heap can serve: it never reaches the stack, so MALLOCDEBUG=trace records it here.
+[[gnu::cold]] void* refuse_request(size_t size) {
+  if (trace::g_on && !trace::t_in_call) trace::record_alone(trace::Op::kMalloc, size, 0, nullptr);
+  return fail_nomem();
 }
 
 // The stack's layers are small inline templates: flattened here (and in release), the path of a
@@ -30,7 +38,7 @@ template <class S>
 }
 
 void* allocate_ready(size_t size, size_t align) {
-  if (size > kMaxRequest) return fail_nomem();
+  if (size > kMaxRequest) return refuse_request(size);
   if (__builtin_expect(g_debug_layers, 0)) return allocate_on(g_stack, size, align);
   return allocate_on(static_cast<PlainStack&>(g_stack), size, align);
 }
@@ -66,58 +74,24 @@ void* move_block(void* p, Owner o, size_t size) {
   return q;
 }
 
-}  // namespace
-
-void* allocate(size_t size) { return allocate_any(size, kAlignment); }
-
-// The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and this
-// thread's list of the class is empty.
-[[gnu::flatten]] void* allocate_pool_miss(size_t size) {
-  if (void* p = pool::allocate_slow(size)) return p;
-  void* p = g_stack.below().allocate(size, kAlignment);
-  return p ? p : fail_nomem();
-}
-
-// A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
-// its sample down; the caller is noted for the tools that read it.
-void* allocate_debug(size_t size, const void* return_address) {
-  if (pool::g_fast.load(std::memory_order_acquire) == pool::kFastSampled && size <= pool::kMaxRequest &&
-      guard::count_down_inline()) {
-    if (void* p = pool::allocate(size)) return p;
-    void* p = g_stack.below().allocate(size, kAlignment);
-    return p ? p : fail_nomem();
-  }
-  caller::note(return_address);
-  return allocate_any(size, kAlignment);
-}
-
-[[gnu::flatten]] void* allocate_off_fast(size_t size, const void* return_address) {
-  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug(size, return_address);
-  return allocate_any(size, kAlignment);
-}
-
-void* allocate_aligned(size_t align, size_t size) {
+// The calls as the program makes them; under MALLOCDEBUG=trace, the functions below record each
+// one once (options/malloc_trace.h), whatever the stack does for it.
+void* allocate_aligned_block(size_t align, size_t size) {
   if (align > (kMaxRequest >> 1)) return fail_nomem();
   return allocate_any(size, align < kAlignment ? kAlignment : align);
 }
 
-void* allocate_zeroed(size_t count, size_t size) {
+void* allocate_zeroed_block(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail_nomem();
-  void* p = allocate(total);
+  void* p = allocate_any(total, kAlignment);
   if (p == nullptr || !ready()) return p;  // the bootstrap area is never reused: zero already
   g_stack.clear(p, total);
   return p;
 }
 
-void release(void* p, const char* call) {
-  if (p == nullptr) return;
-  if (__builtin_expect(g_debug_layers, 0)) return release_on(g_stack, p, call);
-  release_on(static_cast<PlainStack&>(g_stack), p, call);
-}
-
-void* reallocate(void* p, size_t size) {
-  if (p == nullptr) return allocate(size);
+void* reallocate_block(void* p, size_t size) {
+  if (p == nullptr) return allocate_any(size, kAlignment);
   if (size == 0) {  // glibc: realloc(p, 0) frees p and returns NULL
     release(p, "realloc");
     return nullptr;
@@ -135,6 +109,97 @@ void* reallocate(void* p, size_t size) {
   }
   void* q = move_block(p, o, size);
   return q ? q : fail_nomem();
+}
+
+}  // namespace
+
+// malloc through the whole stack (the debug path, and the entry points that are not inline).
+// Not called by the other calls: their probes are their own.
+void* allocate(size_t size) {
+  void* p = allocate_any(size, kAlignment);
+  AIXMALLOC_PROBE2(malloc, size, p);
+  return p;
+}
+
+// The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and this
+// thread's list of the class is empty.
+[[gnu::flatten]] void* allocate_pool_miss(size_t size) {
+  void* p = pool::allocate_slow(size);
+  if (p == nullptr) p = g_stack.below().allocate(size, kAlignment);
+  if (p == nullptr) p = fail_nomem();
+  AIXMALLOC_PROBE2(malloc, size, p);
+  return p;
+}
+
+// A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
+// its sample down; the caller is noted for the tools that read it.
+void* allocate_debug(size_t size, const void* return_address) {
+  if (pool::g_fast.load(std::memory_order_acquire) == pool::kFastSampled && size <= pool::kMaxRequest &&
+      guard::count_down_inline()) {
+    void* p = pool::allocate(size);
+    if (p == nullptr) p = g_stack.below().allocate(size, kAlignment);
+    if (p == nullptr) p = fail_nomem();
+    AIXMALLOC_PROBE2(malloc, size, p);
+    return p;
+  }
+  caller::note(return_address);
+  return allocate(size);
+}
+
+// malloc and the C++ operators, when the inline path does not take the request.
+[[gnu::flatten]] void* allocate_off_fast(size_t size, const void* return_address) {
+  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug(size, return_address);
+  void* p = allocate_any(size, kAlignment);
+  AIXMALLOC_PROBE2(malloc, size, p);
+  return p;
+}
+
+// memalign, posix_memalign, aligned_alloc, valloc, pvalloc and the aligned C++ operators. Each of
+// these three fires its USDT probe (probes.h) with the call's arguments and result.
+void* allocate_aligned(size_t align, size_t size) {
+  void* q;
+  if (__builtin_expect(trace::g_on, 0)) {  // MALLOCDEBUG=trace: one record for the call
+    trace::Call c(trace::Op::kMemalign, align, size);
+    q = c.done(allocate_aligned_block(align, size));
+  } else {
+    q = allocate_aligned_block(align, size);
+  }
+  AIXMALLOC_PROBE3(memalign, align, size, q);
+  return q;
+}
+
+void* allocate_zeroed(size_t count, size_t size) {
+  void* q;
+  if (__builtin_expect(trace::g_on, 0)) {
+    trace::Call c(trace::Op::kCalloc, count, size);
+    q = c.done(allocate_zeroed_block(count, size));
+  } else {
+    q = allocate_zeroed_block(count, size);
+  }
+  AIXMALLOC_PROBE3(calloc, count, size, q);
+  return q;
+}
+
+// realloc and reallocarray.
+void* reallocate(void* p, size_t size) {
+  void* q;
+  if (__builtin_expect(trace::g_on, 0)) {
+    trace::Call c(trace::Op::kRealloc, reinterpret_cast<uintptr_t>(p), size);
+    q = c.done(reallocate_block(p, size));
+  } else {
+    q = reallocate_block(p, size);
+  }
+  AIXMALLOC_PROBE3(realloc, p, size, q);
+  return q;
+}
+
+void release(void* p, const char* call) {
+  if (p == nullptr) {
+    if (__builtin_expect(trace::g_on, 0) && !trace::t_in_call) trace::record_alone(trace::Op::kFree, 0, 0, nullptr);
+    return;
+  }
+  if (__builtin_expect(g_debug_layers, 0)) return release_on(g_stack, p, call);
+  release_on(static_cast<PlainStack&>(g_stack), p, call);
 }
 
 int set_signal_action(int sig, const struct sigaction* act, struct sigaction* old) {

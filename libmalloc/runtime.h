@@ -15,6 +15,7 @@
 
 #include "libmalloc/base/caller.h"
 #include "libmalloc/base/config.h"
+#include "libmalloc/probes.h"
 #include "libmalloc/stats.h"
 #include "options/catch_overflow.h"
 #include "options/pool.h"
@@ -57,16 +58,20 @@ void* allocate_pool_miss(size_t size);
 // pool's path while it counts its sample down), then the whole stack. `return_address`: the
 // entry point's, for the debug tools that ask for it (caller.h).
 void* allocate_off_fast(size_t size, const void* return_address);
-inline void* allocate_fast(size_t size, const void* return_address) {
+[[gnu::always_inline]] inline void* allocate_fast(size_t size, const void* return_address) {
   if (__builtin_expect(size < pool::g_area.fast_below.load(std::memory_order_relaxed), 1)) {
-    if (void* p = pool::pop(size)) return p;
+    if (void* p = pool::pop(size)) {
+      AIXMALLOC_PROBE2(malloc, size, p);  // the other paths' probes: requests.cpp
+      return p;
+    }
     return allocate_pool_miss(size);
   }
   return allocate_off_fast(size, return_address);
 }
 // While the pool's fast path is off (MALLOCDEBUG's layers, or mallopt(M_MALIGN)), fast_span is 0
 // and pool blocks too go down the stack, so that every layer above the pool sees them.
-inline void release_fast(void* p, const char* call) {
+[[gnu::always_inline]] inline void release_fast(void* p, const char* call) {
+  AIXMALLOC_PROBE1(free, p);
   if (pool::owns_fast(p)) return pool::release(p, call);
   release(p, call);
 }

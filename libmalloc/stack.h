@@ -3,6 +3,7 @@
 // predictable branch. The runtime configures the one stack at start-up (runtime.cpp) and calls
 // it; it knows no layer's internals.
 //
+//   MallocTraceLayer     MALLOCDEBUG=trace: a record of every call                 options/malloc_trace.h
 //   MallocLogLayer       MALLOCDEBUG=log, report_allocations: stacks of live blocks  options/malloc_log.h
 //   CatchOverflowLayer   MALLOCDEBUG=catch_overflow: blocks before guard pages     options/catch_overflow.h
 //   MallocDetectLayer    MALLOCDEBUG=validate_ptrs, fill, checkarena, verbose     options/malloc_detect.h
@@ -33,12 +34,14 @@
 #include "options/large_blocks.h"
 #include "options/malloc_log.h"
 #include "options/malloc_detect.h"
+#include "options/malloc_trace.h"
 #include "options/pool.h"
 #include "options/threadcache.h"
 
 namespace aixmalloc::rt {
 
 using PlainStack = pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>;
-using Stack = mlog::MallocLogLayer<CatchOverflowLayer<detect::MallocDetectLayer<PlainStack>>>;
+using Stack =
+    trace::MallocTraceLayer<mlog::MallocLogLayer<CatchOverflowLayer<detect::MallocDetectLayer<PlainStack>>>>;
 
 }  // namespace aixmalloc::rt

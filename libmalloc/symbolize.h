@@ -37,6 +37,15 @@ class Symbolizer {
   // no module contains pc.
   bool name(uintptr_t pc, FrameName* out);
 
+  // The same for a module file on this machine (the CLI, naming the frames of a leak report):
+  // `offset` is a return address minus the module's load bias; 0 asks for the build id only.
+  // Fills module.build_id from the file (the caller compares it with the recorded one) and
+  // module.path = path. False when the file cannot be read or no debug library is loaded.
+  bool name_in_file(const char* path, uintptr_t offset, FrameName* out);
+
+  // True when libdw.so.1 (elfutils) was loaded: function, file and line; else dladdr's names only.
+  bool has_debug_library() const;
+
  private:
   void* state_ = nullptr;
 };

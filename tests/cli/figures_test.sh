@@ -7,8 +7,9 @@
 #
 # What is compared: the workload (live_workload.c, mode "every") touches every section, then
 # stops allocating and waits; it is asked twice while it waits, then told to end, and exits
-# without freeing anything. So the live answers and the reports at exit describe the same state,
-# and every figure must be equal in all four, not merely close.
+# without freeing anything (MALLOCDEBUG turns on every layer that has a section: catch_overflow
+# sampled, Malloc Detect, the Malloc Log). So the live answers and the reports at exit describe
+# the same state, and every figure must be equal in all four, not merely close.
 source "$(dirname "$0")/common.sh"
 : "${CLI_LIVE_WORKLOAD:?set by ctest}"
 
@@ -17,7 +18,7 @@ mkfifo "$work/fifo"
 exec {fd}<> "$work/fifo"
 (
   exec {fd}>&-
-  exec env LD_PRELOAD="$AIXMALLOC_LIB" MALLOCOPTIONS="$options" MALLOCDEBUG=catch_overflow,sample:64,validate_ptrs \
+  exec env LD_PRELOAD="$AIXMALLOC_LIB" MALLOCOPTIONS="$options" MALLOCDEBUG=catch_overflow,sample:64,validate_ptrs,log \
     AIXMALLOC_STATS="$work/status.txt" \
     AIXMALLOC_STATS_JSON="$work/document.json" AIXMALLOC_STATS_SIGNAL=USR2 \
     "$CLI_LIVE_WORKLOAD" every "$work/fifo"

@@ -6,11 +6,11 @@
 source "$(dirname "$0")/common.sh"
 man1="$AIXMALLOC_SOURCE/man/aixmalloc.1"
 man3="$AIXMALLOC_SOURCE/man/aixmalloc.3"
-for c in run check stats compare help; do
+for c in run check stats leaks compare help; do
   grep -qx "\.SS $c" "$man1" || fail "aixmalloc(1) has no section for $c"
 done
 # Flags: those the subcommands' help lists, against those aixmalloc(1) names.
-for c in run check stats compare; do "$cli" "$c" --help; done | grep -oE '^  --[a-z0-9-]+' | tr -d ' ' | sort -u > "$work/flags.help"
+for c in run check stats leaks compare; do "$cli" "$c" --help; done | grep -oE '^  --[a-z0-9-]+' | tr -d ' ' | sort -u > "$work/flags.help"
 grep -oE '\\-\\-[a-z0-9][a-z0-9-]*' "$man1" | sed 's/\\-/-/g' | grep -vxE -- '--help|--version' | sort -u > "$work/flags.man"
 diff "$work/flags.help" "$work/flags.man" > "$work/flags.diff" ||
   fail "flags in the help (<) and in aixmalloc(1) (>) differ:"$'\n'"$(cat "$work/flags.diff")"

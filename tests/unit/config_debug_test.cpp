@@ -466,15 +466,40 @@ TEST(ConfigDebug, PartTwoOptionsAreNamedAsNotInThisBuild) {
     EXPECT_FALSE(p.cfg.enabled(id));
     EXPECT_FALSE(p.cfg.debug.log_extended);
   }
-  // AIX's example combination: one line per token not built, nothing else.
+  // AIX's example combination: one line per token this build lacks, nothing else.
   Parsed p = debug("[trace, log:extended, stack_depth:6, catch_overflow]");
   EXPECT_TRUE(p.cfg.enabled(O::kCatchOverflow));
-  size_t unbuilt = !spec(O::kTrace).built + !spec(O::kLog).built + !spec(O::kStackDepth).built;
-  EXPECT_EQ(p.lines.size(), unbuilt);
+  EXPECT_EQ(p.cfg.enabled(O::kTrace), spec(O::kTrace).built);
+  size_t missing = 0;
+  for (OptionId id : {O::kTrace, O::kLog, O::kStackDepth}) missing += !spec(id).built;
+  EXPECT_EQ(p.lines.size(), missing);
   if (spec(O::kLog).built) {
     EXPECT_TRUE(p.cfg.enabled(O::kLog));
     EXPECT_TRUE(p.cfg.debug.log_extended);
     EXPECT_EQ(p.cfg.value(O::kStackDepth), 6u);
+  }
+}
+
+TEST(ConfigDebug, Trace) {
+  Parsed p = debug("trace");
+  EXPECT_TRUE(p.lines.empty());
+  EXPECT_TRUE(p.cfg.enabled(O::kTrace));
+  EXPECT_EQ(p.cfg.debug.output.kind, Destination::kNone);  // stderr, as every debug message
+  Parsed to_file = debug("trace,output:/tmp/trace.%p");
+  EXPECT_TRUE(to_file.cfg.enabled(O::kTrace));
+  EXPECT_EQ(to_file.cfg.debug.output.kind, Destination::kPath);
+  Parsed with_value = debug("trace:1");
+  ASSERT_EQ(with_value.lines.size(), 1u);
+  EXPECT_EQ(with_value.lines[0], "MALLOCDEBUG: trace: takes no value; '1' ignored");
+  EXPECT_TRUE(with_value.cfg.enabled(O::kTrace));
+  for (const char* type : {"3.1_64BIT", "watson"}) {  // AIX allows trace under every policy
+    RawVariables raw;
+    raw[V::kMallocType] = type;
+    raw[V::kMallocDebug] = "trace";
+    Config c;
+    parse_config(raw, ParseContext{}, &c);
+    EXPECT_TRUE(c.enabled(O::kTrace)) << type;
+    EXPECT_EQ(c.diagnostics.count, 0u) << type;
   }
 }
 

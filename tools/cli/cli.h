@@ -31,6 +31,15 @@ int cmd_compare(int argc, char** argv);
 extern const char* const kDefaultConfigs[];  // compare's configurations when --configs is not given
 extern const size_t kDefaultConfigCount;
 
+int cmd_leaks(int argc, char** argv);
+
+// --- stats.cpp: what the readers of files share ------------------------------------------------
+// The whole of a file, or of standard input for "-"; false with *error set.
+bool read_all(const std::string& path, std::string* out, std::string* error);
+// "--name VALUE" or "--name=VALUE": 1 with *value set, 0 when argv[*i] is another flag, -1 when
+// the value is missing.
+int flag_value(std::string_view name, int argc, char** argv, int* i, std::string* value);
+
 // --- help.cpp: every usage and help text -------------------------------------------------------
 struct CommandInfo {
   const char* name;

@@ -108,6 +108,38 @@ void stats_details(FILE* out) {
   entry(out, "--timeout SECONDS", "with --pid: how long to wait for the answer (default 5)");
 }
 
+void leaks_details(FILE* out) {
+  fputs(
+      "Reads the leak report of a process (the blocks still allocated, grouped by the stack that\n"
+      "allocated them), or asks a running process for one (--pid), and prints the top sites: blocks,\n"
+      "bytes, share of the leaked bytes, sizes and the stack, innermost frame (malloc's caller)\n"
+      "first. A process writes the report at exit under MALLOCDEBUG=report_allocations (to the\n"
+      "output: destination); see MALLOCDEBUG in aixmalloc(7).\n"
+      "Frames the process could not name are named here from the module's file (function, and\n"
+      "file:line where it or its debug file, such as /usr/lib/debug/.build-id/..., has debug\n"
+      "information), but only when the file's build id is the one recorded: otherwise a line on\n"
+      "standard error says so and the frames stay module+offset.\n"
+      "With --pid, the process must have been started with AIXMALLOC_STATS_SIGNAL=SIG; aixmalloc\n"
+      "sends SIG with the value 1 (sigqueue), after the checks of 'aixmalloc stats --pid', and reads\n"
+      "the report the process writes to /dev/shm (or /tmp). A process without MALLOCDEBUG=log,\n"
+      "report_allocations or record_allocations answers that it records nothing; aixmalloc says\n"
+      "what to set.\n"
+      "Exit status: 0; 1 when the FILE cannot be read or is no leak report, the process records\n"
+      "no allocations, did not answer or cannot answer, or the SVG cannot be written; 2 on bad\n"
+      "arguments, or a process that cannot be asked.\n\n"
+      "Flags:\n",
+      out);
+  entry(out, "--top N", "the N sites with the most bytes (default 10)");
+  entry(out, "--depth N", "at most N frames of each stack, the innermost (default all)");
+  entry(out, "--folded", "print the folded stacks of flame-graph tools instead of the table:");
+  more(out, "outermost;...;innermost BYTES, one line per site");
+  entry(out, "--svg OUT", "also write a flame graph (an icicle, width by bytes) as SVG");
+  entry(out, "--json", "print the report again, every frame named that could be");
+  entry(out, "--pid PID", "ask the running process PID for its report instead of reading FILE");
+  entry(out, "--signal SIG", "with --pid: send SIG, not the process's AIXMALLOC_STATS_SIGNAL");
+  entry(out, "--timeout SECONDS", "with --pid: how long to wait for the answer (default 5)");
+}
+
 void compare_details(FILE* out) {
   fputs(
       "Runs CMD under each configuration, --runs times each (interleaved), with standard input "
@@ -168,6 +200,11 @@ const CommandInfo kCommands[] = {
      "SECONDS]}",
      "read a statistics dump, or a running process's: tables and a bar chart per bucket",
      stats_details},
+    {"leaks", cmd_leaks,
+     "[--top N] [--depth N] [--folded | --json] [--svg OUT] {FILE | --pid PID [--signal SIG] "
+     "[--timeout SECONDS]}",
+     "read a leak report, or a running process's: the top sites with their stacks, flame graph",
+     leaks_details},
     {"compare", cmd_compare,
      "[--configs LIST] [--runs N] [--by time|rss] [--stdin FILE] -- CMD [ARGS...]",
      "run CMD under several configurations; time, RSS, allocations and a recommendation",

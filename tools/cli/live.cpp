@@ -4,6 +4,7 @@
 //   /proc/N/maps, /proc/N/status ---> on aixmalloc? the signal caught? (else refuse: its default
 //                                     action would end the process)
 //   lstat /dev/shm/aixmalloc-stats.N.json and /tmp/... ; kill(N, signal)
+//     (the leak report: aixmalloc-leaks.N.json; sigqueue(N, signal, 1))
 //   poll every 10 ms until a name holds a new file  <-- the runtime writes a temporary file and
 //   open O_NOFOLLOW, fstat: regular, N's user, one link   renames it there (a new inode each time)
 //   read, unlink
@@ -35,9 +36,17 @@ constexpr long kPollNanoseconds = 10 * 1000 * 1000;
 // Far above any real document (a few KiB per heap); a larger file is not the runtime's.
 constexpr size_t kMaxDocument = size_t{64} << 20;
 
+const char* g_command = "stats";  // the subcommand that asks, for the messages
+
 int refuse(int status, const std::string& line) {
-  fprintf(stderr, "aixmalloc stats: %s\n", line.c_str());
+  fprintf(stderr, "aixmalloc %s: %s\n", g_command, line.c_str());
   return status;
+}
+
+// DIR/aixmalloc-leaks.PID.json: where the runtime renames its leak report (aixmalloc(7)); the
+// statistics' name with "leaks" for "stats".
+std::string leaks_path(const char* dir, pid_t pid) {
+  return std::string(dir) + "/aixmalloc-leaks." + std::to_string(pid) + ".json";
 }
 
 std::string proc_path(pid_t pid, const char* entry) {
@@ -221,8 +230,35 @@ int parse_stats_signal(const char* value, std::string* why) {
   return cfg.stats_signal;
 }
 
+int live_request_flags(const char* command, const std::string& pid_text,
+                       const std::string& signal_text, const std::string& timeout_text,
+                       LiveRequest* request) {
+  if (pid_text.empty() || pid_text.size() > 9 ||
+      pid_text.find_first_not_of("0123456789") != std::string::npos ||
+      strtol(pid_text.c_str(), nullptr, 10) <= 0)
+    return usage_error(command,
+                       "--pid needs a process ID (a positive number), not '" + pid_text + "'");
+  request->pid = static_cast<pid_t>(strtol(pid_text.c_str(), nullptr, 10));
+  if (!signal_text.empty()) {
+    std::string why;
+    request->signal = parse_stats_signal(signal_text.c_str(), &why);
+    if (request->signal == 0)
+      return usage_error(command, "--signal: " + (why.empty() ? "no signal given" : why));
+  }
+  if (!timeout_text.empty()) {
+    char* end = nullptr;
+    request->timeout = strtod(timeout_text.c_str(), &end);
+    if (*end != '\0' || !(request->timeout > 0 && request->timeout <= 86400))
+      return usage_error(command, "--timeout needs seconds, more than 0 and at most 86400, not '" +
+                                      timeout_text + "'");
+  }
+  return kExitOk;
+}
+
 int ask_process(const LiveRequest& request, LiveAnswer* answer) {
   const pid_t pid = request.pid;
+  const bool leaks = request.document == LiveDocument::kLeaks;
+  g_command = leaks ? "leaks" : "stats";
   const std::string who = "process " + std::to_string(pid);
   struct stat proc;
   if (stat(proc_path(pid, nullptr).c_str(), &proc) != 0)
@@ -259,14 +295,19 @@ int ask_process(const LiveRequest& request, LiveAnswer* answer) {
   std::vector<FileState> before;
   for (const char* dir : kLiveStatsDirectories) {  // where the runtime may write its answer
     TextBuf<256> path;
-    paths.push_back(live_stats_path(path, dir, static_cast<uint64_t>(pid)));
+    paths.push_back(leaks ? leaks_path(dir, pid)
+                          : std::string(live_stats_path(path, dir, static_cast<uint64_t>(pid))));
     before.push_back(state_of(paths.back()));
   }
   timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
-  if (kill(pid, sig) != 0)
+  // The statistics keep the plain signal (kill), as before the leak report existed.
+  union sigval value = {};
+  value.sival_int = leaks ? 1 : 0;
+  if ((leaks ? sigqueue(pid, sig, value) : kill(pid, sig)) != 0)
     return refuse(kExitUsage, errno == EPERM ? "not permitted to send " + name + " to " + who +
-                                                   ": run aixmalloc stats as its user or as root"
+                                                   ": run aixmalloc " + g_command +
+                                                   " as its user or as root"
                                              : who + " ended");
   for (;;) {
     for (size_t i = 0; i < paths.size(); ++i) {

@@ -1,6 +1,7 @@
-// `aixmalloc stats --pid`: asks a running process for its statistics over the channel of
-// AIXMALLOC_STATS_SIGNAL (aixmalloc(7)): a signal in, the JSON document of AIXMALLOC_STATS_JSON
-// out, in a file of /dev/shm or /tmp. stats.cpp renders the answer as it renders a FILE.
+// `aixmalloc stats --pid` and `aixmalloc leaks --pid`: ask a running process over the channel of
+// AIXMALLOC_STATS_SIGNAL (aixmalloc(7)): a signal in (its value 0: the statistics, 1: the leak
+// report), a JSON document out, in a file of /dev/shm or /tmp. The commands render the answer as
+// they render a FILE.
 #pragma once
 
 #include <sys/types.h>
@@ -9,7 +10,11 @@
 
 namespace aixmalloc::cli {
 
+// What is asked: the signal's value (sigqueue's sival_int) and the name of the answer's file.
+enum class LiveDocument { kStatistics, kLeaks };
+
 struct LiveRequest {
+  LiveDocument document = LiveDocument::kStatistics;
   pid_t pid = 0;
   int signal = 0;        // --signal, already parsed; 0: the process's own AIXMALLOC_STATS_SIGNAL
   double timeout = 5.0;  // seconds to wait for the answer
@@ -24,6 +29,11 @@ struct LiveAnswer {
 // The signal AIXMALLOC_STATS_SIGNAL=`value` names, through the runtime's parser; 0 with the
 // parser's diagnostic in *why when it names none.
 int parse_stats_signal(const char* value, std::string* why);
+
+// --pid, --signal and --timeout of `command` (stats, leaks) into *request; kExitOk, or the usage
+// error's status after its message.
+int live_request_flags(const char* command, const std::string& pid, const std::string& signal,
+                       const std::string& timeout, LiveRequest* request);
 
 // Sends the signal and waits for the answer. kExitOk with *answer filled; otherwise one line on
 // standard error and the exit status: kExitUsage when the process cannot be asked (no such

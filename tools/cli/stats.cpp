@@ -29,21 +29,6 @@ struct StatsFlags {
   std::optional<LiveRequest> live;
 };
 
-bool read_all(const std::string& path, std::string* out, std::string* error) {
-  FILE* f = path == "-" ? stdin : fopen(path.c_str(), "rb");
-  if (!f) {
-    *error = strerror(errno);
-    return false;
-  }
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
-  bool ok = !ferror(f);
-  if (!ok) *error = strerror(errno);
-  if (f != stdin) fclose(f);
-  return ok;
-}
-
 int terminal_width() {
   struct winsize ws;
   if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
@@ -415,6 +400,24 @@ int render(const std::string& text, const StatsFlags& flags) {
   return kExitOk;
 }
 
+}  // namespace
+
+// Shared with leaks.cpp (cli.h).
+bool read_all(const std::string& path, std::string* out, std::string* error) {
+  FILE* f = path == "-" ? stdin : fopen(path.c_str(), "rb");
+  if (!f) {
+    *error = strerror(errno);
+    return false;
+  }
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
+  bool ok = !ferror(f);
+  if (!ok) *error = strerror(errno);
+  if (f != stdin) fclose(f);
+  return ok;
+}
+
 // "--name VALUE" or "--name=VALUE": 1 with *value set, 0 when `a` is another flag, -1 when the
 // value is missing.
 int flag_value(std::string_view name, int argc, char** argv, int* i, std::string* value) {
@@ -429,16 +432,6 @@ int flag_value(std::string_view name, int argc, char** argv, int* i, std::string
   *value = std::string(a.substr(name.size() + 1));
   return 1;
 }
-
-std::optional<pid_t> pid_named(const std::string& text) {
-  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  long n = strtol(text.c_str(), nullptr, 10);
-  if (n <= 0) return std::nullopt;
-  return static_cast<pid_t>(n);
-}
-
-}  // namespace
 
 int cmd_stats(int argc, char** argv) {
   StatsFlags flags;
@@ -496,24 +489,9 @@ int cmd_stats(int argc, char** argv) {
 
   if (have_file) return usage_error("stats", "give a FILE or --pid, not both");
   LiveRequest request;
-  std::optional<pid_t> pid = pid_named(pid_text);
-  if (!pid)
-    return usage_error("stats",
-                       "--pid needs a process ID (a positive number), not '" + pid_text + "'");
-  request.pid = *pid;
-  if (!signal_text.empty()) {
-    std::string why;
-    request.signal = parse_stats_signal(signal_text.c_str(), &why);
-    if (request.signal == 0)
-      return usage_error("stats", "--signal: " + (why.empty() ? "no signal given" : why));
-  }
-  if (!timeout_text.empty()) {
-    char* end = nullptr;
-    request.timeout = strtod(timeout_text.c_str(), &end);
-    if (*end != '\0' || !(request.timeout > 0 && request.timeout <= 86400))
-      return usage_error("stats", "--timeout needs seconds, more than 0 and at most 86400, not '" +
-                                      timeout_text + "'");
-  }
+  if (int status = live_request_flags("stats", pid_text, signal_text, timeout_text, &request);
+      status != kExitOk)
+    return status;
   LiveAnswer answer;
   if (int status = ask_process(request, &answer); status != kExitOk) return status;
   flags.live = request;

@@ -1,6 +1,6 @@
-// A bar chart as a standalone SVG document (for `stats --svg`): one bar per category, axes with
-// round tick values (or powers of ten on a log scale), the count above each bar when there is room,
-// and a tooltip per bar. Browsers show it as is.
+// Charts as standalone SVG documents. A bar chart (for `stats --svg`): one bar per category, axes
+// with round tick values (or powers of ten on a log scale), the count above each bar when there is
+// room, and a tooltip per bar. A flame graph (for `leaks --svg`, flame.cpp). Browsers show both.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,16 @@ struct BarChart {
 };
 
 std::string render_svg(const BarChart& chart);
+
+// Stacks drawn as an icicle: the whole at the top, each frame a box under its caller, as wide as
+// the bytes of the stacks through it, with a tooltip (name, bytes, share).
+struct FlameGraph {
+  std::string title, subtitle;
+  std::vector<std::vector<std::string>> stacks;  // outermost frame first
+  std::vector<uint64_t> values;                   // parallel to stacks
+};
+
+std::string render_flame_graph(const FlameGraph& graph);
 
 std::string xml_escape(const std::string& s);
 
