@@ -78,6 +78,14 @@ void* allocate(size_t size) { return allocate_any(size, kAlignment); }
   return p ? p : fail_nomem();
 }
 
+// MALLOCTYPE=watson2 (so the runtime is ready, the default alignment is 16 bytes and no MALLOCDEBUG
+// layer is on) and this thread's list of the class is empty.
+[[gnu::flatten]] void* allocate_watson2_miss(size_t size) {
+  if (void* p = watson2::allocate_slow(size)) return p;
+  void* p = static_cast<PlainStack&>(g_stack).watson2_next().allocate(size, kAlignment);
+  return p ? p : fail_nomem();
+}
+
 // A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
 // its sample down; the caller is noted for the tools that read it.
 void* allocate_debug(size_t size, const void* return_address) {
