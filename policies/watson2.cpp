@@ -50,7 +50,8 @@ uint64_t g_heap_count = 0, g_orphan_count = 0;
 Page* g_free_pages = nullptr;  // empty pages of no heap, disclaimed
 uint64_t g_free_count = 0, g_disclaimed = 0, g_adopted = 0;
 std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned heap
-size_t g_records_committed = 0;
+size_t g_records_committed = 0, g_records_reserved = 0;
+bool g_records_grow = false;  // in a zone: the records' reservation extends in place
 bool g_on = false, g_debug_ok = true, g_align_ok = true;
 
 size_t within_limit(size_t size) {
@@ -86,6 +87,14 @@ Page* take_page() {
   size_t record_end = (index + 1) * sizeof(Page);
   if (record_end > g_records_committed) {
     uintptr_t at = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_committed;
+    if (g_records_committed + kRecordChunk > g_records_reserved) {
+      // The records' reservation grows with the area, so that address space is taken as use
+      // needs it.
+      size_t more = g_records_reserved < kRecordChunk ? kRecordChunk : g_records_reserved;
+      uintptr_t end = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_reserved;
+      if (!g_records_grow || !zones::extend(end, more)) return nullptr;
+      g_records_reserved += more;
+    }
     if (!os::commit(at, kRecordChunk)) return nullptr;
     g_records_committed += kRecordChunk;
   }
@@ -229,7 +238,7 @@ Page* new_page(Heap* h, unsigned c) {
     --h->spares;
     return init_page(page, h, c);
   }
-  if (g_free_pages == nullptr) collect_orphans();
+  collect_orphans();  // pages emptied by frees into abandoned heaps come first
   {
     LockGuard guard(g_lock);
     page = g_free_pages;
@@ -346,8 +355,18 @@ bool configure() {
     room_end = base + size;
   }
   size_t room = room_end - base < kMaxRoom ? room_end - base : kMaxRoom;
+  // The records: in a zone of their own when there is one, reserved for the area's first pages and
+  // extended in place as it grows; otherwise reserved for the whole room at once.
   size_t records = align_up(room / kPageSize * sizeof(Page), page_size());
-  uintptr_t rec = os::reserve(records, page_size());
+  uintptr_t rec_end = 0;
+  uintptr_t rec = zones::reserve(kRecordChunk, &rec_end);
+  g_records_grow = rec != 0;
+  if (rec != 0) {
+    if (rec_end - rec < records) room = (rec_end - rec) / sizeof(Page) * kPageSize;
+    records = kRecordChunk;
+  } else {
+    rec = os::reserve(records, page_size());
+  }
   if (rec == 0 || !thread_exit::add_hook(on_thread_exit)) {
     if (rec) os::release(rec, records);
     os::release(base, size);
@@ -355,6 +374,7 @@ bool configure() {
   }
   g_area.base = base;
   g_area.pages = reinterpret_cast<Page*>(rec);
+  g_records_reserved = records;
   g_area.reserved = size;
   g_area.room = room;
   g_area.enabled = true;
