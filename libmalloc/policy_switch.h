@@ -29,6 +29,7 @@ class PolicySwitch {
   decltype(auto) with(Fn&& fn) {
     switch (policy_) {
       case Policy::kWatson:
+      case Policy::kWatson2:  // its blocks over 16 KiB (policies/watson2.h)
         return fn(*std::launder(reinterpret_cast<Heaps<Watson>*>(storage_)));
       case Policy::kV31:
       case Policy::kV31_64:
@@ -43,6 +44,7 @@ class PolicySwitch {
     policy_ = c.policy;
     switch (policy_) {
       case Policy::kWatson:
+      case Policy::kWatson2:
         new (storage_) Heaps<Watson>();
         break;
       case Policy::kV31:

@@ -131,6 +131,16 @@ void* allocate(size_t size) {
   return p;
 }
 
+// MALLOCTYPE=watson2 (so the runtime is ready, the default alignment is 16 bytes and no MALLOCDEBUG
+// layer is on) and this thread's list of the class is empty.
+[[gnu::flatten]] void* allocate_watson2_miss(size_t size) {
+  void* p = watson2::allocate_slow(size);
+  if (p == nullptr) p = static_cast<PlainStack&>(g_stack).watson2_next().allocate(size, kAlignment);
+  if (p == nullptr) p = fail_nomem();
+  AIXMALLOC_PROBE2(malloc, size, p);
+  return p;
+}
+
 // A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
 // its sample down; the caller is noted for the tools that read it.
 void* allocate_debug(size_t size, const void* return_address) {

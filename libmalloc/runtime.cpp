@@ -48,6 +48,7 @@ bool g_debug_layers = false;
 void build_stack() {
   g_stack.configure(g_config);
   g_debug_layers = g_stack.debug_active();
+  g_stack.inline_allowed(!g_debug_layers);  // watson2's inline path, as the pool's (policies/watson2.h)
 }
 
 bool ensure_started() {

@@ -19,6 +19,7 @@
 #include "libmalloc/stats.h"
 #include "options/catch_overflow.h"
 #include "options/pool.h"
+#include "policies/watson2.h"
 
 namespace aixmalloc::rt {
 
@@ -58,6 +59,9 @@ void* allocate_pool_miss(size_t size);
 // pool's path while it counts its sample down), then the whole stack. `return_address`: the
 // entry point's, for the debug tools that ask for it (caller.h).
 void* allocate_off_fast(size_t size, const void* return_address);
+// MALLOCTYPE=watson2's inline path (policies/watson2.h), tested after the pool's so that the
+// pool's costs nothing more; a miss goes to watson2's slow path, then the layers below it.
+void* allocate_watson2_miss(size_t size);
 [[gnu::always_inline]] inline void* allocate_fast(size_t size, const void* return_address) {
   if (__builtin_expect(size < pool::g_area.fast_below.load(std::memory_order_relaxed), 1)) {
     if (void* p = pool::pop(size)) {
@@ -66,6 +70,13 @@ void* allocate_off_fast(size_t size, const void* return_address);
     }
     return allocate_pool_miss(size);
   }
+  if (__builtin_expect(size < watson2::g_area.fast_below.load(std::memory_order_relaxed), 1)) {
+    if (void* p = watson2::pop(size)) {
+      AIXMALLOC_PROBE2(malloc, size, p);
+      return p;
+    }
+    return allocate_watson2_miss(size);
+  }
   return allocate_off_fast(size, return_address);
 }
 // While the pool's fast path is off (MALLOCDEBUG's layers, or mallopt(M_MALIGN)), fast_span is 0
@@ -73,6 +84,7 @@ void* allocate_off_fast(size_t size, const void* return_address);
 [[gnu::always_inline]] inline void release_fast(void* p, const char* call) {
   AIXMALLOC_PROBE1(free, p);
   if (pool::owns_fast(p)) return pool::release(p, call);
+  if (watson2::owns_fast(p)) return watson2::release(p, call);
   release(p, call);
 }
 

@@ -39,8 +39,11 @@ void derive_buckets(Snapshot* s) {
 void derive_totals(Snapshot* s) {
   ProcessFigures& t = s->totals;
   t = ProcessFigures{};
-  t.acquired = s->large.bytes + s->large.cached_bytes + s->pool.bytes_reserved;
+  t.acquired = s->large.bytes + s->large.cached_bytes + s->pool.bytes_reserved + s->watson2.bytes_in_pages;
   t.free_bytes = s->cache.bytes + s->large.cached_bytes + (s->pool.bytes_reserved - s->pool.bytes_in_use);
+  // Counters read while threads run can briefly show more in use than the pages hold.
+  if (s->watson2.bytes_in_pages > s->watson2.bytes_in_use)
+    t.free_bytes += s->watson2.bytes_in_pages - s->watson2.bytes_in_use;
   for (unsigned i = 0; i < s->heaps; ++i) {
     HeapFigures& h = s->heap[i];
     h.held = h.acquired - h.free_bytes;  // AIX: acquired = free + held

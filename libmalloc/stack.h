@@ -7,6 +7,7 @@
 //   MallocLogLayer       MALLOCDEBUG=log, report_allocations: stacks of live blocks  options/malloc_log.h
 //   CatchOverflowLayer   MALLOCDEBUG=catch_overflow: blocks before guard pages     options/catch_overflow.h
 //   MallocDetectLayer    MALLOCDEBUG=validate_ptrs, fill, checkarena, verbose     options/malloc_detect.h
+//   Watson2Layer         MALLOCTYPE=watson2: <= 16 KiB, per-thread heaps           policies/watson2.h
 //   PoolLayer            MALLOCOPTIONS=pool: <= 512 bytes, per-thread pools      options/pool.h
 //   ThreadCacheLayer     MALLOCOPTIONS=threadcache: < 4096 bytes, per thread     options/threadcache.h
 //   LargeBlockLayer      >= 4 MiB: an address range per block                    options/large_blocks.h
@@ -37,10 +38,11 @@
 #include "options/malloc_trace.h"
 #include "options/pool.h"
 #include "options/threadcache.h"
+#include "policies/watson2.h"
 
 namespace aixmalloc::rt {
 
-using PlainStack = pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>;
+using PlainStack = watson2::Watson2Layer<pool::PoolLayer<tcache::ThreadCacheLayer<LargeBlockLayer<PolicySwitch>>>>;
 using Stack =
     trace::MallocTraceLayer<mlog::MallocLogLayer<CatchOverflowLayer<detect::MallocDetectLayer<PlainStack>>>>;
 

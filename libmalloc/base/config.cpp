@@ -456,6 +456,9 @@ void Parser::apply_policy_matrix() {
   // As on AIX, the thread cache is on by default under Watson, off by default elsewhere.
   OptionValue& tc = cfg_->option(OptionId::kThreadcache);
   if (tc.origin == Origin::kDefault && cfg_->policy == Policy::kWatson) tc.on = true;
+  // Watson2 gives memory back by itself: its heap of large blocks disclaims after a second.
+  OptionValue& dc = cfg_->option(OptionId::kDisclaim);
+  if (dc.origin == Origin::kDefault && cfg_->policy == Policy::kWatson2) dc.on = true;
 }
 
 }  // namespace config_detail

@@ -49,6 +49,7 @@ enum WhereBits : uint8_t { kInOptions = 1, kInBuckets = 2, kInMultiheap = 4, kIn
 enum PolicyBits : uint8_t {
   kYorktownBit = 1u << static_cast<unsigned>(Policy::kYorktown),
   kWatsonBit = 1u << static_cast<unsigned>(Policy::kWatson),
+  kWatson2Bit = 1u << static_cast<unsigned>(Policy::kWatson2),
   kAllPolicies = 0xff,
 };
 

@@ -4,7 +4,8 @@
 // a layer fills its own section without knowing any other.
 //
 //   Statistics   heap[kMaxHeaps] (heaps filled)   totals (has_totals)   large (has_large)
-//                pool (has_pool)   pool_class[kPoolClasses] (pool_classes)   cache (has_cache)
+//                pool (has_pool)   pool_class[kPoolClasses] (pool_classes)   watson2 (has_watson2)
+//                cache (has_cache)
 //                buckets (has_buckets)   bucket[kMaxBuckets] (bucket_rows)
 //                bucket_heap[kMaxHeaps] (bucket_heaps)   detect (has_detect)
 //   HeapFigures, ProcessFigures, ...   one uint64_t per figure of the section

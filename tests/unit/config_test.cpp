@@ -232,6 +232,23 @@ TEST(Config, BucketsApplyToTheDefaultPolicyOnly) {
   EXPECT_EQ(p.lines[0], "MALLOCOPTIONS: 'buckets' does not apply to MALLOCTYPE=watson; ignored");
 }
 
+// watson2 tunes itself: AIX's scalability options are accepted and ignored with one line each;
+// disclaim applies, and is on by default.
+TEST(Config, Watson2IgnoresTheTuningOptions) {
+  Parsed p = parse({{V::kMallocType, "watson2"},
+                    {V::kMallocOptions, "multiheap:4,considersize,buckets,pool,threadcache"}});
+  EXPECT_EQ(p.cfg.policy, Policy::kWatson2);
+  for (O id : {O::kMultiheap, O::kConsidersize, O::kBuckets, O::kPool, O::kThreadcache})
+    EXPECT_FALSE(p.cfg.enabled(id));
+  ASSERT_EQ(p.lines.size(), 5u);
+  EXPECT_EQ(p.lines[0], "MALLOCOPTIONS: 'multiheap' does not apply to MALLOCTYPE=watson2; ignored");
+  EXPECT_EQ(p.lines[4], "MALLOCOPTIONS: 'threadcache' does not apply to MALLOCTYPE=watson2; ignored");
+  EXPECT_TRUE(p.cfg.enabled(O::kDisclaim));
+  Parsed d = parse({{V::kMallocType, "Watson2"}, {V::kMallocOptions, "disclaim"}});
+  EXPECT_TRUE(d.lines.empty());
+  EXPECT_TRUE(d.cfg.enabled(O::kDisclaim));
+}
+
 TEST(Config, HostileValuesAreQuotedSafelyAndBounded) {
   std::string huge(100000, 'z');
   Parsed p = parse({{V::kMallocType, huge.c_str()}});

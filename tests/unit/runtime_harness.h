@@ -29,10 +29,10 @@ inline bool configured(const char* option) {
 }
 
 // Whether the thread cache serves this configuration: on by default under Watson, opt-in under
-// Yorktown, never under 3.1.
+// Yorktown, never under 3.1 or watson2 (whose tuning options are ignored).
 inline bool thread_cache_on() {
   const char* type = getenv("MALLOCTYPE");
-  if (type && strstr(type, "3.1")) return false;
+  if (type && (strstr(type, "3.1") || strcasecmp(type, "watson2") == 0)) return false;
   if (configured("threadcache:off")) return false;
   return configured("threadcache") || (type && strcasestr(type, "watson"));
 }

@@ -1,0 +1,516 @@
+// Watson2's slow paths: the area and its page records, attaching a thread to a heap, refilling an
+// allocation list, taking back remote frees, empty pages, thread exit and adoption, and the
+// figures for the statistics. The fast paths are inline in watson2.h.
+#include "policies/watson2.h"
+
+#include <new>
+
+#include "libmalloc/base/meta.h"
+#include "libmalloc/base/os.h"
+#include "libmalloc/base/thread_exit.h"
+#include "libmalloc/base/zones.h"
+
+namespace aixmalloc::watson2 {
+
+namespace {
+// 16-byte steps to 128, then four classes a doubling (at most 25% lost to rounding).
+constexpr uint16_t kSizes[kClasses] = {
+    16,   32,   48,   64,   80,   96,   112,  128,  160,  192,   224,   256,   320,   384,   448,   512,   640,   768,
+    896,  1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384};
+
+constexpr ClassTable make_class_table() {
+  ClassTable t{};
+  unsigned c = 0;
+  for (unsigned i = 0; i <= kMaxSmall / 16; ++i) {
+    while (kSizes[c] < i * 16) ++c;
+    t.of[i] = static_cast<uint8_t>(c);
+  }
+  return t;
+}
+}  // namespace
+
+constinit Area g_area;
+__thread Heap* t_heap = nullptr;
+const ClassTable kClassOf = make_class_table();
+
+namespace {
+
+constexpr size_t kFirstReserve = size_t{4} << 20;
+constexpr size_t kMaxExtend = size_t{1} << 30;
+constexpr size_t kMaxRoom = size_t{16} << 30;        // beyond, small blocks come from Watson's heap
+constexpr size_t kNoZoneReserve = size_t{64} << 20;  // no zone: reserved where the kernel says
+constexpr size_t kRecordChunk = 64 * sizeof(Page);   // records committed 64 pages at a time
+constexpr uint64_t kKeptSpares = 4;                  // empty pages a heap keeps resident
+constexpr size_t kCarveBytes = 4096;                 // carved into a list at a time
+
+constinit Lock g_lock;  // the area, the records' commit, every heap list, the free pages
+Heap* g_heaps = nullptr;
+Heap* g_orphans = nullptr;
+uint64_t g_heap_count = 0, g_orphan_count = 0;
+Page* g_free_pages = nullptr;  // empty pages of no heap, disclaimed
+uint64_t g_free_count = 0, g_disclaimed = 0, g_adopted = 0;
+std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned heap
+size_t g_records_committed = 0, g_records_reserved = 0;
+bool g_records_grow = false;  // in a zone: the records' reservation extends in place
+bool g_on = false, g_debug_ok = true, g_align_ok = true;
+
+size_t within_limit(size_t size) {
+  size_t limit = os::address_space_limit();
+  if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, kPageSize);
+  return size < kPageSize ? kPageSize : size;
+}
+
+bool extend_area() {
+  size_t left = g_area.room - g_area.reserved;
+  if (left < kPageSize) return false;
+  size_t more = within_limit(g_area.reserved < kMaxExtend ? g_area.reserved : kMaxExtend);
+  if (more > left) more = align_down(left, kPageSize);
+  uintptr_t end = g_area.base + g_area.reserved;
+  while (!zones::extend(end, more)) {
+    if (more == kPageSize) return false;
+    more = kPageSize;
+  }
+  g_area.reserved += more;
+  return true;
+}
+
+void publish_span(uintptr_t span) {
+  g_area.used_span.store(span, std::memory_order_release);
+  if (g_on && g_debug_ok && g_align_ok) g_area.fast_span.store(span, std::memory_order_release);
+}
+
+// A fresh page of the area with its record, committed. Caller holds g_lock.
+Page* take_page() {
+  uintptr_t span = g_area.used_span.load(std::memory_order_relaxed);
+  if (span + kPageSize > g_area.reserved && !extend_area()) return nullptr;
+  size_t index = span >> kPageShift;
+  size_t record_end = (index + 1) * sizeof(Page);
+  if (record_end > g_records_committed) {
+    uintptr_t at = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_committed;
+    if (g_records_committed + kRecordChunk > g_records_reserved) {
+      // The records' reservation grows with the area, so that address space is taken as use
+      // needs it.
+      size_t more = g_records_reserved < kRecordChunk ? kRecordChunk : g_records_reserved;
+      uintptr_t end = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_reserved;
+      if (!g_records_grow || !zones::extend(end, more)) return nullptr;
+      g_records_reserved += more;
+    }
+    if (!os::commit(at, kRecordChunk)) return nullptr;
+    g_records_committed += kRecordChunk;
+  }
+  if (!os::commit(g_area.base + span, kPageSize)) return nullptr;
+  Page* page = new (g_area.pages + index) Page{};
+  page->cls = kNoClass;
+  publish_span(span + kPageSize);
+  return page;
+}
+
+uint64_t inverse_of_odd(uint64_t odd) {
+  uint64_t x = odd;  // Newton's iteration: each step doubles the correct low bits
+  for (int i = 0; i < 6; ++i) x *= 2 - odd * x;
+  return x;
+}
+
+uintptr_t address_of(const Page* page) { return g_area.base + (static_cast<uintptr_t>(page - g_area.pages) << kPageShift); }
+
+Page* init_page(Page* page, Heap* h, unsigned c) {
+  uint32_t size = kSizes[c];
+  page->free = nullptr;
+  page->owner = h;
+  page->capacity = static_cast<uint32_t>(kPageSize / size);
+  page->avail = page->capacity;
+  page->size = size;
+  page->shift = static_cast<uint8_t>(__builtin_ctz(size));
+  page->inverse = inverse_of_odd(size >> page->shift);
+  page->cls = static_cast<uint8_t>(c);
+  page->carved.store(0, std::memory_order_relaxed);
+  page->remote.store(nullptr, std::memory_order_relaxed);
+  ++h->pages;
+  return page;
+}
+
+// An empty page leaves its class: kept by the heap, or given back to the system for any heap.
+void give_back_locked(Page* page) {
+  os::disclaim(address_of(page), kPageSize);
+  page->next_spare = g_free_pages;
+  g_free_pages = page;
+  ++g_free_count;
+  ++g_disclaimed;
+}
+void give_back(Page* page) {
+  LockGuard guard(g_lock);
+  give_back_locked(page);
+}
+
+// kKeep: the heap keeps a few; kGive: back to the system; kGiveLocked: the same, under g_lock.
+enum Retire { kKeep, kGive, kGiveLocked };
+
+void retire(Heap* h, Page* page, Retire how) {
+  page->carved.store(0, std::memory_order_relaxed);  // stale pointers into it are refused
+  page->cls = kNoClass;
+  page->free = nullptr;
+  --h->pages;
+  if (how == kKeep && h->spares < kKeptSpares) {
+    page->next_spare = h->spare;
+    h->spare = page;
+    ++h->spares;
+    return;
+  }
+  if (how == kGiveLocked) return give_back_locked(page);
+  give_back(page);
+}
+
+void unlink_partial(Heap* h, Page* page) { h->partial[page->cls].erase(h->partial[page->cls].iterator_to(*page)); }
+
+// Takes back the blocks other threads freed into this heap's pages. The page's link in the pending
+// stack is read before its remote list is taken: once it is, another free may push it again.
+void drain(Heap* h, Retire how) {
+  if (h->pending.load(std::memory_order_relaxed) == nullptr) return;
+  Page* page = h->pending.exchange(nullptr, std::memory_order_acquire);
+  while (page) {
+    Page* next = page->next_pending;
+    Block* blocks = page->remote.exchange(nullptr, std::memory_order_acq_rel);
+    uint32_t k = 1;
+    Block* tail = blocks;
+    while (tail->next) tail = tail->next, ++k;
+    tail->next = page->free;
+    page->free = blocks;
+    unsigned c = page->cls;
+    h->remote_frees[c] += k;
+    uint32_t old = page->avail;
+    page->avail = old + k;
+    if (page != h->cur[c]) {
+      if (old == 0) h->partial[c].push_front(*page);
+      if (page->avail == page->capacity) {
+        unlink_partial(h, page);
+        retire(h, page, how);
+      }
+    }
+    page = next;
+  }
+}
+
+// Returns the heap's allocation lists to their pages and its empty pages to the system: at thread
+// exit, and for an abandoned heap whose remote frees another thread takes back.
+void flush(Heap* h) {
+  drain(h, kGive);
+  for (unsigned c = 0; c < kClasses; ++c) {
+    Page* page = h->cur[c];
+    if (page == nullptr) continue;
+    h->cur[c] = nullptr;
+    if (Block* list = h->alloc[c]) {
+      h->alloc[c] = nullptr;
+      uint32_t k = 1;
+      Block* tail = list;
+      while (tail->next) tail = tail->next, ++k;
+      tail->next = page->free;
+      page->free = list;
+      page->avail += k;
+    }
+    if (page->avail == page->capacity) {
+      retire(h, page, kGive);
+    } else if (page->avail != 0) {
+      h->partial[c].push_front(*page);
+    }
+  }
+  while (Page* page = h->spare) {
+    h->spare = page->next_spare;
+    --h->spares;
+    give_back(page);
+  }
+}
+
+// Abandoned heaps are nobody's: whoever takes them off the orphan list may take back what other
+// threads freed into them and give their empty pages back (their other pages were put in order
+// when their thread exited). Called before the area grows, at thread exit and by malloc_trim, once
+// a free into an abandoned heap has happened since the last time.
+void collect_orphans() {
+  if (!g_orphan_frees.load(std::memory_order_relaxed)) return;
+  LockGuard guard(g_lock);  // no thread adopts one meanwhile
+  g_orphan_frees.store(false, std::memory_order_relaxed);
+  for (Heap* h = g_orphans; h; h = h->next_orphan) drain(h, kGiveLocked);
+}
+
+Page* new_page(Heap* h, unsigned c) {
+  Page* page = h->spare;
+  if (page) {
+    h->spare = page->next_spare;
+    --h->spares;
+    return init_page(page, h, c);
+  }
+  collect_orphans();  // pages emptied by frees into abandoned heaps come first
+  {
+    LockGuard guard(g_lock);
+    page = g_free_pages;
+    if (page) {
+      g_free_pages = page->next_spare;
+      --g_free_count;
+    } else {
+      page = take_page();
+    }
+  }
+  return page ? init_page(page, h, c) : nullptr;
+}
+
+// A list of never-used blocks of the page: a few at a time, so that a page costs memory only as
+// its blocks are used.
+Block* carve(Page* page) {
+  uint32_t carved = page->carved.load(std::memory_order_relaxed);
+  uint32_t k = page->capacity - carved;
+  uint32_t want = page->size >= kCarveBytes ? 1 : static_cast<uint32_t>(kCarveBytes / page->size);
+  if (k > want) k = want;
+  uintptr_t first = address_of(page) + uintptr_t{carved} * page->size;
+  for (uint32_t i = 0; i + 1 < k; ++i)
+    reinterpret_cast<Block*>(first + uintptr_t{i} * page->size)->next =
+        reinterpret_cast<Block*>(first + uintptr_t{i + 1} * page->size);
+  reinterpret_cast<Block*>(first + uintptr_t{k - 1} * page->size)->next = nullptr;
+  page->carved.store(carved + k, std::memory_order_relaxed);
+  page->avail -= k;
+  return reinterpret_cast<Block*>(first);
+}
+
+// A new allocation list for class c: the current page's local frees, its never-used blocks, then
+// the next page with free blocks, then an empty page.
+Block* refill(Heap* h, unsigned c) {
+  for (;;) {
+    if (Page* page = h->cur[c]) {
+      if (Block* list = page->free) {
+        page->free = nullptr;
+        page->avail = page->capacity - page->carved.load(std::memory_order_relaxed);
+        return list;
+      }
+      if (page->carved.load(std::memory_order_relaxed) < page->capacity) return carve(page);
+      h->cur[c] = nullptr;  // full: it comes back to partial when a block of it is freed
+    }
+    if (!h->partial[c].empty()) {
+      Page& page = h->partial[c].front();
+      h->partial[c].pop_front();
+      h->cur[c] = &page;
+      continue;
+    }
+    Page* page = new_page(h, c);
+    if (page == nullptr) return nullptr;
+    h->cur[c] = page;
+  }
+}
+
+void on_thread_exit() {
+  Heap* h = t_heap;
+  if (h == nullptr) return;
+  t_heap = nullptr;  // later frees of this thread are remote frees into the abandoned heap
+  flush(h);
+  collect_orphans();
+  LockGuard guard(g_lock);
+  h->orphan.store(true, std::memory_order_relaxed);
+  h->next_orphan = g_orphans;
+  g_orphans = h;
+  ++g_orphan_count;
+}
+
+Heap* attach() {
+  if (!thread_exit::watch()) return nullptr;
+  {
+    LockGuard guard(g_lock);
+    if (Heap* h = g_orphans) {
+      g_orphans = h->next_orphan;
+      h->next_orphan = nullptr;
+      h->orphan.store(false, std::memory_order_relaxed);
+      --g_orphan_count;
+      ++g_adopted;
+      t_heap = h;
+      return h;
+    }
+  }
+  void* mem = meta_allocate(sizeof(Heap));
+  if (mem == nullptr) return nullptr;
+  auto* h = new (mem) Heap;
+  LockGuard guard(g_lock);
+  h->next_heap = g_heaps;
+  g_heaps = h;
+  ++g_heap_count;
+  t_heap = h;
+  return h;
+}
+
+void apply_inline() {
+  bool on = g_on && g_debug_ok && g_align_ok;
+  g_area.fast_below.store(on ? kMaxSmall + 1 : 0, std::memory_order_release);
+  g_area.fast_span.store(on ? g_area.used_span.load(std::memory_order_relaxed) : 0, std::memory_order_release);
+}
+
+}  // namespace
+
+bool configure() {
+  if (g_area.enabled) return true;
+  size_t size = within_limit(kFirstReserve);
+  uintptr_t room_end = 0;
+  uintptr_t base = zones::reserve(size, &room_end);
+  if (base == 0) {
+    size = within_limit(kNoZoneReserve);
+    while (base == 0 && size >= kPageSize) {
+      base = os::reserve(size, kPageSize);
+      if (base == 0) size = align_down(size / 2, kPageSize);
+    }
+    if (base == 0) return false;
+    room_end = base + size;
+  }
+  size_t room = room_end - base < kMaxRoom ? room_end - base : kMaxRoom;
+  // The records: in a zone of their own when there is one, reserved for the area's first pages and
+  // extended in place as it grows; otherwise reserved for the whole room at once.
+  size_t records = align_up(room / kPageSize * sizeof(Page), page_size());
+  uintptr_t rec_end = 0;
+  uintptr_t rec = zones::reserve(kRecordChunk, &rec_end);
+  g_records_grow = rec != 0;
+  if (rec != 0) {
+    if (rec_end - rec < records) room = (rec_end - rec) / sizeof(Page) * kPageSize;
+    records = kRecordChunk;
+  } else {
+    rec = os::reserve(records, page_size());
+  }
+  if (rec == 0 || !thread_exit::add_hook(on_thread_exit)) {
+    if (rec) os::release(rec, records);
+    os::release(base, size);
+    return false;
+  }
+  g_area.base = base;
+  g_area.pages = reinterpret_cast<Page*>(rec);
+  g_records_reserved = records;
+  g_area.reserved = size;
+  g_area.room = room;
+  g_area.enabled = true;
+  return true;
+}
+
+void* allocate_slow(size_t size) {
+  // Several steps on this thread's heap: a fork from a signal handler landing here must not take
+  // them as consistent.
+  BusySection busy;
+  Heap* h = t_heap;
+  if (h == nullptr) {
+    if (!g_area.enabled) return nullptr;
+    h = attach();
+    if (h == nullptr) return nullptr;
+  }
+  ++h->slow_calls;
+  unsigned c = class_of(size);
+  drain(h, kKeep);
+  Block* b = h->alloc[c];
+  if (b == nullptr) {
+    b = refill(h, c);
+    if (b == nullptr) return nullptr;  // the area is full: Watson's heap serves it
+  }
+  h->alloc[c] = b->next;
+  ++h->allocations[c];
+  return b;
+}
+
+void page_changed(Page* page) {
+  BusySection busy;
+  Heap* h = page->owner;
+  unsigned c = page->cls;
+  if (page == h->cur[c]) return;
+  if (page->avail == 1) {
+    h->partial[c].push_front(*page);
+  } else {
+    unlink_partial(h, page);
+    retire(h, page, kKeep);
+  }
+}
+
+void release_remote(Page* page, void* p) {
+  auto* b = static_cast<Block*>(p);
+  Block* head = page->remote.load(std::memory_order_relaxed);
+  do {
+    b->next = head;
+  } while (!page->remote.compare_exchange_weak(head, b, std::memory_order_acq_rel, std::memory_order_relaxed));
+  if (head != nullptr) return;  // the page is on its owner's pending stack already
+  Heap* owner = page->owner;
+  if (owner->orphan.load(std::memory_order_relaxed)) g_orphan_frees.store(true, std::memory_order_relaxed);
+  Page* top = owner->pending.load(std::memory_order_relaxed);
+  do {
+    page->next_pending = top;
+  } while (!owner->pending.compare_exchange_weak(top, page, std::memory_order_release, std::memory_order_relaxed));
+}
+
+void release_bad(void* p, const char* call, bool double_free) {
+  report_misuse(call, p, double_free ? Misuse::kDoubleFree : Misuse::kNotABlock);
+}
+
+void set_inline(bool on, bool debug_ok, bool align_ok) {
+  LockGuard guard(g_lock);
+  g_on = on;
+  g_debug_ok = debug_ok;
+  g_align_ok = align_ok;
+  apply_inline();
+}
+void set_inline_debug(bool ok) {
+  LockGuard guard(g_lock);
+  g_debug_ok = ok;
+  apply_inline();
+}
+void set_inline_align(bool ok) {
+  LockGuard guard(g_lock);
+  g_align_ok = ok;
+  apply_inline();
+}
+
+size_t trim() {
+  uint64_t before;
+  {
+    LockGuard guard(g_lock);
+    before = g_disclaimed;
+  }
+  if (Heap* h = t_heap) {
+    BusySection busy;
+    drain(h, kGive);
+    while (Page* page = h->spare) {
+      h->spare = page->next_spare;
+      --h->spares;
+      give_back(page);
+    }
+  }
+  collect_orphans();
+  LockGuard guard(g_lock);
+  return (g_disclaimed - before) * kPageSize;
+}
+
+void totals(Watson2Figures* out) {
+  *out = Watson2Figures{};
+  LockGuard guard(g_lock);
+  // Other threads' counters are read while they run: statistics, not a synchronisation point.
+  uint64_t in_use = 0, pages = 0, spares = 0, remote = 0;
+  for (Heap* h = g_heaps; h; h = h->next_heap) {
+    for (unsigned c = 0; c < kClasses; ++c) {
+      in_use += (h->allocations[c] - h->frees[c] - h->remote_frees[c]) * kSizes[c];
+      out->allocations += h->allocations[c];
+      remote += h->remote_frees[c];
+    }
+    pages += h->pages;
+    spares += h->spares;
+    out->slow_calls += h->slow_calls;
+  }
+  out->heaps = g_heap_count;
+  out->orphans = g_orphan_count;
+  out->adopted = g_adopted;
+  out->remote_frees = remote;
+  out->bytes_in_pages = (pages + spares) * kPageSize;
+  out->bytes_in_use = in_use;
+  out->spare_pages = spares;
+  out->free_pages = g_free_count;
+  out->pages_disclaimed = g_disclaimed;
+}
+
+Lock& fork_lock() { return g_lock; }
+
+void set_aside_in_child() {
+  if (g_lock.is_locked()) {
+    g_orphans = nullptr;  // never adopted: their blocks stay where they are
+    g_orphan_count = 0;
+    g_free_pages = nullptr;
+    g_free_count = 0;
+  }
+  g_lock.reset_in_child();
+  t_heap = nullptr;  // its blocks become remote frees; the thread attaches a new heap
+}
+
+}  // namespace aixmalloc::watson2

@@ -1,0 +1,250 @@
+// MALLOCTYPE=watson2: AIX's self-tuning allocator, which needs no option to scale. Blocks of up to
+// 16 KiB come from per-thread heaps of size classes with no lock and no atomic read-modify-write
+// on the way; larger ones from Watson's trees beneath (policies/watson.h), through the layers below.
+//
+//   area (one range, grows in place):  | page | page | page | ...... | used top | reserved ... room |
+//   page (64 KiB, one class, one owner heap): blocks only, no header; its record lives in a table:
+//   records:  | Page[0] | Page[1] | ... |   one 128-byte record per page, found by (p - base) >> 16
+//
+// Each thread has a Heap. Per class it keeps an allocation list (the free blocks of its current
+// page, taken whole) that malloc pops. Every page keeps its own list of local frees, which free
+// pushes when the block's page belongs to the calling thread's heap, and a separate atomic list of
+// frees from other threads: a remote free pushes onto the page's list, and the first one after the
+// owner last looked also pushes the page onto its heap's "pending" stack, so the owner takes every
+// remote free back with one exchange per page, and a cross-thread free never takes a lock (free
+// lists are sharded by page, as mimalloc's papers describe). When the allocation list runs dry the
+// owner takes the current page's local frees, then the pages that have free blocks, then an empty
+// page. A page whose blocks have all come back is empty: a heap keeps a few for any class, and
+// gives the rest back to the system (their memory is disclaimed at once) for any heap to reuse. A
+// thread that exits returns its lists to their pages, gives its empty pages back and leaves its heap,
+// live blocks and all, to be adopted by the next thread that starts; until then, any thread that
+// needs a new page first takes back what other threads freed into abandoned heaps.
+#pragma once
+
+#include <atomic>
+#include <boost/intrusive/list.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "libmalloc/base/config.h"
+#include "libmalloc/base/fatal.h"
+#include "libmalloc/base/lock.h"
+#include "libmalloc/base/platform.h"
+#include "libmalloc/base/statistics.h"
+#include "policies/policy.h"
+
+namespace aixmalloc::watson2 {
+
+inline constexpr size_t kMaxSmall = 16384;
+inline constexpr size_t kPageShift = 16;
+inline constexpr size_t kPageSize = size_t{1} << kPageShift;
+inline constexpr unsigned kClasses = 36;
+inline constexpr uint8_t kNoClass = 0xff;
+
+struct Block {
+  Block* next;
+};
+
+struct Heap;
+
+// One page's record. The first cache line is the owner's; the second takes the other threads'
+// frees, so that they do not contend with the owner's own work on the page.
+struct alignas(128) Page {
+  Block* free;                    // local frees, taken whole by the owner
+  Heap* owner;                    // set while the page has a class; a heap is never destroyed
+  uint32_t avail;                 // blocks on `free` plus blocks never carved (owner only)
+  uint32_t capacity;
+  // Block-start test without a division: offset o in the page is block k iff
+  // rotr(o * inverse, shift) == k, with size = 2^shift * odd and inverse * odd == 1 (mod 2^64);
+  // only k < carved are blocks, so a page with no class (carved 0) refuses every pointer.
+  std::atomic<uint32_t> carved;   // read by other threads' frees
+  uint32_t size;
+  uint64_t inverse;
+  uint8_t shift;
+  uint8_t cls;
+  boost::intrusive::list_member_hook<boost::intrusive::link_mode<kLinkMode>> hook;  // heap's partial pages
+  alignas(64) std::atomic<Block*> remote;  // other threads' frees
+  Page* next_pending;                      // in the owner's pending stack
+  Page* next_spare;                        // in a list of empty pages (owner, or the free pages)
+};
+static_assert(sizeof(Page) == 128);
+
+using PageList = boost::intrusive::list<
+    Page, boost::intrusive::member_hook<Page, decltype(Page::hook), &Page::hook>,
+    boost::intrusive::constant_time_size<false>>;
+
+struct Heap {
+  Block* alloc[kClasses] = {};  // the free blocks of cur[c], taken whole; malloc pops here
+  Page* cur[kClasses] = {};
+  uint64_t allocations[kClasses] = {};
+  uint64_t frees[kClasses] = {};         // by the owner
+  uint64_t remote_frees[kClasses] = {};  // by other threads, counted when the owner takes them back
+  PageList partial[kClasses];            // pages with free blocks, other than cur[c]
+  Page* spare = nullptr;                 // empty pages, for any class
+  uint64_t spares = 0;
+  uint64_t pages = 0;       // pages with a class
+  uint64_t slow_calls = 0;
+  Heap* next_heap = nullptr;    // every heap, for statistics
+  Heap* next_orphan = nullptr;  // heaps of exited threads waiting to be adopted
+  std::atomic<bool> orphan{false};  // read by other threads' frees
+  alignas(64) std::atomic<Page*> pending{nullptr};  // pages with remote frees to take back
+};
+
+// Process-wide: written at start-up and as the area grows (under the lock).
+struct Area {
+  uintptr_t base = 0;       // first page; 64 KiB aligned
+  Page* pages = nullptr;    // the records, Page[(p - base) >> kPageShift]
+  size_t reserved = 0;
+  size_t room = 0;
+  std::atomic<uintptr_t> used_span{0};  // pages below base + used_span have records
+  // What the inline paths of the exported malloc and free read (one compare each): malloc takes a
+  // request inline when size < fast_below, free a pointer when p - base < fast_span. Both 0 while
+  // the inline path is off (not watson2, a MALLOCDEBUG layer above, mallopt(M_MALIGN)).
+  std::atomic<size_t> fast_below{0};
+  std::atomic<uintptr_t> fast_span{0};
+  bool enabled = false;
+};
+extern Area g_area;
+struct ClassTable {
+  uint8_t of[kMaxSmall / 16 + 1];  // class of a request by (size + 15) / 16
+};
+extern const ClassTable kClassOf;
+extern __thread Heap* t_heap;
+
+inline unsigned class_of(size_t size) { return kClassOf.of[(size + 15) >> 4]; }
+inline bool owns(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) - g_area.base < g_area.used_span.load(std::memory_order_acquire);
+}
+inline bool owns_fast(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) - g_area.base < g_area.fast_span.load(std::memory_order_relaxed);
+}
+inline Page* page_of(const void* p) {
+  return g_area.pages + ((reinterpret_cast<uintptr_t>(p) - g_area.base) >> kPageShift);
+}
+inline bool is_block_start(const Page* page, const void* p) {
+  uint64_t x = (reinterpret_cast<uintptr_t>(p) & (kPageSize - 1)) * page->inverse;
+  unsigned s = page->shift;
+  x = (x >> s) | (x << ((64 - s) & 63));
+  return x < page->carved.load(std::memory_order_relaxed);
+}
+
+// Slow paths (watson2.cpp).
+bool configure();
+void* allocate_slow(size_t size);
+void release_remote(Page* page, void* p);
+void page_changed(Page* page);  // a local free made the page partial or empty
+void release_bad(void* p, const char* call, bool double_free);
+// The inline paths run while the layer is on, no MALLOCDEBUG layer above needs every call and the
+// default alignment is 16 bytes (mallopt(M_MALIGN)).
+void set_inline(bool on, bool debug_ok, bool align_ok);
+void set_inline_debug(bool ok);
+void set_inline_align(bool ok);
+size_t trim();
+void totals(Watson2Figures* out);
+Lock& fork_lock();
+void set_aside_in_child();
+
+// malloc of at most kMaxSmall bytes: a pop from this thread's allocation list of the class;
+// nullptr when the thread has no heap yet or the list is empty (then allocate_slow()).
+inline void* pop(size_t size) {
+  Heap* h = t_heap;
+  if (__builtin_expect(h != nullptr, 1)) {
+    unsigned c = class_of(size);
+    Block* b = h->alloc[c];
+    if (__builtin_expect(b != nullptr, 1)) {
+      h->alloc[c] = b->next;
+      ++h->allocations[c];
+      return b;
+    }
+  }
+  return nullptr;
+}
+inline void* allocate(size_t size) {
+  if (void* p = pop(size)) return p;
+  return allocate_slow(size);
+}
+
+// free of a block that owns() said is in the area. `avail` moving to 1 (the page was full) or to
+// the capacity (the page is empty) is the one case that leaves the inline path: both in one
+// unsigned compare, as every class has at least 4 blocks a page.
+inline void release(void* p, const char* call) {
+  Page* page = page_of(p);
+  if (__builtin_expect(!is_block_start(page, p), 0)) return release_bad(p, call, false);
+  Heap* h = t_heap;
+  if (__builtin_expect(page->owner == h, 1)) {
+    auto* b = static_cast<Block*>(p);
+    if (__builtin_expect(b == page->free, 0)) return release_bad(p, call, true);
+    b->next = page->free;
+    page->free = b;
+    ++h->frees[page->cls];
+    uint32_t n = ++page->avail;
+    if (__builtin_expect(n - 2 >= page->capacity - 2, 0)) return page_changed(page);
+    return;
+  }
+  release_remote(page, p);
+}
+
+inline size_t usable_size(const void* p) { return page_of(p)->size; }
+
+// The layer: at the top of the plain stack, passing everything through unless MALLOCTYPE=watson2.
+// The exported malloc and free run pop() and release() above inline while fast_below and
+// fast_span allow; the layer's own calls serve the other entry points. What is larger than
+// kMaxSmall, or aligned beyond 16 bytes, goes to the layers below, over Watson's heap.
+template <class Next>
+class Watson2Layer : public LockedAtFork<Next, fork_lock, set_aside_in_child> {
+ public:
+  Next& watson2_next() { return *this; }
+
+  void configure(const Config& c) {
+    Next::configure(c);
+    on_ = c.policy == Policy::kWatson2 && watson2::configure();
+    set_inline(on_, true, true);
+  }
+
+  void* allocate(size_t size, size_t align) {
+    if (on_ && size <= kMaxSmall && align == kAlignment) {
+      if (void* p = watson2::allocate(size)) return p;
+    }
+    return Next::allocate(size, align);
+  }
+  void release(void* p, Owner o, const char* call) {
+    if (on_ && owns(p)) return watson2::release(p, call);
+    Next::release(p, o, call);
+  }
+  size_t usable_size(void* p, Owner o, const char* call) {
+    if (on_ && owns(p)) return watson2::usable_size(p);
+    return Next::usable_size(p, o, call);
+  }
+  void* reallocate(void* p, Owner o, size_t size) {
+    if (on_ && owns(p)) return size <= watson2::usable_size(p) ? p : nullptr;
+    return Next::reallocate(p, o, size);
+  }
+  void clear(void* p, size_t size) {
+    if (on_ && owns(p)) {
+      memset(p, 0, size);
+      return;
+    }
+    Next::clear(p, size);
+  }
+  size_t trim() { return (on_ ? watson2::trim() : 0) + Next::trim(); }
+  bool any_allocation() { return (on_ && g_area.used_span.load(std::memory_order_relaxed) != 0) || Next::any_allocation(); }
+  // mallopt(M_MALIGN): blocks are 16-byte aligned, so a larger default takes the inline path off.
+  void set_default_alignment(size_t align) {
+    Next::set_default_alignment(align);
+    set_inline_align(align == kAlignment);
+  }
+  // A MALLOCDEBUG layer above must see every call: the runtime turns the inline path off for it.
+  void inline_allowed(bool allowed) { set_inline_debug(allowed); }
+  void statistics(Statistics& f) {
+    Next::statistics(f);
+    if (!on_) return;
+    totals(&f.watson2);
+    f.has_watson2 = 1;
+  }
+
+ private:
+  bool on_ = false;
+};
+
+}  // namespace aixmalloc::watson2

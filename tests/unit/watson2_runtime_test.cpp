@@ -1,0 +1,125 @@
+// MALLOCTYPE=watson2 through the exported malloc: the inline path takes no lock, threads that come
+// and go in phases hand their blocks on and the process's resident memory stays near its live
+// bytes, and the statistics describe it. These tests run in the runtime's executable under every
+// configuration and act where watson2 is the policy.
+#include <malloc.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "libmalloc/aixmalloc.h"
+#include "tests/unit/runtime_harness.h"
+
+namespace {
+
+using aixmalloc::testing::resident_bytes;
+
+bool watson2() {
+  const char* type = getenv("MALLOCTYPE");
+  return type && strcasecmp(type, "watson2") == 0;
+}
+
+void fill(void* p, size_t size, uint64_t seed) {
+  auto* b = static_cast<unsigned char*>(p);
+  for (size_t i = 0; i < size; ++i) b[i] = static_cast<unsigned char>(seed * 131 + i * 7);
+}
+bool intact(const void* p, size_t size, uint64_t seed) {
+  auto* b = static_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < size; ++i)
+    if (b[i] != static_cast<unsigned char>(seed * 131 + i * 7)) return false;
+  return true;
+}
+
+// Once warm, malloc and free of up to 16 KiB take no lock, and no heap of the back end sees them.
+TEST(Watson2, SmallBlocksTakeNoLock) {
+  if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
+  std::vector<void*> warm;
+  for (size_t size = 0; size <= 16384; size += 8) warm.push_back(malloc(size));
+  for (void* p : warm) free(p);
+  unsigned long locks = aixmalloc_thread_lock_count();
+  uint64_t sum = 0;
+  for (int i = 0; i < 1000000; ++i) {
+    auto* p = static_cast<uint64_t*>(malloc(8 + static_cast<size_t>(i * 7) % 16377));
+    *p = static_cast<uint64_t>(i);
+    sum += *p;
+    free(p);
+  }
+  EXPECT_EQ(aixmalloc_thread_lock_count(), locks);
+  EXPECT_EQ(sum, 499999500000u);
+}
+
+// Threads in phases: 8 phases of 8 threads; each thread checks and frees half of the blocks its
+// counterpart of the previous phase left (threads that have exited) and hands the rest on with
+// its own. At the end the process's resident memory exceeds what it had before by at most twice
+// the live bytes plus 8 MiB (64 KiB pages per class that a heap touched, and the test's vectors).
+TEST(Watson2, ThreadsInPhasesStayNearTheirLiveBytes) {
+  if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
+  constexpr unsigned kPhases = 8, kThreads = 8, kPerThread = 8000;
+  struct Live {
+    void* p;
+    size_t size;
+    uint64_t seed;
+  };
+  std::vector<std::vector<Live>> carried(kThreads);
+  for (auto& v : carried) v.reserve(kPerThread * 2);
+  size_t start = resident_bytes();
+  std::atomic<uint64_t> bad{0};
+  for (unsigned phase = 0; phase < kPhases; ++phase) {
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t, phase] {
+        std::vector<Live>& mine = carried[t];
+        size_t kept = 0;
+        for (size_t i = 0; i < mine.size(); ++i) {
+          if (!intact(mine[i].p, mine[i].size, mine[i].seed)) bad.fetch_add(1);
+          if (i % 2 == 0) {
+            free(mine[i].p);
+          } else {
+            mine[kept++] = mine[i];
+          }
+        }
+        mine.resize(kept);
+        for (unsigned i = 0; i < kPerThread; ++i) {
+          size_t size = 8 + (i * 40503u + phase * 131u + t) % (i % 64 == 0 ? 16000 : 500);
+          void* p = malloc(size);
+          uint64_t seed = phase * 1000003u + t * 100003u + i;
+          fill(p, size, seed);
+          mine.push_back({p, size, seed});
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    std::rotate(carried.begin(), carried.begin() + 1, carried.end());
+  }
+  EXPECT_EQ(bad.load(), 0u);
+  size_t live = 0;
+  for (auto& v : carried)
+    for (Live& l : v) live += malloc_usable_size(l.p);
+  size_t grown = resident_bytes() - start;
+  EXPECT_LE(grown, 2 * live + (size_t{8} << 20)) << "live bytes " << live;
+  for (auto& v : carried)
+    for (Live& l : v) {
+      EXPECT_TRUE(intact(l.p, l.size, l.seed));
+      free(l.p);
+    }
+}
+
+// The statistics have a section for watson2's small blocks, which follows the program's.
+TEST(Watson2, StatisticsDescribeTheSmallBlocks) {
+  if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
+  struct mallinfo2 before = mallinfo2();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 1000; ++i) blocks.push_back(malloc(1000));
+  struct mallinfo2 during = mallinfo2();
+  EXPECT_GE(during.uordblks - before.uordblks, 1000u * 1000);
+  for (void* p : blocks) free(p);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+}  // namespace

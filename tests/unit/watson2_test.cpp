@@ -1,0 +1,182 @@
+// Watson2's heaps of small blocks, driven directly (this process's own malloc is the system's, so
+// the suite also runs under ThreadSanitizer): frees from other threads in every size class, threads
+// that come and go in phases while their blocks move on, and what the figures say afterwards.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "policies/watson2.h"
+
+namespace aixmalloc::testing {
+namespace {
+
+namespace w2 = aixmalloc::watson2;
+
+// Each block carries its own pattern, written at allocation and checked before its free.
+void fill(void* p, size_t size, uint64_t seed) {
+  auto* b = static_cast<unsigned char*>(p);
+  for (size_t i = 0; i < size; ++i) b[i] = static_cast<unsigned char>(seed * 131 + i * 7);
+}
+bool intact(const void* p, size_t size, uint64_t seed) {
+  auto* b = static_cast<const unsigned char*>(p);
+  for (size_t i = 0; i < size; ++i)
+    if (b[i] != static_cast<unsigned char>(seed * 131 + i * 7)) return false;
+  return true;
+}
+
+class Watson2 : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(w2::configure()); }
+};
+
+// Every size, rounded to its class, is a distinct 16-byte-aligned block of the area with at least
+// the requested usable size; the class table is monotonic.
+TEST_F(Watson2, SizesMapToClassesThatHoldThem) {
+  size_t last = 0;
+  for (size_t size = 0; size <= w2::kMaxSmall; ++size) {
+    void* p = w2::allocate(size);
+    ASSERT_NE(p, nullptr);
+    ASSERT_TRUE(w2::owns(p));
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u);
+    size_t usable = w2::usable_size(p);
+    ASSERT_GE(usable, size);
+    ASSERT_GE(usable, last);
+    last = usable;
+    // A class wastes at most a quarter of its block (16 bytes for the smallest).
+    EXPECT_LE(usable - size, usable / 4 > 16 ? usable / 4 : 16) << size;
+    w2::release(p, "free");
+  }
+}
+
+// A thread frees blocks of every class that other threads allocated: each block is intact, and
+// the owners get every block back (their pages empty out and the memory is reused, not grown).
+TEST_F(Watson2, CrossThreadFreesOfEveryClass) {
+  constexpr unsigned kProducers = 3;
+  constexpr unsigned kRounds = 40;
+  constexpr unsigned kPerRound = 9000;  // ~1.1 million blocks in all
+  struct Slot {
+    std::atomic<void*> p{nullptr};
+    size_t size = 0;
+    uint64_t seed = 0;
+  };
+  std::vector<Slot> slots(kProducers * kPerRound);
+  std::atomic<unsigned> ready{0}, consumed{0};
+  std::atomic<uint64_t> bad{0}, freed{0};
+  auto producer = [&](unsigned t) {
+    for (unsigned r = 0; r < kRounds; ++r) {
+      while (consumed.load(std::memory_order_acquire) < r) std::this_thread::yield();
+      for (unsigned i = 0; i < kPerRound; ++i) {
+        Slot& s = slots[t * kPerRound + i];
+        size_t size = 1 + (static_cast<size_t>(i) * 2654435761u + r * 977) % w2::kMaxSmall;
+        if (i % 32 != 0) size = 1 + size % 512;  // most blocks small, as in programs
+        void* p = w2::allocate(size);
+        if (p == nullptr) {
+          bad.fetch_add(1);
+          continue;
+        }
+        s.size = size < 64 ? size : 64;
+        s.seed = t * 1000003u + r * 7919u + i;
+        fill(p, s.size, s.seed);
+        s.p.store(p, std::memory_order_release);
+      }
+      ready.fetch_add(1, std::memory_order_acq_rel);
+    }
+  };
+  std::thread consumer([&] {
+    for (unsigned r = 0; r < kRounds; ++r) {
+      while (ready.load(std::memory_order_acquire) < (r + 1) * kProducers) std::this_thread::yield();
+      for (Slot& s : slots) {
+        void* p = s.p.exchange(nullptr, std::memory_order_acq_rel);
+        if (p == nullptr) continue;
+        if (!intact(p, s.size, s.seed)) bad.fetch_add(1);
+        w2::release(p, "free");
+        freed.fetch_add(1, std::memory_order_relaxed);
+      }
+      consumed.store(r + 1, std::memory_order_release);
+    }
+  });
+  std::vector<std::thread> producers;
+  for (unsigned t = 0; t < kProducers; ++t) producers.emplace_back(producer, t);
+  for (auto& t : producers) t.join();
+  consumer.join();
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_EQ(freed.load(), uint64_t{kProducers} * kRounds * kPerRound);
+  w2::trim();  // takes back what was freed into the exited producers' heaps
+  Watson2Figures f;
+  w2::totals(&f);
+  // Every round's frees are back with their owners, but perhaps the last one's: a free that came
+  // as its producer was leaving waits in the abandoned heap until a thread adopts it.
+  EXPECT_GE(f.remote_frees, uint64_t{kProducers} * (kRounds - 1) * kPerRound);
+  // One round's blocks at a time are live (27,000 blocks, about 12 MiB): the pages stay within a
+  // small multiple of that instead of growing with the 40 rounds.
+  EXPECT_LE(f.bytes_in_pages, size_t{48} << 20);
+}
+
+// Threads in phases: 8 phases of 8 threads. Each thread of a phase checks and frees half of the
+// blocks of its counterpart in the previous phase (blocks of threads that have exited), hands the
+// other half on, and allocates its own. Every block's pattern is checked; at the end, the pages
+// of the heaps hold at most twice the live bytes plus a little per heap.
+TEST_F(Watson2, ThreadsInPhasesHandBlocksOn) {
+  constexpr unsigned kPhases = 8, kThreads = 8, kPerThread = 3000;
+  struct Live {
+    void* p;
+    size_t size;
+    uint64_t seed;
+  };
+  std::vector<std::vector<Live>> carried(kThreads);
+  std::atomic<uint64_t> bad{0};
+  for (unsigned phase = 0; phase < kPhases; ++phase) {
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t, phase] {
+        std::vector<Live>& mine = carried[t];
+        std::vector<Live> keep;
+        for (size_t i = 0; i < mine.size(); ++i) {
+          if (!intact(mine[i].p, mine[i].size, mine[i].seed)) bad.fetch_add(1);
+          if (i % 2 == 0) {
+            w2::release(mine[i].p, "free");
+          } else {
+            keep.push_back(mine[i]);
+          }
+        }
+        for (unsigned i = 0; i < kPerThread; ++i) {
+          size_t size = 8 + (i * 40503u + phase * 131u + t) % (i % 128 == 0 ? w2::kMaxSmall - 8 : 600);
+          void* p = w2::allocate(size);
+          if (p == nullptr) {
+            bad.fetch_add(1);
+            continue;
+          }
+          uint64_t seed = phase * 100000u + t * 10000u + i;
+          fill(p, size, seed);
+          keep.push_back({p, size, seed});
+        }
+        mine.swap(keep);
+      });
+    }
+    for (auto& th : threads) th.join();
+    // Hand every thread's blocks to another one of the next phase.
+    std::rotate(carried.begin(), carried.begin() + 1, carried.end());
+  }
+  EXPECT_EQ(bad.load(), 0u);
+  uint64_t live = 0;
+  for (auto& v : carried)
+    for (Live& l : v) live += w2::usable_size(l.p);
+  EXPECT_GE(w2::trim(), 0u);  // the pages emptied by the last frees go back
+  Watson2Figures f;
+  w2::totals(&f);
+  EXPECT_LE(f.heaps, kThreads + 2) << "exited threads' heaps are adopted, not multiplied";
+  EXPECT_LE(f.bytes_in_pages, 2 * live + f.heaps * 36 * w2::kPageSize) << "live " << live;
+  for (auto& v : carried)
+    for (Live& l : v) {
+      EXPECT_TRUE(intact(l.p, l.size, l.seed));
+      w2::release(l.p, "free");
+    }
+}
+
+}  // namespace
+}  // namespace aixmalloc::testing
