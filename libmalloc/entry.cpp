@@ -84,7 +84,20 @@ AIX_EXPORT void* aligned_alloc(size_t align, size_t size) {
 
 AIX_EXPORT void* valloc(size_t size) {
   caller::note(__builtin_return_address(0));
+  if (size == 0 && rt::zero_size_null()) return nullptr;
   return rt::allocate_aligned(page_size(), size);
+}
+
+// AIX's vector allocators: 16-byte aligned, as every block of ours is; otherwise malloc and calloc
+// (zero sizes included). vec_realloc and vec_free are macros for realloc and free on AIX.
+AIX_EXPORT void* vec_malloc(size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate(size);
+}
+
+AIX_EXPORT void* vec_calloc(size_t count, size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate_zeroed(count, size);
 }
 
 AIX_EXPORT void* pvalloc(size_t size) {
@@ -250,8 +263,23 @@ AIX_EXPORT int __posix_memalign(void**, size_t, size_t) AIX_ALIAS(posix_memalign
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 AIX_EXPORT struct mallinfo __libc_mallinfo() AIX_ALIAS(mallinfo);
 #pragma GCC diagnostic pop
-// AIX's _LINUX_SOURCE_COMPAT names: on Linux they are the ordinary, glibc-compatible calls.
-AIX_EXPORT void* __linux_malloc(size_t) AIX_ALIAS(malloc);
-AIX_EXPORT void* __linux_calloc(size_t, size_t) AIX_ALIAS(calloc);
-AIX_EXPORT void* __linux_realloc(void*, size_t) AIX_ALIAS(realloc);
-AIX_EXPORT void* __linux_valloc(size_t) AIX_ALIAS(valloc);
+// AIX's _LINUX_SOURCE_COMPAT names: glibc's semantics whatever AIXMALLOC_ZERO_SIZE says, so a zero
+// size still gets a pointer. A request of 0 asks for 1 byte: the same smallest block malloc(0) gets.
+AIX_EXPORT void* __linux_malloc(size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate(size == 0 ? 1 : size);
+}
+AIX_EXPORT void* __linux_calloc(size_t count, size_t size) {
+  caller::note(__builtin_return_address(0));
+  if (count == 0 || size == 0) count = size = 1;
+  return rt::allocate_zeroed(count, size);
+}
+AIX_EXPORT void* __linux_realloc(void* p, size_t size) {
+  caller::note(__builtin_return_address(0));
+  if (p == nullptr && size == 0) size = 1;  // realloc(p, 0) frees p, as glibc's does
+  return rt::reallocate(p, size);
+}
+AIX_EXPORT void* __linux_valloc(size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate_aligned(page_size(), size);
+}

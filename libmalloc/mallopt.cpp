@@ -45,6 +45,7 @@ int mallopt(int command, int value) {
         return 1;
       g_default_align = static_cast<size_t>(value) < kAlignment ? kAlignment : static_cast<size_t>(value);
       g_stack.set_default_alignment(g_default_align);
+      keep_zero_size_path();
       return 0;
     default:  // glibc's tunables (negative commands): accepted, no effect, glibc's success value
       return 1;

@@ -68,7 +68,12 @@ void* move_block(void* p, Owner o, size_t size) {
 
 }  // namespace
 
-void* allocate(size_t size) { return allocate_any(size, kAlignment); }
+void* allocate(size_t size) {
+  if (size == 0 && g_config.zero_size_null) return nullptr;  // AIX: no zero-size objects
+  return allocate_any(size, kAlignment);
+}
+
+bool zero_size_null() { return g_config.zero_size_null; }
 
 // The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and this
 // thread's list of the class is empty.
@@ -80,7 +85,9 @@ void* allocate(size_t size) { return allocate_any(size, kAlignment); }
 
 // A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
 // its sample down; the caller is noted for the tools that read it.
+// AIXMALLOC_ZERO_SIZE=null sends every malloc here too (g_debug_layers, runtime.cpp).
 void* allocate_debug(size_t size, const void* return_address) {
+  if (size == 0 && g_config.zero_size_null) return nullptr;
   if (pool::g_fast.load(std::memory_order_acquire) == pool::kFastSampled && size <= pool::kMaxRequest &&
       guard::count_down_inline()) {
     if (void* p = pool::allocate(size)) return p;

@@ -45,9 +45,18 @@ __attribute__((constructor)) void on_load() {
 
 bool g_debug_layers = false;
 
+// AIXMALLOC_ZERO_SIZE=null: a request of 0 bytes must reach the runtime's test, so malloc leaves
+// the pool's inline path and takes the path of the debug layers (allocate_debug, requests.cpp).
+void keep_zero_size_path() {
+  if (!g_config.zero_size_null) return;
+  g_debug_layers = true;
+  pool::set_fast(pool::kFastOff);
+}
+
 void build_stack() {
   g_stack.configure(g_config);
   g_debug_layers = g_stack.debug_active();
+  keep_zero_size_path();
 }
 
 bool ensure_started() {

@@ -435,6 +435,53 @@ void Parser::parse_signal(Span value) {
   cfg_->stats_signal = sig;
 }
 
+// AIXMALLOC_ZERO_SIZE: null (AIX's malloc(0) and friends return NULL) or pointer (glibc's).
+void Parser::parse_zero_size(Span value) {
+  value = trim(value);
+  if (value.empty() || value.iequals("pointer")) return;
+  if (value.iequals("null")) {
+    cfg_->zero_size_null = true;
+    return;
+  }
+  diag(Variable::kAixmallocZeroSize).quoted(value.p, value.n)
+      .str(" is not 'null' or 'pointer'; malloc(0) returns a pointer");
+  done();
+}
+
+// PSALLOC=early: AIX allocates paging space early and every free() disclaims what it frees, unless
+// NODISCLAIM=true. Under the policies disclaim applies to; NODISCLAIM alone says it changes nothing.
+void Parser::parse_psalloc(Span psalloc, Span nodisclaim) {
+  psalloc = trim(psalloc);
+  nodisclaim = trim(nodisclaim);
+  bool early = false, suppressed = false;
+  if (psalloc.iequals("early")) {
+    early = true;
+  } else if (!psalloc.empty() && !psalloc.iequals("late")) {
+    diag(Variable::kPsalloc).quoted(psalloc.p, psalloc.n)
+        .str(" is not 'early' or 'late'; free() gives no pages back");
+    done();
+  }
+  if (nodisclaim.iequals("true")) {
+    suppressed = true;
+    if (!early) {
+      diag(Variable::kNodisclaim).str("'true' has no effect without PSALLOC=early; ignored");
+      done();
+    }
+  } else if (!nodisclaim.empty() && !nodisclaim.iequals("false")) {
+    diag(Variable::kNodisclaim).quoted(nodisclaim.p, nodisclaim.n).str(" is not 'true' or 'false'; ")
+        .str(early ? "PSALLOC=early disclaims at every free" : "ignored");
+    done();
+  }
+  if (!early || suppressed) return;
+  if (!(spec(OptionId::kDisclaim).policies & (1u << static_cast<unsigned>(cfg_->policy)))) {
+    diag(Variable::kPsalloc).str("'early' does not apply to MALLOCTYPE=").str(spec(cfg_->policy).spelling)
+        .str("; ignored");
+    done();
+    return;
+  }
+  cfg_->psalloc_early = true;
+}
+
 void Parser::apply_policy_matrix() {
   unsigned policy_bit = 1u << static_cast<unsigned>(cfg_->policy);
   for (size_t i = 0; i < kOptionCount; ++i) {
@@ -478,6 +525,8 @@ void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out
   p.parse_stats(Variable::kAixmallocStats, span(Variable::kAixmallocStats), &out->stats);
   p.parse_stats(Variable::kAixmallocStatsJson, span(Variable::kAixmallocStatsJson), &out->stats_json);
   p.parse_signal(span(Variable::kAixmallocStatsSignal));
+  p.parse_zero_size(span(Variable::kAixmallocZeroSize));
+  p.parse_psalloc(span(Variable::kPsalloc), span(Variable::kNodisclaim));
   p.apply_policy_matrix();
   p.apply_debug_rules();
 }

@@ -126,6 +126,8 @@ struct Config {
   Destination stats;       // AIXMALLOC_STATS
   Destination stats_json;  // AIXMALLOC_STATS_JSON
   int stats_signal = 0;     // AIXMALLOC_STATS_SIGNAL: the signal number, 0 when off
+  bool zero_size_null = false;  // AIXMALLOC_ZERO_SIZE=null: AIX's malloc(0) == NULL
+  bool psalloc_early = false;   // PSALLOC=early and no NODISCLAIM=true: every free disclaims
   Diagnostics diagnostics;
 
   const OptionValue& option(OptionId id) const { return options[static_cast<size_t>(id)]; }

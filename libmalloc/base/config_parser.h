@@ -42,6 +42,8 @@ class Parser {
   void parse_debug(Span value);  // config_debug.cpp
   void parse_stats(Variable var, Span value, Destination* out);
   void parse_signal(Span value);
+  void parse_zero_size(Span value);
+  void parse_psalloc(Span psalloc, Span nodisclaim);
   void apply_policy_matrix();
   void apply_debug_rules();  // config_debug.cpp; after apply_policy_matrix
 

@@ -51,6 +51,39 @@ TEST(Config, MallocTypeSpellingsAreCaseInsensitive) {
   EXPECT_TRUE(parse({{V::kMallocType, ""}}).lines.empty());
 }
 
+TEST(Config, ZeroSizeNullIsOptIn) {
+  EXPECT_FALSE(parse({}).cfg.zero_size_null);
+  EXPECT_TRUE(parse({{V::kAixmallocZeroSize, "null"}}).cfg.zero_size_null);
+  EXPECT_TRUE(parse({{V::kAixmallocZeroSize, " NULL "}}).cfg.zero_size_null);
+  Parsed ptr = parse({{V::kAixmallocZeroSize, "pointer"}});
+  EXPECT_FALSE(ptr.cfg.zero_size_null);
+  EXPECT_TRUE(ptr.lines.empty());
+  Parsed bad = parse({{V::kAixmallocZeroSize, "0"}});
+  EXPECT_FALSE(bad.cfg.zero_size_null);
+  ASSERT_EQ(bad.lines.size(), 1u);
+  EXPECT_EQ(bad.lines[0], "AIXMALLOC_ZERO_SIZE: '0' is not 'null' or 'pointer'; malloc(0) returns a pointer");
+}
+
+TEST(Config, PsallocEarlyDisclaimsUnlessNodisclaim) {
+  EXPECT_TRUE(parse({{V::kPsalloc, "early"}}).cfg.psalloc_early);
+  EXPECT_TRUE(parse({{V::kPsalloc, "early"}, {V::kMallocType, "watson"}}).cfg.psalloc_early);
+  EXPECT_TRUE(parse({{V::kPsalloc, "early"}, {V::kNodisclaim, "false"}}).cfg.psalloc_early);
+  Parsed off = parse({{V::kPsalloc, "early"}, {V::kNodisclaim, "true"}});
+  EXPECT_FALSE(off.cfg.psalloc_early);
+  EXPECT_TRUE(off.lines.empty());
+  EXPECT_FALSE(parse({{V::kPsalloc, "late"}}).cfg.psalloc_early);
+  Parsed alone = parse({{V::kNodisclaim, "true"}});
+  ASSERT_EQ(alone.lines.size(), 1u);
+  EXPECT_EQ(alone.lines[0], "NODISCLAIM: 'true' has no effect without PSALLOC=early; ignored");
+  Parsed three = parse({{V::kPsalloc, "early"}, {V::kMallocType, "3.1_64BIT"}});
+  EXPECT_FALSE(three.cfg.psalloc_early);
+  ASSERT_EQ(three.lines.size(), 1u);
+  EXPECT_EQ(three.lines[0], "PSALLOC: 'early' does not apply to MALLOCTYPE=3.1_64BIT; ignored");
+  Parsed bad = parse({{V::kPsalloc, "yes"}});
+  ASSERT_EQ(bad.lines.size(), 1u);
+  EXPECT_EQ(bad.lines[0], "PSALLOC: 'yes' is not 'early' or 'late'; free() gives no pages back");
+}
+
 TEST(Config, UnknownMallocTypeFallsBackToTheDefault) {
   Parsed p = parse({{V::kMallocType, "fastest"}});
   EXPECT_EQ(p.cfg.policy, Policy::kYorktown);
