@@ -9,9 +9,10 @@
 // A program that frees its buffers at the end of every round and takes them again in the next
 // would pay a system call per free and a page fault per page on every round (15 times slower on
 // tools/bench's reuse workload when every free disclaims): when the memory given back is taken
-// again (half of it, counted by the addresses new blocks land on), the reserve doubles, up to
-// 256 MiB, so such a loop soon keeps its pages. Memory that stays free for a second still goes back
-// in one sweep at the next free, reserve included.
+// again (half of it, counted by the addresses new blocks land on), the reserve grows by what was
+// given back (at least doubles), up to 256 MiB, so such a loop keeps its pages from its third
+// round. Memory that stays free for a second still goes back in one sweep at the next free,
+// reserve included.
 //
 //   freed bytes since the last return:  [ reserve (resident) | excess: disclaimed at its free ]
 #pragma once
@@ -88,7 +89,8 @@ class DisclaimLayer : public P {
     taken_ += size;
     if (taken_ * 2 < given_) return;
     // Memory given back is being taken again: the program reuses it, keep more.
-    if (reserve_ < kMaxReserve) reserve_ *= 2;
+    reserve_ = reserve_ + given_ > 2 * reserve_ ? reserve_ + given_ : 2 * reserve_;
+    if (reserve_ > kMaxReserve) reserve_ = kMaxReserve;
     given_ = taken_ = 0;
     given_lo_ = given_hi_ = 0;
   }
