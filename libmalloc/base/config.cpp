@@ -127,8 +127,13 @@ void Parser::refuse(OptionId id, Variable var) {
 void Parser::parse_type(Span value) {
   Variable var = Variable::kMallocType;
   value = trim(value);
-  if (value.empty()) return;
+  if (value.empty()) {
+    const char* name = ctx_.program_replacement;
+    if (name != nullptr && name[0] != '\0') parse_replacement(Span{name, strlen(name)}, Span{name, strlen(name)});
+    return;
+  }
   const char* fallback = spec(Policy::kYorktown).spelling;
+  if (value.n >= 5 && Span{value.p, 5}.iequals("user:")) return parse_replacement(value, Span{value.p + 5, value.n - 5});
   Policy chosen = Policy::kYorktown;
   bool known = false;
   for (size_t i = 0; i < kPolicyCount; ++i) {
@@ -168,15 +173,47 @@ void Parser::parse_type(Span value) {
     }
     return;
   }
-  if (value.n >= 5 && Span{value.p, 5}.iequals("user:")) {
-    diag(var).str("user-defined replacement ").quoted(value.p, value.n)
-        .str(" is not supported; using the default policy (").str(fallback).ch(')');
-    done();
-    return;
-  }
   diag(var).str("unknown policy ").quoted(value.p, value.n)
       .str("; using the default policy (").str(fallback).ch(')');
   done();
+}
+
+// user:NAME. A set-uid or set-gid process loads only what its owner's system provides: a bare name,
+// which the loader then looks up in the system's directories alone (it ignores LD_LIBRARY_PATH in
+// such a process), or a path in /lib, /lib64, /usr/lib or /usr/lib64 with no "." or ".." in it.
+void Parser::parse_replacement(Span value, Span name) {
+  Variable var = Variable::kMallocType;
+  const char* fallback = spec(Policy::kYorktown).spelling;
+  name = trim(name);
+  const char* why = nullptr;
+  if (name.empty()) {
+    why = " names no library";
+  } else if (name.n >= sizeof(cfg_->replacement)) {
+    why = " is too long a name";
+  } else if (ctx_.secure && !trusted_library(name)) {
+    why = " is refused in a set-uid or set-gid process (a bare name or a system directory only)";
+  }
+  if (why != nullptr) {
+    diag(var).quoted(value.p, value.n).str(why).str("; using the default policy (").str(fallback).ch(')');
+    done();
+    return;
+  }
+  memcpy(cfg_->replacement, name.p, name.n);
+  cfg_->replacement[name.n] = '\0';
+  cfg_->policy = Policy::kUser;
+  cfg_->policy_origin = Origin::kVariable;
+}
+
+bool Parser::trusted_library(Span name) {
+  if (memchr(name.p, '/', name.n) == nullptr) return true;
+  static const char* const kDirectories[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/"};
+  bool inside = false;
+  for (const char* d : kDirectories)
+    if (name.n > strlen(d) && memcmp(name.p, d, strlen(d)) == 0) inside = true;
+  if (!inside) return false;
+  for (size_t i = 0; i + 1 < name.n; ++i)
+    if (name.p[i] == '/' && name.p[i + 1] == '.') return false;  // no ./ or ../ and no hidden file
+  return true;
 }
 
 bool Parser::parse_destination(Variable var, const char* what, Span value, Destination* out,
@@ -488,7 +525,7 @@ void Parser::apply_policy_matrix() {
     OptionValue& v = cfg_->options[i];
     if (!v.on) continue;
     const OptionSpec& o = kOptions[i];
-    if (!(o.policies & policy_bit)) {
+    if (!(o.policies & policy_bit) || cfg_->policy == Policy::kUser) {  // a replacement takes no option
       diag(v.source).quoted(o.name, strlen(o.name)).str(" does not apply to MALLOCTYPE=")
           .str(spec(cfg_->policy).spelling).str("; ignored");
       done();

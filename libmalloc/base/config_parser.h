@@ -36,6 +36,9 @@ class Parser {
   void done();
 
   void parse_type(Span value);
+  // MALLOCTYPE=user:NAME (`value`, for the diagnostic) or the program's name for its replacement.
+  void parse_replacement(Span value, Span name);
+  bool trusted_library(Span name);
   void parse_tokens(Variable var, Span value);
   void parse_multiheap(Span value);
   void parse_disclaim(Span value);

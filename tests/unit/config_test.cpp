@@ -117,13 +117,55 @@ TEST(Config, LegacyMallocTypeValues) {
   EXPECT_TRUE(debug.lines.empty());
   EXPECT_EQ(debug.cfg.policy, Policy::kYorktown);
   EXPECT_TRUE(debug.cfg.enabled(O::kCatchOverflow));
-  Parsed user = parse({{V::kMallocType, "user:libmine.a"}});
-  ASSERT_EQ(user.lines.size(), 1u);
-  EXPECT_EQ(user.lines[0],
-            "MALLOCTYPE: user-defined replacement 'user:libmine.a' is not supported; using the default "
-            "policy (Yorktown)");
   Parsed buckets = parse({{V::kMallocType, "buckets"}});
   EXPECT_EQ(buckets.cfg.option(O::kBuckets).origin, Origin::kLegacy);
+}
+
+TEST(Config, UserNamesTheReplacementAndRefusesEveryOption) {
+  Parsed user = parse({{V::kMallocType, " USER:./libmine.so "}});
+  EXPECT_TRUE(user.lines.empty());
+  EXPECT_EQ(user.cfg.policy, Policy::kUser);
+  EXPECT_STREQ(user.cfg.replacement, "./libmine.so");
+  Parsed opts = parse({{V::kMallocType, "user:mine"}, {V::kMallocOptions, "pool,buckets"}, {V::kMallocDebug, "fill"}});
+  EXPECT_EQ(opts.cfg.policy, Policy::kUser);
+  EXPECT_FALSE(opts.cfg.enabled(O::kPool));
+  EXPECT_FALSE(opts.cfg.enabled(O::kFill));
+  ASSERT_EQ(opts.lines.size(), 3u);
+  EXPECT_EQ(opts.lines[0], "MALLOCOPTIONS: 'pool' does not apply to MALLOCTYPE=user:; ignored");
+  EXPECT_EQ(opts.lines[2], "MALLOCDEBUG: 'fill' does not apply to MALLOCTYPE=user:; ignored");
+  Parsed empty = parse({{V::kMallocType, "user:"}});
+  EXPECT_EQ(empty.cfg.policy, Policy::kYorktown);
+  ASSERT_EQ(empty.lines.size(), 1u);
+  EXPECT_EQ(empty.lines[0], "MALLOCTYPE: 'user:' names no library; using the default policy (Yorktown)");
+}
+
+TEST(Config, SetuidLoadsReplacementsFromSystemDirectoriesOnly) {
+  for (const char* ok : {"user:mine", "user:/usr/lib/x86_64-linux-gnu/libmine.so", "user:/lib64/m.so"}) {
+    Parsed p = parse({{V::kMallocType, ok}}, true);
+    EXPECT_EQ(p.cfg.policy, Policy::kUser) << ok;
+    EXPECT_TRUE(p.lines.empty()) << ok;
+  }
+  for (const char* bad : {"user:./mine.so", "user:/tmp/mine.so", "user:/usr/lib/../../tmp/m.so", "user:/usr/libx/m.so"}) {
+    Parsed p = parse({{V::kMallocType, bad}}, true);
+    EXPECT_EQ(p.cfg.policy, Policy::kYorktown) << bad;
+    ASSERT_EQ(p.lines.size(), 1u) << bad;
+    EXPECT_EQ(p.lines[0], std::string("MALLOCTYPE: '") + bad +
+                              "' is refused in a set-uid or set-gid process (a bare name or a system "
+                              "directory only); using the default policy (Yorktown)");
+  }
+}
+
+TEST(Config, ProgramNamesItsReplacementWhenMallocTypeIsUnset) {
+  RawVariables raw;
+  ParseContext ctx;
+  ctx.program_replacement = "libmine";
+  Config c;
+  parse_config(raw, ctx, &c);
+  EXPECT_EQ(c.policy, Policy::kUser);
+  EXPECT_STREQ(c.replacement, "libmine");
+  raw[V::kMallocType] = "watson";
+  parse_config(raw, ctx, &c);
+  EXPECT_EQ(c.policy, Policy::kWatson);
 }
 
 TEST(Config, UnknownOptionsAreNamedAndIgnored) {
