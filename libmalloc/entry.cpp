@@ -144,13 +144,29 @@ int clamp_int(size_t v) { return v > 0x7fffffff ? 0x7fffffff : static_cast<int>(
 
 }  // namespace
 
-AIX_EXPORT struct mallinfo2 mallinfo2() { return fill_mallinfo2(); }
+AIX_EXPORT struct mallinfo2 mallinfo2() {
+  struct mallinfo r;
+  if (!rt::replacement_info(&r)) return fill_mallinfo2();
+  struct mallinfo2 mi = {};  // MALLOCTYPE=user: the replacement's figures
+  mi.arena = static_cast<unsigned>(r.arena);
+  mi.ordblks = static_cast<unsigned>(r.ordblks);
+  mi.smblks = static_cast<unsigned>(r.smblks);
+  mi.hblks = static_cast<unsigned>(r.hblks);
+  mi.hblkhd = static_cast<unsigned>(r.hblkhd);
+  mi.usmblks = static_cast<unsigned>(r.usmblks);
+  mi.fsmblks = static_cast<unsigned>(r.fsmblks);
+  mi.uordblks = static_cast<unsigned>(r.uordblks);
+  mi.fordblks = static_cast<unsigned>(r.fordblks);
+  mi.keepcost = static_cast<unsigned>(r.keepcost);
+  return mi;
+}
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 AIX_EXPORT struct mallinfo mallinfo() {
-  struct mallinfo2 m = fill_mallinfo2();
   struct mallinfo mi = {};
+  if (rt::replacement_info(&mi)) return mi;
+  struct mallinfo2 m = fill_mallinfo2();
   mi.arena = clamp_int(m.arena);
   mi.ordblks = clamp_int(m.ordblks);
   mi.hblks = clamp_int(m.hblks);

@@ -2,6 +2,7 @@
 // accepted without effect; and malloc_trim().
 #include "libmalloc/aixmalloc.h"
 #include "libmalloc/assembly.h"
+#include "libmalloc/replacement.h"
 
 namespace aixmalloc::rt {
 namespace {
@@ -22,6 +23,7 @@ enum AixMallopt : int {
 
 int mallopt(int command, int value) {
   ensure_started();
+  if (replacement::g_on) return replacement::option(command, value);  // MALLOCTYPE=user:
   switch (command) {
     case kMxfast:
       if (value != 0 && value != 1) return 1;  // glibc's fast-bin size: accepted, no effect

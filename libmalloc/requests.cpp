@@ -11,6 +11,7 @@
 #include "libmalloc/base/bootstrap.h"
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
+#include "libmalloc/replacement.h"
 
 namespace aixmalloc::rt {
 namespace {
@@ -44,6 +45,7 @@ template <class S>
 
 void* allocate_any(size_t size, size_t align) {
   if (__builtin_expect(!ready(), 0) && !ensure_started()) {
+    if (__builtin_expect(replacement::g_loading, 0)) replacement::note_loading_request();
     void* p = bootstrap::allocate(size, align);
     return p ? p : fail_nomem();
   }
@@ -51,8 +53,35 @@ void* allocate_any(size_t size, size_t align) {
   return allocate_ready(size, align);
 }
 
+// MALLOCTYPE=user: (replacement.h). It is on only with the debug layers' path (runtime.cpp), so
+// the test costs a process without it nothing on malloc and free, and one predictable branch on
+// the other calls. A call the replacement itself made goes to the default policy.
+inline bool replaced() {
+  return __builtin_expect(g_debug_layers, 0) && replacement::g_on && !replacement::reentered();
+}
+
+// free under a replacement: what the address map does not know is the replacement's; blocks of
+// the default policy (served before it was loaded, or aligned ones) go back to it.
+void release_replaced(void* p, const char* call) {
+  Owner o = address_map().lookup(p);
+  if (o.kind() == OwnerKind::kBootstrap) return;
+  if (o.kind() != OwnerKind::kNone) return g_stack.release(p, o, call);
+  if (!replacement::reentered()) replacement::release(p);
+}
+
+// realloc under a replacement, of a block it did not serve: moved to one it serves.
+void* move_to_replacement(void* p, Owner o, size_t size) {
+  size_t old = o.kind() == OwnerKind::kBootstrap ? bootstrap::usable_size(p) : g_stack.usable_size(p, o, "realloc");
+  void* q = replacement::allocate(size);
+  if (q == nullptr) return nullptr;
+  memcpy(q, p, old < size ? old : size);
+  if (o.kind() != OwnerKind::kBootstrap) g_stack.release(p, o, "realloc");
+  return q;
+}
+
 size_t usable_size_of(void* p, Owner o, const char* call) {
   if (o.kind() == OwnerKind::kBootstrap) return bootstrap::usable_size(p);
+  if (o.kind() == OwnerKind::kNone && replacement::g_on) return 0;  // the replacement's: no size known
   return g_stack.usable_size(p, o, call);
 }
 
@@ -69,11 +98,19 @@ void* move_block(void* p, Owner o, size_t size) {
 }  // namespace
 
 void* allocate(size_t size) {
+  if (replaced()) return replacement::allocate(size);
   if (size == 0 && g_config.zero_size_null) return nullptr;  // AIX: no zero-size objects
   return allocate_any(size, kAlignment);
 }
 
 bool zero_size_null() { return g_config.zero_size_null; }
+
+bool replacement_info(struct ::mallinfo* out) {
+  ensure_started();
+  if (!replacement::g_on) return false;
+  replacement::info(out);
+  return true;
+}
 
 // The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and this
 // thread's list of the class is empty.
@@ -87,6 +124,7 @@ bool zero_size_null() { return g_config.zero_size_null; }
 // its sample down; the caller is noted for the tools that read it.
 // AIXMALLOC_ZERO_SIZE=null sends every malloc here too (g_debug_layers, runtime.cpp).
 void* allocate_debug(size_t size, const void* return_address) {
+  if (replacement::g_on && !replacement::reentered()) return replacement::allocate(size);
   if (size == 0 && g_config.zero_size_null) return nullptr;
   if (pool::g_fast.load(std::memory_order_acquire) == pool::kFastSampled && size <= pool::kMaxRequest &&
       guard::count_down_inline()) {
@@ -104,11 +142,13 @@ void* allocate_debug(size_t size, const void* return_address) {
 }
 
 void* allocate_aligned(size_t align, size_t size) {
+  if (replaced() && replacement::has_aligned()) return replacement::allocate_aligned(align, size);
   if (align > (kMaxRequest >> 1)) return fail_nomem();
   return allocate_any(size, align < kAlignment ? kAlignment : align);
 }
 
 void* allocate_zeroed(size_t count, size_t size) {
+  if (replaced()) return replacement::allocate_zeroed(count, size);
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail_nomem();
   void* p = allocate(total);
@@ -119,11 +159,19 @@ void* allocate_zeroed(size_t count, size_t size) {
 
 void release(void* p, const char* call) {
   if (p == nullptr) return;
-  if (__builtin_expect(g_debug_layers, 0)) return release_on(g_stack, p, call);
+  if (__builtin_expect(g_debug_layers, 0)) {
+    if (replacement::g_on) return release_replaced(p, call);
+    return release_on(g_stack, p, call);
+  }
   release_on(static_cast<PlainStack&>(g_stack), p, call);
 }
 
 void* reallocate(void* p, size_t size) {
+  if (replaced()) {  // the replacement's blocks (and NULL) are its own business
+    Owner o = address_map().lookup(p);
+    if (o.kind() == OwnerKind::kNone) return replacement::reallocate(p, size);
+    if (size != 0) return move_to_replacement(p, o, size);
+  }
   if (p == nullptr) return allocate(size);
   if (size == 0) {  // glibc: realloc(p, 0) frees p and returns NULL
     release(p, "realloc");

@@ -19,6 +19,8 @@
 #include "options/catch_overflow.h"
 #include "options/pool.h"
 
+struct mallinfo;
+
 namespace aixmalloc::rt {
 
 void* allocate(size_t size);                      // malloc
@@ -30,6 +32,8 @@ size_t usable_size(void* p);
 // AIXMALLOC_ZERO_SIZE=null: malloc(0), calloc with a zero, realloc(NULL, 0) and valloc(0) return
 // NULL, as on AIX; the __linux_ forms and the C++ operators still return a pointer.
 bool zero_size_null();
+// MALLOCTYPE=user:: true, with the replacement's __mallinfo__ in *out, when one serves the calls.
+bool replacement_info(struct ::mallinfo* out);
 
 // mallopt: AIX's commands (M_MXFAST 0/1, M_DISCLAIM, M_MALIGN) with AIX's return values, glibc's
 // commands accepted without effect with glibc's. See aixmalloc(3).
