@@ -36,8 +36,8 @@ struct Table {
   HookFn init_;
   HookFn prefork_;
   HookFn postfork_;
-  HookFn start_;          // optional
-  MemalignFn memalign_;   // optional
+  HookFn start_;         // optional
+  MemalignFn memalign_;  // optional
 };
 Table g_fn;
 char g_name[256];
@@ -54,15 +54,41 @@ std::atomic<bool> g_reentry_reported{false};
 
 void say(const char* what, const char* detail) {
   TextBuf<512> t;
-  t.str("MALLOCTYPE: replacement ").quoted(g_name, strlen(g_name), sizeof(g_name)).str(": ").str(what);
+  t.str("MALLOCTYPE: replacement ")
+      .quoted(g_name, strlen(g_name), sizeof(g_name))
+      .str(": ")
+      .str(what);
   if (detail != nullptr) t.str(detail);
   t.str("; using the default policy (Yorktown)");
   warn(t.data(), t.size());
 }
 
-template <class Fn>
-Fn symbol(void* handle, const char* name) {
-  return reinterpret_cast<Fn>(dlsym(handle, name));
+// Looks up every entry point; the first required one the library lacks, or nullptr.
+const char* resolve(void* h) {
+  struct Entry {
+    const char* name;
+    void** slot;
+    bool required;
+  };
+  const Entry entries[] = {
+      {"__malloc__", reinterpret_cast<void**>(&g_fn.malloc_), true},
+      {"__free__", reinterpret_cast<void**>(&g_fn.free_), true},
+      {"__realloc__", reinterpret_cast<void**>(&g_fn.realloc_), true},
+      {"__calloc__", reinterpret_cast<void**>(&g_fn.calloc_), true},
+      {"__mallinfo__", reinterpret_cast<void**>(&g_fn.mallinfo_), true},
+      {"__mallopt__", reinterpret_cast<void**>(&g_fn.mallopt_), true},
+      {"__malloc_init__", reinterpret_cast<void**>(&g_fn.init_), true},
+      {"__malloc_prefork_lock__", reinterpret_cast<void**>(&g_fn.prefork_), true},
+      {"__malloc_postfork_unlock__", reinterpret_cast<void**>(&g_fn.postfork_), true},
+      {"__malloc_start__", reinterpret_cast<void**>(&g_fn.start_), false},
+      {"__posix_memalign__", reinterpret_cast<void**>(&g_fn.memalign_), false},
+  };
+  const char* missing = nullptr;
+  for (const Entry& e : entries) {
+    *e.slot = dlsym(h, e.name);
+    if (*e.slot == nullptr && e.required && missing == nullptr) missing = e.name;
+  }
+  return missing;
 }
 
 // Whether one of the requests served while dlopen ran came from the library itself (its
@@ -71,7 +97,8 @@ bool constructors_allocated(const void* inside) {
   Dl_info lib, at;
   if (dladdr(inside, &lib) == 0) return false;
   for (unsigned i = 0; i < g_noted && i < kMaxNoted; ++i)
-    if (g_callers[i] != nullptr && dladdr(g_callers[i], &at) != 0 && at.dli_fbase == lib.dli_fbase) return true;
+    if (g_callers[i] != nullptr && dladdr(g_callers[i], &at) != 0 && at.dli_fbase == lib.dli_fbase)
+      return true;
   return false;
 }
 
@@ -92,7 +119,8 @@ bool load(const char* name) {
   // A bare name without ".so" is NAME.so, looked up as the loader looks up libraries.
   char file[sizeof(g_name) + 3];
   memcpy(file, g_name, n + 1);
-  if (strchr(g_name, '/') == nullptr && strstr(g_name, ".so") == nullptr) memcpy(file + n, ".so", 4);
+  if (strchr(g_name, '/') == nullptr && strstr(g_name, ".so") == nullptr)
+    memcpy(file + n, ".so", 4);
 
   bool wanted = caller::g_wanted;
   caller::g_wanted = true;  // the loading requests note their caller
@@ -104,28 +132,7 @@ bool load(const char* name) {
     const char* e = dlerror();
     say("cannot be loaded: ", e ? e : "dlopen failed");
   } else {
-    g_fn.malloc_ = symbol<MallocFn>(h, "__malloc__");
-    g_fn.free_ = symbol<FreeFn>(h, "__free__");
-    g_fn.realloc_ = symbol<ReallocFn>(h, "__realloc__");
-    g_fn.calloc_ = symbol<CallocFn>(h, "__calloc__");
-    g_fn.mallinfo_ = symbol<MallinfoFn>(h, "__mallinfo__");
-    g_fn.mallopt_ = symbol<MalloptFn>(h, "__mallopt__");
-    g_fn.init_ = symbol<HookFn>(h, "__malloc_init__");
-    g_fn.prefork_ = symbol<HookFn>(h, "__malloc_prefork_lock__");
-    g_fn.postfork_ = symbol<HookFn>(h, "__malloc_postfork_unlock__");
-    g_fn.start_ = symbol<HookFn>(h, "__malloc_start__");
-    g_fn.memalign_ = symbol<MemalignFn>(h, "__posix_memalign__");
-    const void* required[] = {reinterpret_cast<void*>(g_fn.malloc_),   reinterpret_cast<void*>(g_fn.free_),
-                              reinterpret_cast<void*>(g_fn.realloc_),  reinterpret_cast<void*>(g_fn.calloc_),
-                              reinterpret_cast<void*>(g_fn.mallinfo_), reinterpret_cast<void*>(g_fn.mallopt_),
-                              reinterpret_cast<void*>(g_fn.init_),     reinterpret_cast<void*>(g_fn.prefork_),
-                              reinterpret_cast<void*>(g_fn.postfork_)};
-    const char* const names[] = {"__malloc__",   "__free__",        "__realloc__",
-                                 "__calloc__",   "__mallinfo__",    "__mallopt__",
-                                 "__malloc_init__", "__malloc_prefork_lock__", "__malloc_postfork_unlock__"};
-    const char* missing = nullptr;
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]) && missing == nullptr; ++i)
-      if (required[i] == nullptr) missing = names[i];
+    const char* missing = resolve(h);
     if (missing != nullptr) {
       say("lacks the required symbol ", missing);
       dlclose(h);
@@ -166,7 +173,10 @@ void note_loading_request() {
 void report_reentry() {
   if (g_reentry_reported.exchange(true, std::memory_order_relaxed)) return;
   TextBuf<512> t;
-  t.str("MALLOCTYPE: replacement ").quoted(g_name, strlen(g_name), sizeof(g_name)).str(": its ").str(t_inside)
+  t.str("MALLOCTYPE: replacement ")
+      .quoted(g_name, strlen(g_name), sizeof(g_name))
+      .str(": its ")
+      .str(t_inside)
       .str(" called the malloc family; the default policy serves such calls");
   warn(t.data(), t.size());
 }
@@ -187,7 +197,9 @@ void release(void* p) {
   Inside in("__free__");
   g_fn.free_(p);
 }
-bool has_aligned() { return g_fn.memalign_ != nullptr; }
+bool has_aligned() {
+  return g_fn.memalign_ != nullptr;
+}
 void* allocate_aligned(size_t align, size_t size) {
   Inside in("__posix_memalign__");
   void* p = nullptr;

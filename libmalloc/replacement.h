@@ -1,6 +1,7 @@
 // MALLOCTYPE=user:NAME: a library of the program's own (NAME.so or a path) serves every call of the
 // malloc family through AIX's replacement interface (__malloc__, __free__...). Loaded once at
-// start-up (runtime.cpp); requests.cpp sends the calls here on the path it keeps for the debug layers.
+// start-up (runtime.cpp); requests.cpp sends the calls here on the path it keeps for the debug
+// layers.
 #pragma once
 
 #include <cstddef>

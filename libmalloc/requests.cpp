@@ -71,11 +71,12 @@ void release_replaced(void* p, const char* call) {
 
 // realloc under a replacement, of a block it did not serve: moved to one it serves.
 void* move_to_replacement(void* p, Owner o, size_t size) {
-  size_t old = o.kind() == OwnerKind::kBootstrap ? bootstrap::usable_size(p) : g_stack.usable_size(p, o, "realloc");
+  bool from_bootstrap = o.kind() == OwnerKind::kBootstrap;
+  size_t old = from_bootstrap ? bootstrap::usable_size(p) : g_stack.usable_size(p, o, "realloc");
   void* q = replacement::allocate(size);
   if (q == nullptr) return nullptr;
   memcpy(q, p, old < size ? old : size);
-  if (o.kind() != OwnerKind::kBootstrap) g_stack.release(p, o, "realloc");
+  if (!from_bootstrap) g_stack.release(p, o, "realloc");
   return q;
 }
 

@@ -129,15 +129,17 @@ void Parser::parse_type(Span value) {
   value = trim(value);
   if (value.empty()) {
     const char* name = ctx_.program_replacement;
-    if (name != nullptr && name[0] != '\0') parse_replacement(Span{name, strlen(name)}, Span{name, strlen(name)});
+    Span program{name, name != nullptr ? strlen(name) : 0};
+    if (!program.empty()) parse_replacement(program, program);
     return;
   }
   const char* fallback = spec(Policy::kYorktown).spelling;
-  if (value.n >= 5 && Span{value.p, 5}.iequals("user:")) return parse_replacement(value, Span{value.p + 5, value.n - 5});
+  if (value.n >= 5 && Span{value.p, 5}.iequals("user:"))
+    return parse_replacement(value, Span{value.p + 5, value.n - 5});
   Policy chosen = Policy::kYorktown;
   bool known = false;
   for (size_t i = 0; i < kPolicyCount; ++i) {
-    if (value.iequals(kPolicies[i].spelling)) {
+    if (value.iequals(kPolicies[i].spelling) && static_cast<Policy>(i) != Policy::kUser) {  // user:NAME
       chosen = static_cast<Policy>(i);
       known = true;
     }

@@ -74,14 +74,20 @@ int main(int argc, char** argv) {
   check("realloc", grows("__realloc__", [&] { p = realloc(p, 5000); }) == 1 && p != nullptr);
   check("free", grows("__free__", [&] { free(p); }) == 1);
   check("calloc", grows("__calloc__", [&] {
-    unsigned char* c = static_cast<unsigned char*>(calloc(10, 30));
-    bool zero = c != nullptr;
-    for (int i = 0; zero && i < 300; ++i) zero = c[i] == 0;
-    if (!zero) g_failed = true;
-    free(c);
-  }) == 1);
-  check("mallinfo", grows("__mallinfo__", [] { struct mallinfo m = mallinfo(); (void)m; }) == 1);
-  check("mallinfo2", grows("__mallinfo__", [] { struct mallinfo2 m = mallinfo2(); (void)m; }) == 1);
+                    unsigned char* c = static_cast<unsigned char*>(calloc(10, 30));
+                    bool zero = c != nullptr;
+                    for (int i = 0; zero && i < 300; ++i) zero = c[i] == 0;
+                    if (!zero) g_failed = true;
+                    free(c);
+                  }) == 1);
+  check("mallinfo", grows("__mallinfo__", [] {
+                      struct mallinfo m = mallinfo();
+                      (void)m;
+                    }) == 1);
+  check("mallinfo2", grows("__mallinfo__", [] {
+                       struct mallinfo2 m = mallinfo2();
+                       (void)m;
+                     }) == 1);
   check("mallopt", grows("__mallopt__", [] { mallopt(1, 0); }) == 1);
   check("new", grows("__malloc__", [] { delete new int(3); }) == 1);
   check("delete", grows("__free__", [] { delete[] new char[3000]; }) == 1);
@@ -94,7 +100,12 @@ int main(int argc, char** argv) {
     void* (*fn)();
     size_t align;
   } aligned[] = {
-      {"posix_memalign", [] { void* q = nullptr; return posix_memalign(&q, 64, 200) == 0 ? q : nullptr; }, 64},
+      {"posix_memalign",
+       [] {
+         void* q = nullptr;
+         return posix_memalign(&q, 64, 200) == 0 ? q : nullptr;
+       },
+       64},
       {"memalign", [] { return memalign(256, 1000); }, 256},
       {"aligned_alloc", [] { return aligned_alloc(4096, 4096); }, 4096},
       {"valloc", [] { return valloc(10); }, 4096},
@@ -103,30 +114,35 @@ int main(int argc, char** argv) {
   for (const Aligned& a : aligned) {
     void* q = nullptr;
     unsigned long via = grows("__posix_memalign__", [&] { q = a.fn(); });
-    bool ok = q != nullptr && reinterpret_cast<uintptr_t>(q) % a.align == 0 && via == (memalign_symbol ? 1u : 0u);
+    bool ok = q != nullptr && reinterpret_cast<uintptr_t>(q) % a.align == 0 &&
+              via == (memalign_symbol ? 1u : 0u);
     if (q) memset(q, 0x5a, 10);
     unsigned long freed = grows("__free__", [&] { free(q); });
     char detail[96];
-    snprintf(detail, sizeof detail, "(ptr %p, __posix_memalign__ +%lu, __free__ +%lu)", q, via, freed);
+    snprintf(detail, sizeof detail, "(ptr %p, __posix_memalign__ +%lu, __free__ +%lu)", q, via,
+             freed);
     check(a.name, ok && freed == expect_free, detail);
   }
 
   // fork from a threaded process: the prefork hook before, the postfork hook after, in both.
   pthread_t t;
   pthread_create(&t, nullptr, churn, nullptr);
-  unsigned long pre = g_calls("__malloc_prefork_lock__"), post = g_calls("__malloc_postfork_unlock__");
+  unsigned long pre = g_calls("__malloc_prefork_lock__"),
+                post = g_calls("__malloc_postfork_unlock__");
   pid_t pid = fork();
   if (pid == 0) {
     void* c = malloc(50);
     free(c);
-    bool ok = g_calls("__malloc_prefork_lock__") == pre + 1 && g_calls("__malloc_postfork_unlock__") == post + 1;
+    bool ok = g_calls("__malloc_prefork_lock__") == pre + 1 &&
+              g_calls("__malloc_postfork_unlock__") == post + 1;
     _exit(ok && c != nullptr ? 0 : 3);
   }
   int status = 0;
   waitpid(pid, &status, 0);
   g_stop = true;
   pthread_join(t, nullptr);
-  check("fork_parent", g_calls("__malloc_prefork_lock__") == pre + 1 && g_calls("__malloc_postfork_unlock__") == post + 1);
+  check("fork_parent", g_calls("__malloc_prefork_lock__") == pre + 1 &&
+                           g_calls("__malloc_postfork_unlock__") == post + 1);
   check("fork_child", WIFEXITED(status) && WEXITSTATUS(status) == 0);
   return g_failed ? 1 : 0;
 }

@@ -32,9 +32,9 @@ no_diagnostics
 out=$(MALLOCTYPE="user:$lib/simple_malloc.so" MALLOCOPTIONS=pool,multiheap MALLOCDEBUG=fill \
   LD_PRELOAD="$AIXMALLOC_LIB" "$prog" "$lib/simple_malloc.so" 2> "$work/options") || fail "with options: $out"
 all_ok "with options" "$out"
-expected="aixmalloc: MALLOCOPTIONS: 'pool' does not apply to MALLOCTYPE=user:; ignored
-aixmalloc: MALLOCOPTIONS: 'multiheap' does not apply to MALLOCTYPE=user:; ignored
-aixmalloc: MALLOCDEBUG: 'fill' does not apply to MALLOCTYPE=user:; ignored"
+expected="aixmalloc: MALLOCOPTIONS: 'pool' does not apply to MALLOCTYPE=user; ignored
+aixmalloc: MALLOCOPTIONS: 'multiheap' does not apply to MALLOCTYPE=user; ignored
+aixmalloc: MALLOCDEBUG: 'fill' does not apply to MALLOCTYPE=user; ignored"
 [ "$(cat "$work/options")" = "$expected" ] || fail "the options' lines: $(cat "$work/options")"
 
 # Each way of failing: its one line, then the default policy serves the program.

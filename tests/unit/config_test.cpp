@@ -131,8 +131,8 @@ TEST(Config, UserNamesTheReplacementAndRefusesEveryOption) {
   EXPECT_FALSE(opts.cfg.enabled(O::kPool));
   EXPECT_FALSE(opts.cfg.enabled(O::kFill));
   ASSERT_EQ(opts.lines.size(), 3u);
-  EXPECT_EQ(opts.lines[0], "MALLOCOPTIONS: 'pool' does not apply to MALLOCTYPE=user:; ignored");
-  EXPECT_EQ(opts.lines[2], "MALLOCDEBUG: 'fill' does not apply to MALLOCTYPE=user:; ignored");
+  EXPECT_EQ(opts.lines[0], "MALLOCOPTIONS: 'pool' does not apply to MALLOCTYPE=user; ignored");
+  EXPECT_EQ(opts.lines[2], "MALLOCDEBUG: 'fill' does not apply to MALLOCTYPE=user; ignored");
   Parsed empty = parse({{V::kMallocType, "user:"}});
   EXPECT_EQ(empty.cfg.policy, Policy::kYorktown);
   ASSERT_EQ(empty.lines.size(), 1u);
@@ -145,7 +145,8 @@ TEST(Config, SetuidLoadsReplacementsFromSystemDirectoriesOnly) {
     EXPECT_EQ(p.cfg.policy, Policy::kUser) << ok;
     EXPECT_TRUE(p.lines.empty()) << ok;
   }
-  for (const char* bad : {"user:./mine.so", "user:/tmp/mine.so", "user:/usr/lib/../../tmp/m.so", "user:/usr/libx/m.so"}) {
+  for (const char* bad :
+       {"user:./mine.so", "user:/tmp/mine.so", "user:/usr/lib/../../tmp/m.so", "user:/usr/libx/m.so"}) {
     Parsed p = parse({{V::kMallocType, bad}}, true);
     EXPECT_EQ(p.cfg.policy, Policy::kYorktown) << bad;
     ASSERT_EQ(p.lines.size(), 1u) << bad;
