@@ -38,7 +38,7 @@ class Symbolizer {
   bool name(uintptr_t pc, FrameName* out);
 
  private:
-  void* state_ = nullptr;
+  [[maybe_unused]] void* state_ = nullptr;  // for the forms that read debug information
 };
 
 }  // namespace aixmalloc::rt
