@@ -45,6 +45,18 @@ unsigned long aixmalloc_thread_lock_count(void);
  * Async-signal-safe. */
 unsigned aixmalloc_thread_locks_held(void);
 
+/* AIX's vector allocators: 16-byte aligned blocks, otherwise malloc and calloc. vec_realloc and
+ * vec_free are realloc and free, as AIX's macros make them. */
+void *vec_malloc(size_t size);
+void *vec_calloc(size_t count, size_t size);
+
+/* AIX's names for the malloc family under _LINUX_SOURCE_COMPAT: a zero size gets a pointer even
+ * with AIXMALLOC_ZERO_SIZE=null (realloc(p, 0) still frees p and returns NULL, as glibc's). */
+void *__linux_malloc(size_t size);
+void *__linux_calloc(size_t count, size_t size);
+void *__linux_realloc(void *p, size_t size);
+void *__linux_valloc(size_t size);
+
 /* Verifies every heap's invariants (tree order, heap order, no overlap, no two adjacent free
  * blocks, block sizes adding up to the memory acquired). Returns 0 when all hold; otherwise writes
  * one line naming the broken invariant and its address to stderr and returns -1. Takes each heap's

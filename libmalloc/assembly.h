@@ -27,6 +27,8 @@ extern bool g_debug_layers;
 // Configures the stack for g_config (at start-up, and when mallopt(M_MXFAST) replaces the policy
 // before the first allocation).
 void build_stack();
+// After anything that may turn the pool's inline path back on (mallopt(M_MALIGN)).
+void keep_zero_size_path();
 
 // True when the runtime is ready; false when the caller re-entered from its own start-up and must
 // use the bootstrap area. Other threads wait for the starter, who never waits for them.

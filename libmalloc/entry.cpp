@@ -84,7 +84,20 @@ AIX_EXPORT void* aligned_alloc(size_t align, size_t size) {
 
 AIX_EXPORT void* valloc(size_t size) {
   caller::note(__builtin_return_address(0));
+  if (size == 0 && rt::zero_size_null()) return nullptr;
   return rt::allocate_aligned(page_size(), size);
+}
+
+// AIX's vector allocators: 16-byte aligned, as every block of ours is; otherwise malloc and calloc
+// (zero sizes included). vec_realloc and vec_free are macros for realloc and free on AIX.
+AIX_EXPORT void* vec_malloc(size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate(size);
+}
+
+AIX_EXPORT void* vec_calloc(size_t count, size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate_zeroed(count, size);
 }
 
 AIX_EXPORT void* pvalloc(size_t size) {
@@ -131,13 +144,29 @@ int clamp_int(size_t v) { return v > 0x7fffffff ? 0x7fffffff : static_cast<int>(
 
 }  // namespace
 
-AIX_EXPORT struct mallinfo2 mallinfo2() { return fill_mallinfo2(); }
+AIX_EXPORT struct mallinfo2 mallinfo2() {
+  struct mallinfo r;
+  if (!rt::replacement_info(&r)) return fill_mallinfo2();
+  struct mallinfo2 mi = {};  // MALLOCTYPE=user: the replacement's figures
+  mi.arena = static_cast<unsigned>(r.arena);
+  mi.ordblks = static_cast<unsigned>(r.ordblks);
+  mi.smblks = static_cast<unsigned>(r.smblks);
+  mi.hblks = static_cast<unsigned>(r.hblks);
+  mi.hblkhd = static_cast<unsigned>(r.hblkhd);
+  mi.usmblks = static_cast<unsigned>(r.usmblks);
+  mi.fsmblks = static_cast<unsigned>(r.fsmblks);
+  mi.uordblks = static_cast<unsigned>(r.uordblks);
+  mi.fordblks = static_cast<unsigned>(r.fordblks);
+  mi.keepcost = static_cast<unsigned>(r.keepcost);
+  return mi;
+}
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 AIX_EXPORT struct mallinfo mallinfo() {
-  struct mallinfo2 m = fill_mallinfo2();
   struct mallinfo mi = {};
+  if (rt::replacement_info(&mi)) return mi;
+  struct mallinfo2 m = fill_mallinfo2();
   mi.arena = clamp_int(m.arena);
   mi.ordblks = clamp_int(m.ordblks);
   mi.hblks = clamp_int(m.hblks);
@@ -250,8 +279,23 @@ AIX_EXPORT int __posix_memalign(void**, size_t, size_t) AIX_ALIAS(posix_memalign
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 AIX_EXPORT struct mallinfo __libc_mallinfo() AIX_ALIAS(mallinfo);
 #pragma GCC diagnostic pop
-// AIX's _LINUX_SOURCE_COMPAT names: on Linux they are the ordinary, glibc-compatible calls.
-AIX_EXPORT void* __linux_malloc(size_t) AIX_ALIAS(malloc);
-AIX_EXPORT void* __linux_calloc(size_t, size_t) AIX_ALIAS(calloc);
-AIX_EXPORT void* __linux_realloc(void*, size_t) AIX_ALIAS(realloc);
-AIX_EXPORT void* __linux_valloc(size_t) AIX_ALIAS(valloc);
+// AIX's _LINUX_SOURCE_COMPAT names: glibc's semantics whatever AIXMALLOC_ZERO_SIZE says, so a zero
+// size still gets a pointer. A request of 0 asks for 1 byte: the same smallest block malloc(0) gets.
+AIX_EXPORT void* __linux_malloc(size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate(size == 0 ? 1 : size);
+}
+AIX_EXPORT void* __linux_calloc(size_t count, size_t size) {
+  caller::note(__builtin_return_address(0));
+  if (count == 0 || size == 0) count = size = 1;
+  return rt::allocate_zeroed(count, size);
+}
+AIX_EXPORT void* __linux_realloc(void* p, size_t size) {
+  caller::note(__builtin_return_address(0));
+  if (p == nullptr && size == 0) size = 1;  // realloc(p, 0) frees p, as glibc's does
+  return rt::reallocate(p, size);
+}
+AIX_EXPORT void* __linux_valloc(size_t size) {
+  caller::note(__builtin_return_address(0));
+  return rt::allocate_aligned(page_size(), size);
+}

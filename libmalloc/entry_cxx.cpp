@@ -32,6 +32,8 @@ inline void* try_new(std::size_t size, std::size_t align, const void* return_add
     if (align) aixmalloc::caller::note(return_address);
     void* p = align ? allocate_aligned(align, size) : allocate_fast(size, return_address);
     if (p) return p;
+    // AIXMALLOC_ZERO_SIZE=null gives malloc(0) NULL; new of 0 bytes must still return an object.
+    if (size == 0 && (p = allocate_fast(1, return_address))) return p;
     std::new_handler handler = aixmalloc_get_new_handler ? aixmalloc_get_new_handler() : nullptr;
     if (handler == nullptr) return nullptr;
     handler();

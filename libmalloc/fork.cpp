@@ -18,6 +18,7 @@
 #include "libmalloc/base/bootstrap.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/meta.h"
+#include "libmalloc/replacement.h"
 
 // glibc's lock of its list of streams, exported for interposers such as this one (weak: another
 // libc may lack them, and then there is no such lock to order against).
@@ -88,7 +89,11 @@ void lock_everything() {
   address_map().lock().lock();
 }
 
+// MALLOCTYPE=user: the replacement's prefork hook takes its locks before ours (a call it makes to
+// malloc goes to the default policy, so its locks come first in the order) and its postfork hook
+// releases them after ours, in the parent and in the child.
 void fork_prepare() {
+  if (replacement::g_on) replacement::fork_prepare();
   if (!ready()) {
     push_way(kUntouched);
   } else if (t_locks_held != 0 || t_fork_depth >= kNesting) {
@@ -111,6 +116,7 @@ void fork_parent() {
     g_stack.fork_parent();
     if (way == kLockedWithStreams) _IO_list_unlock();
   }
+  if (replacement::g_on) replacement::fork_after();
 }
 
 void fork_child() {
@@ -138,6 +144,7 @@ void fork_child() {
   }
   Lock::reset_held_in_child();
   live_statistics_reset_in_child();
+  if (replacement::g_on) replacement::fork_after();
 }
 
 }  // namespace

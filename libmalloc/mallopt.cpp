@@ -2,6 +2,7 @@
 // accepted without effect; and malloc_trim().
 #include "libmalloc/aixmalloc.h"
 #include "libmalloc/assembly.h"
+#include "libmalloc/replacement.h"
 
 namespace aixmalloc::rt {
 namespace {
@@ -22,6 +23,7 @@ enum AixMallopt : int {
 
 int mallopt(int command, int value) {
   ensure_started();
+  if (replacement::g_on) return replacement::option(command, value);  // MALLOCTYPE=user:
   switch (command) {
     case kMxfast:
       if (value != 0 && value != 1) return 1;  // glibc's fast-bin size: accepted, no effect
@@ -45,6 +47,7 @@ int mallopt(int command, int value) {
         return 1;
       g_default_align = static_cast<size_t>(value) < kAlignment ? kAlignment : static_cast<size_t>(value);
       g_stack.set_default_alignment(g_default_align);
+      keep_zero_size_path();
       return 0;
     default:  // glibc's tunables (negative commands): accepted, no effect, glibc's success value
       return 1;

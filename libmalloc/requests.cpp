@@ -12,6 +12,7 @@
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/probes.h"
+#include "libmalloc/replacement.h"
 #include "options/malloc_trace.h"
 
 namespace aixmalloc::rt {
@@ -52,6 +53,7 @@ template <class S>
 
 void* allocate_any(size_t size, size_t align) {
   if (__builtin_expect(!ready(), 0) && !ensure_started()) {
+    if (__builtin_expect(replacement::g_loading, 0)) replacement::note_loading_request();
     void* p = bootstrap::allocate(size, align);
     return p ? p : fail_nomem();
   }
@@ -59,8 +61,36 @@ void* allocate_any(size_t size, size_t align) {
   return allocate_ready(size, align);
 }
 
+// MALLOCTYPE=user: (replacement.h). It is on only with the debug layers' path (runtime.cpp), so
+// the test costs a process without it nothing on malloc and free, and one predictable branch on
+// the other calls. A call the replacement itself made goes to the default policy.
+inline bool replaced() {
+  return __builtin_expect(g_debug_layers, 0) && replacement::g_on && !replacement::reentered();
+}
+
+// free under a replacement: what the address map does not know is the replacement's; blocks of
+// the default policy (served before it was loaded, or aligned ones) go back to it.
+void release_replaced(void* p, const char* call) {
+  Owner o = address_map().lookup(p);
+  if (o.kind() == OwnerKind::kBootstrap) return;
+  if (o.kind() != OwnerKind::kNone) return g_stack.release(p, o, call);
+  if (!replacement::reentered()) replacement::release(p);
+}
+
+// realloc under a replacement, of a block it did not serve: moved to one it serves.
+void* move_to_replacement(void* p, Owner o, size_t size) {
+  bool from_bootstrap = o.kind() == OwnerKind::kBootstrap;
+  size_t old = from_bootstrap ? bootstrap::usable_size(p) : g_stack.usable_size(p, o, "realloc");
+  void* q = replacement::allocate(size);
+  if (q == nullptr) return nullptr;
+  memcpy(q, p, old < size ? old : size);
+  if (!from_bootstrap) g_stack.release(p, o, "realloc");
+  return q;
+}
+
 size_t usable_size_of(void* p, Owner o, const char* call) {
   if (o.kind() == OwnerKind::kBootstrap) return bootstrap::usable_size(p);
+  if (o.kind() == OwnerKind::kNone && replacement::g_on) return 0;  // the replacement's: no size known
   return g_stack.usable_size(p, o, call);
 }
 
@@ -84,6 +114,7 @@ void* allocate_aligned_block(size_t align, size_t size) {
 void* allocate_zeroed_block(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail_nomem();
+  if (total == 0 && g_config.zero_size_null) return nullptr;  // AIX: no zero-size objects
   void* p = allocate_any(total, kAlignment);
   if (p == nullptr || !ready()) return p;  // the bootstrap area is never reused: zero already
   g_stack.clear(p, total);
@@ -91,7 +122,15 @@ void* allocate_zeroed_block(size_t count, size_t size) {
 }
 
 void* reallocate_block(void* p, size_t size) {
-  if (p == nullptr) return allocate_any(size, kAlignment);
+  if (replaced()) {  // the replacement's blocks (and NULL) are its own business
+    Owner o = address_map().lookup(p);
+    if (o.kind() == OwnerKind::kNone) return replacement::reallocate(p, size);
+    if (size != 0) return move_to_replacement(p, o, size);
+  }
+  if (p == nullptr) {
+    if (size == 0 && g_config.zero_size_null) return nullptr;  // AIX: no zero-size objects
+    return allocate_any(size, kAlignment);
+  }
   if (size == 0) {  // glibc: realloc(p, 0) frees p and returns NULL
     release(p, "realloc");
     return nullptr;
@@ -116,9 +155,20 @@ void* reallocate_block(void* p, size_t size) {
 // malloc through the whole stack (the debug path, and the entry points that are not inline).
 // Not called by the other calls: their probes are their own.
 void* allocate(size_t size) {
-  void* p = allocate_any(size, kAlignment);
+  if (replaced()) return replacement::allocate(size);
+  void* p = size == 0 && g_config.zero_size_null ? nullptr  // AIX: no zero-size objects
+                                                 : allocate_any(size, kAlignment);
   AIXMALLOC_PROBE2(malloc, size, p);
   return p;
+}
+
+bool zero_size_null() { return g_config.zero_size_null; }
+
+bool replacement_info(struct ::mallinfo* out) {
+  ensure_started();
+  if (!replacement::g_on) return false;
+  replacement::info(out);
+  return true;
 }
 
 // The pool is on (so the runtime is ready, and the default alignment is 16 bytes) and this
@@ -143,7 +193,10 @@ void* allocate(size_t size) {
 
 // A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
 // its sample down; the caller is noted for the tools that read it.
+// AIXMALLOC_ZERO_SIZE=null and MALLOCTYPE=user: send every malloc here too (runtime.cpp).
 void* allocate_debug(size_t size, const void* return_address) {
+  if (replacement::g_on && !replacement::reentered()) return replacement::allocate(size);
+  if (size == 0 && g_config.zero_size_null) return nullptr;
   if (pool::g_fast.load(std::memory_order_acquire) == pool::kFastSampled && size <= pool::kMaxRequest &&
       guard::count_down_inline()) {
     void* p = pool::allocate(size);
@@ -167,6 +220,7 @@ void* allocate_debug(size_t size, const void* return_address) {
 // memalign, posix_memalign, aligned_alloc, valloc, pvalloc and the aligned C++ operators. Each of
 // these three fires its USDT probe (probes.h) with the call's arguments and result.
 void* allocate_aligned(size_t align, size_t size) {
+  if (replaced() && replacement::has_aligned()) return replacement::allocate_aligned(align, size);
   void* q;
   if (__builtin_expect(trace::g_on, 0)) {  // MALLOCDEBUG=trace: one record for the call
     trace::Call c(trace::Op::kMemalign, align, size);
@@ -179,6 +233,7 @@ void* allocate_aligned(size_t align, size_t size) {
 }
 
 void* allocate_zeroed(size_t count, size_t size) {
+  if (replaced()) return replacement::allocate_zeroed(count, size);
   void* q;
   if (__builtin_expect(trace::g_on, 0)) {
     trace::Call c(trace::Op::kCalloc, count, size);
@@ -208,7 +263,10 @@ void release(void* p, const char* call) {
     if (__builtin_expect(trace::g_on, 0) && !trace::t_in_call) trace::record_alone(trace::Op::kFree, 0, 0, nullptr);
     return;
   }
-  if (__builtin_expect(g_debug_layers, 0)) return release_on(g_stack, p, call);
+  if (__builtin_expect(g_debug_layers, 0)) {
+    if (replacement::g_on) return release_replaced(p, call);
+    return release_on(g_stack, p, call);
+  }
   release_on(static_cast<PlainStack&>(g_stack), p, call);
 }
 

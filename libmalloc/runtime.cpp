@@ -9,8 +9,13 @@
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/os.h"
+#include "libmalloc/replacement.h"
 
 extern char** environ;
+// AIX lets a program name its replacement library in this variable of its own. Weak: most programs
+// define none. The loader binds it when the program exports it (linked with -rdynamic, or against
+// this library), with no lookup at start-up.
+extern "C" char* _malloc_user_defined_name __attribute__((weak));
 
 namespace aixmalloc::rt {
 
@@ -24,16 +29,34 @@ namespace {
 
 constinit std::atomic<int> g_starter{0};
 
+void load_replacement();
+
 void start() {
   RawVariables raw;
   read_variables(environ, &raw);
   ParseContext ctx;
   ctx.secure = os::is_secure();
+  if (&_malloc_user_defined_name != nullptr) ctx.program_replacement = _malloc_user_defined_name;
   parse_config(raw, ctx, &g_config);
   print_diagnostics(g_config.diagnostics);
   g_policy = g_config.policy;
   debug::configure_output(g_config.debug.output, g_config.enabled(OptionId::kContinue));
   build_stack();
+  if (g_config.policy == Policy::kUser) load_replacement();
+}
+
+// MALLOCTYPE=user:NAME, with no allocator lock held: the loader's requests (and the library's, which
+// are refused) take the debug layers' path, which notes their caller, to the bootstrap area. Then
+// every call goes to the replacement on that path, the pool's inline paths being off.
+void load_replacement() {
+  g_debug_layers = true;
+  if (replacement::load(g_config.replacement)) {
+    pool::set_fast(pool::kFastOff);
+    return;
+  }
+  g_config.policy = g_policy = Policy::kYorktown;  // the heaps were built as Yorktown's
+  g_debug_layers = g_stack.debug_active();
+  keep_zero_size_path();
 }
 
 __attribute__((constructor)) void on_load() {
@@ -45,9 +68,18 @@ __attribute__((constructor)) void on_load() {
 
 bool g_debug_layers = false;
 
+// AIXMALLOC_ZERO_SIZE=null: a request of 0 bytes must reach the runtime's test, so malloc leaves
+// the pool's inline path and takes the path of the debug layers (allocate_debug, requests.cpp).
+void keep_zero_size_path() {
+  if (!g_config.zero_size_null) return;
+  g_debug_layers = true;
+  pool::set_fast(pool::kFastOff);
+}
+
 void build_stack() {
   g_stack.configure(g_config);
   g_debug_layers = g_stack.debug_active();
+  keep_zero_size_path();
   g_stack.inline_allowed(!g_debug_layers);  // watson2's inline path, as the pool's (policies/watson2.h)
 }
 

@@ -21,6 +21,8 @@
 #include "options/pool.h"
 #include "policies/watson2.h"
 
+struct mallinfo;
+
 namespace aixmalloc::rt {
 
 void* allocate(size_t size);                      // malloc
@@ -29,6 +31,11 @@ void* allocate_aligned(size_t align, size_t size); // align: a power of two
 void release(void* p, const char* call);          // free and the delete operators
 void* reallocate(void* p, size_t size);            // realloc (glibc: size 0 frees, returns NULL)
 size_t usable_size(void* p);
+// AIXMALLOC_ZERO_SIZE=null: malloc(0), calloc with a zero, realloc(NULL, 0) and valloc(0) return
+// NULL, as on AIX; the __linux_ forms and the C++ operators still return a pointer.
+bool zero_size_null();
+// MALLOCTYPE=user:: true, with the replacement's __mallinfo__ in *out, when one serves the calls.
+bool replacement_info(struct ::mallinfo* out);
 
 // mallopt: AIX's commands (M_MXFAST 0/1, M_DISCLAIM, M_MALIGN) with AIX's return values, glibc's
 // commands accepted without effect with glibc's. See aixmalloc(3).

@@ -38,7 +38,10 @@ void derive_buckets(Snapshot* s) {
 // (with their depots), the thread caches, free pool space and the kept ranges.
 void derive_totals(Snapshot* s) {
   ProcessFigures& t = s->totals;
+  const uint64_t brk_initial = t.brk_initial, brk_current = t.brk_current;  // set by the heaps
   t = ProcessFigures{};
+  t.brk_initial = brk_initial;
+  t.brk_current = brk_current;
   t.acquired = s->large.bytes + s->large.cached_bytes + s->pool.bytes_reserved + s->watson2.bytes_in_pages;
   t.free_bytes = s->cache.bytes + s->large.cached_bytes + (s->pool.bytes_reserved - s->pool.bytes_in_use);
   // Counters read while threads run can briefly show more in use than the pages hold.

@@ -64,6 +64,8 @@ class StatusText {
     out_.str(kFigureIndent).str(f.label).str("..").pad_to(kDotsTo, '.').ch(' ');
     if (f.unit == Unit::kHolder) {
       out_.str(v ? "another thread" : "(not held)");
+    } else if (f.unit == Unit::kAddress) {
+      out_.hex(v);
     } else {
       out_.num(v);
     }
@@ -79,8 +81,10 @@ class StatusText {
 
 void render_status(const Snapshot& s, Text& out, int fd) {
   const Config& c = *s.config;
+  // Every line's value in one column, the figures' (dbx puts its option lines' values 9 columns left).
+  auto label = [&](const char* name) { out.str(kHeadingIndent).str(name).str("..").pad_to(kDotsTo, '.').ch(' '); };
   out.str("The following options are enabled:\n");
-  out.str(kHeadingIndent).str("Implementation Algorithm........ ");
+  label("Implementation Algorithm");
   switch (c.policy) {
     case Policy::kYorktown:
       out.str("Default Allocator (Yorktown)");
@@ -99,9 +103,13 @@ void render_status(const Snapshot& s, Text& out, int fd) {
   out.ch('\n');
   for (size_t i = 0; i < kOptionCount; ++i) {
     if (!c.options[i].on) continue;
-    out.str(kHeadingIndent).str(kOptions[i].name);
+    label(kOptions[i].name);
     bool numbered = kOptions[i].arg == kOptNumber || kOptions[i].arg == kNumber;
-    if (numbered && c.options[i].number != 0) out.ch(':').num(c.options[i].number);  // pool:0 = no cap
+    if (numbered && c.options[i].number != 0) {
+      out.num(c.options[i].number);
+    } else {
+      out.str("on");  // pool without a cap too
+    }
     if (c.options[i].origin == Origin::kDefault) out.str(" (default for this policy)");
     out.ch('\n');
   }

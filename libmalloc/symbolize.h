@@ -47,7 +47,7 @@ class Symbolizer {
   bool has_debug_library() const;
 
  private:
-  void* state_ = nullptr;
+  [[maybe_unused]] void* state_ = nullptr;  // for the forms that read debug information
 };
 
 }  // namespace aixmalloc::rt

@@ -1,15 +1,20 @@
-// MALLOCOPTIONS=disclaim (legacy MALLOCDISCLAIM=true): AIX gives the memory of freed blocks back to
-// the system (its pages read back as zeros); free blocks keep their place in the free structure.
-// A per-heap layer: it wraps the heap's policy and acts after each release.
+// MALLOCOPTIONS=disclaim (legacy MALLOCDISCLAIM=true) and PSALLOC=early: AIX gives the memory of
+// freed blocks back to the system (its pages read back as zeros); free blocks keep their place in
+// the free structure. A per-heap layer: it wraps the heap's policy and acts after each release.
 //
-// When: once memory has stayed free for about a second. The first free after that gives back every
-// whole free page of the heap in one sweep (the policy's disclaim_free(), which keeps each block's
-// prefix and links). At the instant of a free, "a program that frees what it no longer needs" and
-// "a program that frees its buffers at the end of every round and allocates them again at the start
-// of the next" look the same; only time tells them apart. Giving pages back on every free, as AIX's
-// text reads, costs the second kind a system call per free and a page fault per page on every
-// round (measured: 15 times slower on tools/bench's reuse workload); waiting a second costs it one
-// sweep a second, and costs the first kind a second before it shrinks.
+// PSALLOC=early: every free gives back the whole pages of the block it frees, as AIX's text reads.
+//
+// disclaim: each heap keeps a small reserve of freed memory resident (8 MiB to start); what a free
+// adds beyond it goes back at that free, so a program that frees and goes idle shrinks at once.
+// A program that frees its buffers at the end of every round and takes them again in the next
+// would pay a system call per free and a page fault per page on every round (15 times slower on
+// tools/bench's reuse workload when every free disclaims): when the memory given back is taken
+// again (half of it, counted by the addresses new blocks land on), the reserve grows by what was
+// given back (at least doubles), up to 256 MiB, so such a loop keeps its pages from its third
+// round. Memory that stays free for a second still goes back in one sweep at the next free,
+// reserve included.
+//
+//   freed bytes since the last return:  [ reserve (resident) | excess: disclaimed at its free ]
 #pragma once
 
 #include <cstddef>
@@ -18,6 +23,7 @@
 #include "libmalloc/base/block.h"
 #include "libmalloc/base/config.h"
 #include "libmalloc/base/decay.h"
+#include "libmalloc/base/os.h"
 #include "policies/policy.h"
 
 namespace aixmalloc {
@@ -25,19 +31,78 @@ namespace aixmalloc {
 template <HeapPolicy P>
 class DisclaimLayer : public P {
  public:
+  static constexpr size_t kFirstReserve = size_t{8} << 20;
+  static constexpr size_t kMaxReserve = size_t{256} << 20;
+  // A free block keeps its prefix and tree hooks in its first bytes: no policy's take more.
+  static constexpr size_t kHooks = 64;
+
   explicit DisclaimLayer(HeapMemory* memory) : P(memory) {}
 
-  void configure(const Config& c) { on_ = c.enabled(OptionId::kDisclaim); }
+  void configure(const Config& c) {
+    every_free_ = c.psalloc_early;
+    on_ = c.enabled(OptionId::kDisclaim) || every_free_;
+  }
+
+  void* allocate(size_t size, size_t align) {
+    void* p = P::allocate(size, align);
+    if (on_ && p != nullptr) note_allocated(reinterpret_cast<uintptr_t>(p), size);
+    return p;
+  }
 
   FreeRange release(void* p) {
+    if (!on_) return P::release(p);
+    uintptr_t start = reinterpret_cast<uintptr_t>(p) - kHeaderSize;
+    size_t size = P::usable_size(p) + kHeaderSize;
     FreeRange merged = P::release(p);
-    if (on_ && merged.size != 0 && timer_.due()) P::disclaim_free();
+    if (merged.size != 0) note_freed(merged, start, size);
     return merged;
   }
 
  private:
+  void note_freed(FreeRange merged, uintptr_t start, size_t size) {
+    if (timer_.due()) {  // free for a second: everything goes back, reserve included
+      P::disclaim_free();
+      resident_ = 0;
+      return;
+    }
+    resident_ += size;
+    if (!every_free_ && resident_ <= reserve_) return;
+    resident_ -= size;
+    // The pages the block covered, whole pages of the merged free block only (its neighbours'
+    // share of a page at either end is free too, or the page would not be whole).
+    size_t page = page_size();
+    uintptr_t lo = align_down(start, page), hi = align_up(start + size, page);
+    uintptr_t first = align_up(merged.start + kHooks, page), last = align_down(merged.start + merged.size, page);
+    if (lo < first) lo = first;
+    if (hi > last) hi = last;
+    if (hi <= lo) return;
+    os::disclaim(lo, hi - lo);
+    if (every_free_) return;
+    given_ += hi - lo;
+    if (given_lo_ == 0 || lo < given_lo_) given_lo_ = lo;
+    if (hi > given_hi_) given_hi_ = hi;
+  }
+
+  void note_allocated(uintptr_t p, size_t size) {
+    resident_ = resident_ > size ? resident_ - size : 0;
+    if (given_ == 0 || p < given_lo_ || p >= given_hi_) return;
+    taken_ += size;
+    if (taken_ * 2 < given_) return;
+    // Memory given back is being taken again: the program reuses it, keep more.
+    reserve_ = reserve_ + given_ > 2 * reserve_ ? reserve_ + given_ : 2 * reserve_;
+    if (reserve_ > kMaxReserve) reserve_ = kMaxReserve;
+    given_ = taken_ = 0;
+    given_lo_ = given_hi_ = 0;
+  }
+
   DecayTimer timer_;
+  size_t reserve_ = kFirstReserve;
+  size_t resident_ = 0;  // bytes freed since the last return, as far as frees and allocations tell
+  size_t given_ = 0;     // bytes given back beyond the reserve since it last grew
+  size_t taken_ = 0;     // bytes allocated since then inside [given_lo_, given_hi_)
+  uintptr_t given_lo_ = 0, given_hi_ = 0;
   bool on_ = false;
+  bool every_free_ = false;
 };
 
 }  // namespace aixmalloc

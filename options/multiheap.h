@@ -265,7 +265,17 @@ class MultiheapLayer {
       o.largest_free = h.policy.largest_free();
       o.grow_calls = h.memory.grow_calls();
       if constexpr (requires(const P& q) { q.heap_statistics(f, i); }) h.policy.heap_statistics(f, i);
+      if (i == 0) heap_range(h.memory, &f.totals);
     }
+  }
+
+  // dbx's brk values, for heap 0: the start of its first segment and its newest segment's top.
+  static void heap_range(const HeapMemory& memory, ProcessFigures* t) {
+    const Segment* s = memory.segments();
+    if (s == nullptr) return;
+    t->brk_current = s->top;
+    while (s->next != nullptr) s = s->next;
+    t->brk_initial = s->base;
   }
 
   // pthread_atfork: every heap lock, in index order.

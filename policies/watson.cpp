@@ -22,10 +22,12 @@ size_t small_block(size_t request) {
 
 }  // namespace
 
+// AIX's table steps by 4 bytes up to 32 and by 8 up to 128, for its 8-byte prefix and 8-byte
+// alignment of 32-bit programs. Here every block is 16-byte aligned behind a 16-byte prefix, so
+// classes 4 or 8 bytes apart would be blocks of one size on separate lists: the classes step by 16
+// up to 256 (as AIX's do from 129), then by 32 to 512, and a class is exactly its usable size.
 size_t Watson::small_class(size_t request) {
-  if (request <= 32) return request <= 4 ? 4 : align_up(request, 4);
-  if (request <= 128) return align_up(request, 8);
-  if (request <= 256) return align_up(request, 16);
+  if (request <= 256) return request <= kAlignment ? kAlignment : align_up(request, kAlignment);
   return align_up(request, 32);
 }
 

@@ -6,8 +6,8 @@
 //   free block:  | size | by_address hook (3 words) | by_size hook (3 words) | ...
 //                                 best fit --> [ remainder stays here | caller gets the tail ]
 //
-// Requests of 512 bytes or less use Watson's built-in size classes (4-byte steps to 32, 8 to 128,
-// 16 to 256, 32 to 512): freed small blocks wait on their class list for the next request of that
+// Requests of 512 bytes or less use Watson's built-in size classes (16-byte steps to 256, 32 to
+// 512; AIX's 4- and 8-byte steps below 128 would not change a 16-byte-aligned block): freed small blocks wait on their class list for the next request of that
 // class instead of going back to the trees. When the trees cannot satisfy a request, the class
 // lists are given back to the trees (merging where they can) before the heap grows.
 #pragma once
@@ -45,8 +45,8 @@ class Watson {
   size_t disclaim_free();
   bool check(Text* why) const;
 
-  // The built-in class a small request maps to (AIX's table: 4-byte steps to 32 bytes, 8 to 128,
-  // 16 to 256, 32 to 512), in bytes of user data.
+  // The built-in class a small request maps to (16-byte steps to 256 bytes, 32 to 512), in bytes
+  // of user data: the usable size of its block.
   static size_t small_class(size_t request);
 
  private:

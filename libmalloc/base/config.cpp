@@ -127,12 +127,19 @@ void Parser::refuse(OptionId id, Variable var) {
 void Parser::parse_type(Span value) {
   Variable var = Variable::kMallocType;
   value = trim(value);
-  if (value.empty()) return;
+  if (value.empty()) {
+    const char* name = ctx_.program_replacement;
+    Span program{name, name != nullptr ? strlen(name) : 0};
+    if (!program.empty()) parse_replacement(program, program);
+    return;
+  }
   const char* fallback = spec(Policy::kYorktown).spelling;
+  if (value.n >= 5 && Span{value.p, 5}.iequals("user:"))
+    return parse_replacement(value, Span{value.p + 5, value.n - 5});
   Policy chosen = Policy::kYorktown;
   bool known = false;
   for (size_t i = 0; i < kPolicyCount; ++i) {
-    if (value.iequals(kPolicies[i].spelling)) {
+    if (value.iequals(kPolicies[i].spelling) && static_cast<Policy>(i) != Policy::kUser) {  // user:NAME
       chosen = static_cast<Policy>(i);
       known = true;
     }
@@ -168,15 +175,47 @@ void Parser::parse_type(Span value) {
     }
     return;
   }
-  if (value.n >= 5 && Span{value.p, 5}.iequals("user:")) {
-    diag(var).str("user-defined replacement ").quoted(value.p, value.n)
-        .str(" is not supported; using the default policy (").str(fallback).ch(')');
-    done();
-    return;
-  }
   diag(var).str("unknown policy ").quoted(value.p, value.n)
       .str("; using the default policy (").str(fallback).ch(')');
   done();
+}
+
+// user:NAME. A set-uid or set-gid process loads only what its owner's system provides: a bare name,
+// which the loader then looks up in the system's directories alone (it ignores LD_LIBRARY_PATH in
+// such a process), or a path in /lib, /lib64, /usr/lib or /usr/lib64 with no "." or ".." in it.
+void Parser::parse_replacement(Span value, Span name) {
+  Variable var = Variable::kMallocType;
+  const char* fallback = spec(Policy::kYorktown).spelling;
+  name = trim(name);
+  const char* why = nullptr;
+  if (name.empty()) {
+    why = " names no library";
+  } else if (name.n >= sizeof(cfg_->replacement)) {
+    why = " is too long a name";
+  } else if (ctx_.secure && !trusted_library(name)) {
+    why = " is refused in a set-uid or set-gid process (a bare name or a system directory only)";
+  }
+  if (why != nullptr) {
+    diag(var).quoted(value.p, value.n).str(why).str("; using the default policy (").str(fallback).ch(')');
+    done();
+    return;
+  }
+  memcpy(cfg_->replacement, name.p, name.n);
+  cfg_->replacement[name.n] = '\0';
+  cfg_->policy = Policy::kUser;
+  cfg_->policy_origin = Origin::kVariable;
+}
+
+bool Parser::trusted_library(Span name) {
+  if (memchr(name.p, '/', name.n) == nullptr) return true;
+  static const char* const kDirectories[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/"};
+  bool inside = false;
+  for (const char* d : kDirectories)
+    if (name.n > strlen(d) && memcmp(name.p, d, strlen(d)) == 0) inside = true;
+  if (!inside) return false;
+  for (size_t i = 0; i + 1 < name.n; ++i)
+    if (name.p[i] == '/' && name.p[i + 1] == '.') return false;  // no ./ or ../ and no hidden file
+  return true;
 }
 
 bool Parser::parse_destination(Variable var, const char* what, Span value, Destination* out,
@@ -435,13 +474,60 @@ void Parser::parse_signal(Span value) {
   cfg_->stats_signal = sig;
 }
 
+// AIXMALLOC_ZERO_SIZE: null (AIX's malloc(0) and friends return NULL) or pointer (glibc's).
+void Parser::parse_zero_size(Span value) {
+  value = trim(value);
+  if (value.empty() || value.iequals("pointer")) return;
+  if (value.iequals("null")) {
+    cfg_->zero_size_null = true;
+    return;
+  }
+  diag(Variable::kAixmallocZeroSize).quoted(value.p, value.n)
+      .str(" is not 'null' or 'pointer'; malloc(0) returns a pointer");
+  done();
+}
+
+// PSALLOC=early: AIX allocates paging space early and every free() disclaims what it frees, unless
+// NODISCLAIM=true. Under the policies disclaim applies to; NODISCLAIM alone says it changes nothing.
+void Parser::parse_psalloc(Span psalloc, Span nodisclaim) {
+  psalloc = trim(psalloc);
+  nodisclaim = trim(nodisclaim);
+  bool early = false, suppressed = false;
+  if (psalloc.iequals("early")) {
+    early = true;
+  } else if (!psalloc.empty() && !psalloc.iequals("late")) {
+    diag(Variable::kPsalloc).quoted(psalloc.p, psalloc.n)
+        .str(" is not 'early' or 'late'; free() gives no pages back");
+    done();
+  }
+  if (nodisclaim.iequals("true")) {
+    suppressed = true;
+    if (!early) {
+      diag(Variable::kNodisclaim).str("'true' has no effect without PSALLOC=early; ignored");
+      done();
+    }
+  } else if (!nodisclaim.empty() && !nodisclaim.iequals("false")) {
+    diag(Variable::kNodisclaim).quoted(nodisclaim.p, nodisclaim.n).str(" is not 'true' or 'false'; ")
+        .str(early ? "PSALLOC=early disclaims at every free" : "ignored");
+    done();
+  }
+  if (!early || suppressed) return;
+  if (!(spec(OptionId::kDisclaim).policies & (1u << static_cast<unsigned>(cfg_->policy)))) {
+    diag(Variable::kPsalloc).str("'early' does not apply to MALLOCTYPE=").str(spec(cfg_->policy).spelling)
+        .str("; ignored");
+    done();
+    return;
+  }
+  cfg_->psalloc_early = true;
+}
+
 void Parser::apply_policy_matrix() {
   unsigned policy_bit = 1u << static_cast<unsigned>(cfg_->policy);
   for (size_t i = 0; i < kOptionCount; ++i) {
     OptionValue& v = cfg_->options[i];
     if (!v.on) continue;
     const OptionSpec& o = kOptions[i];
-    if (!(o.policies & policy_bit)) {
+    if (!(o.policies & policy_bit) || cfg_->policy == Policy::kUser) {  // a replacement takes no option
       diag(v.source).quoted(o.name, strlen(o.name)).str(" does not apply to MALLOCTYPE=")
           .str(spec(cfg_->policy).spelling).str("; ignored");
       done();
@@ -482,6 +568,8 @@ void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out
   p.parse_stats(Variable::kAixmallocStatsJson, span(Variable::kAixmallocStatsJson), &out->stats_json);
   p.parse_stats(Variable::kAixmallocLeaksJson, span(Variable::kAixmallocLeaksJson), &out->leaks_json);
   p.parse_signal(span(Variable::kAixmallocStatsSignal));
+  p.parse_zero_size(span(Variable::kAixmallocZeroSize));
+  p.parse_psalloc(span(Variable::kPsalloc), span(Variable::kNodisclaim));
   p.apply_policy_matrix();
   p.apply_debug_rules();
 }

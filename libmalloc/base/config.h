@@ -128,6 +128,9 @@ struct Config {
   Destination stats_json;  // AIXMALLOC_STATS_JSON
   Destination leaks_json;  // AIXMALLOC_LEAKS_JSON
   int stats_signal = 0;     // AIXMALLOC_STATS_SIGNAL: the signal number, 0 when off
+  bool zero_size_null = false;  // AIXMALLOC_ZERO_SIZE=null: AIX's malloc(0) == NULL
+  bool psalloc_early = false;   // PSALLOC=early and no NODISCLAIM=true: every free disclaims
+  char replacement[256] = {};   // MALLOCTYPE=user:NAME (or the program's name for it): NAME
   Diagnostics diagnostics;
 
   const OptionValue& option(OptionId id) const { return options[static_cast<size_t>(id)]; }
@@ -146,6 +149,9 @@ struct RawVariables {
 struct ParseContext {
   bool is_64bit = sizeof(void*) == 8;
   bool secure = false;  // AT_SECURE: file destinations are refused
+  // The program's _malloc_user_defined_name, when it defines one: read as MALLOCTYPE=user:NAME
+  // when MALLOCTYPE is not set.
+  const char* program_replacement = nullptr;
 };
 
 // The pure parser. Writes every field of *out; never allocates; safe on hostile input of any length.

@@ -36,12 +36,17 @@ class Parser {
   void done();
 
   void parse_type(Span value);
+  // MALLOCTYPE=user:NAME (`value`, for the diagnostic) or the program's name for its replacement.
+  void parse_replacement(Span value, Span name);
+  bool trusted_library(Span name);
   void parse_tokens(Variable var, Span value);
   void parse_multiheap(Span value);
   void parse_disclaim(Span value);
   void parse_debug(Span value);  // config_debug.cpp
   void parse_stats(Variable var, Span value, Destination* out);
   void parse_signal(Span value);
+  void parse_zero_size(Span value);
+  void parse_psalloc(Span psalloc, Span nodisclaim);
   void apply_policy_matrix();
   void apply_debug_rules();  // config_debug.cpp; after apply_policy_matrix
 

@@ -21,7 +21,7 @@ namespace aixmalloc {
 inline constexpr unsigned kMaxBuckets = 128;  // number_of_buckets' largest value
 inline constexpr unsigned kPoolClasses = 16;  // the pool's size classes
 
-enum class Unit : uint8_t { kBytes, kCount, kIndex, kHolder };
+enum class Unit : uint8_t { kBytes, kCount, kIndex, kHolder, kAddress };
 enum class FigureOrigin : uint8_t { kAix, kOwn };
 
 enum class SectionId : uint8_t {

@@ -85,7 +85,8 @@ for p in table["policy"]:
     if built[p] and p not in tags("MALLOCTYPE", True):
         problems.append(f"aixmalloc(7), MALLOCTYPE: no entry for {p}")
 text = "\n".join(l for l in man if not l.startswith(".TH "))  # the title is AIXMALLOC
-variables = re.findall(r"(?<![A-Za-z_])[A-Z_]*MALLOC[A-Z_]*", re.sub(r"\\f[BIRP]", " ", text))
+variables = re.findall(r"(?<![A-Za-z_])(?:[A-Z_]*MALLOC[A-Z_]*|PSALLOC|NODISCLAIM)(?![A-Za-z_])",
+                       re.sub(r"\\f[BIRP]", " ", text))
 check("aixmalloc(7), variables", sorted(set(variables)), table["variable"])
 if problems:
     sys.exit("\n".join(problems))

@@ -51,6 +51,39 @@ TEST(Config, MallocTypeSpellingsAreCaseInsensitive) {
   EXPECT_TRUE(parse({{V::kMallocType, ""}}).lines.empty());
 }
 
+TEST(Config, ZeroSizeNullIsOptIn) {
+  EXPECT_FALSE(parse({}).cfg.zero_size_null);
+  EXPECT_TRUE(parse({{V::kAixmallocZeroSize, "null"}}).cfg.zero_size_null);
+  EXPECT_TRUE(parse({{V::kAixmallocZeroSize, " NULL "}}).cfg.zero_size_null);
+  Parsed ptr = parse({{V::kAixmallocZeroSize, "pointer"}});
+  EXPECT_FALSE(ptr.cfg.zero_size_null);
+  EXPECT_TRUE(ptr.lines.empty());
+  Parsed bad = parse({{V::kAixmallocZeroSize, "0"}});
+  EXPECT_FALSE(bad.cfg.zero_size_null);
+  ASSERT_EQ(bad.lines.size(), 1u);
+  EXPECT_EQ(bad.lines[0], "AIXMALLOC_ZERO_SIZE: '0' is not 'null' or 'pointer'; malloc(0) returns a pointer");
+}
+
+TEST(Config, PsallocEarlyDisclaimsUnlessNodisclaim) {
+  EXPECT_TRUE(parse({{V::kPsalloc, "early"}}).cfg.psalloc_early);
+  EXPECT_TRUE(parse({{V::kPsalloc, "early"}, {V::kMallocType, "watson"}}).cfg.psalloc_early);
+  EXPECT_TRUE(parse({{V::kPsalloc, "early"}, {V::kNodisclaim, "false"}}).cfg.psalloc_early);
+  Parsed off = parse({{V::kPsalloc, "early"}, {V::kNodisclaim, "true"}});
+  EXPECT_FALSE(off.cfg.psalloc_early);
+  EXPECT_TRUE(off.lines.empty());
+  EXPECT_FALSE(parse({{V::kPsalloc, "late"}}).cfg.psalloc_early);
+  Parsed alone = parse({{V::kNodisclaim, "true"}});
+  ASSERT_EQ(alone.lines.size(), 1u);
+  EXPECT_EQ(alone.lines[0], "NODISCLAIM: 'true' has no effect without PSALLOC=early; ignored");
+  Parsed three = parse({{V::kPsalloc, "early"}, {V::kMallocType, "3.1_64BIT"}});
+  EXPECT_FALSE(three.cfg.psalloc_early);
+  ASSERT_EQ(three.lines.size(), 1u);
+  EXPECT_EQ(three.lines[0], "PSALLOC: 'early' does not apply to MALLOCTYPE=3.1_64BIT; ignored");
+  Parsed bad = parse({{V::kPsalloc, "yes"}});
+  ASSERT_EQ(bad.lines.size(), 1u);
+  EXPECT_EQ(bad.lines[0], "PSALLOC: 'yes' is not 'early' or 'late'; free() gives no pages back");
+}
+
 TEST(Config, UnknownMallocTypeFallsBackToTheDefault) {
   Parsed p = parse({{V::kMallocType, "fastest"}});
   EXPECT_EQ(p.cfg.policy, Policy::kYorktown);
@@ -84,13 +117,56 @@ TEST(Config, LegacyMallocTypeValues) {
   EXPECT_TRUE(debug.lines.empty());
   EXPECT_EQ(debug.cfg.policy, Policy::kYorktown);
   EXPECT_TRUE(debug.cfg.enabled(O::kCatchOverflow));
-  Parsed user = parse({{V::kMallocType, "user:libmine.a"}});
-  ASSERT_EQ(user.lines.size(), 1u);
-  EXPECT_EQ(user.lines[0],
-            "MALLOCTYPE: user-defined replacement 'user:libmine.a' is not supported; using the default "
-            "policy (Yorktown)");
   Parsed buckets = parse({{V::kMallocType, "buckets"}});
   EXPECT_EQ(buckets.cfg.option(O::kBuckets).origin, Origin::kLegacy);
+}
+
+TEST(Config, UserNamesTheReplacementAndRefusesEveryOption) {
+  Parsed user = parse({{V::kMallocType, " USER:./libmine.so "}});
+  EXPECT_TRUE(user.lines.empty());
+  EXPECT_EQ(user.cfg.policy, Policy::kUser);
+  EXPECT_STREQ(user.cfg.replacement, "./libmine.so");
+  Parsed opts = parse({{V::kMallocType, "user:mine"}, {V::kMallocOptions, "pool,buckets"}, {V::kMallocDebug, "fill"}});
+  EXPECT_EQ(opts.cfg.policy, Policy::kUser);
+  EXPECT_FALSE(opts.cfg.enabled(O::kPool));
+  EXPECT_FALSE(opts.cfg.enabled(O::kFill));
+  ASSERT_EQ(opts.lines.size(), 3u);
+  EXPECT_EQ(opts.lines[0], "MALLOCOPTIONS: 'pool' does not apply to MALLOCTYPE=user; ignored");
+  EXPECT_EQ(opts.lines[2], "MALLOCDEBUG: 'fill' does not apply to MALLOCTYPE=user; ignored");
+  Parsed empty = parse({{V::kMallocType, "user:"}});
+  EXPECT_EQ(empty.cfg.policy, Policy::kYorktown);
+  ASSERT_EQ(empty.lines.size(), 1u);
+  EXPECT_EQ(empty.lines[0], "MALLOCTYPE: 'user:' names no library; using the default policy (Yorktown)");
+}
+
+TEST(Config, SetuidLoadsReplacementsFromSystemDirectoriesOnly) {
+  for (const char* ok : {"user:mine", "user:/usr/lib/x86_64-linux-gnu/libmine.so", "user:/lib64/m.so"}) {
+    Parsed p = parse({{V::kMallocType, ok}}, true);
+    EXPECT_EQ(p.cfg.policy, Policy::kUser) << ok;
+    EXPECT_TRUE(p.lines.empty()) << ok;
+  }
+  for (const char* bad :
+       {"user:./mine.so", "user:/tmp/mine.so", "user:/usr/lib/../../tmp/m.so", "user:/usr/libx/m.so"}) {
+    Parsed p = parse({{V::kMallocType, bad}}, true);
+    EXPECT_EQ(p.cfg.policy, Policy::kYorktown) << bad;
+    ASSERT_EQ(p.lines.size(), 1u) << bad;
+    EXPECT_EQ(p.lines[0], std::string("MALLOCTYPE: '") + bad +
+                              "' is refused in a set-uid or set-gid process (a bare name or a system "
+                              "directory only); using the default policy (Yorktown)");
+  }
+}
+
+TEST(Config, ProgramNamesItsReplacementWhenMallocTypeIsUnset) {
+  RawVariables raw;
+  ParseContext ctx;
+  ctx.program_replacement = "libmine";
+  Config c;
+  parse_config(raw, ctx, &c);
+  EXPECT_EQ(c.policy, Policy::kUser);
+  EXPECT_STREQ(c.replacement, "libmine");
+  raw[V::kMallocType] = "watson";
+  parse_config(raw, ctx, &c);
+  EXPECT_EQ(c.policy, Policy::kWatson);
 }
 
 TEST(Config, UnknownOptionsAreNamedAndIgnored) {

@@ -61,14 +61,15 @@ TEST(Watson, CarvesTheTailAndTheRemainderKeepsItsAddress) {
 }
 
 TEST(Watson, SmallRequestsUseTheBuiltInClasses) {
-  // AIX's classes: 4-byte steps to 32, 8-byte steps to 128, 16 to 256, 32 to 512.
-  EXPECT_EQ(Watson::small_class(1), 4u);
-  EXPECT_EQ(Watson::small_class(5), 8u);
-  EXPECT_EQ(Watson::small_class(32), 32u);
-  EXPECT_EQ(Watson::small_class(33), 40u);
-  EXPECT_EQ(Watson::small_class(40), 40u);
+  // 16-byte steps to 256 (AIX's 4- and 8-byte steps below 128 cannot differ in a 16-byte-aligned
+  // block), 32-byte steps to 512, as AIX's from 257; a class is the usable size of its blocks.
+  EXPECT_EQ(Watson::small_class(0), 16u);
+  EXPECT_EQ(Watson::small_class(1), 16u);
+  EXPECT_EQ(Watson::small_class(17), 32u);
+  EXPECT_EQ(Watson::small_class(33), 48u);
   EXPECT_EQ(Watson::small_class(129), 144u);
   EXPECT_EQ(Watson::small_class(144), 144u);
+  EXPECT_EQ(Watson::small_class(256), 256u);
   EXPECT_EQ(Watson::small_class(257), 288u);
   EXPECT_EQ(Watson::small_class(512), 512u);
   H h;
@@ -87,7 +88,7 @@ TEST(Watson, AFreedSmallBlockServesTheNextRequestOfItsClass) {
   void* a = h.alloc(100);
   void* b = h.alloc(300);
   h.release(a);
-  EXPECT_EQ(h.alloc(97), a);  // same class (104): LIFO reuse from the class list
+  EXPECT_EQ(h.alloc(97), a);  // same class (112): LIFO reuse from the class list
   h.release(b);
   EXPECT_EQ(h.alloc(289), b);
   EXPECT_TRUE(h.valid());

@@ -117,6 +117,14 @@ void print_configuration(const Config& c, const RawVariables& raw, bool is_64bit
       c.stats_signal ? spec(sig).name
       : refused      ? std::string(spec(sig).name) + ", ignored"
                      : "default");
+  // PSALLOC=early (unless NODISCLAIM=true) and AIXMALLOC_ZERO_SIZE: a row each, as a program reads them.
+  auto given = [&](Variable v) { return raw[v] && raw[v][strspn(raw[v], " \t")] != '\0'; };
+  row(spec(Variable::kPsalloc).name, c.psalloc_early ? "early" : "late",
+      c.psalloc_early ? spec(Variable::kPsalloc).name
+      : given(Variable::kPsalloc) || given(Variable::kNodisclaim) ? "PSALLOC, NODISCLAIM"
+                                                                  : "default");
+  row(spec(Variable::kAixmallocZeroSize).name, c.zero_size_null ? "null" : "pointer",
+      given(Variable::kAixmallocZeroSize) ? spec(Variable::kAixmallocZeroSize).name : "default");
   print_debug(c);
 }
 

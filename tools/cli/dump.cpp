@@ -4,6 +4,7 @@
 // skipped; a report ends at the first line that belongs to none of its parts.
 #include "tools/cli/dump.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "libmalloc/base/config.h"
@@ -213,10 +214,12 @@ size_t parse_status(const Lines& lines, size_t i, Dump* d) {
         d->policy = policy_from_algorithm(value);
         continue;
       }
+      // "pool.... 65536" and "disclaim.... on", or an older report's "pool:65536" and "disclaim".
       std::string_view name = line.substr(0, line.find(' '));
       std::string_view number =
           name.find(':') == std::string_view::npos ? "" : name.substr(name.find(':') + 1);
       name = name.substr(0, name.find(':'));
+      if (is_dotted) name = label, number = value;
       // As the JSON document writes them: a number when the option has one (pool without a cap
       // is pool:0), true otherwise.
       // The value is copied into JSON as is, so it must be a plain number.
@@ -254,6 +257,9 @@ size_t parse_status(const Lines& lines, size_t i, Dump* d) {
     std::optional<uint64_t> v = leading_number(value);
     if (f && f->unit == Unit::kHolder) {
       row.set(f->key, holder(value));
+    } else if (f && f->unit == Unit::kAddress) {
+      std::string text(trim(value));
+      row.set(f->key, strtoull(text.c_str(), nullptr, 16));
     } else if (f && v) {
       row.set(f->key, *v);
     }
