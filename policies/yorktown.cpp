@@ -46,21 +46,43 @@ void Yorktown::remove(FreeBlock* b) {
 }
 
 // Most splits and merges leave a block's size between its parent's and its children's, so the tree
-// keeps its shape and no descent, rotation or rebalancing is needed: a treap with distinct
-// priorities has only one shape, which this restores either way.
+// keeps its shape; otherwise the block moves by rotations, up while it is larger than its parent
+// or down while a child is larger, as far as it must and no further (taking it out and putting it
+// back descended from the root twice). A treap with distinct priorities has only one shape, so
+// the tree is the one insertion would have built, and the lowest-addressed fit the same.
 void Yorktown::settle(FreeBlock* b) {
   using Traits = Tree::node_traits;
   using Values = Tree::value_traits;
+  using Algo = boost::intrusive::bstree_algorithms<Traits>;
+  struct Rotate : Algo {  // the rotations Boost.Intrusive's treap makes, protected in their class
+    using Algo::rotate_left;
+    using Algo::rotate_right;
+  };
   LargerFirst above;
   auto node = Values::to_node_ptr(*b);
-  bool fits = true;
-  if (tree_.root().pointed_node() != node && above(*b, *Values::to_value_ptr(Traits::get_parent(node))))
-    fits = false;
-  for (auto child : {Traits::get_left(node), Traits::get_right(node)})
-    if (child && above(*Values::to_value_ptr(child), *b)) fits = false;
-  if (fits) return;
-  tree_.erase(Tree::s_iterator_to(*b));  // erase rotates by the children's order only
-  tree_.insert_equal(*b);
+  auto header = Traits::get_parent(tree_.root().pointed_node());
+  for (;;) {  // up
+    auto parent = Traits::get_parent(node);
+    if (parent == header || !above(*b, *Values::to_value_ptr(parent))) break;
+    auto grand = Traits::get_parent(parent);
+    if (Traits::get_left(parent) == node) {
+      Rotate::rotate_right(parent, node, grand, header);
+    } else {
+      Rotate::rotate_left(parent, node, grand, header);
+    }
+  }
+  for (;;) {  // down
+    auto left = Traits::get_left(node), right = Traits::get_right(node);
+    auto child = left;
+    if (!left || (right && above(*Values::to_value_ptr(right), *Values::to_value_ptr(left)))) child = right;
+    if (!child || !above(*Values::to_value_ptr(child), *b)) break;
+    auto parent = Traits::get_parent(node);
+    if (child == left) {
+      Rotate::rotate_right(node, left, parent, header);
+    } else {
+      Rotate::rotate_left(node, right, parent, header);
+    }
+  }
 }
 
 Yorktown::FreeBlock* Yorktown::take_place(FreeBlock* old, uintptr_t at, size_t size) {
