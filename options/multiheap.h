@@ -5,15 +5,22 @@
 // policy wrapped in its per-heap layers, and its counters. With multiheap off there is one heap.
 //
 // Until the process has a second thread every request goes to heap 0, so a single-threaded program
-// behaves as with one heap. After that each thread has a heap of its own to start from, given round
-// robin when it first allocates, then the heap it used last. It waits a few hundred cycles for that
-// heap if it is busy (heap critical sections are that short), and otherwise takes the first one
-// whose lock it gets without waiting; if all n are busy it waits for its own. Batches for the
-// thread cache always wait for the thread's heap (acquire_own): a batch is worth the wait, and
-// moving on would grow another heap each time a consumer thread flushes into this one (measured:
-// 54 MiB instead of 11 for one producer/consumer pair over 32 heaps). With considersize
-// it prefers, among the heaps it can lock, one whose largest free block fits the request, so memory
-// is reused instead of growing another heap (and pays for looking).
+// behaves as with one heap. After that each thread has a heap of its own to start from, given when
+// it first allocates: the lowest-numbered heap that the fewest live threads start from, so threads
+// spread over the heaps while they run, and a thread that replaces an exited one takes over its
+// heap and the free memory in it (handed out round robin, heaps all grew in a program that keeps
+// replacing its threads). It keeps to that heap: it waits a few hundred cycles for it if it is busy
+// (heap critical sections are that short), and otherwise takes, for that request only, the
+// lowest-numbered heap whose lock it gets without waiting (so no more heaps grow than threads run
+// at once); if all n are busy it waits for its own. (A thread that moved for good to the heap it
+// used last left the memory of its own heap to the threads that free into it: 2 to 5 times the
+// live bytes with threads that free each other's blocks.) Batches for the thread cache always wait for
+// the thread's heap (acquire_own): a batch is worth the wait, and moving on would grow another heap
+// each time a consumer thread flushes into this one (measured: 54 MiB instead of 11 for one
+// producer/consumer pair over 32 heaps). With considersize it prefers, among the heaps it can lock,
+// one whose largest free block fits the request, so memory is reused instead of growing another
+// heap (and pays for looking). Without it, a request of more than 512 bytes that the thread's heap
+// could only serve by growing is served by another heap that has room, if one is free at once.
 //
 // DESIGN.md says "starting after the last one it used"; starting *at* it keeps an uncontended thread
 // on one heap, whose blocks are warm in its cache, and still spreads threads when they collide.
@@ -34,6 +41,7 @@
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/platform.h"
 #include "libmalloc/base/statistics.h"
+#include "libmalloc/base/thread_exit.h"
 #include "policies/policy.h"
 
 namespace aixmalloc {
@@ -45,6 +53,9 @@ class HeapSelector {
     heaps_ = heaps;
     count_ = count;
     considersize_ = considersize;
+    // The count of live threads per heap needs each thread's exit (without it, heaps are handed out
+    // by that count all the same, only never given back).
+    if (count > 1 && !s_hook_added) s_hook_added = thread_exit::add_hook(on_thread_exit);
   }
   unsigned count() const { return count_; }
 
@@ -60,16 +71,34 @@ class HeapSelector {
       chosen = &heaps_[start];
       chosen->lock.lock();
     }
-    t_heap = chosen->index + 1;
+    if (chosen->index >= used_.load(std::memory_order_relaxed)) raise_used(chosen->index + 1);
+    // A heap that would have to grow for a request beyond the small sizes lends it from another
+    // heap's free space first, if one has room: memory freed into the heap of a thread that is gone
+    // or idle serves the threads that run (the thread keeps its own heap for its next request).
+    if (need > kLendAbove && chosen->policy.largest_free() < need) {
+      if (HeapT* other = other_with_room(chosen, need)) {
+        chosen->lock.unlock();
+        return other;
+      }
+    }
     return chosen;
   }
 
   // The heap this thread starts from (index + 1; 0: not chosen yet), to hand down to the next thread
   // when this one exits: a program that replaces its threads keeps using the same heaps instead of
   // spreading over all n of them.
+  // It is taken only while no live thread starts from it.
   static unsigned home() { return t_heap; }
-  static void inherit(unsigned home) {
-    if (t_heap == 0) t_heap = home;
+  void inherit(unsigned home) {
+    if (t_heap != 0 || home == 0 || home > count_ || s_homes[home - 1].load(std::memory_order_relaxed) != 0) return;
+    t_heap = home;
+    count_home(home - 1);
+  }
+
+  // In a forked child only the calling thread lives on: the others' counts go.
+  void forget_other_threads() {
+    for (auto& n : s_homes) n.store(0, std::memory_order_relaxed);
+    if (t_home != 0) s_homes[t_home - 1].store(1, std::memory_order_relaxed);
   }
 
   // The thread's own heap, not locked.
@@ -83,20 +112,75 @@ class HeapSelector {
   }
 
  private:
-  // The heap this thread used last (index + 1; 0 before its first request): one initial-exec TLS
-  // word. A thread's first heap is handed out round robin.
+  // The heap this thread starts from (index + 1; 0 before its first request): one initial-exec TLS
+  // word. A thread's heap is the one the fewest live threads start from (first_home()).
   static inline __thread unsigned t_heap = 0;
+  // The heap this thread is counted in (index + 1; 0: none), and the count of live threads per heap.
+  static inline __thread unsigned t_home = 0;
+  static inline std::atomic<unsigned> s_homes[kMaxHeaps] = {};
+  static inline bool s_hook_added = false;
+
   unsigned current() {
-    if (t_heap == 0 || t_heap > count_)
-      t_heap = next_.fetch_add(1, std::memory_order_relaxed) % count_ + 1;
+    if (t_heap == 0 || t_heap > count_) t_heap = first_home() + 1;
     return t_heap - 1;
   }
 
+  // The lowest-numbered heap with the fewest live threads (two threads choosing at once may both
+  // take it: they then spread when they collide, as any two threads on one heap do).
+  unsigned first_home() {
+    unsigned best = 0, least = ~0u;
+    for (unsigned i = 0; i < count_ && least != 0; ++i) {
+      unsigned n = s_homes[i].load(std::memory_order_relaxed);
+      if (n < least) {
+        least = n;
+        best = i;
+      }
+    }
+    count_home(best);
+    return best;
+  }
+
+  // Counts this thread in heap i until it exits; not while its exit cannot be watched (while the
+  // exit hook is being set up, or once the thread's exit has begun).
+  static void count_home(unsigned i) {
+    if (t_home != 0 || !s_hook_added || !thread_exit::watch()) return;
+    s_homes[i].fetch_add(1, std::memory_order_relaxed);
+    t_home = i + 1;
+  }
+
+  static void on_thread_exit() {
+    if (t_home == 0) return;
+    s_homes[t_home - 1].fetch_sub(1, std::memory_order_relaxed);
+    t_home = 0;
+  }
+
+  // After its own heap, the lowest-numbered one free: threads that collide move down, not round
+  // the ring, so no more heaps grow than threads run at once (plus one).
   HeapT* first_free(unsigned start) {
     if (heaps_[start].lock.try_lock_briefly()) return &heaps_[start];
-    for (unsigned i = 1, h = start + 1 == count_ ? 0 : start + 1; i < count_;
-         ++i, h = h + 1 == count_ ? 0 : h + 1)
-      if (heaps_[h].lock.try_lock()) return &heaps_[h];
+    for (unsigned h = 0; h < count_; ++h)
+      if (h != start && heaps_[h].lock.try_lock()) return &heaps_[h];
+    return nullptr;
+  }
+
+  static constexpr size_t kLendAbove = 512 + kHeaderSize;
+
+  void raise_used(unsigned n) {
+    unsigned u = used_.load(std::memory_order_relaxed);
+    while (u < n && !used_.compare_exchange_weak(u, n, std::memory_order_relaxed)) {
+    }
+  }
+
+  // Another heap that has been used, whose lock is free now and whose largest free block holds
+  // `need`, locked; nullptr if none. Called with `self` locked: try_lock only, never waits.
+  HeapT* other_with_room(HeapT* self, size_t need) {
+    unsigned used = used_.load(std::memory_order_relaxed);
+    for (unsigned h = 0; h < used && h < count_; ++h) {
+      HeapT* heap = &heaps_[h];
+      if (heap == self || !heap->lock.try_lock()) continue;
+      if (heap->policy.largest_free() >= need) return heap;
+      heap->lock.unlock();
+    }
     return nullptr;
   }
 
@@ -120,7 +204,7 @@ class HeapSelector {
   }
 
   HeapT* heaps_ = nullptr;
-  std::atomic<unsigned> next_{0};
+  std::atomic<unsigned> used_{1};  // heaps 0 .. used_-1 have served a request (0 serves the first)
   unsigned count_ = 1;
   bool considersize_ = false;
 };
@@ -287,6 +371,7 @@ class MultiheapLayer {
   }
   void fork_child() {
     for (unsigned i = 0; i < heap_count(); ++i) heaps_[i].lock.reset_in_child();
+    selector_.forget_other_threads();
   }
   // In a child forked without the locks (libmalloc/fork.cpp): a heap whose lock was held may be
   // half-way through a change that will never finish. Its memory passes in the address map to an
@@ -334,7 +419,7 @@ class MultiheapLayer {
   }
   // The heap this thread starts from, handed down to the thread that takes over its cache.
   unsigned thread_home() const { return HeapSelector<HeapT>::home(); }
-  void inherit_thread_home(unsigned home) { HeapSelector<HeapT>::inherit(home); }
+  void inherit_thread_home(unsigned home) { selector_.inherit(home); }
 
  private:
   static HeapT* heap_of(void* p, Owner o, const char* call) {

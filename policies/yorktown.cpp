@@ -45,18 +45,85 @@ void Yorktown::remove(FreeBlock* b) {
   free_bytes_ -= b->size();
 }
 
+// Most splits and merges leave a block's size between its parent's and its children's, so the tree
+// keeps its shape; otherwise the block moves by rotations, up while it is larger than its parent
+// or down while a child is larger, as far as it must and no further (taking it out and putting it
+// back descended from the root twice). A treap with distinct priorities has only one shape, so
+// the tree is the one insertion would have built, and the lowest-addressed fit the same.
+void Yorktown::settle(FreeBlock* b) {
+  using Traits = Tree::node_traits;
+  using Values = Tree::value_traits;
+  using Algo = boost::intrusive::bstree_algorithms<Traits>;
+  struct Rotate : Algo {  // the rotations Boost.Intrusive's treap makes, protected in their class
+    using Algo::rotate_left;
+    using Algo::rotate_right;
+  };
+  LargerFirst above;
+  auto node = Values::to_node_ptr(*b);
+  auto header = Traits::get_parent(tree_.root().pointed_node());
+  for (;;) {  // up
+    auto parent = Traits::get_parent(node);
+    if (parent == header || !above(*b, *Values::to_value_ptr(parent))) break;
+    auto grand = Traits::get_parent(parent);
+    if (Traits::get_left(parent) == node) {
+      Rotate::rotate_right(parent, node, grand, header);
+    } else {
+      Rotate::rotate_left(parent, node, grand, header);
+    }
+  }
+  for (;;) {  // down
+    auto left = Traits::get_left(node), right = Traits::get_right(node);
+    auto child = left;
+    if (!left || (right && above(*Values::to_value_ptr(right), *Values::to_value_ptr(left)))) child = right;
+    if (!child || !above(*Values::to_value_ptr(child), *b)) break;
+    auto parent = Traits::get_parent(node);
+    if (child == left) {
+      Rotate::rotate_right(node, left, parent, header);
+    } else {
+      Rotate::rotate_left(node, right, parent, header);
+    }
+  }
+}
+
+Yorktown::FreeBlock* Yorktown::take_place(FreeBlock* old, uintptr_t at, size_t size) {
+  free_bytes_ += size - old->size();
+  auto* b = new (reinterpret_cast<void*>(at)) FreeBlock;
+  b->size_flags = size;
+  tree_.replace_node(Tree::s_iterator_to(*old), *b);
+  settle(b);
+  return b;
+}
+
 Yorktown::FreeBlock* Yorktown::insert_merging(uintptr_t at, size_t size) {
   auto [left, right] = touching_free_blocks(tree_, at, size, ByAddress(), kHeapName);
-  if (right) {
-    size += right->size();
-    remove(right);
+  if (left) {  // the lower neighbour grows over the block (and the upper neighbour) in its place
+    if (right) {
+      size += right->size();
+      remove(right);
+    }
+    free_bytes_ += size;
+    left->size_flags = left->size() + size;
+    settle(left);
+    return left;
   }
-  if (left) {
-    at = left->addr();
-    size += left->size();
-    remove(left);
-  }
+  // The block (with the upper neighbour) takes the upper neighbour's place: nothing lies between.
+  if (right) return take_place(right, at, size + right->size());
   return make_free(at, size);
+}
+
+// b is still in the tree: the runt after the allocated head takes b's place (usually without moving).
+void* Yorktown::carve_in_place(FreeBlock* b, size_t need) {
+  uintptr_t at = b->addr();
+  size_t size = b->size();
+  if (size - need >= kMinBlock) {
+    take_place(b, at + need, size - need);
+    size = need;
+  } else {
+    remove(b);
+  }
+  BlockHeader* h = BlockHeader::at(at);
+  h->mark_in_use(size);
+  return h->user();
 }
 
 void* Yorktown::carve(FreeBlock* b, size_t need) {
@@ -102,8 +169,9 @@ void* Yorktown::allocate(size_t size, size_t align) {
     b = lowest_fit(search);
     if (b == nullptr) return nullptr;
   }
+  if (align <= kAlignment) return carve_in_place(b, need);
   remove(b);
-  return align <= kAlignment ? carve(b, need) : carve_aligned(b, need, align);
+  return carve_aligned(b, need, align);
 }
 
 BlockState Yorktown::state(void* p) const { return tiled_block_state(*memory_, p, kMinBlock); }

@@ -80,8 +80,16 @@ class Yorktown {
   FreeBlock* lowest_fit(size_t need) const;
   FreeBlock* make_free(uintptr_t at, size_t size);   // writes the prefix and inserts
   void remove(FreeBlock* b);
+  // After b's size changed, or b took another block's place in the address order: restores the
+  // heap order by size, in place when b is still no larger than its parent and no smaller than its
+  // children (nothing moves), else by taking b out and putting it back.
+  void settle(FreeBlock* b);
+  // The piece [at, at+size) takes the place of `old` in the tree (no free block lies between their
+  // addresses, so the address order holds) and the heap order is restored.
+  FreeBlock* take_place(FreeBlock* old, uintptr_t at, size_t size);
   FreeBlock* insert_merging(uintptr_t at, size_t size);  // free with coalescing
   void* carve(FreeBlock* b, size_t need);            // b removed from the tree already
+  void* carve_in_place(FreeBlock* b, size_t need);   // b still in the tree
   void* carve_aligned(FreeBlock* b, size_t need, size_t align);
   bool grow(size_t need);
 

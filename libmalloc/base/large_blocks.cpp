@@ -125,14 +125,19 @@ bool take_cached(size_t total, CachedRange* out, Evicted* expired) {
   return true;
 }
 
-// Fits a cached range to `total` bytes: the tail beyond it unmapped, or the range grown (in place,
-// or its pages moved to a new range). Returns the base, or 0 when it could not grow (the range is
-// then unmapped).
-uintptr_t fit(CachedRange c, size_t total) {
+// Fits a cached range to `*total` bytes: kept whole when it is at most twice that (its pages are
+// resident: a later, larger request takes them without faulting in fresh ones, where trimming and
+// growing again cost a fault per page), else the tail beyond it unmapped; or the range grown (in
+// place, or its pages moved to a new range). Returns the base and sets *total to the size kept, or
+// returns 0 when it could not grow (the range is then unmapped).
+uintptr_t fit(CachedRange c, size_t* total_io) {
+  size_t total = *total_io;
   if (c.size >= total) {
-    if (c.size > total) {
+    if (c.size - total > total) {
       address_map().clear(c.base + total, c.size - total);
       os::release(c.base + total, c.size - total);
+    } else {
+      *total_io = c.size;
     }
     return c.base;
   }
@@ -167,7 +172,7 @@ void* allocate(size_t size, size_t align) {
   bool cached = take_cached(total, &c, &expired);
   expired.unmap();
   if (cached) {
-    if (uintptr_t base = fit(c, total)) {
+    if (uintptr_t base = fit(c, &total)) {
       g_cache_hits.fetch_add(1, std::memory_order_relaxed);
       account(1, static_cast<int64_t>(total));
       g_allocations.fetch_add(1, std::memory_order_relaxed);

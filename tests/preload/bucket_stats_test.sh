@@ -34,8 +34,8 @@ sum=$(awk '$0 == "-----   ----------  -----------" {on=1; next} /^Allocation req
 [ "$sum" = "$buckets" ] || fail "buckets rows add up to $sum, not $buckets"
 
 # 2. Two heaps: one row each, adding up to the same totals as with one heap (the same program made
-# the same requests); the worker threads work in different heaps (handed out round robin), so
-# both heaps served bucket requests.
+# the same requests); the worker threads, alive at once, work in different heaps (a new thread
+# starts from the heap the fewest live threads use), so both heaps served bucket requests.
 run buckets,multiheap:2,bucket_statistics:stderr 2> "$work/two" > /dev/null
 rows=$(awk '$0 == "-----   -----------  -----------" {on=1; next} on' "$work/two")
 [ "$(wc -l <<< "$rows")" = 2 ] || fail "expected two heap rows: $rows"

@@ -20,6 +20,7 @@ namespace {
 namespace large = aixmalloc::large;
 using aixmalloc::address_map;
 using aixmalloc::kAlignment;
+using aixmalloc::kGranule;
 using aixmalloc::kLargeThreshold;
 using aixmalloc::Owner;
 using aixmalloc::OwnerKind;
@@ -130,8 +131,8 @@ TEST(LargeBlocks, OverAlignedBlockIsNotRemapped) {
   large::drop_cache();
 }
 
-// A freed range serves the next large request: trimmed when it is larger, grown when it is
-// smaller. Only a reused range needs clearing for calloc; a fresh one reads as zeros already.
+// A freed range serves the next large request: kept whole or trimmed when it is larger, grown when
+// it is smaller. Only a reused range needs clearing for calloc; a fresh one reads as zeros already.
 TEST(LargeBlocks, CacheServesTheNextRequest) {
   constexpr size_t kBig = 8 << 20, kSmaller = 6 << 20, kBigger = 12 << 20;
   large::drop_cache();
@@ -164,6 +165,27 @@ TEST(LargeBlocks, CacheServesTheNextRequest) {
   EXPECT_GE(large::drop_cache(), kBigger);
   EXPECT_EQ(large::totals().cached_ranges, 0u);
   EXPECT_EQ(large::drop_cache(), 0u);
+}
+
+// A cached range at most twice the request is kept whole (its pages stay resident for a later,
+// larger request: trimming and growing again faulted every page in afresh), a larger one trimmed.
+TEST(LargeBlocks, CachedRangeKeptWholeUpToTwiceTheRequest) {
+  constexpr size_t kBig = 8 << 20, kHalfPlus = 5 << 20, kSmall = 3 << 20;
+  large::drop_cache();
+  void* p = large::allocate(kBig, kAlignment);
+  ASSERT_NE(p, nullptr);
+  memset(p, 0x5a, kBig);
+  large::release(p, owner_of(p));
+  void* q = large::allocate(kHalfPlus, kAlignment);
+  ASSERT_EQ(q, p) << "the cached range was not reused";
+  EXPECT_GE(large::usable_size(q, owner_of(q)), kBig - kGranule) << "a range under twice the request was trimmed";
+  EXPECT_EQ(static_cast<unsigned char*>(q)[kBig - 4096], 0x5a) << "the kept pages lost their contents";
+  large::release(q, owner_of(q));
+  void* r = large::allocate(kSmall, kAlignment);
+  ASSERT_EQ(r, p);
+  EXPECT_LT(large::usable_size(r, owner_of(r)), 2 * kSmall) << "a range over twice the request was kept whole";
+  large::release(r, owner_of(r));
+  large::drop_cache();
 }
 
 // --- through the exported malloc --------------------------------------------------------------------
