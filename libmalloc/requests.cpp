@@ -217,43 +217,37 @@ void* allocate_debug(size_t size, const void* return_address) {
   return p;
 }
 
+// Runs one call of the program's; under MALLOCDEBUG=trace, as one record (options/malloc_trace.h),
+// whatever the stack does for it.
+template <class Fn>
+void* traced(trace::Op op, uintptr_t a, size_t b, Fn fn) {
+  if (__builtin_expect(trace::g_on, 0)) {
+    trace::Call c(op, a, b);
+    return c.done(fn());
+  }
+  return fn();
+}
+
 // memalign, posix_memalign, aligned_alloc, valloc, pvalloc and the aligned C++ operators. Each of
 // these three fires its USDT probe (probes.h) with the call's arguments and result.
 void* allocate_aligned(size_t align, size_t size) {
   if (replaced() && replacement::has_aligned()) return replacement::allocate_aligned(align, size);
-  void* q;
-  if (__builtin_expect(trace::g_on, 0)) {  // MALLOCDEBUG=trace: one record for the call
-    trace::Call c(trace::Op::kMemalign, align, size);
-    q = c.done(allocate_aligned_block(align, size));
-  } else {
-    q = allocate_aligned_block(align, size);
-  }
+  void* q = traced(trace::Op::kMemalign, align, size, [&] { return allocate_aligned_block(align, size); });
   AIXMALLOC_PROBE3(memalign, align, size, q);
   return q;
 }
 
 void* allocate_zeroed(size_t count, size_t size) {
   if (replaced()) return replacement::allocate_zeroed(count, size);
-  void* q;
-  if (__builtin_expect(trace::g_on, 0)) {
-    trace::Call c(trace::Op::kCalloc, count, size);
-    q = c.done(allocate_zeroed_block(count, size));
-  } else {
-    q = allocate_zeroed_block(count, size);
-  }
+  void* q = traced(trace::Op::kCalloc, count, size, [&] { return allocate_zeroed_block(count, size); });
   AIXMALLOC_PROBE3(calloc, count, size, q);
   return q;
 }
 
 // realloc and reallocarray.
 void* reallocate(void* p, size_t size) {
-  void* q;
-  if (__builtin_expect(trace::g_on, 0)) {
-    trace::Call c(trace::Op::kRealloc, reinterpret_cast<uintptr_t>(p), size);
-    q = c.done(reallocate_block(p, size));
-  } else {
-    q = reallocate_block(p, size);
-  }
+  void* q = traced(trace::Op::kRealloc, reinterpret_cast<uintptr_t>(p), size,
+                   [&] { return reallocate_block(p, size); });
   AIXMALLOC_PROBE3(realloc, p, size, q);
   return q;
 }
