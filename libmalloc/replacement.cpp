@@ -109,6 +109,26 @@ struct Inside {
   ~Inside() { t_inside = saved; }
 };
 
+// The file to dlopen for the name the user gave. A bare name without ".so" is NAME.so, looked up as
+// the loader looks up libraries. AIX names an archive and one of its members, `libm.a(mem64.o)` or
+// just `libm.a` (whose member the loader picks by the program's width); Linux has no shared members
+// in archives, so the archive's spelling names the shared object built from the same sources:
+// libm.a and libm.a(member) are libm.so, in the archive's directory if it has one.
+void shared_object_name(const char* name, char (&file)[sizeof(g_name) + 3]) {
+  size_t n = strlen(name);
+  memcpy(file, name, n + 1);
+  const char* open = strchr(name, '(');
+  if (open != nullptr && n > 0 && name[n - 1] == ')') {
+    n = static_cast<size_t>(open - name);  // the member goes: one shared object serves
+    file[n] = '\0';
+  }
+  if (n > 2 && memcmp(file + n - 2, ".a", 2) == 0) {
+    memcpy(file + n - 2, ".so", 4);
+    return;
+  }
+  if (strchr(file, '/') == nullptr && strstr(file, ".so") == nullptr) memcpy(file + n, ".so", 4);
+}
+
 }  // namespace
 
 bool load(const char* name) {
@@ -116,11 +136,8 @@ bool load(const char* name) {
   if (n >= sizeof(g_name)) n = sizeof(g_name) - 1;
   memcpy(g_name, name, n);
   g_name[n] = '\0';
-  // A bare name without ".so" is NAME.so, looked up as the loader looks up libraries.
   char file[sizeof(g_name) + 3];
-  memcpy(file, g_name, n + 1);
-  if (strchr(g_name, '/') == nullptr && strstr(g_name, ".so") == nullptr)
-    memcpy(file + n, ".so", 4);
+  shared_object_name(g_name, file);
 
   bool wanted = caller::g_wanted;
   caller::g_wanted = true;  // the loading requests note their caller

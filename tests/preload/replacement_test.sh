@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # MALLOCTYPE=user: with the example replacement (examples/replacement/simple_malloc.c): every entry
 # point reaches it, fork from a threaded process included; aligned requests without its optional
-# __posix_memalign__ go to the default policy and back; the program's _malloc_user_defined_name
-# and a bare name; options refused one line each; each way of failing gives its one line and the
+# __posix_memalign__ go to the default policy and back; the program's _malloc_user_defined_name,
+# a bare name and AIX's archive(member) spelling; options refused one line each; each way of failing gives its one line and the
 # default policy; python3 runs unchanged under the replacement.
 source "$(dirname "$0")/common.sh"
 lib="$AIXMALLOC_BUILD/tests"
@@ -26,6 +26,13 @@ out=$(LD_LIBRARY_PATH="$lib" MALLOCTYPE=user:simple_malloc preloaded "$prog" sim
 all_ok "a bare name" "$out"
 out=$(LD_LIBRARY_PATH="$lib" preloaded "$prog" simple_malloc.so) || fail "_malloc_user_defined_name: $out"
 all_ok "_malloc_user_defined_name" "$out"
+# AIX's archive spellings name the shared object of the same stem: NAME.a(member) and NAME.a.
+out=$(MALLOCTYPE="user:$lib/simple_malloc.a(mem64.o)" preloaded "$prog" "$lib/simple_malloc.so") ||
+  fail "an archive(member) name: $out"
+all_ok "an archive(member) name" "$out"
+out=$(LD_LIBRARY_PATH="$lib" MALLOCTYPE=user:simple_malloc.a preloaded "$prog" simple_malloc.so) ||
+  fail "a bare archive name: $out"
+all_ok "a bare archive name" "$out"
 no_diagnostics
 
 # Every MALLOCOPTIONS and MALLOCDEBUG option is refused with one line; the replacement still serves.
@@ -49,6 +56,7 @@ tail="; using the default policy (Yorktown)"
 refused "$lib/replacement_missing.so" \
   "aixmalloc: MALLOCTYPE: replacement '$lib/replacement_missing.so': lacks the required symbol __mallinfo__$tail"
 refused "$work/none.so" "aixmalloc: MALLOCTYPE: replacement '$work/none.so': cannot be loaded: $work/none.so: "
+refused "$work/none.a(mem64.o)" "aixmalloc: MALLOCTYPE: replacement '$work/none.a(mem64.o)': cannot be loaded: $work/none.so: "
 refused "$lib/replacement_constructor.so" \
   "aixmalloc: MALLOCTYPE: replacement '$lib/replacement_constructor.so': calls malloc while it is loaded (from a constructor)$tail"
 refused "$lib/replacement_init.so" \
