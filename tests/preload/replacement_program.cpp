@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
   check("malloc", grows("__malloc__", [&] { p = malloc(100); }) == 1 && p != nullptr);
   check("realloc", grows("__realloc__", [&] { p = realloc(p, 5000); }) == 1 && p != nullptr);
   check("free", grows("__free__", [&] { free(p); }) == 1);
+  // A size of 0 reaches the replacement as it is, whatever AIXMALLOC_ZERO_SIZE says: a replacement
+  // decides its own zero-size semantics (aixmalloc(7)).
+  check("malloc_zero", grows("__malloc__", [&] { p = malloc(0); }) == 1);
+  free(p);
   check("calloc", grows("__calloc__", [&] {
                     unsigned char* c = static_cast<unsigned char*>(calloc(10, 30));
                     bool zero = c != nullptr;

@@ -17,6 +17,9 @@ all_ok() {  # all_ok WHAT OUTPUT: every line of the program's is name=ok
 out=$(MALLOCTYPE="user:$lib/simple_malloc.so" preloaded "$prog" "$lib/simple_malloc.so") || fail "with __posix_memalign__: $out"
 all_ok "with __posix_memalign__" "$out"
 grep -q '^fork_child=ok$' <<< "$out" || fail "no fork check: $out"
+out=$(AIXMALLOC_ZERO_SIZE=null MALLOCTYPE="user:$lib/simple_malloc.so" preloaded "$prog" "$lib/simple_malloc.so") ||
+  fail "with AIXMALLOC_ZERO_SIZE=null: $out"
+all_ok "with AIXMALLOC_ZERO_SIZE=null" "$out"
 out=$(MALLOCTYPE="user:$lib/simple_malloc_no_memalign.so" preloaded "$prog" "$lib/simple_malloc_no_memalign.so") ||
   fail "without __posix_memalign__: $out"
 all_ok "without __posix_memalign__" "$out"
