@@ -41,29 +41,6 @@ constexpr size_t kMaxExtend = size_t{1} << 30;     // one extension in place, at
 // wherever the kernel puts it, with this much room: it can only grow in place by chance there.
 constexpr size_t kNoZoneReserve = size_t{64} << 20;
 
-// Under RLIMIT_AS, at most an eighth of the limit in one reservation (but at least a page).
-size_t within_limit(size_t size) {
-  size_t limit = os::address_space_limit();
-  if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, kPageSize);
-  return size < kPageSize ? kPageSize : size;
-}
-
-// Extends the area's reservation in place (caller holds g_lock): as much again as it has, within
-// its room; a single page when that much is refused.
-bool extend_area() {
-  size_t left = g_area.room - g_area.reserved;
-  if (left < kPageSize) return false;
-  size_t more = g_area.reserved < kMaxExtend ? g_area.reserved : kMaxExtend;
-  more = within_limit(align_up(more, kPageSize));
-  if (more > left) more = align_down(left, kPageSize);
-  uintptr_t end = g_area.base + g_area.reserved;
-  while (!zones::extend(end, more)) {
-    if (more == kPageSize) return false;
-    more = kPageSize;
-  }
-  g_area.reserved += more;
-  return true;
-}
 
 uint64_t inverse_of_odd(uint64_t odd) {
   uint64_t x = odd;  // Newton's iteration: each step doubles the correct low bits
@@ -75,7 +52,7 @@ uint64_t inverse_of_odd(uint64_t odd) {
 // hold blocks, not the pages of ThreadPool records.
 uintptr_t take_page(bool for_blocks) {
   uintptr_t top = g_area.used_top.load(std::memory_order_relaxed);
-  if (top + kPageSize > g_area.base + g_area.reserved && !extend_area()) return 0;
+  if (top + kPageSize > g_area.base + g_area.reserved && !g_area.grow(kPageSize, kMaxExtend)) return 0;
   if (for_blocks && g_area.max_bytes && g_block_bytes + kPageSize > g_area.max_bytes) {
     g_area.full.store(true, std::memory_order_relaxed);
     return 0;
@@ -263,27 +240,19 @@ bool configure(size_t max_bytes) {
   // max_size caps the pages that hold blocks (take_page); the area may grow a little beyond it, for
   // the ThreadPool records.
   size_t cap = max_bytes ? align_up(max_bytes, kPageSize) + (size_t{1} << 20) : zones::kZoneSize;
-  size_t size = within_limit(kFirstReserve < cap ? kFirstReserve : cap);
-  uintptr_t room_end = 0;
-  uintptr_t base = zones::reserve(size, &room_end);
-  if (base == 0) {
-    size = within_limit(kNoZoneReserve < cap ? kNoZoneReserve : cap);
-    while (base == 0 && size >= kPageSize) {
-      base = os::reserve(size, kPageSize);
-      if (base == 0) size = align_down(size / 2, kPageSize);
-    }
-    if (base == 0) return false;
-    room_end = base + cap;  // growing in place works there only if nothing lies above
-  }
+  zones::GrowingArea& range = g_area;
+  if (!range.open(kFirstReserve < cap ? kFirstReserve : cap, kNoZoneReserve < cap ? kNoZoneReserve : cap,
+                  kPageSize))
+    return false;
   if (!thread_exit::add_hook(on_thread_exit)) {
-    os::release(base, size);
+    os::release(range.base, range.reserved);
+    range = zones::GrowingArea{};
     return false;
   }
-  g_area.base = base;
-  g_area.reserved = size;
-  g_area.room = room_end - base < cap ? room_end - base : cap;
+  // Outside a zone, growing in place works only if nothing lies above: try up to the cap.
+  range.room = range.in_zone && range.room < cap ? range.room : cap;
   g_area.max_bytes = max_bytes;
-  g_area.used_top.store(base, std::memory_order_release);
+  g_area.used_top.store(range.base, std::memory_order_release);
   g_area.enabled = true;
   return true;
 }

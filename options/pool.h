@@ -36,6 +36,7 @@
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/platform.h"
 #include "libmalloc/base/statistics.h"
+#include "libmalloc/base/zones.h"
 
 namespace aixmalloc::pool {
 
@@ -92,10 +93,8 @@ struct ThreadPool {
 };
 
 // Process-wide state, written once at start-up (and when max_size is reached, not at all).
-struct Area {
-  uintptr_t base = 0;
-  size_t reserved = 0;                 // reserved so far (grows under the pool's lock)
-  size_t room = 0;                     // how large the reservation may grow: its zone, or max_size
+// base, reserved (grows under the pool's lock), room (its zone, or max_size): zones.h.
+struct Area : zones::GrowingArea {
   std::atomic<uintptr_t> used_top{0};  // pages below it are committed and initialised
   size_t max_bytes = 0;                // 0: no cap
   std::atomic<bool> full{false};       // max_bytes reached: block pages never return to the area

@@ -54,26 +54,6 @@ size_t g_records_committed = 0, g_records_reserved = 0;
 bool g_records_grow = false;  // in a zone: the records' reservation extends in place
 bool g_on = false, g_debug_ok = true, g_align_ok = true;
 
-size_t within_limit(size_t size) {
-  size_t limit = os::address_space_limit();
-  if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, kPageSize);
-  return size < kPageSize ? kPageSize : size;
-}
-
-bool extend_area() {
-  size_t left = g_area.room - g_area.reserved;
-  if (left < kPageSize) return false;
-  size_t more = within_limit(g_area.reserved < kMaxExtend ? g_area.reserved : kMaxExtend);
-  if (more > left) more = align_down(left, kPageSize);
-  uintptr_t end = g_area.base + g_area.reserved;
-  while (!zones::extend(end, more)) {
-    if (more == kPageSize) return false;
-    more = kPageSize;
-  }
-  g_area.reserved += more;
-  return true;
-}
-
 void publish_span(uintptr_t span) {
   g_area.used_span.store(span, std::memory_order_release);
   if (g_on && g_debug_ok && g_align_ok) g_area.fast_span.store(span, std::memory_order_release);
@@ -82,7 +62,7 @@ void publish_span(uintptr_t span) {
 // A fresh page of the area with its record, committed. Caller holds g_lock.
 Page* take_page() {
   uintptr_t span = g_area.used_span.load(std::memory_order_relaxed);
-  if (span + kPageSize > g_area.reserved && !extend_area()) return nullptr;
+  if (span + kPageSize > g_area.reserved && !g_area.grow(kPageSize, kMaxExtend)) return nullptr;
   size_t index = span >> kPageShift;
   size_t record_end = (index + 1) * sizeof(Page);
   if (record_end > g_records_committed) {
@@ -342,19 +322,9 @@ void apply_inline() {
 
 bool configure() {
   if (g_area.enabled) return true;
-  size_t size = within_limit(kFirstReserve);
-  uintptr_t room_end = 0;
-  uintptr_t base = zones::reserve(size, &room_end);
-  if (base == 0) {
-    size = within_limit(kNoZoneReserve);
-    while (base == 0 && size >= kPageSize) {
-      base = os::reserve(size, kPageSize);
-      if (base == 0) size = align_down(size / 2, kPageSize);
-    }
-    if (base == 0) return false;
-    room_end = base + size;
-  }
-  size_t room = room_end - base < kMaxRoom ? room_end - base : kMaxRoom;
+  zones::GrowingArea range;
+  if (!range.open(kFirstReserve, kNoZoneReserve, kPageSize)) return false;
+  size_t room = range.room < kMaxRoom ? range.room : kMaxRoom;
   // The records: in a zone of their own when there is one, reserved for the area's first pages and
   // extended in place as it grows; otherwise reserved for the whole room at once.
   size_t records = align_up(room / kPageSize * sizeof(Page), page_size());
@@ -369,14 +339,13 @@ bool configure() {
   }
   if (rec == 0 || !thread_exit::add_hook(on_thread_exit)) {
     if (rec) os::release(rec, records);
-    os::release(base, size);
+    os::release(range.base, range.reserved);
     return false;
   }
-  g_area.base = base;
+  range.room = room;
+  static_cast<zones::GrowingArea&>(g_area) = range;
   g_area.pages = reinterpret_cast<Page*>(rec);
   g_records_reserved = records;
-  g_area.reserved = size;
-  g_area.room = room;
   g_area.enabled = true;
   return true;
 }

@@ -32,6 +32,7 @@
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/platform.h"
 #include "libmalloc/base/statistics.h"
+#include "libmalloc/base/zones.h"
 #include "policies/policy.h"
 
 namespace aixmalloc::watson2 {
@@ -92,11 +93,9 @@ struct Heap {
 };
 
 // Process-wide: written at start-up and as the area grows (under the lock).
-struct Area {
-  uintptr_t base = 0;       // first page; 64 KiB aligned
+// base (the first page; 64 KiB aligned), reserved and room: zones.h.
+struct Area : zones::GrowingArea {
   Page* pages = nullptr;    // the records, Page[(p - base) >> kPageShift]
-  size_t reserved = 0;
-  size_t room = 0;
   std::atomic<uintptr_t> used_span{0};  // pages below base + used_span have records
   // What the inline paths of the exported malloc and free read (one compare each): malloc takes a
   // request inline when size < fast_below, free a pointer when p - base < fast_span. Both 0 while

@@ -69,4 +69,43 @@ uintptr_t reserve(size_t size, uintptr_t* room_end) {
 
 bool extend(uintptr_t end, size_t more) { return !AIXMALLOC_NO_ZONES && os::reserve_at(end, more) == 0; }
 
+size_t within_address_limit(size_t size, size_t unit) {
+  size_t limit = os::address_space_limit();
+  if (limit != SIZE_MAX && size > limit / 8) size = align_down(limit / 8, unit);
+  return size < unit ? unit : size;
+}
+
+bool GrowingArea::open(size_t first, size_t no_zone, size_t unit) {
+  size_t size = within_address_limit(first, unit);
+  uintptr_t room_end = 0;
+  uintptr_t start = reserve(size, &room_end);
+  in_zone = start != 0;
+  if (!in_zone) {
+    size = within_address_limit(no_zone, unit);
+    while (start == 0 && size >= unit) {
+      start = os::reserve(size, unit);
+      if (start == 0) size = align_down(size / 2, unit);
+    }
+    if (start == 0) return false;
+    room_end = start + size;
+  }
+  base = start;
+  reserved = size;
+  room = room_end - start;
+  return true;
+}
+
+bool GrowingArea::grow(size_t unit, size_t max_step) {
+  size_t left = room - reserved;
+  if (left < unit) return false;
+  size_t more = within_address_limit(align_up(reserved < max_step ? reserved : max_step, unit), unit);
+  if (more > left) more = align_down(left, unit);
+  while (!extend(base + reserved, more)) {
+    if (more == unit) return false;
+    more = unit;
+  }
+  reserved += more;
+  return true;
+}
+
 }  // namespace aixmalloc::zones

@@ -31,4 +31,22 @@ uintptr_t reserve(size_t size, uintptr_t* room_end);
 // kernel allows it.
 bool extend(uintptr_t end, size_t more);
 
+// An area of `unit`-sized pages that grows in place like sbrk (the pool's, watson2's):
+//   [base, base + reserved) reserved so far  |  up to base + room: where it may grow
+// open() reserves `first` bytes at the start of a zone (room: the zone), or without one `no_zone`
+// bytes wherever the kernel puts them, halved until it gives them (room: what it gave). Each size
+// is cut to an eighth of RLIMIT_AS. grow() extends the reservation in place by as much again as
+// it has (at most `max_step`), or by a single unit when that much is refused; false when the room
+// or the address space is used up. The owner serialises grow() with its own lock.
+struct GrowingArea {
+  uintptr_t base = 0;
+  size_t reserved = 0;
+  size_t room = 0;
+  bool in_zone = false;
+  bool open(size_t first, size_t no_zone, size_t unit);
+  bool grow(size_t unit, size_t max_step);
+};
+// Under RLIMIT_AS, at most an eighth of the limit in one reservation (but at least a unit).
+size_t within_address_limit(size_t size, size_t unit);
+
 }  // namespace aixmalloc::zones
