@@ -58,13 +58,16 @@ bool own(uintptr_t base, size_t size) {
 
 // The cache of freed mappings (aixmalloc's own; AIX says nothing of large blocks). A freed large
 // block's range stays mapped, its pages resident, for up to a second, and the next large request
-// takes it: trimmed to size, or grown by remapping its pages, so a program that frees and allocates
-// big buffers in turn does not fault in fresh pages for each one (glibc gets the same effect by
-// raising its mmap threshold). At most kCacheSlots ranges and kCacheBudget bytes; ranges older than
-// a second are unmapped at the next large request or free, and all of them by malloc_trim(). A
-// cached range keeps its address-map entries, with its prefix's check word cleared, so a free of a
-// stale pointer into it is still reported, never followed. The cache lock is a leaf: nothing else
-// is taken while it is held, and the system calls are made after it is released.
+// takes it, so a program that frees and allocates big buffers in turn does not fault in fresh pages
+// for each one (glibc gets the same effect by raising its mmap threshold). A freed range joins the
+// cached ranges it touches; a request takes the head of a larger range and leaves the rest cached
+// (or the whole range, when the rest could not serve a large request), or grows a smaller one by
+// remapping its pages. At most kCacheSlots ranges and kCacheBudget bytes; ranges older than a
+// second are unmapped at the next large request or free, and all of them by malloc_trim(). A cached
+// range keeps the address-map entries it had (the block taken from it owns its range anew), and
+// the prefix's check word of the block it held is cleared, so a free of a stale pointer into it is
+// still reported, never followed. The cache lock is a leaf: nothing else is taken while it is held,
+// and the system calls are made after it is released.
 constexpr unsigned kCacheSlots = 4;
 constexpr size_t kCacheBudget = size_t{64} << 20;
 constexpr uint64_t kCacheAgeNs = 1'000'000'000;
@@ -99,6 +102,34 @@ void remove_locked(unsigned i, Evicted* out) {
   g_cache[i] = g_cache[--g_cached];
 }
 
+// Puts a freed range in the cache, joined with the cached ranges it touches; the oldest ranges make
+// room (into *out, to be unmapped), and a range over the budget goes there itself.
+void insert_locked(CachedRange r, Evicted* out) {
+  for (unsigned i = 0; i < g_cached;) {
+    const CachedRange& c = g_cache[i];
+    if (c.base + c.size == r.base || r.base + r.size == c.base) {
+      if (c.base < r.base) r.base = c.base;
+      r.size += c.size;
+      remove_locked(i, nullptr);
+      i = 0;  // the joined range may touch one seen already
+    } else {
+      ++i;
+    }
+  }
+  if (r.size > kCacheBudget) {
+    out->range[out->n++] = r;
+    return;
+  }
+  while (g_cached == kCacheSlots || (g_cached && g_cached_bytes + r.size > kCacheBudget)) {
+    unsigned oldest = 0;
+    for (unsigned i = 1; i < g_cached; ++i)
+      if (g_cache[i].since < g_cache[oldest].since) oldest = i;
+    remove_locked(oldest, out);
+  }
+  g_cache[g_cached++] = r;
+  g_cached_bytes += r.size;
+}
+
 void expire_locked(uint64_t now, Evicted* out) {
   for (unsigned i = g_cached; i-- > 0;)
     if (now - g_cache[i].since >= kCacheAgeNs) remove_locked(i, out);
@@ -125,21 +156,27 @@ bool take_cached(size_t total, CachedRange* out, Evicted* expired) {
   return true;
 }
 
-// Fits a cached range to `*total` bytes: kept whole when it is at most twice that (its pages are
-// resident: a later, larger request takes them without faulting in fresh ones, where trimming and
-// growing again cost a fault per page), else the tail beyond it unmapped; or the range grown (in
-// place, or its pages moved to a new range). Returns the base and sets *total to the size kept, or
-// returns 0 when it could not grow (the range is then unmapped).
+// Fits a cached range to `*total` bytes: its head, the rest cached again when it can serve a large
+// request (its pages stay resident for the next one), else the whole range (*total then says how
+// much); or the range grown (in place, or its pages moved to a new range). Returns the base, owned
+// by the new block, or 0 when it could not grow or be owned (the range is then unmapped).
 uintptr_t fit(CachedRange c, size_t* total_io) {
   size_t total = *total_io;
   if (c.size >= total) {
-    if (c.size - total > total) {
-      address_map().clear(c.base + total, c.size - total);
-      os::release(c.base + total, c.size - total);
+    if (c.size - total >= kLargeThreshold) {
+      Evicted out;
+      {
+        LockGuard guard(g_cache_lock);
+        insert_locked(CachedRange{c.base + total, c.size - total, c.since}, &out);
+      }
+      out.unmap();
     } else {
-      *total_io = c.size;
+      total = *total_io = c.size;
     }
-    return c.base;
+    if (own(c.base, total)) return c.base;
+    address_map().clear(c.base, total);
+    os::release(c.base, total);
+    return 0;
   }
   if (os::remap_in_place(c.base, c.size, total)) {
     if (own(c.base, total)) return c.base;
@@ -238,14 +275,7 @@ void release(void* p, Owner owner) {
     LockGuard guard(g_cache_lock);
     uint64_t now = os::now_ns();
     expire_locked(now, &out);
-    while (g_cached == kCacheSlots || (g_cached && g_cached_bytes + m.size > kCacheBudget)) {
-      unsigned oldest = 0;
-      for (unsigned i = 1; i < g_cached; ++i)
-        if (g_cache[i].since < g_cache[oldest].since) oldest = i;
-      remove_locked(oldest, &out);
-    }
-    g_cache[g_cached++] = CachedRange{m.base, m.size, now};
-    g_cached_bytes += m.size;
+    insert_locked(CachedRange{m.base, m.size, now}, &out);
   } else {
     out.range[out.n++] = CachedRange{m.base, m.size, 0};
   }

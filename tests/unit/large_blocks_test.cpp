@@ -167,24 +167,43 @@ TEST(LargeBlocks, CacheServesTheNextRequest) {
   EXPECT_EQ(large::drop_cache(), 0u);
 }
 
-// A cached range at most twice the request is kept whole (its pages stay resident for a later,
-// larger request: trimming and growing again faulted every page in afresh), a larger one trimmed.
-TEST(LargeBlocks, CachedRangeKeptWholeUpToTwiceTheRequest) {
-  constexpr size_t kBig = 8 << 20, kHalfPlus = 5 << 20, kSmall = 3 << 20;
+// A request takes the head of a larger cached range; the rest stays cached, its pages resident,
+// when it can serve a large request, else the block keeps the whole range. A freed block joins the
+// cached range it touches, so the next request of the first size takes the whole range again, no
+// page of it faulted in afresh (trimming and growing again faulted every page in).
+TEST(LargeBlocks, CachedRangesAreSplitAndJoined) {
+  constexpr size_t kBig = 12 << 20, kMost = 9 << 20, kHead = 5 << 20;
   large::drop_cache();
   void* p = large::allocate(kBig, kAlignment);
   ASSERT_NE(p, nullptr);
   memset(p, 0x5a, kBig);
   large::release(p, owner_of(p));
-  void* q = large::allocate(kHalfPlus, kAlignment);
+  void* q = large::allocate(kMost, kAlignment);  // the rest, under 4 MiB, could serve no request
   ASSERT_EQ(q, p) << "the cached range was not reused";
-  EXPECT_GE(large::usable_size(q, owner_of(q)), kBig - kGranule) << "a range under twice the request was trimmed";
+  EXPECT_GE(large::usable_size(q, owner_of(q)), kBig - kGranule) << "a rest too small to serve was cut off";
   EXPECT_EQ(static_cast<unsigned char*>(q)[kBig - 4096], 0x5a) << "the kept pages lost their contents";
+  EXPECT_EQ(large::totals().cached_ranges, 0u);
   large::release(q, owner_of(q));
-  void* r = large::allocate(kSmall, kAlignment);
-  ASSERT_EQ(r, p);
-  EXPECT_LT(large::usable_size(r, owner_of(r)), 2 * kSmall) << "a range over twice the request was kept whole";
-  large::release(r, owner_of(r));
+
+  void* head = large::allocate(kHead, kAlignment);
+  ASSERT_EQ(head, p);
+  size_t head_size = large::usable_size(head, owner_of(head));
+  EXPECT_LT(head_size, kHead + kGranule) << "the range was not split";
+  EXPECT_EQ(large::totals().cached_ranges, 1u) << "the rest of the range was not kept";
+  EXPECT_GE(large::totals().cached_bytes, kBig - kHead - kGranule);
+  void* rest = large::allocate(kBig - kHead - 2 * kGranule, kAlignment);
+  ASSERT_NE(rest, nullptr);
+  EXPECT_GE(reinterpret_cast<uintptr_t>(rest), reinterpret_cast<uintptr_t>(head) + head_size)
+      << "the second request did not take the rest";
+  EXPECT_EQ(static_cast<unsigned char*>(rest)[kBig - kHead - 4 * kGranule], 0x5a) << "the rest lost its pages";
+  EXPECT_EQ(owner_of(rest).object<void>(), owner_of(at(rest, kGranule)).object<void>());
+  large::release(rest, owner_of(rest));
+  large::release(head, owner_of(head));
+  EXPECT_EQ(large::totals().cached_ranges, 1u) << "the freed head did not join the rest";
+  void* whole = large::allocate(kBig - 2 * kGranule, kAlignment);
+  EXPECT_EQ(whole, p) << "the joined range did not serve the request of its size";
+  EXPECT_EQ(static_cast<unsigned char*>(whole)[kBig - 4096], 0x5a) << "the joined range lost its pages";
+  large::release(whole, owner_of(whole));
   large::drop_cache();
 }
 
