@@ -67,5 +67,6 @@ inline size_t first_mismatch(const void* p, size_t n, uint64_t seed) {
     if (b[i] != pattern_byte(seed, i)) return i;
   return n;
 }
+inline bool intact(const void* p, size_t n, uint64_t seed) { return first_mismatch(p, n, seed) == n; }
 
 }  // namespace aixmalloc::testing

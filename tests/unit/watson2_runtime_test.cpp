@@ -14,10 +14,13 @@
 #include <gtest/gtest.h>
 
 #include "libmalloc/aixmalloc.h"
+#include "tests/unit/harness.h"
 #include "tests/unit/runtime_harness.h"
 
 namespace {
 
+using aixmalloc::testing::fill;
+using aixmalloc::testing::intact;
 using aixmalloc::testing::resident_bytes;
 
 bool watson2() {
@@ -25,16 +28,6 @@ bool watson2() {
   return type && strcasecmp(type, "watson2") == 0;
 }
 
-void fill(void* p, size_t size, uint64_t seed) {
-  auto* b = static_cast<unsigned char*>(p);
-  for (size_t i = 0; i < size; ++i) b[i] = static_cast<unsigned char>(seed * 131 + i * 7);
-}
-bool intact(const void* p, size_t size, uint64_t seed) {
-  auto* b = static_cast<const unsigned char*>(p);
-  for (size_t i = 0; i < size; ++i)
-    if (b[i] != static_cast<unsigned char>(seed * 131 + i * 7)) return false;
-  return true;
-}
 
 // Once warm, malloc and free of up to 16 KiB take no lock, and no heap of the back end sees them.
 TEST(Watson2, SmallBlocksTakeNoLock) {

@@ -11,23 +11,14 @@
 #include <gtest/gtest.h>
 
 #include "policies/watson2.h"
+#include "tests/unit/harness.h"
 
 namespace aixmalloc::testing {
 namespace {
 
 namespace w2 = aixmalloc::watson2;
 
-// Each block carries its own pattern, written at allocation and checked before its free.
-void fill(void* p, size_t size, uint64_t seed) {
-  auto* b = static_cast<unsigned char*>(p);
-  for (size_t i = 0; i < size; ++i) b[i] = static_cast<unsigned char>(seed * 131 + i * 7);
-}
-bool intact(const void* p, size_t size, uint64_t seed) {
-  auto* b = static_cast<const unsigned char*>(p);
-  for (size_t i = 0; i < size; ++i)
-    if (b[i] != static_cast<unsigned char>(seed * 131 + i * 7)) return false;
-  return true;
-}
+// Each block carries its own pattern (harness.h), written at allocation and checked before its free.
 
 class Watson2 : public ::testing::Test {
  protected:
