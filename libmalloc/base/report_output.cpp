@@ -45,7 +45,11 @@ constinit Target g_targets[static_cast<unsigned>(Report::kCount)];
 void warn_cannot_open(const char* what, const char* path, int err) {
   char number[24];
   TextBuf<512> t;
-  t.str(what).str(": cannot open ").str(path).str(" (").str(error_text(err, number, sizeof number))
+  t.str(what)
+      .str(": cannot open ")
+      .str(path)
+      .str(" (")
+      .str(error_text(err, number, sizeof number))
       .str("); writing to standard error instead");
   warn(t.data(), t.size());
 }
@@ -151,7 +155,10 @@ void prepare(Report r, const Destination& d, const char* what, unsigned mode) {
   t.owner.store(0, std::memory_order_release);
   keep_stream(STDERR_FILENO);  // every report's lines, and its fallback
   if (d.kind == Destination::kStdout) keep_stream(STDOUT_FILENO);
-  if (d.kind == Destination::kPath) file_descriptor(t);  // claimed now, before any child starts
+  // A plain path is claimed now, before any child starts; a path with %p, whose name is this
+  // process's alone, is opened when the report is written (no empty file for a process that
+  // ends without its report).
+  if (d.kind == Destination::kPath && !has_pid_marker(d.path)) file_descriptor(t);
 }
 
 int descriptor(Report r) {
@@ -168,7 +175,9 @@ int descriptor(Report r) {
   return file_descriptor(t);
 }
 
-bool has_pid_marker(const char* pattern) { return strstr(pattern, "%p") != nullptr; }
+bool has_pid_marker(const char* pattern) {
+  return strstr(pattern, "%p") != nullptr;
+}
 
 bool expand_path(const char* pattern, int pid, char* out, size_t n) {
   Text t(out, n);

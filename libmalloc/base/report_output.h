@@ -7,7 +7,8 @@
 //                    still refers to that file, so a program that closes its standard streams at
 //                    exit (coreutils' close_stdout) still shows it, and a file the program opens
 //                    later on the freed number never receives it.
-//   PATH with %p     each process opens its own file, %p replaced by its process ID.
+//   PATH with %p     each process opens its own file, %p replaced by its process ID, when it
+//                    first writes to it.
 //   PATH             claimed at start-up with an exclusive flock(2): the process that holds the
 //                    lock writes PATH; any other (a forked child, a program started while the
 //                    holder runs) writes PATH.PID, so no report overwrites a running process's.

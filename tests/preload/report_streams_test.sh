@@ -3,7 +3,7 @@
 # their standard streams at exit (close_stdout) before the exit reports are written, yet sort, ls,
 # cat and echo show the status report and the bucket summary; a program that closes descriptor 1
 # or 2 and opens a file on the freed number keeps its file clean while the report reaches the
-# stream the program started with.
+# stream the program started with. A file that cannot be opened is named with the reason.
 source "$(dirname "$0")/common.sh"
 prog="$AIXMALLOC_BUILD/tests/report_streams"
 printf 'pear\napple\n' > "$work/input"
@@ -45,5 +45,13 @@ for fd in 1 2; do
   [ "$(count "^Malloc buckets statistical summary" "$report")" = 1 ] ||
     fail "fd $fd: the bucket summary is not on $stream"
 done
+# A file that cannot be opened: one line with the reason, and the report on standard error.
+AIXMALLOC_STATS="$work/missing/r.txt" LD_PRELOAD="$AIXMALLOC_LIB" /bin/echo hi > "$work/out" \
+  2> "$work/err"
+refused="aixmalloc: AIXMALLOC_STATS: cannot open $work/missing/r.txt (no such file or directory);\
+ writing to standard error instead"
+grep -qxF "$refused" "$work/err" || fail "no line with the reason: $(head -3 "$work/err")"
+[ "$(count "^Statistical Report on the Malloc Subsystem:" "$work/err")" = 1 ] ||
+  fail "the report of a file that cannot be opened is not on stderr"
 no_diagnostics
 echo "reports on stdout and stderr: sort, ls, cat, echo; a file on the freed number stays clean"
