@@ -33,7 +33,7 @@ extern const size_t kDefaultConfigCount;
 
 int cmd_leaks(int argc, char** argv);
 
-// --- stats.cpp: what the readers of files share ------------------------------------------------
+// --- input.cpp: what the readers of files share ------------------------------------------------
 // The whole of a file, or of standard input for "-"; false with *error set.
 bool read_all(const std::string& path, std::string* out, std::string* error);
 // "--name VALUE" or "--name=VALUE": 1 with *value set, 0 when argv[*i] is another flag, -1 when
