@@ -1,54 +1,32 @@
 // The reports written at exit, when the configuration asks for them: AIX's bucket statistics
 // (MALLOCOPTIONS=bucket_statistics), the JSON document (AIXMALLOC_STATS_JSON) and the dbx-style
-// status report (AIXMALLOC_STATS); the Malloc Log's leak reports (leak_report.h). Each is formatted on the stack and written with write(2).
+// status report (AIXMALLOC_STATS); the Malloc Log's leak reports (leak_report.h). Each is
+// formatted on the stack and written with write(2) where report_output.h says.
 #include "libmalloc/exit_reports.h"
-
-#include <unistd.h>
 
 #include "libmalloc/assembly.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
-#include "libmalloc/base/os.h"
+#include "libmalloc/base/report_output.h"
 #include "libmalloc/leak_report.h"
 
 namespace aixmalloc::rt {
 namespace {
 
-int open_destination(const Destination& d) {
-  switch (d.kind) {
-    case Destination::kStdout:
-      return STDOUT_FILENO;
-    case Destination::kStderr:
-      return STDERR_FILENO;
-    case Destination::kPath: {
-      if (os::is_secure()) return -1;
-      int fd = os::open_for_writing(d.path, /*exclusive=*/false, 0666);
-      if (fd < 0) {
-        TextBuf<400> t;
-        t.str("cannot open ").str(d.path).str(" for the report; writing it to stderr");
-        warn(t.data(), t.size());
-        return STDERR_FILENO;
-      }
-      return fd;
-    }
-    case Destination::kNone:
-      break;
-  }
-  return -1;
-}
+using report::Report;
 
-// Opens a report's destination, lets `render` write to it through a stack buffer, closes it.
+// Lets `render` write a report on its destination's descriptor through a stack buffer. The
+// descriptor stays open: the process is ending, and a later report may share the file.
 template <class Render>
-void write_report(const Destination& d, Render render) {
-  int fd = open_destination(d);
+void write_report(Report r, Render render) {
+  int fd = report::descriptor(r);
   if (fd < 0) return;
   TextBuf<4096> out;
   render(out, fd);
-  if (fd > STDERR_FILENO) os::close_file(fd);
 }
 
 void bucket_statistics_report() {
-  write_report(g_config.bucket_statistics, [](Text& out, int fd) {
+  write_report(Report::kBucketStatistics, [](Text& out, int fd) {
     Snapshot s;
     snapshot(&s);
     render_buckets(s, out, fd);
@@ -56,15 +34,21 @@ void bucket_statistics_report() {
 }
 
 // AIXMALLOC_STATS_JSON: the document at exit.
-void json_report() { write_report(g_config.stats_json, render_json_document); }
+void json_report() { write_report(Report::kStatsJson, render_json_document); }
 
 // AIXMALLOC_STATS: the dbx-style status report, with every figure of the table.
 void status_report() {
-  write_report(g_config.stats, [](Text& out, int fd) {
+  write_report(Report::kStats, [](Text& out, int fd) {
     Snapshot s;
     snapshot(&s);
     render_status(s, out, fd);
   });
+}
+
+bool debug_tools_on(const Config& c) {
+  for (size_t i = 0; i < kOptionCount; ++i)
+    if ((kOptions[i].where & kInDebug) && c.options[i].on) return true;
+  return false;
 }
 
 __attribute__((destructor)) void on_exit_report() {
@@ -76,6 +60,25 @@ __attribute__((destructor)) void on_exit_report() {
 }
 
 }  // namespace
+
+void prepare_reports() {
+  const Config& c = g_config;
+  if (c.bucket_statistics.kind != Destination::kNone) {
+    static char what[48];
+    Text t(what, sizeof what);
+    Variable source = c.option(OptionId::kBucketStatistics).source;
+    t.str(spec(source).name).str(": bucket_statistics").c_str();
+    report::prepare(Report::kBucketStatistics, c.bucket_statistics, what, 0666);
+  }
+  if (c.stats.kind != Destination::kNone)
+    report::prepare(Report::kStats, c.stats, "AIXMALLOC_STATS", 0666);
+  if (c.stats_json.kind != Destination::kNone)
+    report::prepare(Report::kStatsJson, c.stats_json, "AIXMALLOC_STATS_JSON", 0666);
+  if (c.leaks_json.kind != Destination::kNone && leak_reports_wanted())
+    report::prepare(Report::kLeaksJson, c.leaks_json, "AIXMALLOC_LEAKS_JSON", 0666);
+  if (debug_tools_on(c))
+    report::prepare(Report::kDebugOutput, c.debug.output, "MALLOCDEBUG: output", 0644);
+}
 
 // Every statistic as one JSON document, gathered as for the status report. Takes each lock it
 // needs one at a time; allocates nothing.

@@ -16,6 +16,7 @@
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/os.h"
+#include "libmalloc/base/report_output.h"
 #include "libmalloc/base/stack_capture.h"
 #include "libmalloc/symbolize.h"
 
@@ -393,29 +394,6 @@ void render_json(Gathered* g, Sink& sink, Names& names, Modules& modules, const 
       .num(on ? g->total_bytes : 0).str(", \"sites\": ").num(on ? g->site_count : 0).str("}}\n");
 }
 
-// A report file of this process. With %p, the expanded path. A plain path is written by the first
-// process that creates it; any other (a forked child, a program that inherited the variable) writes
-// PATH.PID instead, so no report overwrites or mixes with another.
-int open_report(const char* pattern, const char* what) {
-  if (os::is_secure()) return -1;
-  char path[sizeof(Destination::path) + 32];
-  int pid = os::process_id();
-  if (!debug::expand_path(pattern, pid, path, sizeof(path))) return -1;
-  bool plain = strstr(pattern, "%p") == nullptr;
-  int fd = os::open_for_writing(path, /*exclusive=*/plain, 0644);
-  if (fd < 0 && plain) {
-    TextBuf<sizeof(path)> alt;
-    alt.str(path).ch('.').num(static_cast<uint64_t>(pid));
-    fd = os::open_for_writing(alt.c_str(), /*exclusive=*/false, 0644);
-  }
-  if (fd < 0) {
-    TextBuf<400> t;
-    t.str("cannot open ").str(path).str(" for the ").str(what).str(" (or it is a symbolic link)");
-    warn(t.data(), t.size());
-  }
-  return fd;
-}
-
 }  // namespace
 
 void leak_reports_at_exit() {
@@ -435,30 +413,18 @@ void leak_reports_at_exit() {
   os::program_path(program, sizeof(program));
   Names names(true);
   Modules modules;
-  if (text) {
-    const Destination& d = g_config.debug.output;
-    int fd = -1;  // the MALLOCDEBUG stream
-    if (d.kind == Destination::kPath && strstr(d.path, "%p") == nullptr) fd = open_report(d.path, "report_allocations");
-    if (d.kind != Destination::kPath || strstr(d.path, "%p") != nullptr || fd >= 0) {
-      Sink sink(fd);
-      render_text(g, sink, names, modules, program, extended);
-    }
-    if (fd > STDERR_FILENO) os::close_file(fd);
+  if (text) {  // on the MALLOCDEBUG stream
+    Sink sink(-1);
+    render_text(g, sink, names, modules, program, extended);
   }
-  if (json) {
-    const Destination& d = g_config.leaks_json;
-    int fd = d.kind == Destination::kStdout ? STDOUT_FILENO
-             : d.kind == Destination::kStderr ? STDERR_FILENO
-                                              : open_report(d.path, "leak document (AIXMALLOC_LEAKS_JSON)");
-    if (fd >= 0) {
-      {
-        Sink sink(fd);
-        render_json(&g, sink, names, modules, program, LeakWhen::kExit);
-      }
-      if (fd > STDERR_FILENO) os::close_file(fd);
-    }
+  int fd = json ? report::descriptor(report::Report::kLeaksJson) : -1;
+  if (fd >= 0) {
+    Sink sink(fd);
+    render_json(&g, sink, names, modules, program, LeakWhen::kExit);
   }
 }
+
+bool leak_reports_wanted() { return mlog::g_on; }
 
 void write_leak_document_on_request(int fd) {
   char program[512];

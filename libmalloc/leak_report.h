@@ -11,6 +11,8 @@ enum class LeakWhen { kExit, kRequest };
 // AIXMALLOC_LEAKS_JSON is. Names frames through the Symbolizer (it may allocate: the log does not
 // record what the report itself allocates).
 void leak_reports_at_exit();
+// True when the Malloc Log is on, so a leak report will be written at exit.
+bool leak_reports_wanted();
 
 // The JSON document on request, to `fd`: modules and offsets only (no function names: this runs in
 // a signal handler, where the symbolizer's loader lock and allocations are not allowed). With the

@@ -115,9 +115,13 @@ void render_json(const Snapshot& s, Text& out, int fd) {
   j.begin_object("options");
   for (size_t i = 0; i < kOptionCount; ++i) {
     const OptionValue& v = c.options[i];
-    if (kOptions[i].arg == kFlag || kOptions[i].arg == kOff || kOptions[i].arg == kDest) {
+    ArgKind arg = kOptions[i].arg;
+    // On or off for an option whose value is not one number (debug_range, functionset, log); a
+    // number for one that has it, false when off (pool, fill).
+    if (arg == kFlag || arg == kOff || arg == kDest || arg == kRange || arg == kNames ||
+        arg == kWord) {
       j.boolean(kOptions[i].name, v.on);
-    } else if (kOptions[i].arg == kOptNumber && !v.on) {
+    } else if ((arg == kOptNumber || arg == kPattern) && !v.on) {
       j.boolean(kOptions[i].name, false);
     } else {
       j.number(kOptions[i].name, v.number);

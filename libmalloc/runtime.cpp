@@ -9,6 +9,7 @@
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/os.h"
+#include "libmalloc/exit_reports.h"
 #include "libmalloc/replacement.h"
 
 extern char** environ;
@@ -40,9 +41,10 @@ void start() {
   parse_config(raw, ctx, &g_config);
   print_diagnostics(g_config.diagnostics);
   g_policy = g_config.policy;
-  debug::configure_output(g_config.debug.output, g_config.enabled(OptionId::kContinue));
+  debug::configure_output(g_config.enabled(OptionId::kContinue));
   build_stack();
   if (g_config.policy == Policy::kUser) load_replacement();
+  prepare_reports();
 }
 
 // MALLOCTYPE=user:NAME, with no allocator lock held: the loader's requests (and the library's, which

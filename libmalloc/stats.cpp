@@ -17,6 +17,39 @@ void flush_if_full(Text& out, int fd) {
   if (out.size() > 3000) out.flush(fd);
 }
 
+// The heaps the report leaves out, one bit each: every figure of theirs is 0, in the heaps'
+// section and in the buckets' split by heap (the heaps multiheap never handed to a thread). Heap
+// 0 is always shown.
+uint64_t unused_heaps(const Statistics& s) {
+  const SectionInfo& heaps = section(SectionId::kHeap);
+  const SectionInfo& split = section(SectionId::kBucketHeap);
+  uint64_t unused = 0;
+  for (unsigned r = 1; r < rows_in(s, heaps) && r < 64; ++r) {
+    bool zero = true;
+    for (const FigureInfo& f : heaps.figures())
+      if (f.unit != Unit::kIndex && value_in(s, heaps, r, f) != 0) zero = false;
+    if (r < rows_in(s, split))
+      for (const FigureInfo& f : split.figures())
+        if (f.unit != Unit::kIndex && value_in(s, split, r, f) != 0) zero = false;
+    if (zero) unused |= uint64_t{1} << r;
+  }
+  return unused;
+}
+
+// "1-4, 6, 8-31": the heaps of a set.
+void heap_ranges(uint64_t set, Text& out) {
+  bool first = true;
+  for (unsigned r = 0; r < 64; ++r) {
+    if (!(set >> r & 1)) continue;
+    unsigned last = r;
+    while (last + 1 < 64 && (set >> (last + 1) & 1)) ++last;
+    out.str(first ? "" : ", ").num(r);
+    if (last > r) out.ch('-').num(last);
+    first = false;
+    r = last;
+  }
+}
+
 // A table's column: its heading right-aligned, two blanks before the widest cell.
 size_t column_width(const FigureInfo& f) {
   size_t n = strlen(f.label);
@@ -25,10 +58,13 @@ size_t column_width(const FigureInfo& f) {
 
 // The body of the report as the walk visits it: a heading per section ("Heap 3", "The Process
 // Heap", "Large blocks", ...) over its dotted lines, and a nested section as a table under its
-// title. A repeated section's heading carries the row's number, which is its index figure.
+// title. A repeated section's heading carries the row's number, which is its index figure. The
+// heaps never used are left out of the heaps' section and of the buckets' split by heap; one
+// line after each names them (`aixmalloc stats` reads it back as rows of zeros):
+//         Heaps never used (every figure 0): 1-31
 class StatusText {
  public:
-  StatusText(Text& out, int fd) : out_(out), fd_(fd) {}
+  StatusText(Text& out, int fd, uint64_t unused) : out_(out), fd_(fd), unused_(unused) {}
 
   void list(const SectionInfo& s) {
     if (!s.nested()) return;
@@ -39,9 +75,16 @@ class StatusText {
     }
     out_.ch('\n');
   }
-  void end_list(const SectionInfo&) {}
+  void end_list(const SectionInfo& s) {
+    if (!by_heap(s) || unused_ == 0) return;
+    out_.str(s.nested() ? kFigureIndent : kHeadingIndent).str(kUnusedHeaps).ch(' ');
+    heap_ranges(unused_, out_);
+    out_.ch('\n');
+  }
 
   void row(const SectionInfo& s, unsigned r) {
+    muted_ = by_heap(s) && r < 64 && (unused_ >> r & 1);
+    if (muted_) return;
     if (s.nested()) {
       out_.str(kFigureIndent);
       return;
@@ -51,11 +94,16 @@ class StatusText {
     out_.ch('\n');
   }
   void end_row(const SectionInfo& s, unsigned) {
+    if (muted_) {
+      muted_ = false;
+      return;
+    }
     if (s.nested()) out_.ch('\n');
     flush_if_full(out_, fd_);
   }
 
   void figure(const SectionInfo& s, const FigureInfo& f, uint64_t v) {
+    if (muted_) return;
     if (s.nested()) {
       out_.num(v, static_cast<unsigned>(column_width(f)));
       return;
@@ -73,8 +121,13 @@ class StatusText {
   }
 
  private:
+  static bool by_heap(const SectionInfo& s) {
+    return s.id == SectionId::kHeap || s.id == SectionId::kBucketHeap;
+  }
   Text& out_;
   int fd_;
+  uint64_t unused_;     // the heaps left out
+  bool muted_ = false;  // inside a row left out
 };
 
 }  // namespace
@@ -114,7 +167,7 @@ void render_status(const Snapshot& s, Text& out, int fd) {
     out.ch('\n');
   }
   out.str("Statistical Report on the Malloc Subsystem:\n");
-  StatusText text(out, fd);
+  StatusText text(out, fd, unused_heaps(s));
   walk(text, StatisticsSource{s});
   out.flush(fd);
 }

@@ -27,7 +27,10 @@ struct Snapshot : Statistics {
 };
 
 // The dbx-style status report: AIX's lines in AIX's layout, then every other figure of the table.
+// The heaps never used are named in one line instead of a section each (`aixmalloc stats` reads
+// the line back as their rows, every figure 0).
 void render_status(const Snapshot& s, Text& out, int fd);
+inline constexpr const char kUnusedHeaps[] = "Heaps never used (every figure 0):";
 // glibc's malloc_stats() layout.
 void render_malloc_stats(const Snapshot& s, Text& out, int fd);
 // glibc's malloc_info() XML, into a caller's buffer (the caller writes it to its FILE*).

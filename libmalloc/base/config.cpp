@@ -7,8 +7,6 @@
 // kinds of value and its rules are in config_debug.cpp.
 #include "libmalloc/base/config.h"
 
-#include <signal.h>
-
 #include <cstring>
 
 #include "libmalloc/base/config_parser.h"
@@ -78,6 +76,30 @@ bool parse_number(Span s, uint64_t* out) {
   }
   *out = v;
   return true;
+}
+
+namespace {
+
+// Decimal digits, or 0x and hexadecimal digits: a number's spelling, whatever its size.
+bool spelled_as_number(Span s) {
+  bool hex = s.n > 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X');
+  if (hex) s.p += 2, s.n -= 2;
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.n; ++i) {
+    char c = s.p[i];
+    bool digit = (c >= '0' && c <= '9') ||
+                 (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+    if (!digit) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+NumberProblem number_problem(Span s) {
+  if (s.n > 1 && s.p[0] == '-' && spelled_as_number(Span{s.p + 1, s.n - 1}))
+    return NumberProblem::kNegative;
+  return spelled_as_number(s) ? NumberProblem::kTooLarge : NumberProblem::kNotANumber;
 }
 
 void Parser::done() {
@@ -323,8 +345,14 @@ void Parser::set_number(Variable var, OptionId id, bool has_value, Span value) {
       diag(var).str(o.name).str(": needs a value (").str(o.name).str(":n); using ");
       using_default();
     }
-  } else if (!parse_number(value, &n)) {
+  } else if (!parse_number(value, &n) && number_problem(value) == NumberProblem::kNotANumber) {
     diag(var).str(o.name).str(": ").quoted(value.p, value.n).str(" is not a number; using ");
+    using_default();
+    n = def;
+  } else if (!parse_number(value, &n)) {  // negative, or beyond 64 bits: out of range all the same
+    diag(var).str(o.name).str(": ");
+    (value.n <= 40 ? line_.str(value.p, value.n) : line_.quoted(value.p, value.n, 40));
+    line_.str(" is outside ").num(o.min).str("..").num(o.max).str("; using ");
     using_default();
     n = def;
   } else if (!(id == OptionId::kPool && n == 0) && (n < o.min || n > o.max)) {
@@ -424,103 +452,6 @@ void Parser::parse_disclaim(Span value) {
   done();
 }
 
-void Parser::parse_stats(Variable var, Span value, Destination* out) {
-  value = trim(value);
-  if (value.empty()) return;
-  parse_destination(var, "destination", value, out);
-}
-
-// AIXMALLOC_STATS_SIGNAL: USR1, USR2, RTMIN, RTMIN+n, RTMAX, RTMAX-n, with or without "SIG", in any
-// case, or the number of one of those. Only signals nothing else in a process needs by default: a
-// fault or job-control signal would change what the program does.
-void Parser::parse_signal(Span value) {
-  value = trim(value);
-  if (value.empty()) return;
-  Span name = value;
-  if (name.n > 3 && Span{name.p, 3}.iequals("sig")) name = Span{name.p + 3, name.n - 3};
-  int rtmin = __libc_current_sigrtmin(), rtmax = __libc_current_sigrtmax();
-  int sig = 0;
-  uint64_t number = 0;
-  if (name.iequals("usr1")) {
-    sig = SIGUSR1;
-  } else if (name.iequals("usr2")) {
-    sig = SIGUSR2;
-  } else if (name.n >= 5 && (Span{name.p, 5}.iequals("rtmin") || Span{name.p, 5}.iequals("rtmax"))) {
-    bool from_min = Span{name.p, 5}.iequals("rtmin");
-    Span rest{name.p + 5, name.n - 5};
-    if (rest.empty()) {
-      sig = from_min ? rtmin : rtmax;
-    } else if (rest.p[0] == (from_min ? '+' : '-') && parse_number(Span{rest.p + 1, rest.n - 1}, &number) &&
-               number <= static_cast<uint64_t>(rtmax - rtmin)) {
-      sig = from_min ? rtmin + static_cast<int>(number) : rtmax - static_cast<int>(number);
-    }
-  } else if (parse_number(value, &number) && number <= 1024) {
-    int n = static_cast<int>(number);
-    if (n == SIGUSR1 || n == SIGUSR2 || (n >= rtmin && n <= rtmax)) sig = n;
-  }
-  if (sig == 0) {
-    diag(Variable::kAixmallocStatsSignal).quoted(value.p, value.n)
-        .str(" is not USR1, USR2, RTMIN+n or RTMAX-n (n 0-").num(static_cast<uint64_t>(rtmax - rtmin))
-        .str("); live statistics are off");
-    done();
-    return;
-  }
-  if (ctx_.secure) {
-    diag(Variable::kAixmallocStatsSignal).quoted(value.p, value.n)
-        .str(" refused in a set-uid or set-gid process; live statistics are off");
-    done();
-    return;
-  }
-  cfg_->stats_signal = sig;
-}
-
-// AIXMALLOC_ZERO_SIZE: null (AIX's malloc(0) and friends return NULL) or pointer (glibc's).
-void Parser::parse_zero_size(Span value) {
-  value = trim(value);
-  if (value.empty() || value.iequals("pointer")) return;
-  if (value.iequals("null")) {
-    cfg_->zero_size_null = true;
-    return;
-  }
-  diag(Variable::kAixmallocZeroSize).quoted(value.p, value.n)
-      .str(" is not 'null' or 'pointer'; malloc(0) returns a pointer");
-  done();
-}
-
-// PSALLOC=early: AIX allocates paging space early and every free() disclaims what it frees, unless
-// NODISCLAIM=true. Under the policies disclaim applies to; NODISCLAIM alone says it changes nothing.
-void Parser::parse_psalloc(Span psalloc, Span nodisclaim) {
-  psalloc = trim(psalloc);
-  nodisclaim = trim(nodisclaim);
-  bool early = false, suppressed = false;
-  if (psalloc.iequals("early")) {
-    early = true;
-  } else if (!psalloc.empty() && !psalloc.iequals("late")) {
-    diag(Variable::kPsalloc).quoted(psalloc.p, psalloc.n)
-        .str(" is not 'early' or 'late'; free() gives no pages back");
-    done();
-  }
-  if (nodisclaim.iequals("true")) {
-    suppressed = true;
-    if (!early) {
-      diag(Variable::kNodisclaim).str("'true' has no effect without PSALLOC=early; ignored");
-      done();
-    }
-  } else if (!nodisclaim.empty() && !nodisclaim.iequals("false")) {
-    diag(Variable::kNodisclaim).quoted(nodisclaim.p, nodisclaim.n).str(" is not 'true' or 'false'; ")
-        .str(early ? "PSALLOC=early disclaims at every free" : "ignored");
-    done();
-  }
-  if (!early || suppressed) return;
-  if (!(spec(OptionId::kDisclaim).policies & (1u << static_cast<unsigned>(cfg_->policy)))) {
-    diag(Variable::kPsalloc).str("'early' does not apply to MALLOCTYPE=").str(spec(cfg_->policy).spelling)
-        .str("; ignored");
-    done();
-    return;
-  }
-  cfg_->psalloc_early = true;
-}
-
 void Parser::apply_policy_matrix() {
   unsigned policy_bit = 1u << static_cast<unsigned>(cfg_->policy);
   for (size_t i = 0; i < kOptionCount; ++i) {
@@ -537,6 +468,14 @@ void Parser::apply_policy_matrix() {
       done();
       v.on = false;
     }
+  }
+  // AIX reads the bucket sub-options only with buckets: the summary is said to be left out.
+  OptionValue& summary = cfg_->option(OptionId::kBucketStatistics);
+  if (!cfg_->enabled(OptionId::kBuckets) && summary.on) {
+    diag(summary.source)
+        .str("bucket_statistics: has no effect without buckets; no summary is written");
+    done();
+    summary.on = false;
   }
   if (!cfg_->enabled(OptionId::kBuckets)) cfg_->bucket_statistics.kind = Destination::kNone;
   // As on AIX, the thread cache is on by default under Watson, off by default elsewhere.

@@ -1,7 +1,7 @@
-// The configuration parser's insides, shared by its two files: config.cpp (the table, MALLOCTYPE,
-// the option lists, the statistics variables) and config_debug.cpp (MALLOCDEBUG's values and its
-// rules). Nothing outside the parser and its unit tests includes this header; everyone else calls
-// parse_config (config.h).
+// The configuration parser's insides, shared by its three files: config.cpp (the table,
+// MALLOCTYPE, the option lists), config_debug.cpp (MALLOCDEBUG's values and its rules) and
+// config_variables.cpp (aixmalloc's own variables, PSALLOC and NODISCLAIM). Nothing outside the
+// parser and its unit tests includes this header; everyone else calls parse_config (config.h).
 #pragma once
 
 #include <cstring>
@@ -23,6 +23,10 @@ struct Span {
 Span trim(Span s);  // blanks and tabs off both ends
 // Decimal or 0x-hexadecimal, no sign, no suffix; false on anything else or on overflow.
 bool parse_number(Span s, uint64_t* out);
+// Why parse_number refused s: a number too large for 64 bits, a minus sign before a number (out
+// of every option's range), or no number at all.
+enum class NumberProblem { kNotANumber, kNegative, kTooLarge };
+NumberProblem number_problem(Span s);
 
 class Parser {
  public:

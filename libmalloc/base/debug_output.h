@@ -1,21 +1,20 @@
 // The output stream of the MALLOCDEBUG tools (output:stdout|stderr|PATH; stderr by default): every
 // debug message, report and trace record goes here, each written with one write(2) so that
-// messages of different threads never interleave. A path may carry %p, replaced by the process
-// id; a child forked without exec opens its own file at its first message, so no process
-// overwrites another's. Nothing here allocates or takes a lock: callable under any allocator lock
-// and from a signal handler.
+// messages of different threads never interleave. Where it goes is report_output.h's
+// (Report::kDebugOutput): a path may carry %p, a plain path is one process's, and a standard
+// stream is the one the process started with. Nothing here allocates or takes a lock: callable
+// under any allocator lock and from a signal handler.
 #pragma once
 
 #include <cstddef>
 
-#include "libmalloc/base/config.h"
 #include "libmalloc/base/format.h"
 
 namespace aixmalloc::debug {
 
-// At start-up, from the configuration: where messages go, and whether a non-fatal error (a bad or
-// double free) lets the program go on (MALLOCDEBUG=continue).
-void configure_output(const Destination& d, bool continue_after_errors);
+// At start-up, from the configuration: whether a non-fatal error (a bad or double free) lets the
+// program go on (MALLOCDEBUG=continue). Where messages go is set with report::prepare.
+void configure_output(bool continue_after_errors);
 
 // Writes one message, whole.
 void emit(const char* s, size_t n);
@@ -32,9 +31,5 @@ bool continue_after_errors();
 // nothing, so the program's pointer is left as it was. No block can have this address.
 inline char g_dropped_call;
 inline constexpr void* kDropped = &g_dropped_call;
-
-// Writes `pattern` with %p replaced by `pid` into out (size n), NUL-terminated; false when it does
-// not fit.
-bool expand_path(const char* pattern, int pid, char* out, size_t n);
 
 }  // namespace aixmalloc::debug

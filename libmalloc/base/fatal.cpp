@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/report_output.h"
 
 namespace aixmalloc {
 
@@ -37,9 +38,11 @@ void report_corruption(const char* where, const char* what, const void* p) {
 }
 
 void warn(const char* line, size_t len) {
+  int fd = report::stream(STDERR_FILENO);  // the standard error the process started with
+  if (fd < 0) return;
   TextBuf<512> t;
   t.str("aixmalloc: ").str(line, len).ch('\n');
-  t.flush(STDERR_FILENO);
+  t.flush(fd);
 }
 
 }  // namespace aixmalloc

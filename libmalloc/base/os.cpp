@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -210,10 +211,51 @@ bool is_secure() {
 
 // --- files ---------------------------------------------------------------------------------------
 
-int open_for_writing(const char* path, bool exclusive, unsigned mode) {
+int open_for_writing(const char* path, bool exclusive, unsigned mode, int* error) {
   KeepErrno keep;
   int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
-  return open(path, flags, static_cast<mode_t>(mode));
+  int fd = open(path, flags, static_cast<mode_t>(mode));
+  if (fd < 0 && error) *error = errno;
+  return fd;
+}
+
+int open_locked_for_writing(const char* path, unsigned mode, int* error) {
+  KeepErrno keep;
+  int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd < 0) {
+    *error = errno;
+    return -1;
+  }
+  int r;
+  while ((r = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+  }
+  if (r != 0 && errno == EWOULDBLOCK) {
+    close(fd);
+    *error = EWOULDBLOCK;
+    return -1;
+  }
+  if (ftruncate(fd, 0) != 0) {
+    // A file that cannot be emptied (a device, a FIFO) is written as it is.
+  }
+  return fd;
+}
+
+bool file_id(int fd, FileId* id) {
+  KeepErrno keep;
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) return false;
+  id->dev = static_cast<uint64_t>(st.st_dev);
+  id->ino = static_cast<uint64_t>(st.st_ino);
+  return true;
+}
+
+int duplicate_high(int fd, int at) {
+  KeepErrno keep;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      static_cast<rlim_t>(at) >= rl.rlim_cur)
+    at = rl.rlim_cur > 16 ? static_cast<int>(rl.rlim_cur / 2) : 3;
+  return fcntl(fd, F_DUPFD_CLOEXEC, at);
 }
 
 void close_file(int fd) {

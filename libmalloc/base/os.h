@@ -78,9 +78,23 @@ bool is_secure();
 // --- files ---------------------------------------------------------------------------------------
 // Opens `path` for writing, never through a symbolic link (O_NOFOLLOW) and closed on exec. With
 // `exclusive` the file must not exist yet (O_EXCL); otherwise it is created or truncated. Returns
-// the descriptor, or -1.
-int open_for_writing(const char* path, bool exclusive, unsigned mode);
+// the descriptor, or -1 with the errno value in *error when `error` is given.
+int open_for_writing(const char* path, bool exclusive, unsigned mode, int* error = nullptr);
+// The same without truncating, then an exclusive flock(2) taken without waiting: the descriptor
+// when this open file now holds the lock (the file is then emptied), -1 with *error EWOULDBLOCK
+// when another open file holds it, -1 with another errno value when the path cannot be opened.
+// A file system without flock counts as a lock taken.
+int open_locked_for_writing(const char* path, unsigned mode, int* error);
 void close_file(int fd);
+// What a descriptor refers to: the device and inode of its file. False when fd is not open.
+struct FileId {
+  uint64_t dev = 0, ino = 0;
+  bool operator==(const FileId& o) const { return dev == o.dev && ino == o.ino; }
+};
+bool file_id(int fd, FileId* id);
+// A duplicate of fd closed on exec, at the lowest free number from `at` (or lower when the
+// process's descriptor limit is below it); -1 when none can be made.
+int duplicate_high(int fd, int at);
 // rename(2): true when `to` now names the file.
 bool rename_file(const char* from, const char* to);
 void remove_file(const char* path);

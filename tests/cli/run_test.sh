@@ -48,6 +48,13 @@ expect_rc 139 "SIGSEGV"
 capture "$cli" run -- /nonexistent/program
 expect_rc 127 "a missing command"
 has "$work/err" "aixmalloc run: cannot run '/nonexistent/program'"
+# A library that is not there: 127 and its name, not a run without it (the loader would only warn).
+capture env AIXMALLOC_LIBRARY=/nonexistent.so "$cli" run -- true
+expect_rc 127 "AIXMALLOC_LIBRARY naming no file"
+has_line "$work/err" "aixmalloc run: AIXMALLOC_LIBRARY=/nonexistent.so: No such file or directory"
+capture env AIXMALLOC_LIBRARY=/tmp "$cli" run -- true
+expect_rc 127 "AIXMALLOC_LIBRARY naming a directory"
+has_line "$work/err" "aixmalloc run: AIXMALLOC_LIBRARY=/tmp: not a regular file"
 printf 'not a program\n' > "$work/plain" && chmod -x "$work/plain"
 capture "$cli" run -- "$work/plain"
 expect_rc 126 "a command that cannot be run"

@@ -50,7 +50,9 @@ expect stats.txt "    0           64         1000"
 ln -s "$work/target" "$work/link.txt"
 run buckets,bucket_statistics:"$work/link.txt" 2> "$work/err" > /dev/null
 [ ! -e "$work/target" ] || fail "the report followed a symbolic link"
-grep -q "cannot open $work/link.txt for the report; writing it to stderr" "$work/err" || fail "no line about the refused file"
+refused="MALLOCOPTIONS: bucket_statistics: cannot open $work/link.txt (it is a symbolic link,\
+ which is never followed); writing to standard error instead"
+grep -qF "$refused" "$work/err" || fail "no line about the refused file"
 # MALLOCBUCKETS carries the same sub-options; MALLOCOPTIONS wins a conflict.
 MALLOCBUCKETS=number_of_buckets:8,bucket_sizing_factor:32 run buckets,number_of_buckets:4,bucket_statistics:stdout > "$work/legacy"
 expect legacy "  Number of buckets:        4"

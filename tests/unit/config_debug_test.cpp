@@ -217,7 +217,8 @@ TEST(ConfigDebug, AlignIsZeroOrAPowerOfTwoUpTo4096) {
   for (Case c : {Case{"catch_overflow,align:3", "MALLOCDEBUG: align: 3 is not 0 or a power of two; using 16"},
                  Case{"catch_overflow,align:24", "MALLOCDEBUG: align: 24 is not 0 or a power of two; using 16"},
                  Case{"catch_overflow,align:8192", "MALLOCDEBUG: align: 8192 is outside 0..4096; using 16"},
-                 Case{"catch_overflow,align:-8", "MALLOCDEBUG: align: '-8' is not a number; using 16"},
+                 Case{"catch_overflow,align:-8",
+                      "MALLOCDEBUG: align: -8 is outside 0..4096; using 16"},
                  Case{"catch_overflow,align:", "MALLOCDEBUG: align: '' is not a number; using 16"},
                  Case{"catch_overflow,align", "MALLOCDEBUG: align: needs a value (align:n); using 16"}}) {
     Parsed p = debug(c.value);

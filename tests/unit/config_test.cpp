@@ -201,11 +201,23 @@ TEST(Config, MultiheapNumbers) {
   EXPECT_EQ(big.second[0], "MALLOCOPTIONS: multiheap: 33 is outside 1..32; using 32");
   auto text = heaps("multiheap:abc");
   EXPECT_EQ(text.second[0], "MALLOCOPTIONS: multiheap: 'abc' is not a number; using 32");
+  // A range error is not "not a number": a negative value, or one beyond 64 bits, is outside the
+  // range, named with the range and the value used.
   auto neg = heaps("multiheap:-1");
-  EXPECT_EQ(neg.second[0], "MALLOCOPTIONS: multiheap: '-1' is not a number; using 32");
+  EXPECT_EQ(neg.first, 32u);
+  EXPECT_EQ(neg.second[0], "MALLOCOPTIONS: multiheap: -1 is outside 1..32; using 32");
   auto huge = heaps("multiheap:99999999999999999999999");
+  EXPECT_EQ(huge.first, 32u);
   EXPECT_EQ(huge.second[0],
-            "MALLOCOPTIONS: multiheap: '99999999999999999999999' is not a number; using 32");
+            "MALLOCOPTIONS: multiheap: 99999999999999999999999 is outside 1..32; using 32");
+  EXPECT_EQ(heaps("multiheap:0x1ffffffffffffffff").second[0],
+            "MALLOCOPTIONS: multiheap: 0x1ffffffffffffffff is outside 1..32; using 32");
+  EXPECT_EQ(heaps("multiheap:-0x10").second[0],
+            "MALLOCOPTIONS: multiheap: -0x10 is outside 1..32; using 32");
+  EXPECT_EQ(heaps("multiheap:-").second[0],
+            "MALLOCOPTIONS: multiheap: '-' is not a number; using 32");
+  EXPECT_EQ(heaps("multiheap:--1").second[0],
+            "MALLOCOPTIONS: multiheap: '--1' is not a number; using 32");
 }
 
 TEST(Config, BucketSubOptionsValidated) {
@@ -296,9 +308,25 @@ TEST(Config, BucketStatisticsFileRefusedInASetuidProcess) {
             "process; not written");
   EXPECT_EQ(parse({{V::kMallocOptions, "buckets,bucket_statistics:stderr"}}, true).cfg.bucket_statistics.kind,
             Destination::kStderr);
-  // Without buckets the statistics are not written (AIX reads them only with buckets).
-  EXPECT_EQ(parse({{V::kMallocOptions, "bucket_statistics:stdout"}}).cfg.bucket_statistics.kind,
-            Destination::kNone);
+}
+
+// AIX reads the bucket sub-options only with buckets: without it the summary is not written, and
+// one line says so, whichever variable held it.
+TEST(Config, BucketStatisticsWithoutBucketsIsNamed) {
+  Parsed p = parse({{V::kMallocOptions, "bucket_statistics:stdout"}});
+  EXPECT_EQ(p.cfg.bucket_statistics.kind, Destination::kNone);
+  EXPECT_FALSE(p.cfg.enabled(O::kBucketStatistics));
+  ASSERT_EQ(p.lines.size(), 1u);
+  EXPECT_EQ(p.lines[0], "MALLOCOPTIONS: bucket_statistics: has no effect without buckets; "
+                        "no summary is written");
+  Parsed legacy = parse({{V::kMallocBuckets, "bucket_statistics:stderr"}});
+  ASSERT_EQ(legacy.lines.size(), 1u);
+  EXPECT_EQ(legacy.lines[0].rfind("MALLOCBUCKETS: bucket_statistics: has no effect", 0), 0u);
+  // With buckets, or under a policy that refuses both (one line each, no third), nothing more.
+  EXPECT_TRUE(parse({{V::kMallocOptions, "buckets,bucket_statistics:stdout"}}).lines.empty());
+  Parsed watson =
+      parse({{V::kMallocType, "watson"}, {V::kMallocOptions, "buckets,bucket_statistics:stdout"}});
+  EXPECT_EQ(watson.lines.size(), 2u);
 }
 
 TEST(Config, BucketsApplyToTheDefaultPolicyOnly) {

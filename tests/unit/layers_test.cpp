@@ -30,12 +30,13 @@ const char* const kSystemCalls[] = {
     "mmap", "munmap", "madvise", "mprotect", "mremap", "syscall", "futex", "sigaction", "signal",
     "open", "openat", "creat", "close", "rename", "renameat", "unlink", "unlinkat", "stat", "lstat",
     "fstat", "access", "read", "write", "clock_gettime", "gettimeofday", "nanosleep", "getpid",
-    "gettid", "sched_yield", "kill", "getrlimit", "getauxval", "sysconf"};
+    "gettid", "sched_yield", "kill", "getrlimit", "getauxval", "sysconf", "fcntl", "flock",
+    "dup", "dup2", "dup3", "ftruncate"};
 // The headers that declare them: a file that needs one of these calls the system itself.
 // (<signal.h> is not among them: its constants name the signals of AIXMALLOC_STATS_SIGNAL.)
 const char* const kSystemHeaders[] = {"sys/mman.h", "sys/syscall.h", "linux/futex.h", "fcntl.h",
                                       "sys/stat.h", "sched.h",       "time.h",        "ctime",
-                                      "sys/auxv.h", "sys/resource.h"};
+                                      "sys/auxv.h", "sys/resource.h", "sys/file.h"};
 
 struct Source {
   std::string name;                // from the top of the repository: "libmalloc/base/os.h"

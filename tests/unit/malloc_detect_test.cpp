@@ -185,7 +185,7 @@ void detect_with(Options o) {
   cfg.option(OptionId::kCheckarena).on = o.checkarena;
   cfg.option(OptionId::kVerbose).on = o.verbose;
   stack().configure_detect(cfg);
-  debug::configure_output(Destination{}, o.keep_going);
+  debug::configure_output(o.keep_going);
 }
 
 // The layer's figures; a report has its section only while the layer is on (`on`).

@@ -33,7 +33,7 @@ extern const size_t kDefaultConfigCount;
 
 int cmd_leaks(int argc, char** argv);
 
-// --- stats.cpp: what the readers of files share ------------------------------------------------
+// --- input.cpp: what the readers of files share ------------------------------------------------
 // The whole of a file, or of standard input for "-"; false with *error set.
 bool read_all(const std::string& path, std::string* out, std::string* error);
 // "--name VALUE" or "--name=VALUE": 1 with *value set, 0 when argv[*i] is another flag, -1 when
@@ -81,7 +81,8 @@ std::string human_bytes(uint64_t bytes);                    // "1.5 MiB"
 
 // --- run.cpp: the library and the child's environment -------------------------------------------
 // libaixmalloc.so: $AIXMALLOC_LIBRARY, beside this executable, ../lib, the install directory.
-std::string find_library();
+// Empty when none is found, or when AIXMALLOC_LIBRARY names no readable file (*problem says so).
+std::string find_library(std::string* problem = nullptr);
 // Removes every variable of the table from this process's environment (compare's clean slate).
 void clear_malloc_variables();
 // LD_PRELOAD with `lib` first and whatever was preloaded already after it.

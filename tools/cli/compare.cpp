@@ -215,12 +215,19 @@ std::string status_text(int status) {
   return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
-// The allocator's figures of one run, from its JSON document, read as `aixmalloc stats` reads it.
-bool figures_of(const std::string& json_text, Measures* m) {
-  Dump d;
-  std::string error;
-  if (!parse_dump(json_text, &d, &error) || d.formats != std::vector<std::string>{"JSON"})
-    return false;
+// The allocator's figures of one run: the JSON documents of every process of the command
+// (`pattern` has %p), added up as `aixmalloc stats --sum` adds them.
+bool figures_of(const std::string& pattern, Measures* m) {
+  std::vector<Dump> documents;
+  for (const std::string& file : report_files(pattern)) {
+    Dump one;
+    std::string error;
+    bool json = parse_dump(read_file(file), &one, &error) && one.formats.size() == 1 &&
+                one.formats[0] == "JSON";
+    if (json) documents.push_back(std::move(one));
+  }
+  if (documents.empty()) return false;
+  Dump d = sum_dumps(documents);
   uint64_t heap = 0, lockfree = 0, acquired = 0;
   for (const Figures& h : d.rows(SectionId::kHeap))
     heap += h.get(&HeapFigures::allocations).value_or(0);
@@ -496,7 +503,11 @@ int cmd_compare(int argc, char** argv) {
             tmp && *tmp ? tmp : "/tmp", strerror(errno));
     return kExitFailed;
   }
-  std::string json = dir + "/stats.json", err = dir + "/stderr";
+  // One document per process of the command (a driver and the programs it runs).
+  std::string json = dir + "/stats.%p.json", err = dir + "/stderr";
+  auto remove_documents = [&] {
+    for (const std::string& file : report_files(json)) unlink(file.c_str());
+  };
 
   printf(
       "Command: %s%s%s\n%d run%s of each configuration, interleaved; allocator figures from "
@@ -513,12 +524,12 @@ int cmd_compare(int argc, char** argv) {
     for (size_t c = 0; c < configs.size(); ++c) {
       if (progress)
         fprintf(stderr, "\r\033[Krun %d/%d: %s", ++done, total, configs[c].name.c_str());
-      unlink(json.c_str());
+      remove_documents();
       RunResult r = run_once(cmd, environment_for(configs[c], lib, json), flags.stdin_file, err);
       if (r.exec_errno) {
         if (progress) fputs("\r\033[K", stderr);
         fprintf(stderr, "aixmalloc compare: cannot run '%s': %s\n", cmd[0], strerror(r.exec_errno));
-        unlink(json.c_str()), unlink(err.c_str()), rmdir(dir.c_str());
+        remove_documents(), unlink(err.c_str()), rmdir(dir.c_str());
         return r.exec_errno == ENOENT ? 127 : 126;
       }
       Measures& m = measures[c];
@@ -544,11 +555,11 @@ int cmd_compare(int argc, char** argv) {
       }
       m.seconds.push_back(r.seconds);
       m.rss_kib.push_back(r.rss_kib);
-      if (!configs[c].glibc && figures_of(read_file(json), &m)) m.have_figures = true;
+      if (!configs[c].glibc && figures_of(json, &m)) m.have_figures = true;
     }
   }
   if (progress) fputs("\r\033[K", stderr);
-  unlink(json.c_str()), unlink(err.c_str()), rmdir(dir.c_str());
+  remove_documents(), unlink(err.c_str()), rmdir(dir.c_str());
 
   print_results(configs, measures, flags);
   for (size_t c = 0; c < configs.size(); ++c)

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <algorithm>
+
 #include "libmalloc/base/config.h"
+#include "libmalloc/stats.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/json.h"
 
@@ -129,6 +132,30 @@ void add_row(Dump* d, const SectionInfo& table, const std::vector<uint64_t>& num
   d->rows(table.id).push_back(row);
 }
 
+// The status report's line for the heaps it left out ("Heaps never used (every figure 0): 1-4,
+// 6-31"): a row of zeros each, numbered, in `s` (the heaps, or the buckets' split by heap).
+void add_unused_heaps(Dump* d, const SectionInfo& s, std::string_view ranges) {
+  while (!ranges.empty()) {
+    std::string_view part = trim(ranges.substr(0, ranges.find(',')));
+    ranges = ranges.find(',') == std::string_view::npos ? "" : ranges.substr(ranges.find(',') + 1);
+    std::string_view rest;
+    std::optional<uint64_t> first = leading_number(part, &rest), last = first;
+    if (!first) continue;
+    if (!rest.empty() && rest[0] == '-') last = leading_number(rest.substr(1));
+    for (uint64_t h = *first; last && h <= *last && h < kMaxHeaps; ++h) {
+      Figures row;
+      for (const FigureInfo& f : s.figures()) row.set(f.key, f.unit == Unit::kIndex ? h : 0);
+      d->rows(s.id).push_back(row);
+    }
+  }
+  // In the heaps' order, as the JSON document has them.
+  std::string_view index = s.figures().begin()->key;
+  std::stable_sort(d->rows(s.id).begin(), d->rows(s.id).end(),
+                   [&](const Figures& a, const Figures& b) {
+                     return a.get(index).value_or(0) < b.get(index).value_or(0);
+                   });
+}
+
 // The nested section of s that a report titles `title`.
 const SectionInfo* table_titled(const SectionInfo& s, std::string_view title) {
   for (const SectionInfo& t : kSections)
@@ -207,6 +234,13 @@ size_t parse_status(const Lines& lines, size_t i, Dump* d) {
       continue;
     }
     if (line.empty() || indent_of(raw) == 0) break;
+    if (part == kFigures && starts_with(line, kUnusedHeaps)) {
+      bool split = table && table->id == SectionId::kBucketHeap;
+      add_unused_heaps(d, section(split ? SectionId::kBucketHeap : SectionId::kHeap),
+                       line.substr(strlen(kUnusedHeaps)));
+      if (!split) current = nullptr;
+      continue;
+    }
     std::string_view label, value;
     bool is_dotted = dotted(line, &label, &value);
     if (part == kOptionLines) {

@@ -57,4 +57,14 @@ bool parse_dump(std::string_view text, Dump* out, std::string* error);
 // "heaps", "pool.by_class": where a section's figures are in the JSON document.
 std::string json_path(const SectionInfo& s);
 
+// --- tree.cpp: the reports of a process tree ----------------------------------------------------
+// The files `arg` names: itself, or for a pattern every file it matches, in order: %p stands for
+// a process ID (one or more digits), *, ? and [...] are the shell's. Empty when none matches.
+std::vector<std::string> report_files(const std::string& arg);
+// Several processes' figures as one: counts and bytes added (the peaks too: each process's peak,
+// summed), heaps, buckets and size classes matched by number, a setting (number_of_buckets, a
+// bucket's or class's size) taken once, the largest free block and a lock holder the largest of
+// them, the brk addresses left out. A note when the configurations differ.
+Dump sum_dumps(const std::vector<Dump>& dumps);
+
 }  // namespace aixmalloc::cli

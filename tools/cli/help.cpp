@@ -30,7 +30,8 @@ void run_details(FILE* out) {
       "and\n"
       "the variables below set. aixmalloc replaces itself with CMD (exec), so CMD's exit status, "
       "or\n"
-      "the signal that ended it, is aixmalloc's. 127: CMD not found; 126: CMD cannot be run.\n\n"
+      "the signal that ended it, is aixmalloc's. 127: CMD or the library not found; 126: CMD\n"
+      "cannot be run.\n\n"
       "Flags (each sets one variable; see aixmalloc(7)):\n",
       out);
   entry(out, "--type T", std::string(spec(Variable::kMallocType).name) + ": a policy below");
@@ -45,6 +46,7 @@ void run_details(FILE* out) {
         std::string(spec(Variable::kMallocDebug).name) + ": debugging tools below, comma-separated");
   entry(out, "--stats DEST",
         std::string(spec(Variable::kAixmallocStats).name) + ": stdout, stderr or a file");
+  more(out, "(%p in it: the process ID; a plain FILE is the first process's, FILE.PID the others')");
   entry(out, "--json DEST",
         std::string(spec(Variable::kAixmallocStatsJson).name) + ": stdout, stderr or a file");
   entry(out, "--stats-signal SIG",
@@ -87,7 +89,10 @@ void stats_details(FILE* out) {
       "  the malloc status report (AIXMALLOC_STATS=DEST),\n"
       "  the JSON document (AIXMALLOC_STATS_JSON=DEST).\n"
       "When FILE holds several reports of one kind (a process and its children), the last is "
-      "read.\n\n"
+      "read.\n"
+      "Several FILEs, or a pattern (the %p of the variables for a process ID, or *, ? and [...]),\n"
+      "read a process tree's reports: each in turn (--json: an array), or added up with --sum.\n"
+      "An empty FILE (a process that ended without its exit report) is named and left out.\n\n"
       "With --pid, the process must have been started with AIXMALLOC_STATS_SIGNAL=SIG in its\n"
       "environment (or by 'aixmalloc run --stats-signal SIG'). aixmalloc sends it SIG, waits for\n"
       "the JSON document it writes to /dev/shm (or /tmp), reads and removes it, and prints it as\n"
@@ -100,7 +105,9 @@ void stats_details(FILE* out) {
       out);
   entry(out, "--json", "print the figures read as one JSON document instead of the tables");
   entry(out, "--svg OUT",
-        "also write the bucket histogram (or the pool's, without buckets) as SVG");
+        "also write the bucket histogram (or the pool's, without buckets) as SVG; - for");
+  more(out, "standard output, which then gets the SVG alone");
+  entry(out, "--sum", "add up the figures of every FILE: one process tree's total");
   entry(out, "--log", "logarithmic bar lengths (chart and SVG)");
   entry(out, "--ascii", "draw the bars with '#' even on a UTF-8 terminal");
   entry(out, "--pid PID", "ask the running process PID for its statistics instead of reading FILE");
@@ -196,8 +203,8 @@ const CommandInfo kCommands[] = {
      "validate the malloc variables with the runtime's parser; print the effective configuration",
      check_details},
     {"stats", cmd_stats,
-     "[--json] [--svg OUT] [--log] [--ascii] {FILE | --pid PID [--signal SIG] [--timeout "
-     "SECONDS]}",
+     "[--json] [--svg OUT] [--log] [--ascii] [--sum] {FILE... | --pid PID [--signal SIG] "
+     "[--timeout SECONDS]}",
      "read a statistics dump, or a running process's: tables and a bar chart per bucket",
      stats_details},
     {"leaks", cmd_leaks,

@@ -40,8 +40,21 @@ constexpr RunFlag kRunFlags[] = {
 
 }  // namespace
 
-std::string find_library() {
-  if (const char* env = getenv("AIXMALLOC_LIBRARY"); env && *env) return env;
+std::string find_library(std::string* problem) {
+  if (const char* env = getenv("AIXMALLOC_LIBRARY"); env && *env) {
+    // The loader would only warn and run the command without it: refuse here instead.
+    struct stat st;
+    const char* why = nullptr;
+    if (stat(env, &st) != 0)
+      why = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+      why = "not a regular file";
+    else if (access(env, R_OK) != 0)
+      why = strerror(errno);
+    if (why == nullptr) return env;
+    if (problem) *problem = std::string("AIXMALLOC_LIBRARY=") + env + ": " + why;
+    return {};
+  }
   std::vector<std::string> candidates;
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -106,9 +119,11 @@ int cmd_run(int argc, char** argv) {
     setenv(spec(flag->variable).name, value.c_str(), 1);
   }
   if (i >= argc) return usage_error("run", "no command given");
-  std::string lib = find_library();
+  std::string problem;
+  std::string lib = find_library(&problem);
   if (lib.empty()) {
-    fprintf(stderr, "aixmalloc run: cannot find libaixmalloc.so (set AIXMALLOC_LIBRARY)\n");
+    if (problem.empty()) problem = "cannot find libaixmalloc.so (set AIXMALLOC_LIBRARY)";
+    fprintf(stderr, "aixmalloc run: %s\n", problem.c_str());
     return 127;
   }
   setenv("LD_PRELOAD", preload_value(lib).c_str(), 1);

@@ -23,10 +23,12 @@ namespace aixmalloc::cli {
 namespace {
 
 struct StatsFlags {
-  bool json = false, log = false, ascii = false;
+  bool json = false, log = false, ascii = false, sum = false;
   std::string svg, file;  // file: the path read, "-" for standard input
   std::string label;      // how the output names the source: the path, or "process N"
   std::optional<LiveRequest> live;
+  size_t reports = 1;           // --sum: how many reports were added
+  std::vector<uint64_t> pids;  // --sum: the processes whose reports were added (JSON ones)
 };
 
 int terminal_width() {
@@ -143,7 +145,20 @@ std::optional<Histogram> histogram_of(const Dump& d) {
   return h;
 }
 
+// The configuration a dump shows: the options it lists, or, for a report that lists none (AIX's
+// bucket summary), the layers its sections show were on.
 std::string options_on(const Dump& d) {
+  if (d.options.empty() && !d.options_complete) {
+    std::string s;
+    auto add = [&](const std::string& o) { s += (s.empty() ? "" : ", ") + o; };
+    if (d.one(SectionId::kBuckets)) add("buckets");
+    if (d.rows(SectionId::kBucketHeap).size() > 1 || d.rows(SectionId::kHeap).size() > 1)
+      add("multiheap:" + std::to_string(std::max(d.rows(SectionId::kBucketHeap).size(),
+                                                 d.rows(SectionId::kHeap).size())));
+    if (d.one(SectionId::kPool)) add("pool");
+    if (d.one(SectionId::kThreadCache)) add("threadcache");
+    return s.empty() ? "none" : s;
+  }
   std::string s;
   for (const auto& option : d.options) {
     // Named copies: clang 14 cannot capture structured bindings in the lambda below.
@@ -285,6 +300,12 @@ void print_text(const Dump& d, const StatsFlags& flags) {
   std::string formats;
   for (const auto& f : d.formats) formats += (formats.empty() ? "" : ", ") + f;
   printf("%s: %s\n", flags.label.c_str(), formats.c_str());
+  if (flags.sum) {
+    std::string pids;
+    for (uint64_t p : flags.pids) pids += (pids.empty() ? "" : ", ") + std::to_string(p);
+    printf("Figures of %zu processes added up%s%s\n", flags.reports,
+           pids.empty() ? "" : "; process IDs ", pids.c_str());
+  }
   printf("Policy %s; options on: %s\n", d.policy.empty() ? "(not in the file)" : d.policy.c_str(),
          d.options.empty() && !d.options_complete ? "(not in the file)" : options_on(d).c_str());
   bool buckets = d.one(SectionId::kBuckets) != nullptr;
@@ -317,6 +338,12 @@ std::string to_json(const Dump& d, const StatsFlags& flags) {
   j.string("schema", "aixmalloc-stats-summary").number("schema_version", uint64_t{2});
   j.string("file", flags.file);
   if (d.pid) j.number("pid", *d.pid);
+  if (flags.sum) {
+    j.number("reports", flags.reports);
+    j.begin_array("pids");
+    for (uint64_t p : flags.pids) j.number(nullptr, p);
+    j.end_array();
+  }
   j.begin_array("formats");
   for (const auto& f : d.formats) j.string(nullptr, f);
   j.end_array();
@@ -356,8 +383,12 @@ int write_svg(const Dump& d, const StatsFlags& flags) {
   BarChart chart;
   chart.title = "Allocation requests per " + h->what;
   std::string base = flags.label.substr(flags.label.rfind('/') + 1);
-  chart.subtitle =
-      base + " - policy " + (d.policy.empty() ? "?" : d.policy) + ", options " + options_on(d);
+  // Buckets exist under the default policy only, so a bucket summary names it.
+  std::string policy = !d.policy.empty()               ? d.policy
+                       : d.one(SectionId::kBuckets) ? spec(Policy::kYorktown).spelling
+                                                    : "";
+  chart.subtitle = base + " - " + (policy.empty() ? "" : "policy " + policy + ", ") + "options " +
+                   options_on(d);
   if (const Figures* f = d.one(SectionId::kBuckets); f && !d.rows(SectionId::kBucketSize).empty())
     chart.subtitle += " - " + figure(*f, &BucketsFigures::in_buckets) + " of " +
                       figure(*f, &BucketsFigures::total) + " requests served by buckets";
@@ -376,66 +407,100 @@ int write_svg(const Dump& d, const StatsFlags& flags) {
   return kExitOk;
 }
 
-// The same path for a FILE and a live answer: parse, then tables or JSON, then the SVG.
-int render(const std::string& text, const StatsFlags& flags) {
-  Dump dump;
-  std::string error;
-  if (!parse_dump(text, &dump, &error)) {
-    fprintf(stderr, "aixmalloc stats: %s: %s\n", flags.label.c_str(), error.c_str());
-    return kExitFailed;
-  }
-  if (flags.live && dump.pid && *dump.pid != static_cast<uint64_t>(flags.live->pid)) {
-    fprintf(stderr, "aixmalloc stats: %s holds the statistics of process %llu, not %d; not shown\n",
-            flags.file.c_str(), static_cast<unsigned long long>(*dump.pid), flags.live->pid);
-    return kExitFailed;
-  }
+// Tables or JSON, then the SVG; with --svg - the SVG alone goes to standard output.
+int show(const Dump& dump, const StatsFlags& flags) {
   for (const auto& n : dump.notes)
     fprintf(stderr, "aixmalloc stats: %s: %s\n", flags.label.c_str(), n.c_str());
-  if (flags.json)
-    fputs(to_json(dump, flags).c_str(), stdout);
-  else
-    print_text(dump, flags);
-  fflush(stdout);
+  if (flags.svg != "-") {
+    if (flags.json)
+      fputs(to_json(dump, flags).c_str(), stdout);
+    else
+      print_text(dump, flags);
+    fflush(stdout);
+  }
   if (!flags.svg.empty()) return write_svg(dump, flags);
   return kExitOk;
 }
 
-}  // namespace
-
-// Shared with leaks.cpp (cli.h).
-bool read_all(const std::string& path, std::string* out, std::string* error) {
-  FILE* f = path == "-" ? stdin : fopen(path.c_str(), "rb");
-  if (!f) {
-    *error = strerror(errno);
+// A FILE or a live answer, parsed; false with the reason on stderr.
+bool parse(const std::string& text, const StatsFlags& flags, Dump* dump) {
+  std::string error;
+  if (!parse_dump(text, dump, &error)) {
+    fprintf(stderr, "aixmalloc stats: %s: %s\n", flags.label.c_str(), error.c_str());
     return false;
   }
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
-  bool ok = !ferror(f);
-  if (!ok) *error = strerror(errno);
-  if (f != stdin) fclose(f);
-  return ok;
+  if (flags.live && dump->pid && *dump->pid != static_cast<uint64_t>(flags.live->pid)) {
+    fprintf(stderr, "aixmalloc stats: %s holds the statistics of process %llu, not %d; not shown\n",
+            flags.file.c_str(), static_cast<unsigned long long>(*dump->pid), flags.live->pid);
+    return false;
+  }
+  return true;
 }
 
-// "--name VALUE" or "--name=VALUE": 1 with *value set, 0 when `a` is another flag, -1 when the
-// value is missing.
-int flag_value(std::string_view name, int argc, char** argv, int* i, std::string* value) {
-  std::string_view a = argv[*i];
-  if (a.substr(0, name.size()) != name) return 0;
-  if (a.size() == name.size()) {
-    if (*i + 1 >= argc) return -1;
-    *value = argv[++*i];
-    return 1;
-  }
-  if (a[name.size()] != '=') return 0;
-  *value = std::string(a.substr(name.size() + 1));
-  return 1;
+int render(const std::string& text, const StatsFlags& flags) {
+  Dump dump;
+  return parse(text, flags, &dump) ? show(dump, flags) : kExitFailed;
 }
+
+// Several files: each shown in turn (JSON: an array of the documents), or with --sum added up
+// into one. A file that cannot be read or parsed is named, the others are still shown.
+int render_files(const std::vector<std::string>& files, StatsFlags flags) {
+  int status = kExitOk;
+  std::vector<Dump> dumps;
+  std::vector<std::string> read;
+  for (const std::string& file : files) {
+    StatsFlags one = flags;
+    one.file = one.label = file;
+    std::string text, error;
+    Dump d;
+    if (!read_all(file, &text, &error)) {
+      fprintf(stderr, "aixmalloc stats: cannot read %s: %s\n", file.c_str(), error.c_str());
+      status = kExitFailed;
+    } else if (text.empty()) {
+      // A claimed file whose process never wrote its report.
+      fprintf(stderr,
+              "aixmalloc stats: %s is empty: its process ended without its exit report (_exit, "
+              "a fatal signal); left out\n",
+              file.c_str());
+    } else if (!parse(text, one, &d)) {
+      status = kExitFailed;
+    } else if (flags.sum) {
+      dumps.push_back(std::move(d));
+      read.push_back(file);
+    } else {
+      if (flags.json)
+        fputs(read.empty() ? "[" : ",", stdout);
+      else if (!read.empty())
+        puts("");
+      read.push_back(file);
+      int shown = show(d, one);
+      if (shown != kExitOk) status = shown;
+    }
+  }
+  if (!flags.sum) {
+    if (flags.json) puts(read.empty() ? "[]" : "]");
+    return status;
+  }
+  if (dumps.empty()) {
+    fprintf(stderr, "aixmalloc stats: no report to add up\n");
+    return kExitFailed;
+  }
+  flags.reports = dumps.size();
+  for (const Dump& d : dumps)
+    if (d.pid) flags.pids.push_back(*d.pid);
+  flags.file = files.size() == 1 ? files[0] : std::to_string(files.size()) + " files";
+  flags.label = "sum of " + std::to_string(dumps.size()) + " report" +
+                (dumps.size() == 1 ? "" : "s") + " (" + read.front() +
+                (read.size() > 1 ? " ... " + read.back() : "") + ")";
+  int shown = show(sum_dumps(dumps), flags);
+  return status != kExitOk ? status : shown;
+}
+
+}  // namespace
 
 int cmd_stats(int argc, char** argv) {
   StatsFlags flags;
-  bool have_file = false;
+  std::vector<std::string> args;  // FILEs and patterns
   std::string pid_text, signal_text, timeout_text;
   for (int i = 0; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -465,19 +530,36 @@ int cmd_stats(int argc, char** argv) {
       flags.log = true;
     } else if (a == "--ascii") {
       flags.ascii = true;
+    } else if (a == "--sum") {
+      flags.sum = true;
     } else if (a.size() > 1 && a[0] == '-') {
       return usage_error("stats", "unknown flag '" + std::string(a) + "'");
-    } else if (have_file) {
-      return usage_error("stats", "one FILE only");
     } else {
-      flags.file = std::string(a);
-      have_file = true;
+      args.emplace_back(a);
     }
   }
+  bool have_file = !args.empty();
   if (pid_text.empty()) {
     if (!signal_text.empty() || !timeout_text.empty())
       return usage_error("stats", "--signal and --timeout go with --pid");
     if (!have_file) return usage_error("stats", "no FILE given (or --pid PID)");
+    std::vector<std::string> files;
+    for (const std::string& arg : args) {
+      if (arg == "-" && args.size() > 1)
+        return usage_error("stats", "standard input (-) is read alone, without other FILEs");
+      std::vector<std::string> named = report_files(arg);
+      if (named.empty()) {
+        fprintf(stderr, "aixmalloc stats: no file matches %s\n", arg.c_str());
+        return kExitFailed;
+      }
+      files.insert(files.end(), named.begin(), named.end());
+    }
+    if (files.size() > 1 || flags.sum) {
+      if (!flags.sum && !flags.svg.empty())
+        return usage_error("stats", "--svg draws one report: give one FILE, or add --sum");
+      return render_files(files, flags);
+    }
+    flags.file = files[0];
     flags.label = flags.file == "-" ? "standard input" : flags.file;
     std::string text, error;
     if (!read_all(flags.file, &text, &error)) {
@@ -488,6 +570,7 @@ int cmd_stats(int argc, char** argv) {
   }
 
   if (have_file) return usage_error("stats", "give a FILE or --pid, not both");
+  if (flags.sum) return usage_error("stats", "--sum adds up FILEs; --pid asks one process");
   LiveRequest request;
   if (int status = live_request_flags("stats", pid_text, signal_text, timeout_text, &request);
       status != kExitOk)
