@@ -55,7 +55,7 @@ int live_channel_sigaction(int sig, const struct ::sigaction* act, struct ::siga
 enum class LiveRequestKind { kNone, kStatistics, kLeaks };
 LiveRequestKind live_request_kind(int sig, const siginfo_t* info);
 void live_channel_reset_in_child();
-// The answering side (live_stats.cpp): the handler, and its directory and deferred hook.
+// The answering side (live_stats.cpp): the handler, and its deferred hook.
 void live_signal_handler(int sig, siginfo_t* info, void* context);
 void prepare_live_statistics();
 void live_statistics_reset_in_child();

@@ -27,9 +27,9 @@
 namespace aixmalloc::rt {
 namespace {
 
-constinit std::atomic<int> g_signal{0};  // the channel's signal; 0: none
+constinit std::atomic<int> g_signal{0};       // the channel's signal; 0: none
 constinit std::atomic<bool> g_active{false};  // a channel was opened: its candidates are watched
-constinit bool g_explicit = false;       // AIXMALLOC_STATS_SIGNAL named it
+constinit bool g_explicit = false;            // AIXMALLOC_STATS_SIGNAL named it
 constinit uint64_t g_cookie = 0;
 constinit int g_advert = -1;
 constinit os::FileIdentity g_advert_file;
@@ -61,7 +61,11 @@ class ChannelLock {
   bool held_ = false;
 };
 
-int candidate(int i) { return SIGRTMAX - kLiveFirstOffset - i; }
+constexpr int kAdvertFloor = 1024 - 32;
+
+int candidate(int i) {
+  return SIGRTMAX - kLiveFirstOffset - i;
+}
 bool is_candidate(int sig) {
   return sig <= candidate(0) && sig > candidate(kLiveCandidates);
 }
@@ -71,9 +75,14 @@ bool is_candidate(int sig) {
 void publish(const LiveAdvert& advert) {
   TextBuf<96> name;
   live_advert_name(name, advert);
-  // Near the top of the usual 1024, where no program expects its next open() to land.
-  int floor = os::descriptor_limit(1024) - 32;
-  int fd = os::create_named_file(name.c_str(), floor > 3 ? floor : 3);
+  // Near the top of the usual 1024, where no program expects its next open() to land; under a
+  // lower limit, in its upper half.
+  int fd = os::create_named_file(name.c_str(), kAdvertFloor);
+  if (fd < 0) {
+    int limit = os::descriptor_limit(kAdvertFloor);
+    if (limit < kAdvertFloor)
+      fd = os::create_named_file(name.c_str(), limit / 2 > 3 ? limit / 2 : 3);
+  }
   bool ours = g_advert >= 0 && os::identity_of(g_advert) == g_advert_file;
   if (fd >= 0 && ours && os::move_descriptor(fd, g_advert)) {
     g_advert_file = os::identity_of(g_advert);
@@ -185,6 +194,8 @@ LiveRequestKind live_request_kind(int sig, const siginfo_t* info) {
   return LiveRequestKind::kNone;
 }
 
-void live_channel_reset_in_child() { g_owner.store(0, std::memory_order_relaxed); }
+void live_channel_reset_in_child() {
+  g_owner.store(0, std::memory_order_relaxed);
+}
 
 }  // namespace aixmalloc::rt

@@ -23,16 +23,27 @@ constinit std::atomic<uint64_t> g_live_requests{0};
 constinit std::atomic<uint64_t> g_stats_requests{0};  // waiting, for the statistics
 constinit std::atomic<uint64_t> g_leak_requests{0};   // waiting, for the leak document
 
-// The document on request. Written to a new file, then renamed into place, so a reader sees a
-// whole document; only async-signal-safe calls (open, write, rename, close, getpid, gettid).
-constinit const char* g_live_dir = kLiveStatsDirectories[0];
+// The first of the directories that is writable now; the last one when none is. Looked up for
+// each document, not at start-up, where every process would pay for it.
+const char* live_directory() {
+  const char* dir = nullptr;
+  for (const char* d : kLiveStatsDirectories) {
+    dir = d;
+    if (os::is_writable_directory(d)) break;
+  }
+  return dir;
+}
 
+// The document on request. Written to a new file, then renamed into place, so a reader sees a
+// whole document; only async-signal-safe calls (stat, access, open, write, rename, close, getpid,
+// gettid).
 void write_live_document(bool leaks) {
   TextBuf<96> path, tmp;
   uint64_t pid = static_cast<uint64_t>(os::process_id());
   const char* kind = leaks ? "leaks" : "stats";
-  live_report_path(path, g_live_dir, kind, pid);
-  live_report_temporary_path(tmp, g_live_dir, kind, pid, static_cast<uint64_t>(os::thread_id()));
+  const char* dir = live_directory();
+  live_report_path(path, dir, kind, pid);
+  live_report_temporary_path(tmp, dir, kind, pid, static_cast<uint64_t>(os::thread_id()));
   os::remove_file(tmp.c_str());  // a leftover of a thread that died while writing
   int fd = os::open_for_writing(tmp.c_str(), /*exclusive=*/true, 0600);
   if (fd < 0) return;
@@ -81,13 +92,7 @@ void live_signal_handler(int sig, siginfo_t* info, void*) {
   errno = saved;
 }
 
-void prepare_live_statistics() {
-  for (const char* dir : kLiveStatsDirectories) {
-    g_live_dir = dir;  // the last one when none is writable now: it may be by the time of a signal
-    if (os::is_writable_directory(dir)) break;
-  }
-  set_deferred_hook(serve_live_statistics);
-}
+void prepare_live_statistics() { set_deferred_hook(serve_live_statistics); }
 
 void live_statistics_reset_in_child() { g_live_busy.store(false, std::memory_order_relaxed); }
 

@@ -10,8 +10,8 @@
  *                   must run and sigaction() must show it (exit 13). Command "count": writes
  *                   "count N", the times the handler ran.
  *   signal SIG      the same with signal().
- *   all             sigset()'s own handler on every signal from SIGRTMAX-8 to SIGRTMAX-1; at the end
- *                   exits 14 if one of them ever ran.
+ *   all             sigset()'s own handler on every signal from SIGRTMAX-8 to SIGRTMAX-1; at the
+ *                   end exits 14 if one of them ever ran.
  *   block           blocks every real-time signal, then starts a thread that waits too; at the
  *                   end exits 12 if a signal is pending (one was sent although every thread
  *                   blocked it).

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# aixmalloc stats --pid and leaks --pid on programs started with no variable at all (live_channel.c):
-# the signal aixmalloc picks and its advert; what the program sees and does with that signal (its
-# own handler, set with sigaction, signal or sigset; SIG_DFL; a stray kill) goes as without
-# aixmalloc; a program that blocks it everywhere, a forked child, an exec into a program that is
-# not on aixmalloc, AIXMALLOC_STATS_SIGNAL=off. Every refusal leaves the program undisturbed.
+# aixmalloc stats --pid and leaks --pid on programs started with no variable at all
+# (live_channel.c): the signal aixmalloc picks and its advert; what the program sees and does with
+# that signal (its own handler, set with sigaction, signal or sigset; SIG_DFL; a stray kill) goes
+# as without aixmalloc; a program that blocks it everywhere, a forked child, an exec into a
+# program that is not on aixmalloc, AIXMALLOC_STATS_SIGNAL=off. Every refusal leaves the program
+# undisturbed.
 source "$(dirname "$0")/common.sh"
 unset AIXMALLOC_STATS_SIGNAL MALLOCDEBUG
 cli="$AIXMALLOC_BUILD/aixmalloc"
@@ -49,7 +50,8 @@ finish() {
   local fd=${fd_of[$1]} status=0
   exec {fd}>&-
   wait "$2" || status=$?
-  [ "$status" = "${3:-0}" ] || fail "$1 exited with status $status, not ${3:-0}: $(cat "$work/$1.err")"
+  [ "$status" = "${3:-0}" ] ||
+    fail "$1 exited with status $status, not ${3:-0}: $(cat "$work/$1.err")"
 }
 capture() {
   set +e

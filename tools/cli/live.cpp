@@ -153,11 +153,13 @@ int signal_from_environment(pid_t pid, const std::string& who, int* sig) {
     return refuse(kExitUsage, who + " was started with AIXMALLOC_STATS_SIGNAL=" + value +
                                   ", so it has no statistics channel");
   return refuse(kExitUsage,
-                who + " runs on aixmalloc but shows no statistics channel (no aixmalloc-live "
-                      "descriptor in " + proc_path(pid, "fd") +
-                      "): it is still starting, its program closed that descriptor, or it runs "
-                      "set-user-ID; AIXMALLOC_STATS_SIGNAL=USR2 in its environment names a "
-                      "signal that needs none");
+                who +
+                    " runs on aixmalloc but shows no statistics channel (no aixmalloc-live "
+                    "descriptor in " +
+                    proc_path(pid, "fd") +
+                    "): it is still starting, its program closed that descriptor, or it runs "
+                    "set-user-ID; AIXMALLOC_STATS_SIGNAL=USR2 in its environment names a "
+                    "signal that needs none");
 }
 
 // "its own handler", "SIG_IGN" or "SIG_DFL": what the program set on `sig`, as /proc shows it.
@@ -209,8 +211,7 @@ int plan_request(const LiveRequest& request, const std::string& who, Plan* plan)
                                   "): start it with LD_PRELOAD=libaixmalloc.so, or with 'aixmalloc "
                                   "run -- CMD'");
   if (sig == 0) {
-    if (int status = signal_from_environment(pid, who, &sig); status != kExitOk)
-      return status;
+    if (int status = signal_from_environment(pid, who, &sig); status != kExitOk) return status;
   }
   const std::string name = signal_name(sig);
   if (d.ignores(sig))
@@ -232,7 +233,9 @@ int plan_request(const LiveRequest& request, const std::string& who, Plan* plan)
   return kExitOk;
 }
 
-long pidfd_open(pid_t pid) { return syscall(SYS_pidfd_open, pid, 0); }
+long pidfd_open(pid_t pid) {
+  return syscall(SYS_pidfd_open, pid, 0);
+}
 
 // sigqueue() of the value to thread `tid`, one the request does not cut short, or else to the
 // process (through its pidfd when there is one: no other process that took its ID since gets it).
@@ -322,7 +325,8 @@ int ask_process(const LiveRequest& request, LiveAnswer* answer) {
   std::vector<FileState> before;
   for (const char* dir : kLiveStatsDirectories) {  // where the runtime may write its answer
     TextBuf<256> path;
-    paths.push_back(live_report_path(path, dir, leaks ? "leaks" : "stats", static_cast<uint64_t>(pid)));
+    paths.push_back(
+        live_report_path(path, dir, leaks ? "leaks" : "stats", static_cast<uint64_t>(pid)));
     before.push_back(state_of(paths.back()));
   }
   timespec start;
@@ -333,10 +337,10 @@ int ask_process(const LiveRequest& request, LiveAnswer* answer) {
   const ThreadsFor threads = threads_for(pid, sig);
   const pid_t target = threads.running ? threads.running : threads.restartable;
   if (!send_request(pid, pidfd, target, sig, value))
-    return refuse(kExitUsage, errno == EPERM ? "not permitted to send " + name + " to " + who +
-                                                   ": run aixmalloc " + g_command +
-                                                   " as its user or as root"
-                                             : who + " ended");
+    return refuse(kExitUsage, errno == EPERM
+                                  ? "not permitted to send " + name + " to " + who +
+                                        ": run aixmalloc " + g_command + " as its user or as root"
+                                  : who + " ended");
   for (;;) {
     for (size_t i = 0; i < paths.size(); ++i) {
       FileState now = state_of(paths[i]);

@@ -14,8 +14,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <vector>
 
 #include "libmalloc/base/config.h"
@@ -38,7 +38,8 @@ bool numbers_in(const std::string& dir, std::vector<long>* out) {
 }
 
 // Each line of a /proc status file that starts with `key`, given the rest of the line.
-void lines_with(const std::string& text, const char* key, const std::function<void(const char*)>& f) {
+void lines_with(const std::string& text, const char* key,
+                const std::function<void(const char*)>& f) {
   size_t k = strlen(key);
   for (size_t i = 0; i < text.size();) {
     size_t end = text.find('\n', i);
@@ -51,10 +52,10 @@ void lines_with(const std::string& text, const char* key, const std::function<vo
 // The calls a handler installed with SA_RESTART does not interrupt (signal(7)). nanosleep, poll,
 // select, epoll_wait, pause and the like return EINTR whatever the flags say.
 bool restartable_call(long nr) {
-  static const long kCalls[] = {SYS_read,   SYS_write,    SYS_readv,    SYS_writev,  SYS_pread64,
-                                SYS_pwrite64, SYS_wait4,  SYS_waitid,   SYS_futex,   SYS_accept,
-                                SYS_accept4, SYS_recvfrom, SYS_recvmsg, SYS_sendto,  SYS_sendmsg,
-                                SYS_openat,  SYS_flock,   SYS_fcntl};
+  static const long kCalls[] = {SYS_read,     SYS_write,    SYS_readv,   SYS_writev, SYS_pread64,
+                                SYS_pwrite64, SYS_wait4,    SYS_waitid,  SYS_futex,  SYS_accept,
+                                SYS_accept4,  SYS_recvfrom, SYS_recvmsg, SYS_sendto, SYS_sendmsg,
+                                SYS_openat,   SYS_flock,    SYS_fcntl};
   return std::find(std::begin(kCalls), std::end(kCalls), nr) != std::end(kCalls);
 }
 
@@ -65,10 +66,18 @@ bool waits_restartably(const std::string& task) {
   std::string text;
   if (slurp(task + "/syscall", &text, 4096) && !text.empty() && isdigit(text[0]))
     return restartable_call(strtol(text.c_str(), nullptr, 10));
-  static const char* const kWaits[] = {"pipe_read", "pipe_write", "wait_for_partner", "do_wait",
-                                       "futex_wait_queue", "futex_wait_queue_me", "futex_do_wait",
-                                       "unix_stream_read_generic", "unix_stream_data_wait",
-                                       "sk_wait_data", "inet_csk_accept", "wait_woken"};
+  static const char* const kWaits[] = {"pipe_read",
+                                       "pipe_write",
+                                       "wait_for_partner",
+                                       "do_wait",
+                                       "futex_wait_queue",
+                                       "futex_wait_queue_me",
+                                       "futex_do_wait",
+                                       "unix_stream_read_generic",
+                                       "unix_stream_data_wait",
+                                       "sk_wait_data",
+                                       "inet_csk_accept",
+                                       "wait_woken"};
   text.clear();
   if (!slurp(task + "/wchan", &text, 4096)) return false;
   text = text.substr(0, text.find('.'));  // "name.constprop.0"
@@ -129,8 +138,10 @@ Dispositions dispositions_of(pid_t pid) {
   std::string status;
   if (!slurp(proc_path(pid, "status"), &status, size_t{1} << 20)) return d;
   int found = 0;
-  lines_with(status, "SigIgn:", [&](const char* v) { d.ignored = strtoull(v, nullptr, 16), ++found; });
-  lines_with(status, "SigCgt:", [&](const char* v) { d.caught = strtoull(v, nullptr, 16), ++found; });
+  lines_with(status,
+             "SigIgn:", [&](const char* v) { d.ignored = strtoull(v, nullptr, 16), ++found; });
+  lines_with(status,
+             "SigCgt:", [&](const char* v) { d.caught = strtoull(v, nullptr, 16), ++found; });
   d.known = found == 2;
   return d;
 }
@@ -144,8 +155,9 @@ ThreadsFor threads_for(pid_t pid, int sig) {
     std::string status;
     if (!slurp(task + "/status", &status, size_t{1} << 20)) continue;  // ended since
     bool blocks = false, running = false;
-    lines_with(status, "SigBlk:",
-               [&](const char* v) { blocks = Dispositions::bit(strtoull(v, nullptr, 16), sig); });
+    lines_with(status, "SigBlk:", [&](const char* v) {
+      blocks = Dispositions::bit(strtoull(v, nullptr, 16), sig);
+    });
     lines_with(status, "State:", [&](const char* v) { running = strchr(v, 'R') != nullptr; });
     ++t.total;
     t.blocking += blocks;
@@ -160,7 +172,8 @@ ThreadsFor threads_for(pid_t pid, int sig) {
 bool has_ended(pid_t pid) {
   if (kill(pid, 0) != 0 && errno == ESRCH) return true;
   std::string stat;
-  if (!slurp(proc_path(pid, "stat"), &stat, size_t{1} << 16)) return errno == ENOENT || errno == ESRCH;
+  if (!slurp(proc_path(pid, "stat"), &stat, size_t{1} << 16))
+    return errno == ENOENT || errno == ESRCH;
   size_t paren = stat.rfind(')');  // the command name may hold anything, ')' included
   return paren != std::string::npos && paren + 2 < stat.size() &&
          (stat[paren + 2] == 'Z' || stat[paren + 2] == 'X');
