@@ -145,26 +145,21 @@ bool live_channel_watches(int sig) {
 int live_channel_sigaction(int sig, const struct ::sigaction* act, struct ::sigaction* old) {
   ChannelLock lock;
   if (sig != g_signal.load(std::memory_order_acquire)) return os::set_signal_action(sig, act, old);
-  if (g_explicit) {
-    if (act == nullptr) return os::set_signal_action(sig, act, old);
-    // The advert first: a request read from it now is never sent to the program's handler.
-    publish(LiveAdvert{0, 0, sig});
-    g_signal.store(0, std::memory_order_release);
-    return os::set_signal_action(sig, act, old);
-  }
+  if (act == nullptr && g_explicit) return os::set_signal_action(sig, act, old);
   struct ::sigaction seen = g_program_view;
-  if (act != nullptr && act->sa_handler == SIG_DFL) {
+  if (act != nullptr && act->sa_handler == SIG_DFL && !g_explicit) {
     g_program_view = *act;  // what the program sees; aixmalloc's handler keeps the default action
   } else if (act != nullptr) {
+    // The advert first: a request read from it from now on is not sent to the program's handler.
     publish(LiveAdvert{0, 0, sig});
-    if (os::set_signal_action(sig, act, nullptr) != 0) {
+    if (os::set_signal_action(sig, act, g_explicit ? &seen : nullptr) != 0) {
       int err = errno;
       publish(LiveAdvert{sig, g_cookie, 0});
       errno = err;
       return -1;
     }
     g_signal.store(0, std::memory_order_release);
-    move_from(sig);
+    if (!g_explicit) move_from(sig);  // a signal AIXMALLOC_STATS_SIGNAL named is not replaced
   }
   if (old != nullptr) *old = seen;
   return 0;

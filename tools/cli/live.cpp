@@ -8,7 +8,8 @@
 //   /proc/N/status -----------------> S caught, not ignored (else refuse: its default action
 //                                     would end the process)
 //   /proc/N/task/T/status ----------> some thread does not block S (else refuse: the program
-//                                     takes S with sigwait or signalfd); a running one is asked
+//                                     takes S with sigwait or signalfd); one running, or
+//                                     waiting in a call SA_RESTART restarts, is asked
 //   the advert again; sigqueue(N or thread T, S, C | 1 statistics, 2 leaks), through a pidfd
 //   poll every 10 ms until DIR/aixmalloc-stats.N.json (or -leaks) holds a new file
 //   open O_NOFOLLOW, fstat: regular, N's user, one link; read, unlink
@@ -157,9 +158,10 @@ int signal_from_environment(pid_t pid, const std::string& who, int* sig) {
                     " runs on aixmalloc but shows no statistics channel (no aixmalloc-live "
                     "descriptor in " +
                     proc_path(pid, "fd") +
-                    "): it is still starting, its program closed that descriptor, or it runs "
-                    "set-user-ID; AIXMALLOC_STATS_SIGNAL=USR2 in its environment names a "
-                    "signal that needs none");
+                    "): it is still starting, no signal aixmalloc picks from was free as it "
+                    "started, its program closed that descriptor, or it runs set-user-ID; "
+                    "AIXMALLOC_STATS_SIGNAL=USR2 in its environment names a signal that needs "
+                    "none");
 }
 
 // "its own handler", "SIG_IGN" or "SIG_DFL": what the program set on `sig`, as /proc shows it.
