@@ -43,8 +43,21 @@ void startup_reset_in_child();
 
 // The handlers of pthread_atfork (fork.cpp), installed at start-up.
 void install_fork_handlers();
-// AIXMALLOC_STATS_SIGNAL (live_stats.cpp).
-void install_stats_signal();
+// The live statistics' channel (live_channel.cpp): opened once the runtime is ready, unless
+// AIXMALLOC_STATS_SIGNAL=off or the process is set-uid.
+void start_live_channel();
+// sigaction() for the program on a signal the channel uses or may move to (live_channel_watches):
+// the program sees the action it would see without aixmalloc (aixmalloc(7)).
+bool live_channel_watches(int sig);
+int live_channel_sigaction(int sig, const struct ::sigaction* act, struct ::sigaction* old);
+// What a signal on the channel asks; kNone (after taking the default action the program expects,
+// for a signal aixmalloc picked) when it is not a request.
+enum class LiveRequestKind { kNone, kStatistics, kLeaks };
+LiveRequestKind live_request_kind(int sig, const siginfo_t* info);
+void live_channel_reset_in_child();
+// The answering side (live_stats.cpp): the handler, and its deferred hook.
+void live_signal_handler(int sig, siginfo_t* info, void* context);
+void prepare_live_statistics();
 void live_statistics_reset_in_child();
 
 }  // namespace aixmalloc::rt

@@ -11,6 +11,7 @@
 #include "libmalloc/aixmalloc.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/lock.h"
+#include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/runtime.h"
@@ -264,6 +265,29 @@ AIX_EXPORT sighandler_t signal(int sig, sighandler_t handler) { return install_h
 AIX_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler) { return install_handler(sig, handler, SA_RESTART); }
 AIX_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler) {
   return install_handler(sig, handler, SA_RESETHAND | SA_NODEFER);
+}
+// System V's sigset() and sigignore(): glibc's reach its sigaction() from inside libc, where the
+// export above does not see them, so they are here as well. sigset(SIG_HOLD) blocks the signal;
+// another disposition is set and unblocks it; SIG_HOLD comes back when it was blocked.
+AIX_EXPORT sighandler_t sigset(int sig, sighandler_t disp) {
+  struct sigaction act, old;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = disp;
+  sigemptyset(&act.sa_mask);
+  bool hold = disp == SIG_HOLD;
+  if (sig <= 0 || sig >= NSIG || rt::set_signal_action(sig, hold ? nullptr : &act, &old) != 0) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  bool was_blocked = os::signal_blocked(sig, /*change=*/true, /*block=*/hold);
+  return was_blocked ? SIG_HOLD : old.sa_handler;
+}
+AIX_EXPORT int sigignore(int sig) {
+  struct sigaction act;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = SIG_IGN;
+  sigemptyset(&act.sa_mask);
+  return rt::set_signal_action(sig, &act, nullptr);
 }
 
 AIX_EXPORT void* __libc_malloc(size_t) AIX_ALIAS(malloc);

@@ -144,6 +144,7 @@ void fork_child() {
   }
   Lock::reset_held_in_child();
   live_statistics_reset_in_child();
+  live_channel_reset_in_child();
   if (replacement::g_on) replacement::fork_after();
 }
 

@@ -1,13 +1,12 @@
-// AIXMALLOC_STATS_SIGNAL (aixmalloc(7)): on that signal the process writes the JSON document of
-// its statistics to a file that `aixmalloc stats --pid` reads, or, sent with sigqueue() and the
-// value 1, the leak document that `aixmalloc leaks --pid` reads; with async-signal-safe calls
-// only, and never waiting for a lock its own thread holds.
+// The live statistics (aixmalloc(7), AIXMALLOC_STATS_SIGNAL): on a request over the channel
+// (live_channel.cpp) the process writes the JSON document of its statistics, or the leak document,
+// to a file that `aixmalloc stats --pid` or `aixmalloc leaks --pid` reads; with async-signal-safe
+// calls only, and never waiting for a lock its own thread holds.
 #include <errno.h>
 
 #include <atomic>
 
 #include "libmalloc/assembly.h"
-#include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/live_stats_path.h"
 #include "libmalloc/base/lock.h"
@@ -24,17 +23,27 @@ constinit std::atomic<uint64_t> g_live_requests{0};
 constinit std::atomic<uint64_t> g_stats_requests{0};  // waiting, for the statistics
 constinit std::atomic<uint64_t> g_leak_requests{0};   // waiting, for the leak document
 
-// AIXMALLOC_STATS_SIGNAL (aixmalloc(7)): the document on request, for `aixmalloc stats --pid`.
-// Written to a new file, then renamed into place, so a reader sees a whole document; only
-// async-signal-safe calls (open, write, rename, close, getpid, gettid).
-constinit const char* g_live_dir = kLiveStatsDirectories[0];
+// The first of the directories that is writable now; the last one when none is. Looked up for
+// each document, not at start-up, where every process would pay for it.
+const char* live_directory() {
+  const char* dir = nullptr;
+  for (const char* d : kLiveStatsDirectories) {
+    dir = d;
+    if (os::is_writable_directory(d)) break;
+  }
+  return dir;
+}
 
+// The document on request. Written to a new file, then renamed into place, so a reader sees a
+// whole document; only async-signal-safe calls (stat, access, open, write, rename, close, getpid,
+// gettid).
 void write_live_document(bool leaks) {
   TextBuf<96> path, tmp;
   uint64_t pid = static_cast<uint64_t>(os::process_id());
   const char* kind = leaks ? "leaks" : "stats";
-  live_report_path(path, g_live_dir, kind, pid);
-  live_report_temporary_path(tmp, g_live_dir, kind, pid, static_cast<uint64_t>(os::thread_id()));
+  const char* dir = live_directory();
+  live_report_path(path, dir, kind, pid);
+  live_report_temporary_path(tmp, dir, kind, pid, static_cast<uint64_t>(os::thread_id()));
   os::remove_file(tmp.c_str());  // a leftover of a thread that died while writing
   int fd = os::open_for_writing(tmp.c_str(), /*exclusive=*/true, 0600);
   if (fd < 0) return;
@@ -62,35 +71,28 @@ void serve_live_statistics() {
   }
 }
 
+}  // namespace
+
 // Writes at once when this thread holds none of the allocator's locks; otherwise (the signal
-// interrupted it inside the allocator) when the last lock is released (lock.h).
-// sigqueue()'s value 1 asks for the leak document; a plain kill (or the value 0), the statistics.
-void on_stats_signal(int, siginfo_t* info, void*) {
+// interrupted it inside the allocator) when the last lock is released (lock.h). What is asked,
+// and what a signal that asks nothing does, live_channel.cpp decides.
+void live_signal_handler(int sig, siginfo_t* info, void*) {
   int saved = errno;
-  bool leaks = info && info->si_code == SI_QUEUE && info->si_value.sival_int == 1;
-  (leaks ? g_leak_requests : g_stats_requests).fetch_add(1, std::memory_order_acq_rel);
-  g_live_requests.fetch_add(1, std::memory_order_acq_rel);
-  if (t_locks_held == 0) {
-    serve_live_statistics();
-  } else {
-    defer_until_unlocked();
+  LiveRequestKind kind = live_request_kind(sig, info);
+  if (kind != LiveRequestKind::kNone) {
+    (kind == LiveRequestKind::kLeaks ? g_leak_requests : g_stats_requests)
+        .fetch_add(1, std::memory_order_acq_rel);
+    g_live_requests.fetch_add(1, std::memory_order_acq_rel);
+    if (t_locks_held == 0) {
+      serve_live_statistics();
+    } else {
+      defer_until_unlocked();
+    }
   }
   errno = saved;
 }
 
-}  // namespace
-
-void install_stats_signal() {
-  for (const char* dir : kLiveStatsDirectories) {
-    g_live_dir = dir;  // the last one when none is writable now: it may be by the time of a signal
-    if (os::is_writable_directory(dir)) break;
-  }
-  set_deferred_hook(serve_live_statistics);
-  if (!os::catch_signal_info(g_config.stats_signal, on_stats_signal)) {
-    static const char kNoHandler[] = "AIXMALLOC_STATS_SIGNAL: cannot install the handler; live statistics are off";
-    warn(kNoHandler, sizeof(kNoHandler) - 1);
-  }
-}
+void prepare_live_statistics() { set_deferred_hook(serve_live_statistics); }
 
 void live_statistics_reset_in_child() { g_live_busy.store(false, std::memory_order_relaxed); }
 

@@ -266,6 +266,7 @@ void release(void* p, const char* call) {
 
 int set_signal_action(int sig, const struct sigaction* act, struct sigaction* old) {
   ensure_started();  // the configuration says whether catch_overflow's handler is in place
+  if (live_channel_watches(sig)) return live_channel_sigaction(sig, act, old);
   return guard::program_sigaction(sig, act, old);
 }
 

@@ -1,7 +1,7 @@
 // Start-up: reads the variables once, on the first call, prints their diagnostics and assembles
 // the configured stack (DESIGN.md invariant 4). The other concerns of the runtime live beside it:
-// requests.cpp (the malloc family's semantics), fork.cpp, exit_reports.cpp, live_stats.cpp,
-// mallopt.cpp and snapshot.cpp.
+// requests.cpp (the malloc family's semantics), fork.cpp, exit_reports.cpp, live_channel.cpp,
+// live_stats.cpp, mallopt.cpp and snapshot.cpp.
 #include <atomic>
 #include <cstring>
 
@@ -93,7 +93,7 @@ bool ensure_started() {
     g_starter.store(os::thread_id(), std::memory_order_relaxed);
     start();
     g_state.store(kReady, std::memory_order_release);
-    if (g_config.stats_signal) install_stats_signal();  // its handler needs a ready runtime
+    start_live_channel();  // its handler needs a ready runtime
     return true;
   }
   if (g_starter.load(std::memory_order_relaxed) == os::thread_id()) return false;

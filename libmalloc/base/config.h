@@ -118,6 +118,9 @@ struct DebugSettings {
   Destination output;         // kNone: stderr
 };
 
+// AIXMALLOC_STATS_SIGNAL=off: no live statistics channel at all.
+inline constexpr int kStatsSignalOff = -1;
+
 struct Config {
   Policy policy = Policy::kYorktown;
   Origin policy_origin = Origin::kDefault;
@@ -127,7 +130,7 @@ struct Config {
   Destination stats;       // AIXMALLOC_STATS
   Destination stats_json;  // AIXMALLOC_STATS_JSON
   Destination leaks_json;  // AIXMALLOC_LEAKS_JSON
-  int stats_signal = 0;     // AIXMALLOC_STATS_SIGNAL: the signal number, 0 when off
+  int stats_signal = 0;     // AIXMALLOC_STATS_SIGNAL: the signal; 0: aixmalloc picks; kStatsSignalOff
   bool zero_size_null = false;  // AIXMALLOC_ZERO_SIZE=null: AIX's malloc(0) == NULL
   bool psalloc_early = false;   // PSALLOC=early and no NODISCLAIM=true: every free disclaims
   char replacement[256] = {};   // MALLOCTYPE=user:NAME (or the program's name for it): NAME

@@ -13,12 +13,16 @@ void Parser::parse_stats(Variable var, Span value, Destination* out) {
   parse_destination(var, "destination", value, out);
 }
 
-// AIXMALLOC_STATS_SIGNAL: USR1, USR2, RTMIN, RTMIN+n, RTMAX, RTMAX-n, with or without "SIG", in any
-// case, or the number of one of those. Only signals nothing else in a process needs by default: a
-// fault or job-control signal would change what the program does.
+// AIXMALLOC_STATS_SIGNAL: USR1, USR2, RTMIN[+n], RTMAX[-n], with or without "SIG", in any case, or
+// the number of one of those; or off. Only signals no process needs by default (a fault or job
+// control would change what the program does). Unset or refused, the runtime picks a free one.
 void Parser::parse_signal(Span value) {
   value = trim(value);
   if (value.empty()) return;
+  if (value.iequals("off")) {
+    cfg_->stats_signal = kStatsSignalOff;
+    return;
+  }
   Span name = value;
   if (name.n > 3 && Span{name.p, 3}.iequals("sig")) name = Span{name.p + 3, name.n - 3};
   int rtmin = __libc_current_sigrtmin(), rtmax = __libc_current_sigrtmax();
@@ -43,23 +47,18 @@ void Parser::parse_signal(Span value) {
     int n = static_cast<int>(number);
     if (n == SIGUSR1 || n == SIGUSR2 || (n >= rtmin && n <= rtmax)) sig = n;
   }
-  if (sig == 0) {
-    diag(Variable::kAixmallocStatsSignal)
-        .quoted(value.p, value.n)
-        .str(" is not USR1, USR2, RTMIN+n or RTMAX-n (n 0-")
+  if (sig != 0 && !ctx_.secure) {
+    cfg_->stats_signal = sig;
+    return;
+  }
+  Text& line = diag(Variable::kAixmallocStatsSignal).quoted(value.p, value.n);
+  if (ctx_.secure)
+    line.str(" refused in a set-uid or set-gid process; live statistics are off");
+  else
+    line.str(" is not USR1, USR2, RTMIN+n, RTMAX-n or off (n 0-")
         .num(static_cast<uint64_t>(rtmax - rtmin))
-        .str("); live statistics are off");
-    done();
-    return;
-  }
-  if (ctx_.secure) {
-    diag(Variable::kAixmallocStatsSignal)
-        .quoted(value.p, value.n)
-        .str(" refused in a set-uid or set-gid process; live statistics are off");
-    done();
-    return;
-  }
-  cfg_->stats_signal = sig;
+        .str("); aixmalloc picks a free real-time signal");
+  done();
 }
 
 // AIXMALLOC_ZERO_SIZE: null (AIX's malloc(0) and friends return NULL) or pointer (glibc's).

@@ -1,13 +1,40 @@
-// The names of the live-statistics channel (AIXMALLOC_STATS_SIGNAL, aixmalloc(7)): where a process
-// writes the JSON document of its statistics when it gets the signal, and where `aixmalloc stats
-// --pid` looks for it. The runtime and the CLI build the names here, so they cannot drift apart.
+// The names of the live-statistics channel (aixmalloc(7), AIXMALLOC_STATS_SIGNAL): the advert by
+// which a process says which signal asks it, the request's value, and the files it answers in.
+// The runtime and the CLI build and read them here, so they cannot drift apart.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "libmalloc/base/format.h"
 
 namespace aixmalloc {
+
+// The advert: the name of an empty anonymous file (memfd) the process keeps open, close-on-exec,
+// so /proc/PID/fd/N links to "/memfd:NAME (deleted)":
+//   "aixmalloc-live sig=62 cookie=0x5f1c...8"   ask with signal 62, the value COOKIE | kind
+//   "aixmalloc-live sig=0 taken=62"             the program took signal 62; no channel now
+inline constexpr char kLiveAdvertPrefix[] = "aixmalloc-live ";
+// What a request asks for: the low bits of its value (the cookie's are 0).
+inline constexpr uint64_t kLiveKindMask = 3;
+inline constexpr uint64_t kLiveStatistics = 1;
+inline constexpr uint64_t kLiveLeaks = 2;
+// The signals aixmalloc picks from when AIXMALLOC_STATS_SIGNAL is unset: SIGRTMAX-1 down to
+// SIGRTMAX-8 (SIGRTMAX itself is valgrind's, and some programs take "the last one").
+inline constexpr int kLiveFirstOffset = 1;
+inline constexpr int kLiveCandidates = 8;
+
+struct LiveAdvert {
+  int signal = 0;       // 0: no channel now
+  uint64_t cookie = 0;  // with a signal
+  int taken = 0;        // without one: the signal the program took
+};
+
+// The advert's name into out (cleared). Returns out.c_str().
+const char* live_advert_name(Text& out, const LiveAdvert& advert);
+// Reads an advert from a name or from a /proc/PID/fd link ("/memfd:" NAME " (deleted)"); false
+// when `text` is not one.
+bool parse_live_advert(const char* text, size_t len, LiveAdvert* out);
 
 // The directories the document may be written to, in the runtime's order of preference: the first
 // that is a writable directory (/dev/shm is memory; /tmp where it is missing).

@@ -292,8 +292,48 @@ void write_all(int fd, const char* buf, size_t len) {
   }
 }
 
+// --- descriptors ---------------------------------------------------------------------------------
+
+int create_named_file(const char* name, int floor) {
+  KeepErrno keep;
+  // Linux 6.3 logs a warning for a memfd that says nothing about execution; older kernels refuse
+  // the flag (EINVAL).
+  constexpr unsigned kNoExecSeal = 0x0008U;  // MFD_NOEXEC_SEAL
+  int fd = memfd_create(name, MFD_CLOEXEC | kNoExecSeal);
+  if (fd < 0 && errno == EINVAL) fd = memfd_create(name, MFD_CLOEXEC);
+  if (fd < 0) return -1;
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+  close(fd);
+  return high;
+}
+
+FileIdentity identity_of(int fd) {
+  KeepErrno keep;
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) return {};
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+}
+
+bool move_descriptor(int from, int to) {
+  KeepErrno keep;
+  if (dup3(from, to, O_CLOEXEC) < 0) return false;
+  close(from);
+  return true;
+}
+
+int descriptor_limit(int cap) {
+  KeepErrno keep;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= static_cast<rlim_t>(cap)) return cap;
+  return static_cast<int>(rl.rlim_cur);
+}
+
 // --- signals -------------------------------------------------------------------------------------
 
+extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
+
+// Through libc's __sigaction, never the library's exported sigaction(): aixmalloc's own handlers
+// are not the program's (libmalloc/live_channel.cpp keeps the program's view of its signal).
 bool catch_signal(int sig, void (*handler)(int)) {
   KeepErrno keep;
   struct sigaction sa;
@@ -301,7 +341,7 @@ bool catch_signal(int sig, void (*handler)(int)) {
   sa.sa_handler = handler;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  return sigaction(sig, &sa, nullptr) == 0;
+  return __sigaction(sig, &sa, nullptr) == 0;
 }
 
 bool catch_signal_info(int sig, void (*handler)(int, siginfo_t*, void*)) {
@@ -311,10 +351,8 @@ bool catch_signal_info(int sig, void (*handler)(int, siginfo_t*, void*)) {
   sa.sa_sigaction = handler;
   sa.sa_flags = SA_RESTART | SA_SIGINFO;
   sigemptyset(&sa.sa_mask);
-  return sigaction(sig, &sa, nullptr) == 0;
+  return __sigaction(sig, &sa, nullptr) == 0;
 }
-
-extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
 
 int set_signal_action(int sig, const struct sigaction* act, struct sigaction* old) {
   return __sigaction(sig, act, old);
@@ -333,6 +371,17 @@ bool catch_fault_signal(int sig, void (*handler)(int, siginfo_t*, void*), struct
 void raise_signal(int sig) {
   KeepErrno keep;
   raise(sig);
+}
+
+bool signal_blocked(int sig, bool change, bool block) {
+  KeepErrno keep;
+  sigset_t one, before;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  if (pthread_sigmask(change ? (block ? SIG_BLOCK : SIG_UNBLOCK) : SIG_BLOCK,
+                      change ? &one : nullptr, &before) != 0)
+    return false;
+  return sigismember(&before, sig) == 1;
 }
 
 bool fault_was_write(const void* ucontext) {

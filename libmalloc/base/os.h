@@ -103,6 +103,22 @@ bool is_writable_directory(const char* path);
 // Writes all of buf to fd, retrying on EINTR and short writes.
 void write_all(int fd, const char* buf, size_t len);
 
+// --- descriptors (the live channel's advert) -----------------------------------------------------
+struct FileIdentity {
+  uint64_t dev = 0, ino = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+// A new, empty anonymous file named `name` (memfd_create: close-on-exec, sealed against execution
+// where the kernel can), at the lowest free descriptor at or above `floor`. -1 when refused.
+int create_named_file(const char* name, int floor);
+// The file `fd` is open on; {0, 0} when it is not open.
+FileIdentity identity_of(int fd);
+// Makes `to` name `from`'s file (dup3, close-on-exec) and closes `from`; false (both left as they
+// were) when refused.
+bool move_descriptor(int from, int to);
+// The soft RLIMIT_NOFILE (descriptors a process may open), at most `cap`.
+int descriptor_limit(int cap);
+
 // --- signals -------------------------------------------------------------------------------------
 // Installs `handler` for `sig` (SA_RESTART, nothing masked). False when the kernel refuses.
 bool catch_signal(int sig, void (*handler)(int));
@@ -116,6 +132,9 @@ int set_signal_action(int sig, const struct ::sigaction* act, struct ::sigaction
 bool catch_fault_signal(int sig, void (*handler)(int, siginfo_t*, void*), struct ::sigaction* old);
 // raise(3): the signal to this thread.
 void raise_signal(int sig);
+// Whether the calling thread blocks `sig`; with `change`, blocks it (`block`) or unblocks it, and
+// still returns whether it was blocked before.
+bool signal_blocked(int sig, bool change = false, bool block = false);
 // True when the fault described by a SA_SIGINFO handler's context was a write (x86-64: the page
 // fault error code); false for a read or when the machine does not say.
 bool fault_was_write(const void* ucontext);

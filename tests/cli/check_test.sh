@@ -18,7 +18,7 @@ expect_rc 0 "check of an empty environment"
 [ ! -s "$work/err" ] || fail "diagnostics for an empty environment: $(cat "$work/err")"
 has_line "$work/out" "Every value is accepted."
 expect_setting MALLOCTYPE "Yorktown default"
-expect_setting AIXMALLOC_STATS_SIGNAL "off default"
+expect_setting AIXMALLOC_STATS_SIGNAL "auto default"
 while read -r kind name variable; do
   [ "$kind" = option ] || continue
   if [ "$variable" = debug ]; then
@@ -47,7 +47,7 @@ expect_setting threadcache "on default for watson"
 expect_setting AIXMALLOC_STATS_JSON "$work/stats.json AIXMALLOC_STATS_JSON"
 expect_setting AIXMALLOC_STATS_SIGNAL "SIGUSR2 AIXMALLOC_STATS_SIGNAL"
 # Every spelling of the statistics signal, shown by its name.
-for case in "$(kill -l USR1) SIGUSR1" "sigRTMIN+2 SIGRTMIN+2" "RTMAX-1 SIGRTMAX-1" "rtmin SIGRTMIN"; do
+for case in "$(kill -l USR1) SIGUSR1" "sigRTMIN+2 SIGRTMIN+2" "RTMAX-1 SIGRTMAX-1" "rtmin SIGRTMIN" "Off off"; do
   read -r value name <<< "$case"
   capture "$cli" check AIXMALLOC_STATS_SIGNAL="$value"
   expect_rc 0 "check AIXMALLOC_STATS_SIGNAL=$value"
@@ -135,11 +135,11 @@ done
 # The first line of one case, literally.
 capture "$cli" check MALLOCTYPE=nonsense
 has_line "$work/err" "aixmalloc: MALLOCTYPE: unknown policy 'nonsense'; using the default policy (Yorktown)"
-# A signal the parser refuses leaves the channel off, marked ignored.
+# A signal the parser refuses leaves the runtime to pick one, the variable marked ignored.
 capture "$cli" check AIXMALLOC_STATS_SIGNAL=TERM
 expect_rc 1 "check AIXMALLOC_STATS_SIGNAL=TERM"
-expect_setting AIXMALLOC_STATS_SIGNAL "off AIXMALLOC_STATS_SIGNAL, ignored"
-has_line "$work/err" "aixmalloc: AIXMALLOC_STATS_SIGNAL: 'TERM' is not USR1, USR2, RTMIN+n or RTMAX-n (n 0-$(($(kill -l RTMAX) - $(kill -l RTMIN)))); live statistics are off"
+expect_setting AIXMALLOC_STATS_SIGNAL "auto AIXMALLOC_STATS_SIGNAL, ignored"
+has_line "$work/err" "aixmalloc: AIXMALLOC_STATS_SIGNAL: 'TERM' is not USR1, USR2, RTMIN+n, RTMAX-n or off (n 0-$(($(kill -l RTMAX) - $(kill -l RTMIN)))); aixmalloc picks a free real-time signal"
 # An option that does not apply to the policy stays off; its diagnostic says why.
 capture "$cli" check MALLOCTYPE=3.1_64BIT MALLOCOPTIONS=disclaim
 setting disclaim | grep -q '^off ' || fail "disclaim under 3.1_64BIT: $(setting disclaim)"

@@ -7,8 +7,10 @@
  *            default allocator). Command "more": 100 more blocks of 24 bytes, then "ready N".
  *   busy     4 threads allocate and free blocks of 16 to 4111 bytes without pause until the end.
  *   ignore   hold, with SIGUSR2 set to SIG_IGN after aixmalloc started.
- *   handler  hold, with a handler of its own for SIGUSR2 (replacing aixmalloc's); exits 3 at the
- *            end if that handler never ran.
+ *   own      hold, with a handler of its own for SIGUSR2 set with sigaction(), and raised once;
+ *            exits 3 at the end unless that handler ran exactly once (nobody else sent SIGUSR2).
+ *   handler  hold, with a handler of its own for SIGUSR2 set with the system call itself, which
+ *            aixmalloc cannot see (replacing aixmalloc's); exits 3 at the end if it never ran.
  *   scrub    hold, after overwriting AIXMALLOC_STATS_SIGNAL's name in its environment block, as
  *            programs that set their process title do: /proc/PID/environ no longer shows it.
  *   every    touches every section of the statistics, then is idle (for figures_test.sh): 4
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -120,7 +123,23 @@ static void every(void) {
 
 static void on_usr2(int sig) {
   (void)sig;
-  handled = 1;
+  handled = handled + 1;
+}
+
+/* rt_sigaction(2) as the kernel takes it, past libc and any library that wraps sigaction(): the
+ * action libc installed for aixmalloc (its restorer kept), with this program's handler. */
+struct kernel_action {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)(void);
+  unsigned long mask;
+};
+static int replace_handler_directly(int sig) {
+  struct kernel_action act;
+  if (syscall(SYS_rt_sigaction, sig, NULL, &act, sizeof act.mask) != 0) return -1;
+  act.handler = on_usr2;
+  act.flags &= ~(unsigned long)SA_SIGINFO;
+  return (int)syscall(SYS_rt_sigaction, sig, &act, NULL, sizeof act.mask);
 }
 
 int main(int argc, char** argv) {
@@ -141,13 +160,15 @@ int main(int argc, char** argv) {
     hold(4, 2000);
   }
   if (strcmp(mode, "ignore") == 0) signal(SIGUSR2, SIG_IGN);
-  if (strcmp(mode, "handler") == 0) {
+  if (strcmp(mode, "own") == 0) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr2;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR2, &sa, 0);
+    raise(SIGUSR2);
   }
+  if (strcmp(mode, "handler") == 0 && replace_handler_directly(SIGUSR2) != 0) return 9;
   if (strcmp(mode, "scrub") == 0)
     for (char** e = environ; *e; ++e)
       if (strncmp(*e, "AIXMALLOC_STATS_SIGNAL=", 23) == 0) (*e)[0] = 'X';
@@ -178,5 +199,6 @@ int main(int argc, char** argv) {
   if (keep) return 0;
   for (int i = 0; i < n_held; ++i) free(held[i]);
   if (strcmp(mode, "handler") == 0 && !handled) return 3;
+  if (strcmp(mode, "own") == 0 && handled != 1) return 3;
   return 0;
 }

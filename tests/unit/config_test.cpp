@@ -396,20 +396,28 @@ TEST(Config, StatsSignalNamesAndNumbers) {
   }
   std::string rt = std::to_string(rtmin + 1);
   EXPECT_EQ(parse({{V::kAixmallocStatsSignal, rt.c_str()}}).cfg.stats_signal, rtmin + 1);
+  // Unset: the runtime picks a free signal itself; off: no channel at all.
   EXPECT_EQ(parse({}).cfg.stats_signal, 0);
   EXPECT_EQ(parse({{V::kAixmallocStatsSignal, ""}}).cfg.stats_signal, 0);
+  for (const char* off : {"off", "OFF", " Off "}) {
+    Parsed p = parse({{V::kAixmallocStatsSignal, off}});
+    EXPECT_EQ(p.cfg.stats_signal, kStatsSignalOff) << off;
+    EXPECT_TRUE(p.lines.empty()) << off;
+  }
 }
 
-// Signals the program or the kernel needs for something else are refused, with one line each.
+// Signals the program or the kernel needs for something else are refused, with one line each; the
+// runtime then picks a signal as when the variable is unset.
 TEST(Config, StatsSignalRefusesOtherSignals) {
-  std::string range = "(n 0-" + std::to_string(SIGRTMAX - SIGRTMIN) + "); live statistics are off";
+  std::string range = "(n 0-" + std::to_string(SIGRTMAX - SIGRTMIN) +
+                      "); aixmalloc picks a free real-time signal";
   for (const char* bad : {"SEGV", "SIGKILL", "9", "INT", "0", "RTMIN-1", "RTMAX+1", "RTMIN+999",
-                          "USR3", "SIG", "rtmin+", "18446744073709551617"}) {
+                          "USR3", "SIG", "rtmin+", "18446744073709551617", "offf", "no"}) {
     Parsed p = parse({{V::kAixmallocStatsSignal, bad}});
     EXPECT_EQ(p.cfg.stats_signal, 0) << bad;
     ASSERT_EQ(p.lines.size(), 1u) << bad;
     EXPECT_EQ(p.lines[0], std::string("AIXMALLOC_STATS_SIGNAL: '") + bad +
-                              "' is not USR1, USR2, RTMIN+n or RTMAX-n " + range)
+                              "' is not USR1, USR2, RTMIN+n, RTMAX-n or off " + range)
         << bad;
   }
   Parsed p = parse({{V::kAixmallocStatsSignal, "USR2"}}, /*secure=*/true);

@@ -109,11 +109,15 @@ void print_configuration(const Config& c, const RawVariables& raw, bool is_64bit
     row(spec(var).name, destination_text(d),
         d.kind == Destination::kNone ? "default" : spec(var).name);
   }
-  // A value the parser refused leaves the channel off: that row says the variable was ignored.
+  // Unset, the runtime picks a free real-time signal as it starts ("auto"); a value the parser
+  // refused leaves it at that, and the row says the variable was ignored.
   const Variable sig = Variable::kAixmallocStatsSignal;
   const char* sig_value = raw[sig];
   bool refused = c.stats_signal == 0 && sig_value && sig_value[strspn(sig_value, " \t")] != '\0';
-  row(spec(sig).name, signal_name(c.stats_signal),
+  row(spec(sig).name,
+      c.stats_signal == kStatsSignalOff ? "off"
+      : c.stats_signal == 0             ? "auto"
+                                        : signal_name(c.stats_signal),
       c.stats_signal ? spec(sig).name
       : refused      ? std::string(spec(sig).name) + ", ignored"
                      : "default");

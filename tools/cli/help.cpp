@@ -51,8 +51,8 @@ void run_details(FILE* out) {
         std::string(spec(Variable::kAixmallocStatsJson).name) + ": stdout, stderr or a file");
   entry(out, "--stats-signal SIG",
         std::string(spec(Variable::kAixmallocStatsSignal).name) +
-            ": USR1, USR2, RTMIN+n or RTMAX-n; the signal");
-  more(out, "on which CMD answers 'aixmalloc stats --pid'");
+            ": USR1, USR2, RTMIN+n, RTMAX-n or off; the");
+  more(out, "signal on which CMD answers 'aixmalloc stats --pid' (default: one aixmalloc picks)");
   fputs("\nMALLOCTYPE values:\n", out);
   print_policies(out);
   fputs("\nOptions:\n", out);
@@ -93,14 +93,16 @@ void stats_details(FILE* out) {
       "Several FILEs, or a pattern (the %p of the variables for a process ID, or *, ? and [...]),\n"
       "read a process tree's reports: each in turn (--json: an array), or added up with --sum.\n"
       "An empty FILE (a process that ended without its exit report) is named and left out.\n\n"
-      "With --pid, the process must have been started with AIXMALLOC_STATS_SIGNAL=SIG in its\n"
-      "environment (or by 'aixmalloc run --stats-signal SIG'). aixmalloc sends it SIG, waits for\n"
-      "the JSON document it writes to /dev/shm (or /tmp), reads and removes it, and prints it as\n"
-      "it prints a FILE; the process goes on. See AIXMALLOC_STATS_SIGNAL in aixmalloc(7).\n"
+      "With --pid, any process on aixmalloc is asked, nothing set when it started: aixmalloc\n"
+      "reads the signal and cookie it advertises in /proc/PID/fd (or its AIXMALLOC_STATS_SIGNAL),\n"
+      "sends nothing that would disturb it (a signal it does not catch, blocks everywhere, or\n"
+      "took for itself), sends the request, waits for the JSON document it writes to /dev/shm\n"
+      "(or /tmp), reads and removes it, and prints it as it prints a FILE; the process goes on.\n"
+      "See AIXMALLOC_STATS_SIGNAL in aixmalloc(7).\n"
       "Exit status: 0; 1 when a FILE cannot be read or holds no statistics, the SVG cannot be\n"
-      "written, or the process did not answer in time or cannot answer (it ignores SIG, or its\n"
-      "answer failed a check); 2 on bad arguments, or a process that cannot be asked (none with\n"
-      "that PID, not started with the variable, not on aixmalloc, another user's).\n\n"
+      "written, or the process did not answer in time or cannot answer without being disturbed,\n"
+      "or its answer failed a check; 2 on bad arguments, or a process that cannot be asked (none\n"
+      "with that PID, no channel, not on aixmalloc, another user's).\n\n"
       "Flags:\n",
       out);
   entry(out, "--json", "print the figures read as one JSON document instead of the tables");
@@ -111,7 +113,7 @@ void stats_details(FILE* out) {
   entry(out, "--log", "logarithmic bar lengths (chart and SVG)");
   entry(out, "--ascii", "draw the bars with '#' even on a UTF-8 terminal");
   entry(out, "--pid PID", "ask the running process PID for its statistics instead of reading FILE");
-  entry(out, "--signal SIG", "with --pid: send SIG, not the process's AIXMALLOC_STATS_SIGNAL");
+  entry(out, "--signal SIG", "with --pid: send SIG, not the signal the process advertises");
   entry(out, "--timeout SECONDS", "with --pid: how long to wait for the answer (default 5)");
 }
 
@@ -126,11 +128,10 @@ void leaks_details(FILE* out) {
       "file:line where it or its debug file, such as /usr/lib/debug/.build-id/..., has debug\n"
       "information), but only when the file's build id is the one recorded: otherwise a line on\n"
       "standard error says so and the frames stay module+offset.\n"
-      "With --pid, the process must have been started with AIXMALLOC_STATS_SIGNAL=SIG; aixmalloc\n"
-      "sends SIG with the value 1 (sigqueue), after the checks of 'aixmalloc stats --pid', and reads\n"
-      "the report the process writes to /dev/shm (or /tmp). A process without MALLOCDEBUG=log,\n"
-      "report_allocations or record_allocations answers that it records nothing; aixmalloc says\n"
-      "what to set.\n"
+      "With --pid, the request goes to any process on aixmalloc as for 'aixmalloc stats --pid',\n"
+      "and the report the process writes to /dev/shm (or /tmp) is read. A process without\n"
+      "MALLOCDEBUG=log, report_allocations or record_allocations answers that it records\n"
+      "nothing; aixmalloc says what to set.\n"
       "Exit status: 0; 1 when the FILE cannot be read or is no leak report, the process records\n"
       "no allocations, did not answer or cannot answer, or the SVG cannot be written; 2 on bad\n"
       "arguments, or a process that cannot be asked.\n\n"
@@ -143,7 +144,7 @@ void leaks_details(FILE* out) {
   entry(out, "--svg OUT", "also write a flame graph (an icicle, width by bytes) as SVG");
   entry(out, "--json", "print the report again, every frame named that could be");
   entry(out, "--pid PID", "ask the running process PID for its report instead of reading FILE");
-  entry(out, "--signal SIG", "with --pid: send SIG, not the process's AIXMALLOC_STATS_SIGNAL");
+  entry(out, "--signal SIG", "with --pid: send SIG, not the signal the process advertises");
   entry(out, "--timeout SECONDS", "with --pid: how long to wait for the answer (default 5)");
 }
 

@@ -1,16 +1,22 @@
-// The asking side of the AIXMALLOC_STATS_SIGNAL channel (aixmalloc(7)); the runtime answers.
+// The asking side of the live statistics' channel (aixmalloc(7), AIXMALLOC_STATS_SIGNAL); the
+// runtime answers (libmalloc/live_channel.cpp, live_stats.cpp).
 //
-//   /proc/N/environ --parse_config--> the signal (or --signal)
-//   /proc/N/maps, /proc/N/status ---> on aixmalloc? the signal caught? (else refuse: its default
-//                                     action would end the process)
-//   lstat /dev/shm/aixmalloc-stats.N.json and /tmp/... ; kill(N, signal)
-//     (the leak report: aixmalloc-leaks.N.json; sigqueue(N, signal, 1))
-//   poll every 10 ms until a name holds a new file  <-- the runtime writes a temporary file and
-//   open O_NOFOLLOW, fstat: regular, N's user, one link   renames it there (a new inode each time)
-//   read, unlink
+//   /proc/N/fd ---------------------> the advert: "aixmalloc-live sig=S cookie=C" (or "sig=0
+//                                     taken=S": the program took the signal; refuse)
+//     none: /proc/N/maps, environ --> on aixmalloc? AIXMALLOC_STATS_SIGNAL (or --signal): S, no
+//                                     cookie (the plain protocol of a named signal)
+//   /proc/N/status -----------------> S caught, not ignored (else refuse: its default action
+//                                     would end the process)
+//   /proc/N/task/T/status ----------> some thread does not block S (else refuse: the program
+//                                     takes S with sigwait or signalfd); one running, or
+//                                     waiting in a call SA_RESTART restarts, is asked
+//   the advert again; sigqueue(N or thread T, S, C | 1 statistics, 2 leaks), through a pidfd
+//   poll every 10 ms until DIR/aixmalloc-stats.N.json (or -leaks) holds a new file
+//   open O_NOFOLLOW, fstat: regular, N's user, one link; read, unlink
 //
-// The checks before the signal exist because a signal nobody catches ends the process; those after
-// it because /tmp is shared, so anyone may plant a file under the name.
+// The checks before the signal exist because a signal nobody catches ends the process and one the
+// program takes would disturb it; those after it because /tmp is shared, so anyone may plant a
+// file under the name.
 #include "tools/cli/live.h"
 
 #include <errno.h>
@@ -20,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +34,7 @@
 
 #include "libmalloc/base/live_stats_path.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/live_proc.h"
 
 namespace aixmalloc::cli {
 
@@ -43,17 +51,6 @@ int refuse(int status, const std::string& line) {
   return status;
 }
 
-// DIR/aixmalloc-leaks.PID.json: where the runtime renames its leak report (aixmalloc(7)); the
-// statistics' name with "leaks" for "stats".
-std::string leaks_path(const char* dir, pid_t pid) {
-  return std::string(dir) + "/aixmalloc-leaks." + std::to_string(pid) + ".json";
-}
-
-std::string proc_path(pid_t pid, const char* entry) {
-  std::string p = "/proc/" + std::to_string(pid);
-  return entry ? p + "/" + entry : p;
-}
-
 // Reads to end of file, at most `limit` bytes plus one (so a caller can tell it was larger).
 bool read_fd(int fd, std::string* out, size_t limit) {
   char buf[65536];
@@ -65,89 +62,6 @@ bool read_fd(int fd, std::string* out, size_t limit) {
     out->append(buf, static_cast<size_t>(n));
   }
   return true;
-}
-
-// A /proc file reports size 0, so it is read to its end. false with errno set.
-bool slurp(const std::string& path, std::string* out) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = read_fd(fd, out, kMaxDocument);
-  int err = errno;
-  close(fd);
-  errno = err;
-  return ok;
-}
-
-// The process's AIXMALLOC_STATS_SIGNAL, as its start-up environment holds it, through the parser.
-int signal_from_environment(pid_t pid, int* sig) {
-  const std::string path = proc_path(pid, "environ"), who = "process " + std::to_string(pid);
-  std::string env;
-  if (!slurp(path, &env))
-    return refuse(kExitUsage, "cannot read " + path + ": " + strerror(errno) +
-                                  " (name the signal with --signal SIG)");
-  env.push_back('\0');
-  std::vector<char*> entries;
-  for (size_t i = 0; i < env.size();) {
-    size_t end = env.find('\0', i);
-    if (end > i) entries.push_back(&env[i]);
-    i = end + 1;
-  }
-  entries.push_back(nullptr);
-  RawVariables raw;
-  read_variables(entries.data(), &raw);
-  std::string why;
-  const char* value = raw[Variable::kAixmallocStatsSignal];
-  *sig = value ? parse_stats_signal(value, &why) : 0;
-  if (*sig != 0) return kExitOk;
-  if (!why.empty()) return refuse(kExitUsage, who + " has no statistics channel: " + why);
-  return refuse(kExitUsage, who +
-                                " was not started with AIXMALLOC_STATS_SIGNAL, so it has no "
-                                "statistics channel: start it with AIXMALLOC_STATS_SIGNAL=USR2 in "
-                                "its environment, or with 'aixmalloc run --stats-signal USR2 -- "
-                                "CMD'");
-}
-
-// The signals the process ignores and catches (/proc/N/status, one bit per signal).
-struct Dispositions {
-  bool known = false;
-  uint64_t ignored = 0, caught = 0;
-  bool ignores(int sig) const { return known && bit(ignored, sig); }
-  bool catches(int sig) const { return known && bit(caught, sig); }
-  static bool bit(uint64_t mask, int sig) {
-    return sig >= 1 && sig <= 64 && (mask >> (sig - 1)) & 1;
-  }
-};
-
-Dispositions dispositions_of(pid_t pid) {
-  Dispositions d;
-  std::string status;
-  if (!slurp(proc_path(pid, "status"), &status)) return d;
-  int found = 0;
-  for (size_t i = 0; i < status.size();) {
-    size_t end = status.find('\n', i);
-    if (end == std::string::npos) end = status.size();
-    std::string line = status.substr(i, end - i);
-    if (line.rfind("SigIgn:", 0) == 0) {
-      d.ignored = strtoull(line.c_str() + 7, nullptr, 16);
-      ++found;
-    } else if (line.rfind("SigCgt:", 0) == 0) {
-      d.caught = strtoull(line.c_str() + 7, nullptr, 16);
-      ++found;
-    }
-    i = end + 1;
-  }
-  d.known = found == 2;
-  return d;
-}
-
-// Gone, or a zombie: it will never answer.
-bool has_ended(pid_t pid) {
-  if (kill(pid, 0) != 0 && errno == ESRCH) return true;
-  std::string stat;
-  if (!slurp(proc_path(pid, "stat"), &stat)) return errno == ENOENT || errno == ESRCH;
-  size_t paren = stat.rfind(')');  // the command name may hold anything, ')' included
-  return paren != std::string::npos && paren + 2 < stat.size() &&
-         (stat[paren + 2] == 'Z' || stat[paren + 2] == 'X');
 }
 
 // What a name held before the signal. An inode number may be reused once its file is gone; the
@@ -219,6 +133,129 @@ Outcome read_answer(const std::string& path, uid_t owner, std::string* out, int*
   return Outcome::kRead;
 }
 
+// How the process is asked: which signal, with which value, to which thread.
+struct Plan {
+  int signal = 0;
+  uint64_t cookie = 0;  // 0: the plain protocol of a named signal (value 0 or 1)
+  FoundAdvert advert;
+};
+
+// The process's own AIXMALLOC_STATS_SIGNAL, when it has no advert: named, or why it cannot be.
+int signal_from_environment(pid_t pid, const std::string& who, int* sig) {
+  bool set = false;
+  std::string value;
+  if (!environment_signal(pid, &set, &value))
+    return refuse(kExitUsage, "cannot read " + proc_path(pid, "environ") + ": " + strerror(errno) +
+                                  " (name the signal with --signal SIG)");
+  std::string why;
+  *sig = set ? parse_stats_signal(value.c_str(), &why) : 0;
+  if (*sig > 0) return kExitOk;
+  if (*sig == kStatsSignalOff)
+    return refuse(kExitUsage, who + " was started with AIXMALLOC_STATS_SIGNAL=" + value +
+                                  ", so it has no statistics channel");
+  return refuse(kExitUsage,
+                who +
+                    " runs on aixmalloc but shows no statistics channel (no aixmalloc-live "
+                    "descriptor in " +
+                    proc_path(pid, "fd") +
+                    "): it is still starting, no signal aixmalloc picks from was free as it "
+                    "started, its program closed that descriptor, or it runs set-user-ID; "
+                    "AIXMALLOC_STATS_SIGNAL=USR2 in its environment names a signal that needs "
+                    "none");
+}
+
+// "its own handler", "SIG_IGN" or "SIG_DFL": what the program set on `sig`, as /proc shows it.
+std::string action_of(const Dispositions& d, int sig) {
+  return d.ignores(sig) ? "SIG_IGN" : d.catches(sig) ? "its own handler" : "SIG_DFL";
+}
+
+// The program took the channel's signal and no other was free (or the variable named it).
+int refuse_taken(pid_t pid, const std::string& who, int taken, const Dispositions& d) {
+  bool set = false;
+  std::string value, why;
+  bool named = environment_signal(pid, &set, &value) && set &&
+               parse_stats_signal(value.c_str(), &why) == taken;
+  const std::string name = signal_name(taken);
+  return refuse(kExitFailed,
+                who + " has no statistics channel now: its program set " + name + " to " +
+                    action_of(d, taken) + ", the signal " +
+                    (named ? "its AIXMALLOC_STATS_SIGNAL names"
+                           : "aixmalloc had picked, and no other of " +
+                                 signal_name(SIGRTMAX - kLiveFirstOffset) + " to " +
+                                 signal_name(SIGRTMAX - kLiveFirstOffset - kLiveCandidates + 1) +
+                                 " was free") +
+                    "; not sent");
+}
+
+// Everything that must hold before the signal is sent; kExitOk with *plan filled.
+int plan_request(const LiveRequest& request, const std::string& who, Plan* plan) {
+  const pid_t pid = request.pid;
+  FoundAdvert& advert = plan->advert;
+  if (!find_advert(pid, &advert) && errno == EACCES)
+    return refuse(kExitUsage, "not permitted to read " + proc_path(pid, "fd") + ": run aixmalloc " +
+                                  g_command + " as the process's user or as root");
+  const Dispositions d = dispositions_of(pid);
+  int sig = request.signal;
+  if (advert.found && sig == 0 && advert.advert.signal == 0)
+    return refuse_taken(pid, who, advert.advert.taken, d);
+  if (advert.found && advert.advert.signal != 0 && (sig == 0 || sig == advert.advert.signal)) {
+    sig = advert.advert.signal;
+    plan->cookie = advert.advert.cookie;
+  }
+  std::string maps;
+  // A program linked with libaixmalloc.a maps no library of that name: its advert, or aixmalloc's
+  // handler for a signal named by hand, is then the only sign of it.
+  bool mapped = !slurp(proc_path(pid, "maps"), &maps, size_t{256} << 20) ||
+                maps.find("libaixmalloc") != std::string::npos;
+  if (!advert.found && !mapped && (sig == 0 || !d.catches(sig)))
+    return refuse(kExitUsage, who + " does not run on aixmalloc (no libaixmalloc in " +
+                                  proc_path(pid, "maps") +
+                                  "): start it with LD_PRELOAD=libaixmalloc.so, or with 'aixmalloc "
+                                  "run -- CMD'");
+  if (sig == 0) {
+    if (int status = signal_from_environment(pid, who, &sig); status != kExitOk) return status;
+  }
+  const std::string name = signal_name(sig);
+  if (d.ignores(sig))
+    return refuse(kExitFailed, who + " ignores " + name +
+                                   " (SIG_IGN), so it cannot answer: the program, or what started "
+                                   "it, set that; not sent");
+  if (d.known && !d.catches(sig))
+    return refuse(kExitFailed, who + " does not catch " + name +
+                                   ", which would end it; not sent (aixmalloc installs its handler "
+                                   "as it starts: the process is still starting, or the program "
+                                   "reset the signal)");
+  ThreadsFor threads = threads_for(pid, sig);
+  if (threads.total > 0 && threads.blocking == threads.total)
+    return refuse(kExitFailed,
+                  "every thread of " + who + " blocks " + name +
+                      " (its program takes that signal with sigwait or signalfd, or holds it), so "
+                      "it cannot answer; not sent");
+  plan->signal = sig;
+  return kExitOk;
+}
+
+long pidfd_open(pid_t pid) {
+  return syscall(SYS_pidfd_open, pid, 0);
+}
+
+// sigqueue() of the value to thread `tid`, one the request does not cut short, or else to the
+// process (through its pidfd when there is one: no other process that took its ID since gets it).
+// false with errno set.
+bool send_request(pid_t pid, int pidfd, pid_t tid, int sig, uint64_t value) {
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  info.si_signo = sig;
+  info.si_code = SI_QUEUE;
+  info.si_pid = getpid();
+  info.si_uid = getuid();
+  info.si_value.sival_ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(value));
+  if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) != 0) return false;
+  if (tid != 0) return syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, &info) == 0;
+  if (pidfd >= 0) return syscall(SYS_pidfd_send_signal, pidfd, sig, &info, 0) == 0;
+  return syscall(SYS_rt_sigqueueinfo, pid, sig, &info) == 0;
+}
+
 }  // namespace
 
 int parse_stats_signal(const char* value, std::string* why) {
@@ -242,8 +279,10 @@ int live_request_flags(const char* command, const std::string& pid_text,
   if (!signal_text.empty()) {
     std::string why;
     request->signal = parse_stats_signal(signal_text.c_str(), &why);
-    if (request->signal == 0)
-      return usage_error(command, "--signal: " + (why.empty() ? "no signal given" : why));
+    if (request->signal <= 0)
+      return usage_error(command, "--signal: '" + signal_text +
+                                      "' is not USR1, USR2, RTMIN+n or RTMAX-n (n 0-" +
+                                      std::to_string(SIGRTMAX - SIGRTMIN) + ")");
   }
   if (!timeout_text.empty()) {
     char* end = nullptr;
@@ -264,51 +303,46 @@ int ask_process(const LiveRequest& request, LiveAnswer* answer) {
   if (stat(proc_path(pid, nullptr).c_str(), &proc) != 0)
     return refuse(kExitUsage, errno == ENOENT ? "there is no " + who
                                               : "cannot see " + who + ": " + strerror(errno));
-  int sig = request.signal;
-  if (sig == 0) {
-    if (int status = signal_from_environment(pid, &sig); status != kExitOk) return status;
+  // Opened before anything is read: what is read is then known to be this process's.
+  const int pidfd = static_cast<int>(pidfd_open(pid));
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd >= 0) close(fd);
+    }
+  } closer{pidfd};
+  Plan plan;
+  // The advert is read again just before the signal: when the program changed it meanwhile (it
+  // took the signal), the checks start over.
+  for (int attempt = 0;; ++attempt) {
+    plan = Plan{};
+    if (int status = plan_request(request, who, &plan); status != kExitOk) return status;
+    if (plan.cookie == 0 || read_link(plan.advert.fd_path) == plan.advert.link) break;
+    if (attempt == 3) return refuse(kExitFailed, who + " keeps changing its statistics channel");
   }
+  const int sig = plan.signal;
   const std::string name = signal_name(sig);
-
-  std::string maps;
-  bool maps_read = slurp(proc_path(pid, "maps"), &maps);
-  Dispositions d = dispositions_of(pid);
-  // A program linked with libaixmalloc.a maps no library of that name: aixmalloc's handler for
-  // the signal is then the only sign of it, so a caught signal lets the request through.
-  if (maps_read && maps.find("libaixmalloc") == std::string::npos && !d.catches(sig))
-    return refuse(kExitUsage, who + " does not run on aixmalloc (no libaixmalloc in " +
-                                  proc_path(pid, "maps") +
-                                  "): start it with LD_PRELOAD=libaixmalloc.so, or with 'aixmalloc "
-                                  "run --stats-signal " +
-                                  name.substr(3) + " -- CMD'");
-  if (d.ignores(sig))
-    return refuse(kExitFailed, who + " ignores " + name +
-                                   " (SIG_IGN), so it cannot answer: the program, or what started "
-                                   "it, set that; not sent");
-  if (d.known && !d.catches(sig))
-    return refuse(kExitFailed, who + " does not catch " + name +
-                                   ", which would end it; not sent (aixmalloc installs its handler "
-                                   "as it starts: the process is still starting, or the program "
-                                   "reset the signal)");
 
   std::vector<std::string> paths;
   std::vector<FileState> before;
   for (const char* dir : kLiveStatsDirectories) {  // where the runtime may write its answer
     TextBuf<256> path;
-    paths.push_back(leaks ? leaks_path(dir, pid)
-                          : std::string(live_stats_path(path, dir, static_cast<uint64_t>(pid))));
+    paths.push_back(
+        live_report_path(path, dir, leaks ? "leaks" : "stats", static_cast<uint64_t>(pid)));
     before.push_back(state_of(paths.back()));
   }
   timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
-  // The statistics keep the plain signal (kill), as before the leak report existed.
-  union sigval value = {};
-  value.sival_int = leaks ? 1 : 0;
-  if ((leaks ? sigqueue(pid, sig, value) : kill(pid, sig)) != 0)
-    return refuse(kExitUsage, errno == EPERM ? "not permitted to send " + name + " to " + who +
-                                                   ": run aixmalloc " + g_command +
-                                                   " as its user or as root"
-                                             : who + " ended");
+  // With the advert's cookie, the low bits say what is asked; without, the value 1 asks for the
+  // leak report and 0 for the statistics, as AIXMALLOC_STATS_SIGNAL always took them.
+  uint64_t value = plan.cookie ? plan.cookie | (leaks ? kLiveLeaks : kLiveStatistics) : leaks;
+  const ThreadsFor threads = threads_for(pid, sig);
+  const pid_t target = threads.running ? threads.running : threads.restartable;
+  if (!send_request(pid, pidfd, target, sig, value))
+    return refuse(kExitUsage, errno == EPERM
+                                  ? "not permitted to send " + name + " to " + who +
+                                        ": run aixmalloc " + g_command + " as its user or as root"
+                                  : who + " ended");
   for (;;) {
     for (size_t i = 0; i < paths.size(); ++i) {
       FileState now = state_of(paths[i]);
@@ -331,9 +365,10 @@ int ask_process(const LiveRequest& request, LiveAnswer* answer) {
       char seconds[32];
       snprintf(seconds, sizeof(seconds), "%g", request.timeout);
       return refuse(kExitFailed, who + " did not answer " + name + " within " + seconds +
-                                     " s: it blocks that signal, or installed its own handler "
-                                     "for it (which replaces aixmalloc's), or is not preloaded "
-                                     "with libaixmalloc.so");
+                                     " s: its program replaced aixmalloc's handler without "
+                                     "sigaction() (with the system call itself), or blocked the "
+                                     "signal in the thread it reached, or is not preloaded with "
+                                     "libaixmalloc.so");
     }
     timespec pause = {0, kPollNanoseconds};
     nanosleep(&pause, nullptr);

@@ -1,7 +1,7 @@
-// `aixmalloc stats --pid` and `aixmalloc leaks --pid`: ask a running process over the channel of
-// AIXMALLOC_STATS_SIGNAL (aixmalloc(7)): a signal in (its value 0: the statistics, 1: the leak
-// report), a JSON document out, in a file of /dev/shm or /tmp. The commands render the answer as
-// they render a FILE.
+// `aixmalloc stats --pid` and `aixmalloc leaks --pid`: ask a running process over the live
+// statistics' channel (aixmalloc(7), AIXMALLOC_STATS_SIGNAL): the signal its advert names (or its
+// AIXMALLOC_STATS_SIGNAL), a request in the signal's value, a JSON document out, in a file of
+// /dev/shm or /tmp. The commands render the answer as they render a FILE.
 #pragma once
 
 #include <sys/types.h>
@@ -16,7 +16,7 @@ enum class LiveDocument { kStatistics, kLeaks };
 struct LiveRequest {
   LiveDocument document = LiveDocument::kStatistics;
   pid_t pid = 0;
-  int signal = 0;        // --signal, already parsed; 0: the process's own AIXMALLOC_STATS_SIGNAL
+  int signal = 0;        // --signal, already parsed; 0: the process's advert or variable
   double timeout = 5.0;  // seconds to wait for the answer
 };
 
@@ -35,10 +35,11 @@ int parse_stats_signal(const char* value, std::string* why);
 int live_request_flags(const char* command, const std::string& pid, const std::string& signal,
                        const std::string& timeout, LiveRequest* request);
 
-// Sends the signal and waits for the answer. kExitOk with *answer filled; otherwise one line on
+// Sends the request and waits for the answer. kExitOk with *answer filled; otherwise one line on
 // standard error and the exit status: kExitUsage when the process cannot be asked (no such
-// process, not opted in, not on aixmalloc, not ours to signal), kExitFailed when it was asked
-// but gave no answer that can be trusted.
+// process, no channel, not on aixmalloc, not ours to signal), kExitFailed when the request would
+// disturb it (ignored, not caught, blocked, the signal taken by the program) or it gave no answer
+// that can be trusted.
 int ask_process(const LiveRequest& request, LiveAnswer* answer);
 
 }  // namespace aixmalloc::cli
