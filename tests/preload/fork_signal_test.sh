@@ -19,14 +19,20 @@ run() {  # threads
   [ $rc = 137 ] && fail "hung: $forks forks from a signal handler, $1 other threads (killed after 240 s)"
   [ $rc = 0 ] || fail "exit status $rc: $(tail -1 "$work/out")"
 }
-for rep in $(seq "${REPS:-2}"); do run 0; done
+inside_fork() { awk -F'inside_fork=' 'NF > 1 { split($2, n, " "); s += n[1] } END { print s + 0 }' "$work/out"; }
+# A signal lands inside fork() itself a few times in a hundred forks; on a loaded machine it may
+# not in REPS runs, so more runs follow (up to 8) until one has.
+runs=0
+while [ $runs -lt "${REPS:-2}" ] || { [ "$(inside_fork)" = 0 ] && [ $runs -lt 8 ]; }; do
+  run 0
+  runs=$((runs + 1))
+done
 run 2
 no_diagnostics
 cat "$work/out"
-[ "$(grep -c "^forks=$forks failures=0 inside_locks=[1-9][0-9]* " "$work/out")" = $(( ${REPS:-2} + 1 )) ] ||
+[ "$(grep -c "^forks=$forks failures=0 inside_locks=[1-9][0-9]* " "$work/out")" = $((runs + 1)) ] ||
   fail "some run never interrupted the allocator inside a lock, or lost a child"
-[ "$(awk -F'inside_fork=' 'NF > 1 { split($2, n, " "); s += n[1] } END { print s + 0 }' "$work/out")" -gt 0 ] ||
-  fail "no signal landed inside the main thread's own fork()"
+[ "$(inside_fork)" -gt 0 ] || fail "no signal landed inside the main thread's own fork() in $runs runs"
 if [ -n "${AIXMALLOC_STATS_SIGNAL:-}" ]; then
-  [ "$(grep -c " stats_document=yes$" "$work/out")" = $(( ${REPS:-2} + 1 )) ] || fail "no live statistics document"
+  [ "$(grep -c " stats_document=yes$" "$work/out")" = $((runs + 1)) ] || fail "no live statistics document"
 fi
