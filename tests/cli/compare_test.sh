@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# aixmalloc compare on a small Python job: the table (every default configuration, the ratio to
-# the baseline with its interval, figures from the JSON documents), a verdict that never
-# recommends a configuration whose interval includes 1, two spellings of one configuration found
-# not to differ, MALLOCTYPE values as `check` accepts them, --by rss, the progress line on a
-# terminal only, failures and bad arguments.
+# aixmalloc compare on a small C job (200,000 requests of 64 bytes) and on Python: the table
+# (every default configuration, the ratio to the baseline with its interval, figures from the
+# JSON documents), a verdict that never recommends a configuration whose interval includes 1, two
+# spellings of one configuration found not to differ, MALLOCTYPE values as `check` accepts them,
+# --by rss, the progress line on a terminal only, documents of several processes summed, failures
+# and bad arguments.
 source "$(dirname "$0")/common.sh"
-job=("$python" -c 'd = {str(i): [i] * (i % 5) for i in range(5000)}')
+: "${CLI_ADVICE_WORKLOAD:?set by ctest}"
+job=("$CLI_ADVICE_WORKLOAD" small64)
+pyjob=("$python" -c 'd = {str(i): [i] * (i % 5) for i in range(5000)}')
 num='[0-9]+\.[0-9]+'
 
 # 1. The default configurations, five runs each: intervals exist at 99% each.
@@ -67,7 +70,7 @@ has_line "$work/out" "No configuration is measurably faster than Yorktown on thi
 # item that names an option continues the configuration before it), debug (catch_overflow).
 capture "$cli" check MALLOCTYPE=debug
 expect_rc 0 "check MALLOCTYPE=debug"
-capture "$cli" compare --runs 1 --configs 'buckets debug glibc' -- "${job[@]}"
+capture "$cli" compare --runs 1 --configs 'buckets debug glibc' -- "${pyjob[@]}"
 expect_rc 0 "compare --configs debug"
 grep -qE "^buckets +$num s +baseline" "$work/out" || fail "buckets:"$'\n'"$(cat "$work/out")"
 grep -qE "^debug +$num s +${num}x +${num}x" "$work/out" || fail "debug:"$'\n'"$(cat "$work/out")"
@@ -86,14 +89,28 @@ grep -qE '^(Recommended: watson\+pool,multiheap:4 \(MALLOCTYPE=watson MALLOCOPTI
 [ -s "$work/err" ] && fail "stderr without a terminal: $(cat "$work/err")"
 capture "$cli" compare --runs 1 --configs watson,glibc -- true
 [ -s "$work/err" ] && fail "stderr without a terminal: $(cat "$work/err")"
-printf -v line '%q ' "$cli" compare --runs 2 --configs 'watson glibc' -- "${job[@]}"
+printf -v line '%q ' "$cli" compare --runs 2 --configs 'watson glibc' -- "${pyjob[@]}"
 script -qec "$line 2>&1 >/dev/null" /dev/null > "$work/tty" || fail "compare under a terminal failed"
 grep -qE 'compare: run 1 of 2, (watson|glibc) \(1 of 2\): estimating the time left' "$work/tty" ||
   fail "no progress on a terminal: $(cat -v "$work/tty")"
 grep -qE 'compare: run 2 of 2, (watson|glibc) \([12] of 2\): about [0-9]+ s left' "$work/tty" ||
   fail "no time left on a terminal: $(cat -v "$work/tty")"
 
-# 6. A command that fails: reported with its stderr, exit status 1; one that cannot start: 127.
+# 6. A run's processes each leave a document in the run's directory, and compare sums them: a job
+# that puts a second process's document there (a copy of one run of the same program) shows
+# twice the requests of the program alone.
+MALLOCOPTIONS=pool LD_PRELOAD="$AIXMALLOC_LIB" AIXMALLOC_STATS_JSON="$work/child.json" "$CLI_ADVICE_WORKLOAD" small64
+tree_job=(sh -c 'cp "$0" "${AIXMALLOC_STATS_JSON%/*}/child.json" && exec "$1" small64' "$work/child.json" "$CLI_ADVICE_WORKLOAD")
+lockfree_of() { awk '$1 == "default+pool" {for (i = 1; i <= NF; i++) if ($i == "MiB" || $i == "KiB") {print $(i + 2); exit}}' "$work/out" | tr -d ,; }
+capture "$cli" compare --runs 1 --configs default+pool -- "$CLI_ADVICE_WORKLOAD" small64
+expect_rc 0 "compare one process"
+alone=$(lockfree_of)
+capture "$cli" compare --runs 1 --configs default+pool -- "${tree_job[@]}"
+expect_rc 0 "compare two documents"
+[ "$alone" -ge 200000 ] && [ "$(lockfree_of)" = $((2 * alone)) ] ||
+  fail "two documents: $(lockfree_of) lock-free requests, one: $alone"$'\n'"$(cat "$work/out")"
+
+# 7. A command that fails: reported with its stderr, exit status 1; one that cannot start: 127.
 capture "$cli" compare --runs 1 --configs watson,glibc -- "$python" -c 'import sys; print("broken", file=sys.stderr); sys.exit(3)'
 expect_rc 1 "a failing command"
 has "$work/err" "aixmalloc compare: under watson the command exited with status 3; its standard error:"
@@ -102,7 +119,7 @@ has "$work/out" "watson failed, so nothing is compared with it; nothing to recom
 capture "$cli" compare --runs 1 --configs watson -- "$work/no-such-program"
 expect_rc 127 "a missing command"
 
-# 7. Bad arguments, and configurations the runtime's parser would correct: exit 2, nothing run.
+# 8. Bad arguments, and configurations the runtime's parser would correct: exit 2, nothing run.
 for args in "--runs 0 -- true" "--runs 1.5 -- true" "--max-runs 1 -- true" "--budget 0 -- true" \
   "--confidence 100 -- true" "--by speed -- true" "--configs pool -- true" "--configs glibc+pool -- true" \
   "--configs watson+bogus -- true" "--stdin $work/missing -- true" "--bogus -- true" "--runs 1"; do
@@ -113,4 +130,4 @@ for args in "--runs 0 -- true" "--runs 1.5 -- true" "--max-runs 1 -- true" "--bu
 done
 capture "$cli" compare --configs watson+bogus -- true
 has "$work/err" "aixmalloc compare: 'watson+bogus': MALLOCOPTIONS: unknown option 'bogus'; ignored"
-echo "aixmalloc compare: table and intervals, verdict, one configuration under two names, debug, --by rss, progress, failures"
+echo "aixmalloc compare: table and intervals, verdict, one configuration under two names, debug, --by rss, progress, documents summed, failures"
