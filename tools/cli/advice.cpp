@@ -30,7 +30,7 @@ constexpr const char* kStaysLarge[2] = {"the process stays large after it frees 
                                         "disclaim"};
 
 // Thresholds (aixmalloc(1), compare, "Advice").
-constexpr double kContended = 1e-4;        // requests that found a heap locked, for multiheap
+constexpr double kContended = 1e-5;        // requests that found a heap locked, for multiheap
 constexpr double kMostlySmall = 0.5;       // requests of 512 bytes or less, for pool
 constexpr double kFixedAbove = 0.25;       // requests in buckets above 512 bytes, for buckets
 constexpr double kFewSizes = 0.8;          // ... of which in at most three buckets

@@ -213,7 +213,7 @@ std::string command_text(int argc, char** argv) {
 
 std::string duration_text(double s) {
   char buf[32];
-  long t = static_cast<long>(s + 0.5);
+  long t = std::max(1L, static_cast<long>(s + 0.5));
   if (t < 60)
     snprintf(buf, sizeof(buf), "%ld s", t);
   else if (t < 3600)
