@@ -1,7 +1,6 @@
-// The figures of the job that IBM's advice turns on, read from the statistics documents of every
-// configuration compare ran (each figure is measured only where its layer was on: threads by the
-// pool, multiheap or the thread caches, sizes by the pool's classes and the buckets), and the
-// lines of the advice those figures call for. Thresholds are aixmalloc's; aixmalloc(1) lists them.
+// The job's figures that IBM's advice turns on, read from the documents of every configuration
+// compare ran (each where its layer measures it), and the lines of advice those figures call for.
+// The thresholds are aixmalloc's; aixmalloc(1) lists them.
 #include "tools/cli/advice.h"
 
 #include <ctype.h>

@@ -1,10 +1,6 @@
-// `aixmalloc compare`: runs a command under several configurations (fork, exec, wait4), in rounds
-// of one run of each in a new random order, so that neither a drift of the machine nor a place in
-// the round favours one; without --runs it adds rounds until every comparison is settled or its
-// budget is spent. Each run's wall time comes from the monotonic clock around fork..wait4, its peak
-// RSS from wait4's rusage, and the allocator's figures from the AIXMALLOC_STATS_JSON documents its
-// processes write into a directory of the run (report_sum.h). On a terminal, a line on stderr
-// shows where it is and the time left.
+// `aixmalloc compare`: runs a command under several configurations in rounds (a new random order
+// each), measures wall time, peak RSS and the allocator's documents of each run, adds rounds until
+// the comparisons are settled (or the budget is spent), and shows its progress on a terminal.
 #include "tools/cli/compare.h"
 
 #include <errno.h>

@@ -1,7 +1,6 @@
-// The ratio of two configurations' times (or peak RSS) with a distribution-free confidence
-// interval: the Hodges-Lehmann estimate and the Mann-Whitney interval on the logarithms, exact for
-// small samples. Run times are skewed and hit by outliers (another process takes the CPU), which a
-// t interval handles badly with five runs, and a bootstrap of a median of five is too coarse.
+// The Hodges-Lehmann ratio and the exact Mann-Whitney interval on the logarithms of run times:
+// run times are skewed and hit by outliers (another process takes the CPU), which a t interval
+// handles badly with five runs, and a bootstrap of a median of five is too coarse.
 #include "tools/cli/compare_stats.h"
 
 #include <math.h>
