@@ -241,7 +241,7 @@ void print_results(const std::vector<Configuration>& configs, const std::vector<
       printf(": %d run%s of each cannot separate two configurations at %s; it takes %d.\n", rounds,
              rounds == 1 ? "" : "s", level_text(plan.alpha).c_str(), plan.fewest);
     else
-      printf(" (each interval includes 1.00x, no difference).\n");
+      printf(" (no interval lies wholly below 1.00x).\n");
   } else {
     const Configuration& b = configs[recommended];
     printf("\nRecommended: %s (%s): %s %s than %s (%s to %s at %s), %s median.\n", b.name.c_str(),
