@@ -35,7 +35,7 @@ lockfree() { awk -v n="$1" '$1 == n {for (i = 1; i <= NF; i++) if ($i == "MiB" |
 [ "$(lockfree watson+pool,multiheap | tr -d ,)" -gt 0 ] || fail "the pool served nothing"
 # The verdict follows the intervals: a recommended row's interval lies below 1; without one, no
 # row but glibc's does.
-below_one() { awk -v n="$1" '$1 == n {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+\]$/) {v = $i; sub(/\]/, "", v); print (v < 1) ? "yes" : "no"}}' <<< "$rows"; }
+below_one() { awk -v n="$1" '$1 == n {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+\]$/) {v = $i; sub(/\]/, "", v); print (v + 0 < 1) ? "yes" : "no"}}' <<< "$rows"; }
 recommended=$(awk '$NF == "recommended" {print $1}' <<< "$rows")
 if [ -n "$recommended" ]; then
   [ "$(below_one "$recommended")" = yes ] || fail "recommended with an interval that reaches 1: $rows"
