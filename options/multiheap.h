@@ -59,18 +59,22 @@ class HeapSelector {
   }
   unsigned count() const { return count_; }
 
-  // Returns the chosen heap, locked.
+  // Returns the chosen heap, locked. A request that found its heap held by another thread (it
+  // waited, or took another heap) counts in the heap that serves it: the contention figure.
   HeapT* acquire(size_t need) {
     if (count_ == 1 || __libc_single_threaded) {
-      heaps_[0].lock.lock();
+      if (heaps_[0].lock.lock()) ++heaps_[0].counters.contended;
       return &heaps_[0];
     }
     unsigned start = current();
-    HeapT* chosen = considersize_ ? first_with_room(start, need) : first_free(start);
+    bool busy = false;
+    HeapT* chosen = considersize_ ? first_with_room(start, need, &busy) : first_free(start, &busy);
     if (chosen == nullptr) {
       chosen = &heaps_[start];
       chosen->lock.lock();
+      busy = true;
     }
+    chosen->counters.contended += busy;
     if (chosen->index >= used_.load(std::memory_order_relaxed)) raise_used(chosen->index + 1);
     // A heap that would have to grow for a request beyond the small sizes lends it from another
     // heap's free space first, if one has room: memory freed into the heap of a thread that is gone
@@ -107,7 +111,7 @@ class HeapSelector {
   // The thread's own heap, locked, waiting for it if need be.
   HeapT* acquire_own() {
     HeapT* h = own();
-    h->lock.lock();
+    h->counters.contended += h->lock.lock();
     return h;
   }
 
@@ -156,8 +160,9 @@ class HeapSelector {
 
   // After its own heap, the lowest-numbered one free: threads that collide move down, not round
   // the ring, so no more heaps grow than threads run at once (plus one).
-  HeapT* first_free(unsigned start) {
+  HeapT* first_free(unsigned start, bool* busy) {
     if (heaps_[start].lock.try_lock_briefly()) return &heaps_[start];
+    *busy = true;
     for (unsigned h = 0; h < count_; ++h)
       if (h != start && heaps_[h].lock.try_lock()) return &heaps_[h];
     return nullptr;
@@ -185,11 +190,14 @@ class HeapSelector {
   }
 
   // Holds at most two locks, both taken with try_lock: never waits while holding one.
-  HeapT* first_with_room(unsigned start, size_t need) {
+  HeapT* first_with_room(unsigned start, size_t need, bool* busy) {
     HeapT* fallback = nullptr;
     for (unsigned i = 0, h = start; i < count_; ++i, h = h + 1 == count_ ? 0 : h + 1) {
       HeapT* heap = &heaps_[h];
-      if (!heap->lock.try_lock()) continue;
+      if (!heap->lock.try_lock()) {
+        *busy |= h == start;
+        continue;
+      }
       if (heap->policy.largest_free() >= need) {
         if (fallback) fallback->lock.unlock();
         return heap;
@@ -219,7 +227,8 @@ struct Heap {
   P policy;
   struct Counters {
     uint64_t allocations = 0, frees = 0, reallocs = 0;
-    uint64_t failures = 0;  // requests this heap could not satisfy
+    uint64_t failures = 0;   // requests this heap could not satisfy
+    uint64_t contended = 0;  // requests that found a heap's lock held by another thread
   } counters;
   unsigned index = 0;
 };
@@ -270,7 +279,7 @@ class MultiheapLayer {
   // Checks p under its heap's lock; reports misuse and never returns if p is not a live block.
   void release(void* p, Owner o, const char* call) {
     HeapT* h = heap_of(p, o, call);
-    LockGuard guard(h->lock);
+    HeapGuard guard(h);
     validate(h, p, call);
     ++h->counters.frees;
     h->policy.release(p);
@@ -278,7 +287,7 @@ class MultiheapLayer {
 
   size_t usable_size(void* p, Owner o, const char* call) {
     HeapT* h = heap_of(p, o, call);
-    LockGuard guard(h->lock);
+    HeapGuard guard(h);
     validate(h, p, call);
     return h->policy.usable_size(p);
   }
@@ -286,7 +295,7 @@ class MultiheapLayer {
   // Resizes within the owning heap; nullptr when it cannot (p untouched: the caller moves it).
   void* reallocate(void* p, Owner o, size_t size) {
     HeapT* h = heap_of(p, o, "realloc");
-    LockGuard guard(h->lock);
+    HeapGuard guard(h);
     validate(h, p, "realloc");
     void* q = h->policy.reallocate(p, size);
     if (q) {
@@ -343,6 +352,7 @@ class MultiheapLayer {
       o.frees = h.counters.frees;
       o.reallocs = h.counters.reallocs;
       o.failures = h.counters.failures;
+      o.contended = h.counters.contended;
       o.acquired = h.memory.committed();
       o.free_bytes = h.policy.free_bytes();
       o.free_blocks = h.policy.free_blocks();
@@ -411,7 +421,7 @@ class MultiheapLayer {
   template <class Give>
   void release_batch(unsigned i, Give give) {
     HeapT& h = heaps_[i];
-    LockGuard guard(h.lock);
+    HeapGuard guard(&h);
     give([&h](void* p) {
       ++h.counters.frees;
       h.policy.release(p);
@@ -422,6 +432,18 @@ class MultiheapLayer {
   void inherit_thread_home(unsigned home) { selector_.inherit(home); }
 
  private:
+  // A heap's lock around one call of the program, counting the wait when another thread held it.
+  class HeapGuard {
+   public:
+    explicit HeapGuard(HeapT* h) : h_(h) { h_->counters.contended += h_->lock.lock(); }
+    ~HeapGuard() { h_->lock.unlock(); }
+    HeapGuard(const HeapGuard&) = delete;
+    HeapGuard& operator=(const HeapGuard&) = delete;
+
+   private:
+    HeapT* h_;
+  };
+
   static HeapT* heap_of(void* p, Owner o, const char* call) {
     if (o.kind() != OwnerKind::kHeap) report_misuse(call, p, Misuse::kNotOwned);
     return o.object<HeapT>();

@@ -33,14 +33,15 @@ class Lock {
 
   // t_locks_held is raised before the lock is taken and lowered after it is released (the signal
   // fences keep the compiler from moving it across), so a signal handler on this thread never sees
-  // 0 while the thread holds a lock.
-  void lock() {
+  // 0 while the thread holds a lock. True when another thread held it (the heaps count these).
+  bool lock() {
     ++t_lock_acquisitions;
     ++t_locks_held;
     std::atomic_signal_fence(std::memory_order_seq_cst);
     uint32_t expected = 0;
-    if (state_.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return;
+    if (state_.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return false;
     lock_slow();
+    return true;
   }
   bool try_lock() {
     ++t_locks_held;

@@ -1,20 +1,28 @@
 // IBM's tuning advice for AIX malloc (which MALLOCTYPE and MALLOCOPTIONS suit which kind of
-// program), as AIX administrators apply it, one line per workload, and the choice of the line that
-// explains a configuration `compare` measured best.
+// program), given only where the statistics of `compare`'s runs call for it: threads, lock
+// contention, request sizes and the memory left free at exit, each line naming its figure.
 #pragma once
 
+#include <stdio.h>
+
+#include <string>
+#include <vector>
+
 #include "libmalloc/base/config.h"
+#include "tools/cli/report_sum.h"
 
 namespace aixmalloc::cli {
 
-struct Advice {
-  const char* workload;  // the kind of program, as IBM's advice names it
-  const char* advice;    // what the advice recommends for it
+// One configuration compare ran, and the figures of each of its runs that wrote documents.
+struct MeasuredConfig {
+  std::string name;
+  const Config* config = nullptr;
+  std::vector<RunFigures> runs;
 };
 
-// The line whose recommendation `c` follows most closely: the most specific one whose policy and
-// options `c` has. A tie goes to the line about memory when the configuration won on peak RSS
-// (disclaim), to a line about speed otherwise. nullptr when no line fits.
-const Advice* advice_for(const Config& c, bool won_on_memory);
+// "What the runs' statistics show about the job:", a line per figure that some run measured
+// (with the figure's place in the JSON document and the configuration it was read under), then
+// "IBM's AIX tuning advice that these figures call for:" and its lines, or that none applies.
+void print_advice(const std::vector<MeasuredConfig>& measured, FILE* out);
 
 }  // namespace aixmalloc::cli

@@ -1,25 +1,22 @@
-// `aixmalloc compare`: runs a command under several configurations (fork, exec, wait4), several
-// times each and interleaved, so that a drift of the machine spreads over every configuration. Each
-// run's wall time comes from the monotonic clock around fork..wait4, its peak RSS from wait4's
-// rusage, and the allocator's figures from the AIXMALLOC_STATS_JSON document it writes at exit
-// (read through the table of figures, as `aixmalloc stats` reads it).
+// `aixmalloc compare`: runs a command under several configurations in rounds (a new random order
+// each), measures wall time, peak RSS and the allocator's documents of each run, adds rounds until
+// the comparisons are settled (or the budget is spent), and shows its progress on a terminal.
+#include "tools/cli/compare.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <set>
+#include <random>
 
-#include "tools/cli/advice.h"
 #include "tools/cli/cli.h"
-#include "tools/cli/dump.h"
 
 namespace aixmalloc::cli {
 
@@ -34,37 +31,17 @@ const size_t kDefaultConfigCount = sizeof(kDefaultConfigs) / sizeof(kDefaultConf
 
 namespace {
 
-struct Configuration {
-  std::string name;     // as written in the list
-  bool glibc = false;   // no preload: the reference
-  std::string type;     // MALLOCTYPE; empty: unset
-  std::string options;  // MALLOCOPTIONS; empty: unset
-  Config parsed;        // what the runtime will make of it
-};
-
-struct Measures {
-  std::vector<double> seconds;
-  std::vector<long> rss_kib;
-  std::vector<uint64_t> heap_allocs, lockfree_allocs, acquired;
-  bool have_figures = false;
-  int failures = 0;
-  std::set<std::string> diagnostics;  // the runtime's "aixmalloc: " lines
-};
-
-struct CompareFlags {
-  std::vector<std::string> configs;
-  int runs = 3;
-  bool by_rss = false;
-  std::string stdin_file = "/dev/null";
-};
-
-// A configuration starts at a MALLOCTYPE value, "default" or "glibc"; any other item of the list
-// continues the one before it (so "watson+pool,multiheap" is one configuration).
-bool starts_configuration(std::string_view item) {
-  std::string_view head = item.substr(0, item.find('+'));
-  return policy_named(head) || head == "default" || head == "glibc";
+bool names_option(std::string_view word) {
+  word = word.substr(0, word.find(':'));
+  for (const OptionSpec& o : kOptions)
+    if (word == o.name) return true;
+  return false;
 }
 
+// A configuration starts at "default", "glibc" or a MALLOCTYPE value; an item that names an option
+// continues the configuration before it (so "watson+pool,multiheap" is one configuration). The
+// MALLOCTYPE value is then the runtime parser's to judge, as `check` does: a policy, debug,
+// buckets, user:NAME.
 bool parse_configurations(const std::vector<std::string>& words, std::vector<Configuration>* out,
                           std::string* error) {
   std::vector<std::string> items;
@@ -78,23 +55,20 @@ bool parse_configurations(const std::vector<std::string>& words, std::vector<Con
     }
   }
   for (const std::string& item : items) {
+    std::string head = item.substr(0, item.find('+'));
     std::string rest = item.find('+') == std::string::npos ? "" : item.substr(item.find('+') + 1);
     std::replace(rest.begin(), rest.end(), '+', ',');
-    if (starts_configuration(item)) {
+    if (out->empty() || head == "default" || head == "glibc" || !names_option(head)) {
       Configuration c;
       c.name = item;
-      std::string head = item.substr(0, item.find('+'));
       c.glibc = head == "glibc";
       if (head != "default" && !c.glibc) c.type = head;
       c.options = rest;
       out->push_back(c);
-    } else if (out->empty()) {
-      *error = "'" + item + "' is not a MALLOCTYPE value, 'default' or 'glibc'";
-      return false;
     } else {
       out->back().name += "," + item;
-      out->back().options += (out->back().options.empty() ? "" : ",") +
-                             (rest.empty() ? item : item.substr(0, item.find('+')) + "," + rest);
+      out->back().options +=
+          (out->back().options.empty() ? "" : ",") + head + (rest.empty() ? "" : "," + rest);
     }
   }
   if (out->empty()) {
@@ -136,9 +110,10 @@ std::string read_file(const std::string& path) {
   return s;
 }
 
-// The environment of a run: ours without any malloc variable, then the configuration's.
+// The environment of a run: ours without any malloc variable, then the configuration's. Every
+// process of the run writes its own document (%p) into the run's directory.
 std::vector<std::string> environment_for(const Configuration& c, const std::string& lib,
-                                         const std::string& json) {
+                                         const std::string& reports) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string_view entry = *e;
@@ -151,7 +126,8 @@ std::vector<std::string> environment_for(const Configuration& c, const std::stri
   if (!c.type.empty()) env.push_back(std::string(spec(Variable::kMallocType).name) + "=" + c.type);
   if (!c.options.empty())
     env.push_back(std::string(spec(Variable::kMallocOptions).name) + "=" + c.options);
-  env.push_back(std::string(spec(Variable::kAixmallocStatsJson).name) + "=" + json);
+  env.push_back(std::string(spec(Variable::kAixmallocStatsJson).name) + "=" + reports +
+                "/stats.%p.json");
   return env;
 }
 
@@ -215,62 +191,6 @@ std::string status_text(int status) {
   return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
-// The allocator's figures of one run: the JSON documents of every process of the command
-// (`pattern` has %p), added up as `aixmalloc stats --sum` adds them.
-bool figures_of(const std::string& pattern, Measures* m) {
-  std::vector<Dump> documents;
-  for (const std::string& file : report_files(pattern)) {
-    Dump one;
-    std::string error;
-    bool json = parse_dump(read_file(file), &one, &error) && one.formats.size() == 1 &&
-                one.formats[0] == "JSON";
-    if (json) documents.push_back(std::move(one));
-  }
-  if (documents.empty()) return false;
-  Dump d = sum_dumps(documents);
-  uint64_t heap = 0, lockfree = 0, acquired = 0;
-  for (const Figures& h : d.rows(SectionId::kHeap))
-    heap += h.get(&HeapFigures::allocations).value_or(0);
-  const Figures* large = d.one(SectionId::kLarge);
-  if (large) heap += large->get(&LargeFigures::allocations).value_or(0);
-  for (const Figures& c : d.rows(SectionId::kPoolClass))
-    lockfree += c.get(&PoolClassFigures::allocations).value_or(0);
-  if (const Figures* tc = d.one(SectionId::kThreadCache))
-    lockfree += tc->get(&ThreadCacheFigures::hits).value_or(0);
-  // Heaps and pool pages never shrink, so at exit they are at their peak; large blocks come and go.
-  if (const Figures* totals = d.one(SectionId::kProcess))
-    acquired = totals->get(&ProcessFigures::acquired).value_or(0);
-  if (large) {
-    uint64_t now = large->get(&LargeFigures::bytes).value_or(0);
-    acquired =
-        acquired - std::min(acquired, now) + large->get(&LargeFigures::max_bytes).value_or(0);
-  }
-  m->heap_allocs.push_back(heap);
-  m->lockfree_allocs.push_back(lockfree);
-  m->acquired.push_back(acquired);
-  return true;
-}
-
-// Columns of the table count characters, not bytes ("±" is two bytes of UTF-8).
-size_t display_width(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-template <typename T>
-T median(std::vector<T> v) {
-  std::sort(v.begin(), v.end());
-  if (v.size() % 2) return v[v.size() / 2];
-  return (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-std::string seconds_text(double s) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), s < 10 ? "%.3f s" : "%.2f s", s);
-  return buf;
-}
-
 std::string command_text(int argc, char** argv) {
   std::string s;
   for (int i = 0; i < argc; ++i) {
@@ -287,144 +207,136 @@ std::string command_text(int argc, char** argv) {
   return s;
 }
 
-std::string variables_text(const Configuration& c) {
-  if (c.glibc) return "no preload";
-  std::string s;
-  if (!c.type.empty()) s += std::string(spec(Variable::kMallocType).name) + "=" + c.type;
-  if (!c.options.empty())
-    s += std::string(s.empty() ? "" : " ") + spec(Variable::kMallocOptions).name + "=" + c.options;
-  return s.empty() ? "the default configuration (no variable set)" : s;
+std::string duration_text(double s) {
+  char buf[32];
+  long t = std::max(1L, static_cast<long>(s + 0.5));
+  if (t < 60)
+    snprintf(buf, sizeof(buf), "%ld s", t);
+  else if (t < 3600)
+    snprintf(buf, sizeof(buf), "%ld min %02ld s", t / 60, t % 60);
+  else
+    snprintf(buf, sizeof(buf), "%ld h %02ld min", t / 3600, t / 60 % 60);
+  return buf;
 }
 
-std::string run_command(const Configuration& c) {
-  std::string s = "aixmalloc run";
-  if (!c.type.empty()) s += " --type " + c.type;
-  if (!c.options.empty()) s += " --options " + c.options;
-  return s + " -- CMD";
+// The progress line (a terminal only): the round, the configuration, the time left. The time
+// of a run not yet measured is the mean of those measured.
+class Progress {
+ public:
+  Progress(const std::vector<Configuration>& c, const CompareFlags& f, const Plan& p)
+      : configs_(c),
+        flags_(f),
+        plan_(p),
+        shown_(isatty(STDERR_FILENO)),
+        spent_(c.size(), 0),
+        runs_(c.size(), 0) {}
+  void ran(size_t c, double seconds) {
+    spent_[c] += seconds;
+    ++runs_[c];
+  }
+  void show(int round, size_t at, const std::vector<size_t>& order, double elapsed) {
+    if (!shown_) return;
+    double known = 0;
+    int measured = 0;
+    for (size_t c = 0; c < configs_.size(); ++c)
+      if (runs_[c]) known += spent_[c] / runs_[c], ++measured;
+    std::string left = "estimating the time left";
+    if (measured) {
+      double guess = known / measured, per_round = 0, this_round = 0;
+      for (size_t c = 0; c < configs_.size(); ++c)
+        per_round += runs_[c] ? spent_[c] / runs_[c] : guess;
+      for (size_t i = at; i < order.size(); ++i)
+        this_round += runs_[order[i]] ? spent_[order[i]] / runs_[order[i]] : guess;
+      int floor_rounds = flags_.runs ? flags_.runs : plan_.min_runs;
+      int ceiling = flags_.runs ? flags_.runs : flags_.max_runs;
+      double least = this_round + std::max(0, floor_rounds - round - 1) * per_round;
+      left = "about " + duration_text(least) + " left";
+      double most = this_round + std::max(0, ceiling - round - 1) * per_round;
+      most = std::max(least, std::min(most, flags_.budget - elapsed + per_round));
+      if (most > least * 1.1 + 1) left += ", up to " + duration_text(most) + " if they stay close";
+    }
+    std::string total =
+        flags_.runs ? std::to_string(flags_.runs)
+                    : std::to_string(plan_.min_runs) + " to " + std::to_string(flags_.max_runs);
+    fprintf(stderr, "\r\033[Kcompare: run %d of %s, %s (%zu of %zu): %s", round + 1, total.c_str(),
+            configs_[order[at]].name.c_str(), at + 1, order.size(), left.c_str());
+    fflush(stderr);
+  }
+  void clear() {
+    if (shown_) fputs("\r\033[K", stderr);
+  }
+
+ private:
+  const std::vector<Configuration>& configs_;
+  const CompareFlags& flags_;
+  const Plan& plan_;
+  bool shown_;
+  std::vector<double> spent_;
+  std::vector<int> runs_;
+};
+
+bool parse_number(const std::string& v, double low, double high, double* out) {
+  char* end;
+  errno = 0;
+  double n = strtod(v.c_str(), &end);
+  if (v.empty() || *end || errno || !(n >= low && n <= high)) return false;
+  *out = n;
+  return true;
 }
 
-void print_results(const std::vector<Configuration>& configs, const std::vector<Measures>& m,
-                   const CompareFlags& flags) {
-  // Marks: the fastest and the leanest of the aixmalloc configurations that ran every time.
-  int fastest = -1, leanest = -1, glibc = -1, baseline = -1;
-  for (size_t i = 0; i < configs.size(); ++i) {
-    if (m[i].seconds.empty() || m[i].failures) continue;
-    if (configs[i].glibc) {
-      if (glibc < 0) glibc = static_cast<int>(i);
-      continue;
+// Parses compare's flags up to the command; returns -1 when they are fine, else the exit status.
+int parse_flags(int argc, char** argv, int* i, CompareFlags* flags) {
+  for (; *i < argc; ++*i) {
+    std::string_view a = argv[*i];
+    if (a == "--") {
+      ++*i;
+      break;
     }
-    if (baseline < 0 && configs[i].options.empty() &&
-        (configs[i].type.empty() || policy_named(configs[i].type) == Policy::kYorktown))
-      baseline = static_cast<int>(i);
-    if (fastest < 0 || median(m[i].seconds) < median(m[fastest].seconds))
-      fastest = static_cast<int>(i);
-    if (leanest < 0 || median(m[i].rss_kib) < median(m[leanest].rss_kib))
-      leanest = static_cast<int>(i);
-  }
-  std::vector<std::string> headers = {"Configuration",    "Wall (median)", "Spread",
-                                      "vs glibc",         "Peak RSS",      "Heap allocs",
-                                      "Lock-free allocs", "Acquired",      ""};
-  // Spread needs two runs; "vs glibc" needs glibc among the configurations.
-  std::vector<bool> shown(headers.size(), true);
-  shown[2] = flags.runs > 1;
-  shown[3] = glibc >= 0;
-  std::vector<std::vector<std::string>> rows;
-  for (size_t i = 0; i < configs.size(); ++i) {
-    const Measures& x = m[i];
-    std::vector<std::string> r = {configs[i].glibc ? configs[i].name + " (reference)"
-                                                   : configs[i].name};
-    if (x.seconds.empty()) {
-      r.insert(r.end(), {"failed", "", "", "", "", "", "", ""});
-      rows.push_back(r);
-      continue;
+    if (is_help_flag(a)) {
+      print_command_help(*find_command("compare"), stdout);
+      return kExitOk;
     }
-    double med = median(x.seconds);
-    auto [lo, hi] = std::minmax_element(x.seconds.begin(), x.seconds.end());
-    char buf[32];
-    r.push_back(seconds_text(med));
-    snprintf(buf, sizeof(buf), "±%.0f%%", med > 0 ? 50.0 * (*hi - *lo) / med : 0.0);
-    r.push_back(x.seconds.size() > 1 ? buf : "");
-    snprintf(buf, sizeof(buf), "%.2fx", glibc >= 0 ? med / median(m[glibc].seconds) : 0.0);
-    r.push_back(glibc >= 0 ? buf : "");
-    r.push_back(human_bytes(static_cast<uint64_t>(median(x.rss_kib)) * 1024));
-    r.push_back(x.have_figures ? with_commas(median(x.heap_allocs)) : "-");
-    r.push_back(x.have_figures ? with_commas(median(x.lockfree_allocs)) : "-");
-    r.push_back(x.have_figures ? human_bytes(median(x.acquired)) : "-");
-    std::string marks;
-    if (static_cast<int>(i) == fastest) marks = "fastest";
-    if (static_cast<int>(i) == leanest) marks += marks.empty() ? "leanest" : ", leanest";
-    if (x.failures)
-      marks = std::to_string(x.failures) + " of " + std::to_string(flags.runs) + " runs failed";
-    r.push_back(marks);
-    rows.push_back(r);
-  }
-  // The table: first column left-aligned, the others right-aligned, the marks left-aligned.
-  std::vector<size_t> w(headers.size());
-  for (size_t c = 0; c < headers.size(); ++c) {
-    w[c] = headers[c].size();
-    for (const auto& r : rows) w[c] = std::max(w[c], display_width(r[c]));
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string s;
-    for (size_t c = 0; c < cells.size(); ++c) {
-      if (!shown[c]) continue;
-      std::string pad(w[c] - display_width(cells[c]), ' ');
-      s += c == 0                  ? cells[c] + pad
-           : c + 1 == cells.size() ? "  " + cells[c]
-                                   : "  " + pad + cells[c];
-    }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    puts(s.c_str());
-  };
-  line(headers);
-  for (const auto& r : rows) line(r);
-
-  int best = flags.by_rss ? leanest : fastest;
-  if (best < 0) {
-    puts("\nNo aixmalloc configuration ran successfully; nothing to recommend.");
-    return;
-  }
-  const Configuration& b = configs[best];
-  double best_time = median(m[best].seconds);
-  long best_rss = median(m[best].rss_kib);
-  std::string why;
-  if (flags.by_rss) {
-    why = "the leanest, " + human_bytes(static_cast<uint64_t>(best_rss) * 1024) + " peak RSS";
-  } else {
-    why = "the fastest, " + seconds_text(best_time) + " median";
-    if (baseline >= 0 && baseline != best) {
-      double base = median(m[baseline].seconds);
-      char buf[64];
-      snprintf(buf, sizeof(buf), ", %.0f%% %s than %s", fabs(100.0 * (base - best_time) / base),
-               best_time <= base ? "faster" : "slower", configs[baseline].name.c_str());
-      why += buf;
-    }
-  }
-  printf("\nRecommended: %s (%s), %s.\n", b.name.c_str(), variables_text(b).c_str(), why.c_str());
-  printf("  %s\n", run_command(b).c_str());
-  if (const Advice* a = advice_for(b.parsed, flags.by_rss))
-    printf("AIX tuning advice (%s): %s.\n", a->workload, a->advice);
-  // Honesty about noise and about the reference.
-  for (size_t i = 0; i < configs.size(); ++i) {
-    if (static_cast<int>(i) == best || configs[i].glibc || m[i].seconds.empty() || m[i].failures)
-      continue;
-    double mine = flags.by_rss ? median(m[i].rss_kib) : median(m[i].seconds);
-    double theirs = flags.by_rss ? best_rss : best_time;
-    if (theirs > 0 && mine <= theirs * 1.02) {
-      printf("Note: %s is within 2%% of it; more --runs would separate them.\n",
-             configs[i].name.c_str());
+    std::string v;
+    double n = 0;
+    auto numeric = [&](const char* name, double low, double high, const char* what) {
+      int got = flag_value(name, argc, argv, i, &v);
+      if (got < 0) return usage_error("compare", std::string(name) + " needs " + what);
+      if (got > 0 && !parse_number(v, low, high, &n))
+        return usage_error("compare", std::string(name) + ": '" + v + "' is not " + what);
+      return got > 0 ? -1 : -2;
+    };
+    int r;
+    if (int got = flag_value("--configs", argc, argv, i, &v); got != 0) {
+      if (got < 0) return usage_error("compare", "--configs needs a list");
+      flags->configs.push_back(v);
+    } else if ((r = numeric("--runs", 1, 1000, "a number from 1 to 1000")) != -2) {
+      if (r >= 0) return r;
+      flags->runs = static_cast<int>(n);
+      if (n != flags->runs)
+        return usage_error("compare", "--runs: '" + v + "' is not a whole number");
+    } else if ((r = numeric("--max-runs", 2, 1000, "a number from 2 to 1000")) != -2) {
+      if (r >= 0) return r;
+      flags->max_runs = static_cast<int>(n);
+    } else if ((r = numeric("--budget", 1, 1e6, "a number of seconds from 1 to 1000000")) != -2) {
+      if (r >= 0) return r;
+      flags->budget = n;
+    } else if ((r = numeric("--confidence", 50, 99.99, "a percentage from 50 to 99.99")) != -2) {
+      if (r >= 0) return r;
+      flags->confidence = n / 100;
+    } else if (int got = flag_value("--by", argc, argv, i, &v); got != 0) {
+      if (got < 0 || (v != "time" && v != "rss"))
+        return usage_error("compare", "--by takes time or rss");
+      flags->by_rss = v == "rss";
+    } else if (int got = flag_value("--stdin", argc, argv, i, &v); got != 0) {
+      if (got < 0) return usage_error("compare", "--stdin needs a file");
+      flags->stdin_file = v;
+    } else if (!a.empty() && a[0] == '-') {
+      return usage_error("compare", "unknown flag '" + std::string(a) + "'");
+    } else {
       break;
     }
   }
-  if (glibc >= 0) {
-    bool glibc_better =
-        flags.by_rss ? median(m[glibc].rss_kib) < best_rss : median(m[glibc].seconds) < best_time;
-    if (glibc_better)
-      printf("Note: glibc's malloc (no preload) did better still: %s.\n",
-             flags.by_rss
-                 ? human_bytes(static_cast<uint64_t>(median(m[glibc].rss_kib)) * 1024).c_str()
-                 : seconds_text(median(m[glibc].seconds)).c_str());
-  }
+  return -1;
 }
 
 }  // namespace
@@ -432,54 +344,7 @@ void print_results(const std::vector<Configuration>& configs, const std::vector<
 int cmd_compare(int argc, char** argv) {
   CompareFlags flags;
   int i = 0;
-  auto value = [&](const char* flag, std::string* out) {
-    std::string_view a = argv[i];
-    size_t n = strlen(flag);
-    if (a.size() > n && a[n] == '=') {
-      *out = std::string(a.substr(n + 1));
-      return true;
-    }
-    if (i + 1 >= argc) return false;
-    *out = argv[++i];
-    return true;
-  };
-  for (; i < argc; ++i) {
-    std::string_view a = argv[i];
-    std::string v;
-    auto is = [&](const char* flag) {
-      size_t n = strlen(flag);
-      return a == flag || (a.size() > n && a.compare(0, n, flag) == 0 && a[n] == '=');
-    };
-    if (a == "--") {
-      ++i;
-      break;
-    }
-    if (is_help_flag(a)) {
-      print_command_help(*find_command("compare"), stdout);
-      return kExitOk;
-    } else if (is("--configs")) {
-      if (!value("--configs", &v)) return usage_error("compare", "--configs needs a list");
-      flags.configs.push_back(v);
-    } else if (is("--runs")) {
-      if (!value("--runs", &v)) return usage_error("compare", "--runs needs a number");
-      char* end;
-      long n = strtol(v.c_str(), &end, 10);
-      if (*end || n < 1 || n > 1000)
-        return usage_error("compare", "--runs: '" + v + "' is not a number from 1 to 1000");
-      flags.runs = static_cast<int>(n);
-    } else if (is("--by")) {
-      if (!value("--by", &v) || (v != "time" && v != "rss"))
-        return usage_error("compare", "--by takes time or rss");
-      flags.by_rss = v == "rss";
-    } else if (is("--stdin")) {
-      if (!value("--stdin", &v)) return usage_error("compare", "--stdin needs a file");
-      flags.stdin_file = v;
-    } else if (!a.empty() && a[0] == '-') {
-      return usage_error("compare", "unknown flag '" + std::string(a) + "'");
-    } else {
-      break;
-    }
-  }
+  if (int status = parse_flags(argc, argv, &i, &flags); status >= 0) return status;
   if (i >= argc) return usage_error("compare", "no command given");
   char** cmd = argv + i;
   int cmd_argc = argc - i;
@@ -503,46 +368,54 @@ int cmd_compare(int argc, char** argv) {
             tmp && *tmp ? tmp : "/tmp", strerror(errno));
     return kExitFailed;
   }
-  // One document per process of the command (a driver and the programs it runs).
-  std::string json = dir + "/stats.%p.json", err = dir + "/stderr";
-  auto remove_documents = [&] {
-    for (const std::string& file : report_files(json)) unlink(file.c_str());
+  std::string reports = dir + "/run", err = dir + "/stderr";
+  mkdir(reports.c_str(), 0700);
+  auto clean_up = [&] {
+    RunFigures ignored;
+    read_run_reports(reports, &ignored);
+    rmdir(reports.c_str()), unlink(err.c_str()), rmdir(dir.c_str());
   };
 
-  printf(
-      "Command: %s%s%s\n%d run%s of each configuration, interleaved; allocator figures from "
-      "AIXMALLOC_STATS_JSON.\n\n",
-      command_text(cmd_argc, cmd).c_str(), flags.stdin_file == "/dev/null" ? "" : " < ",
-      flags.stdin_file == "/dev/null" ? "" : flags.stdin_file.c_str(), flags.runs,
-      flags.runs == 1 ? "" : "s");
+  printf("Command: %s%s%s\n", command_text(cmd_argc, cmd).c_str(),
+         flags.stdin_file == "/dev/null" ? "" : " < ",
+         flags.stdin_file == "/dev/null" ? "" : flags.stdin_file.c_str());
   fflush(stdout);
+  Plan plan = plan_for(configs, flags);
   std::vector<Measures> measures(configs.size());
-  bool progress = isatty(STDERR_FILENO);
-  int total = flags.runs * static_cast<int>(configs.size()), done = 0;
-  int exit_status = kExitOk;
-  for (int run = 0; run < flags.runs; ++run) {
-    for (size_t c = 0; c < configs.size(); ++c) {
-      if (progress)
-        fprintf(stderr, "\r\033[Krun %d/%d: %s", ++done, total, configs[c].name.c_str());
-      remove_documents();
-      RunResult r = run_once(cmd, environment_for(configs[c], lib, json), flags.stdin_file, err);
+  Progress progress(configs, flags, plan);
+  std::vector<size_t> order(configs.size());
+  for (size_t c = 0; c < order.size(); ++c) order[c] = c;
+  std::mt19937 shuffle_with(static_cast<unsigned>(now() * 1e6) ^ static_cast<unsigned>(getpid()));
+  int exit_status = kExitOk, rounds = 0;
+  Stop stop = Stop::kFixed;
+  double start = now();
+  while (true) {
+    std::shuffle(order.begin(), order.end(), shuffle_with);
+    for (size_t at = 0; at < order.size(); ++at) {
+      size_t c = order[at];
+      progress.show(rounds, at, order, now() - start);
+      RunResult r = run_once(cmd, environment_for(configs[c], lib, reports), flags.stdin_file, err);
       if (r.exec_errno) {
-        if (progress) fputs("\r\033[K", stderr);
+        progress.clear();
         fprintf(stderr, "aixmalloc compare: cannot run '%s': %s\n", cmd[0], strerror(r.exec_errno));
-        remove_documents(), unlink(err.c_str()), rmdir(dir.c_str());
+        clean_up();
         return r.exec_errno == ENOENT ? 127 : 126;
       }
+      progress.ran(c, r.seconds);
       Measures& m = measures[c];
       std::string errors = read_file(err);
-      for (size_t at = 0; (at = errors.find("aixmalloc: ", at)) != std::string::npos;) {
-        if (at == 0 || errors[at - 1] == '\n')
-          m.diagnostics.insert(errors.substr(at, errors.find('\n', at) - at));
-        at += 11;
+      for (size_t at_line = 0;
+           (at_line = errors.find("aixmalloc: ", at_line)) != std::string::npos;) {
+        if (at_line == 0 || errors[at_line - 1] == '\n')
+          m.diagnostics.insert(errors.substr(at_line, errors.find('\n', at_line) - at_line));
+        at_line += 11;
       }
+      RunFigures figures;
+      bool documents = read_run_reports(reports, &figures);
       if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
         ++m.failures;
         exit_status = kExitFailed;
-        if (progress) fputs("\r\033[K", stderr);
+        progress.clear();
         // The command's standard error, the first time it fails under this configuration.
         std::string tail = m.failures > 1        ? ""
                            : errors.size() > 600 ? "..." + errors.substr(errors.size() - 600)
@@ -554,14 +427,31 @@ int cmd_compare(int argc, char** argv) {
         continue;
       }
       m.seconds.push_back(r.seconds);
-      m.rss_kib.push_back(r.rss_kib);
-      if (!configs[c].glibc && figures_of(json, &m)) m.have_figures = true;
+      m.rss_kib.push_back(static_cast<double>(r.rss_kib));
+      if (documents && !configs[c].glibc) m.figures.push_back(figures);
     }
+    ++rounds;
+    if (flags.runs) {
+      if (rounds >= flags.runs) break;
+      continue;
+    }
+    if (rounds < plan.min_runs) continue;
+    double per_round = (now() - start) / rounds;
+    if (settled(configs, measures, plan, flags.by_rss)) {
+      stop = Stop::kSettled;
+    } else if (rounds >= flags.max_runs) {
+      stop = Stop::kMaxRuns;
+    } else if (now() - start + per_round > flags.budget) {
+      stop = Stop::kBudget;
+    } else {
+      continue;
+    }
+    break;
   }
-  if (progress) fputs("\r\033[K", stderr);
-  remove_documents(), unlink(err.c_str()), rmdir(dir.c_str());
+  progress.clear();
+  clean_up();
 
-  print_results(configs, measures, flags);
+  print_results(configs, measures, flags, plan, rounds, stop);
   for (size_t c = 0; c < configs.size(); ++c)
     for (const std::string& d : measures[c].diagnostics)
       printf("Note: under %s the runtime said: %s\n", configs[c].name.c_str(), d.c_str());

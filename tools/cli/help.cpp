@@ -150,32 +150,33 @@ void leaks_details(FILE* out) {
 
 void compare_details(FILE* out) {
   fputs(
-      "Runs CMD under each configuration, --runs times each (interleaved), with standard input "
-      "from\n"
-      "--stdin FILE or /dev/null and standard output discarded, and prints one table: wall time "
-      "and\n"
-      "peak RSS (medians of the runs), and the allocator's figures from an AIXMALLOC_STATS_JSON "
-      "dump\n"
-      "of each run: requests that reached the heaps (large blocks included), requests the pool "
-      "and\n"
-      "thread caches served without a lock, and bytes acquired from the system. The fastest and "
-      "the\n"
-      "leanest aixmalloc configurations are marked, and a last line recommends the measured best\n"
-      "with the line of IBM's AIX tuning advice that explains it.\n"
+      "Runs CMD under each configuration in rounds (one run of each, in a new random order),\n"
+      "with standard input from --stdin FILE or /dev/null and standard output discarded, and\n"
+      "prints one table: wall time and peak RSS (medians), each configuration's time over the\n"
+      "baseline's (the default configuration, or the first listed) with a confidence interval,\n"
+      "and the allocator's figures from the AIXMALLOC_STATS_JSON documents of each run. A\n"
+      "configuration is recommended only when its whole interval is below 1; otherwise compare\n"
+      "says that no configuration is measurably faster. Then the figures of the job (threads,\n"
+      "lock contention, request sizes, memory free at exit) and the lines of IBM's AIX tuning\n"
+      "advice they call for. Without --runs it makes at least 5 runs of each, then adds rounds\n"
+      "until every comparison is settled, up to --max-runs or --budget. On a terminal, stderr\n"
+      "shows the run and the time left.\n"
       "Exit status: 0, or 1 when CMD failed under some configuration.\n\n"
       "Flags:\n",
       out);
   entry(out, "--configs LIST",
         "the configurations, separated by ',' ';' or blanks (default below)");
-  entry(out, "--runs N", "runs of each configuration (default 3)");
-  entry(out, "--by time|rss", "recommend the fastest (default) or the leanest");
+  entry(out, "--runs N", "exactly N runs of each configuration (default: adaptive)");
+  entry(out, "--max-runs N", "adaptive: at most N runs of each (default 20)");
+  entry(out, "--budget SECONDS", "adaptive: no round starts past this time (default 300)");
+  entry(out, "--confidence PERCENT", "for the comparisons together (default 95)");
+  entry(out, "--by time|rss", "compare wall time (default) or peak RSS");
   entry(out, "--stdin FILE", "each run reads FILE on standard input");
   fputs(
-      "\nA configuration is TYPE[+OPTION...]: TYPE is a MALLOCTYPE value below, 'default' "
-      "(MALLOCTYPE\n"
-      "unset) or 'glibc' (no preload: the reference); each OPTION is a MALLOCOPTIONS option, "
-      "joined\n"
-      "by '+' or ','. A list item that is not a TYPE continues the configuration before it, so\n"
+      "\nA configuration is TYPE[+OPTION...]: TYPE is a MALLOCTYPE value as `check` accepts it\n"
+      "(a policy below, debug, buckets, user:NAME), 'default' (MALLOCTYPE unset) or 'glibc' (no\n"
+      "preload: the reference); each OPTION is a MALLOCOPTIONS option, joined by '+' or ','. A\n"
+      "list item that names an option continues the configuration before it, so\n"
       "'watson+pool,multiheap,default+buckets' is two configurations.\n"
       "Default:",
       out);
@@ -214,8 +215,9 @@ const CommandInfo kCommands[] = {
      "read a leak report, or a running process's: the top sites with their stacks, flame graph",
      leaks_details},
     {"compare", cmd_compare,
-     "[--configs LIST] [--runs N] [--by time|rss] [--stdin FILE] -- CMD [ARGS...]",
-     "run CMD under several configurations; time, RSS, allocations and a recommendation",
+     "[--configs LIST] [--runs N | --max-runs N --budget SECONDS] [--confidence PERCENT] "
+     "[--by time|rss] [--stdin FILE] -- CMD [ARGS...]",
+     "run CMD under several configurations; time and RSS with intervals, figures and advice",
      compare_details},
     {"help", nullptr, "[COMMAND]", "this text, or one command's help", help_details},
 };
