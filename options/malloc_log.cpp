@@ -54,7 +54,8 @@ void note_allocation(void* p, size_t size, unsigned heap) {
   if (stack::t_busy) return;  // an allocation made by the capture itself
   stack::t_busy = true;
   uintptr_t frames[stack::kMaxDepth];
-  stack::Result r = stack::capture(reinterpret_cast<uintptr_t>(caller::current()), frames, g_depth);
+  const caller::Frame& f = caller::frame();
+  stack::Result r = stack::capture(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp, frames, g_depth);
   uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated);
   g_records.add(record);
   uint64_t seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -122,6 +123,8 @@ void totals(MallocLogFigures* out) {
   stack::counters(&c);
   out->rules = c.cached_rules;
   out->rule_misses = c.misses;
+  out->walked = c.walked;
+  out->rules_forgotten = c.forgotten;
 }
 
 // Fork: the records' lock, then every stripe's, in index order.
