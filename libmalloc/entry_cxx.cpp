@@ -72,7 +72,9 @@ using std::size_t;
 AIX_BODY void* aixmalloc_new(size_t n) { return new_or_throw(n, 0); }
 AIX_BODY void* aixmalloc_new_array(size_t n) { return new_or_throw(n, 0); }
 AIX_BODY void* aixmalloc_new_nothrow(size_t n, const nothrow_t&) noexcept { return try_new(n, 0); }
-AIX_BODY void* aixmalloc_new_array_nothrow(size_t n, const nothrow_t&) noexcept { return try_new(n, 0); }
+AIX_BODY void* aixmalloc_new_array_nothrow(size_t n, const nothrow_t&) noexcept {
+  return try_new(n, 0);
+}
 AIX_BODY void* aixmalloc_new_aligned(size_t n, align_val_t a) {
   return new_or_throw(n, static_cast<size_t>(a));
 }
@@ -82,7 +84,8 @@ AIX_BODY void* aixmalloc_new_array_aligned(size_t n, align_val_t a) {
 AIX_BODY void* aixmalloc_new_aligned_nothrow(size_t n, align_val_t a, const nothrow_t&) noexcept {
   return try_new(n, static_cast<size_t>(a));
 }
-AIX_BODY void* aixmalloc_new_array_aligned_nothrow(size_t n, align_val_t a, const nothrow_t&) noexcept {
+AIX_BODY void* aixmalloc_new_array_aligned_nothrow(size_t n, align_val_t a,
+                                                   const nothrow_t&) noexcept {
   return try_new(n, static_cast<size_t>(a));
 }
 
@@ -92,7 +95,8 @@ AIX_NEW_THUNK(aixmalloc_new_nothrow, void* operator new(size_t, const nothrow_t&
 AIX_NEW_THUNK(aixmalloc_new_array_nothrow, void* operator new[](size_t, const nothrow_t&) noexcept)
 AIX_NEW_THUNK(aixmalloc_new_aligned, void* operator new(size_t, align_val_t))
 AIX_NEW_THUNK(aixmalloc_new_array_aligned, void* operator new[](size_t, align_val_t))
-AIX_NEW_THUNK(aixmalloc_new_aligned_nothrow, void* operator new(size_t, align_val_t, const nothrow_t&) noexcept)
+AIX_NEW_THUNK(aixmalloc_new_aligned_nothrow,
+              void* operator new(size_t, align_val_t, const nothrow_t&) noexcept)
 AIX_NEW_THUNK(aixmalloc_new_array_aligned_nothrow,
               void* operator new[](size_t, align_val_t, const nothrow_t&) noexcept)
 

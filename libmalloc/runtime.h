@@ -69,7 +69,8 @@ void* allocate_pool_miss(size_t size);
 // call, only the return address.
 void* allocate_off_fast(size_t size, const void* return_address);
 // The same without noting anything: for the entry points whose thunk has noted the frame.
-extern "C" [[gnu::visibility("hidden")]] void* aixmalloc_allocate_off_fast(size_t size, const void*);
+extern "C" [[gnu::visibility("hidden")]] void* aixmalloc_allocate_off_fast(size_t size,
+                                                                         const void* return_address);
 // MALLOCTYPE=watson2's inline path (policies/watson2.h), tested after the pool's so that the
 // pool's costs nothing more; a miss goes to watson2's slow path, then the layers below it.
 void* allocate_watson2_miss(size_t size);

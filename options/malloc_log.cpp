@@ -55,7 +55,8 @@ void note_allocation(void* p, size_t size, unsigned heap) {
   stack::t_busy = true;
   uintptr_t frames[stack::kMaxDepth];
   const caller::Frame& f = caller::frame();
-  stack::Result r = stack::capture(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp, frames, g_depth);
+  uintptr_t first = reinterpret_cast<uintptr_t>(f.ret);
+  stack::Result r = stack::capture(first, f.cfa, f.rbp, frames, g_depth);
   uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated);
   g_records.add(record);
   Extended ext{};

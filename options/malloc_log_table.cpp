@@ -134,42 +134,53 @@ bool Records::commit_for(uint32_t n) {
   return true;
 }
 
+// Record i is (heap, size, frames): the heap is in its index slot; up to the API's depth the
+// frames are the record's callers, zero after the last (a return address is never 0).
+inline bool Records::same(uint32_t i, unsigned heap, size_t size, const uintptr_t* frames,
+                          unsigned n) const {
+  const Record& r = records_[i];
+  if (r.size != size || (heap > 63 && info_[i].heap != heap)) return false;
+  if (depth_ <= kApiDepth) {
+    bool equal = true;
+#pragma GCC unroll 4
+    for (unsigned k = 0; k < kApiDepth; ++k) equal &= r.callers[k] == (k < n ? frames[k] : 0);
+    return equal;
+  }
+  if (info_[i].frames != n) return false;
+  const uintptr_t* f = frames_ + size_t{i} * depth_;
+  for (unsigned k = 0; k < n; ++k)
+    if (f[k] != frames[k]) return false;
+  return true;
+}
+
+inline uint32_t Records::find(uint64_t key, unsigned heap, size_t size, const uintptr_t* frames,
+                              unsigned n, uint32_t mask) const {
+  uint64_t id = slot_id(key, heap);
+  uint32_t at = static_cast<uint32_t>(key) & mask;
+  for (uint32_t probes = 0; probes <= mask; ++probes, at = (at + 1) & mask) {
+    uint64_t slot = index_[at].load(std::memory_order_acquire);
+    if (slot == 0) break;
+    uint32_t i = static_cast<uint32_t>(slot & kIndexMask) - 1;
+    if ((slot & ~kIndexMask) == id && same(i, heap, size, frames, n)) return i;
+  }
+  return kNoRecord;
+}
+
 uint32_t Records::intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated) {
   if (n > depth_) n = depth_;
   uint64_t sh = stack_hash(frames, n);
   uint64_t key = record_key(sh, heap, size);
-  uint64_t id = slot_id(key, heap);
-  // Record i is (heap, size, frames): the heap is in the slot; up to the API's depth the frames
-  // are the record's callers, zero after the last (a return address is never 0).
-  auto same = [&](uint32_t i) {
-    const Record& r = records_[i];
-    if (r.size != size || (heap > 63 && info_[i].heap != heap)) return false;
-    if (depth_ <= kApiDepth) {
-      for (unsigned k = 0; k < kApiDepth; ++k)
-        if (r.callers[k] != (k < n ? frames[k] : 0)) return false;
-      return true;
-    }
-    if (info_[i].frames != n) return false;
-    const uintptr_t* f = frames_ + size_t{i} * depth_;
-    for (unsigned k = 0; k < n; ++k)
-      if (f[k] != frames[k]) return false;
-    return true;
-  };
-  auto find = [&](uint32_t mask) {
-    uint32_t at = static_cast<uint32_t>(key) & mask;
-    for (uint32_t probes = 0; probes <= mask; ++probes, at = (at + 1) & mask) {
-      uint64_t slot = index_[at].load(std::memory_order_acquire);
-      if (slot == 0) break;
-      if ((slot & ~kIndexMask) == id && same(static_cast<uint32_t>(slot & kIndexMask) - 1))
-        return static_cast<uint32_t>(slot & kIndexMask) - 1;
-    }
-    return kNoRecord;
-  };
-  uint32_t found = find(index_mask_.load(std::memory_order_acquire));
-  if (found != kNoRecord) return found;
+  uint32_t found = find(key, heap, size, frames, n, index_mask_.load(std::memory_order_acquire));
+  return found != kNoRecord ? found : make_record(sh, key, heap, size, frames, n, truncated);
+}
+
+// A record not found without the lock: looked for again under it, then made.
+uint32_t Records::make_record(uint64_t sh, uint64_t key, unsigned heap, size_t size,
+                              const uintptr_t* frames, unsigned n, bool truncated) {
   LockGuard g(lock_);
   uint32_t mask = index_mask_.load(std::memory_order_relaxed);
-  if ((found = find(mask)) != kNoRecord) return found;
+  uint32_t found = find(key, heap, size, frames, n, mask);
+  if (found != kNoRecord) return found;
   uint32_t at = count_.load(std::memory_order_relaxed);
   if (at >= capacity_ || !commit_for(at + 1)) return kOverflow;
   Record& r = records_[at];

@@ -77,6 +77,11 @@ class Records {
     else
       __atomic_fetch_add(&cnt, by, __ATOMIC_RELAXED);
   }
+  bool same(uint32_t i, unsigned heap, size_t size, const uintptr_t* frames, unsigned n) const;
+  uint32_t find(uint64_t key, unsigned heap, size_t size, const uintptr_t* frames, unsigned n,
+                uint32_t mask) const;
+  [[gnu::noinline]] uint32_t make_record(uint64_t sh, uint64_t key, unsigned heap, size_t size,
+                                         const uintptr_t* frames, unsigned n, bool truncated);
   bool commit_for(uint32_t n);
   bool commit_index(uint32_t n);
   void place(uint32_t i, uint64_t key, uint32_t mask);

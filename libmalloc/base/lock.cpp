@@ -35,7 +35,8 @@ void Lock::wake_one() { os::futex_wake_one(&state_); }
 
 void SpinLock::lock_slow() {
   for (unsigned spin = 0;; ++spin) {
-    if (!state_.load(std::memory_order_relaxed) && !state_.exchange(true, std::memory_order_acquire))
+    if (!state_.load(std::memory_order_relaxed) &&
+        !state_.exchange(true, std::memory_order_acquire))
       return;
     if (spin < 100) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -253,8 +253,10 @@ uint64_t pack(const Row& row) {
   uint64_t rule = static_cast<uint64_t>(row.cfa_offset);
   if (row.cfa_reg == kRbp) rule |= kFromRbp;
   rule |= uint64_t{static_cast<uint8_t>(static_cast<int8_t>(row.ret_at / 8))} << kRetShift;
-  if (row.rbp == Saved::kAt)
-    rule |= kRbpSaved | uint64_t{static_cast<uint8_t>(static_cast<int8_t>(row.rbp_at / 8))} << kRbpShift;
+  if (row.rbp == Saved::kAt) {
+    rule |= kRbpSaved;
+    rule |= uint64_t{static_cast<uint8_t>(static_cast<int8_t>(row.rbp_at / 8))} << kRbpShift;
+  }
   return rule;
 }
 

@@ -40,8 +40,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["format"] == "aixmalloc-leaks" and d["version"] == 1 and d["when"] == "exit", d
 sites = {s["frames"][0].get("function"): s for s in d["sites"]}
-for f, n, b in [("leak_small", 5, 120), ("leak_medium", 3, 3000), ("leak_large", 1, 5242880), ("leak_realloc", 2, 6000),
-                ("leak_framed", 2, 80), ("leak_framed_calloc", 1, 56)]:
+for f, n, b in [("leak_small", 5, 120), ("leak_medium", 3, 3000), ("leak_large", 1, 5242880),
+                ("leak_realloc", 2, 6000), ("leak_framed", 2, 80), ("leak_framed_calloc", 1, 56)]:
     assert sites[f]["count"] == n and sites[f]["bytes"] == b, (f, sites[f])
 # The whole stack (depth 4), from the program's frame up: the callers are exact too, with and
 # without a frame pointer.
@@ -75,7 +75,8 @@ MALLOCDEBUG=report_allocations$extra,output:$work/cxx.%p AIXMALLOC_LEAKS_JSON=$w
 # dladdr gives the mangled name; a demangling symbolizer the plain one.
 expect_site "$(ls "$work"/cxx.*[0-9])" "(_Z9make_nodev|make_node\(\))" 4 192
 expect_site "$(ls "$work"/cxx.*[0-9])" "(_Z10make_arrayv|make_array\(\))" 1 400
-python3 - "$work/cxx.json" "$work/cxx-stats.json" <<'PY' || fail "C++ stacks: $(cat "$work/cxx.json")"
+python3 - "$work/cxx.json" "$work/cxx-stats.json" <<'PY' ||
+  fail "C++ stacks: $(cat "$work/cxx.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 for s in d["sites"]:
