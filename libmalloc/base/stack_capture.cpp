@@ -385,6 +385,19 @@ bool stack_bounds(uintptr_t sp, uintptr_t* high) {
   return true;
 }
 
+// Whether pc is in this library (whose own frames a stack never records).
+bool in_this_library(uintptr_t pc) {
+  static std::atomic<uintptr_t> start{0}, end{0};
+  if (end.load(std::memory_order_acquire) == 0) {
+    dl_find_object self;
+    if (_dl_find_object(reinterpret_cast<void*>(&in_this_library), &self) != 0) return false;
+    start.store(reinterpret_cast<uintptr_t>(self.dlfo_map_start), std::memory_order_relaxed);
+    end.store(reinterpret_cast<uintptr_t>(self.dlfo_map_end), std::memory_order_release);
+  }
+  uintptr_t at = pc - 1;
+  return at >= start.load(std::memory_order_relaxed) && at < end.load(std::memory_order_relaxed);
+}
+
 // One frame while unwinding: where it executes (a return address, or one more than an address
 // inside the instruction of interest), its stack pointer and rbp; the stack's readable range
 // [low, high) and the cache's generation.
@@ -455,13 +468,20 @@ __attribute__((noinline)) Result capture(uintptr_t first, uintptr_t cfa, uintptr
     walk(w, out, depth, &res);
     return res;
   }
-  // Otherwise up from here through the allocator's frames (a handful) to the program's call.
+  // Otherwise up from here through the allocator's frames (a handful) to the program's call; with
+  // no call noted (the first allocation, made before the log was configured), to the first frame
+  // outside this library.
   if (first != 0) g_walked.fetch_add(1, std::memory_order_relaxed);
   w.pc += 1;  // capture's own place is not a return address: its rule is at pc itself
+  Walk from_here = w;
   bool found = false;
   for (unsigned n = 0; !found && n < 32; ++n) {
     if (step(w) != Step::kNext) break;
-    found = first == 0 || w.pc == first;
+    found = first == 0 ? !in_this_library(w.pc) : w.pc == first;
+  }
+  if (!found && first == 0) {  // no frame outside this library: from capture's caller
+    w = from_here;
+    found = step(w) == Step::kNext;
   }
   if (found) {
     out[res.frames++] = w.pc;
@@ -470,9 +490,8 @@ __attribute__((noinline)) Result capture(uintptr_t first, uintptr_t cfa, uintptr
   }
   // The program's call was not met (a frame without a rule inside the allocator): its call site
   // alone.
-  out[0] = first;
-  res.frames = 1;
-  res.truncated = depth > 1;
+  if (first != 0) out[res.frames++] = first;
+  res.truncated = res.frames < depth;
   return res;
 }
 
