@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "libmalloc/aixmalloc.h"
+#include "libmalloc/base/caller.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/os.h"
@@ -18,6 +19,17 @@
 
 #define AIX_EXPORT extern "C" __attribute__((visibility("default")))
 #define AIX_ALIAS(name) __attribute__((alias(#name), used, visibility("default")))
+// An exported entry point whose caller the debug tools may read: the symbol is a thunk that notes
+// the program's frame (caller.h) and jumps to the body that follows, a hidden function.
+// (The thunk names its parameters only to declare the same ones as its body.)
+#define AIX_NOTED(type, name, params)                                                  \
+  extern "C" __attribute__((visibility("hidden"))) type aixmalloc_entry_##name params; \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wunused-parameter\"") \
+  AIX_EXPORT __attribute__((naked)) type name params {                                 \
+    AIXMALLOC_NOTING_THUNK(aixmalloc_entry_##name);                                    \
+  }                                                                                    \
+  _Pragma("GCC diagnostic pop")                                                        \
+  extern "C" type aixmalloc_entry_##name params
 
 using namespace aixmalloc;
 
@@ -29,18 +41,15 @@ AIX_EXPORT void* malloc(size_t size) { return rt::allocate_fast(size, __builtin_
 
 AIX_EXPORT void free(void* p) { rt::release_fast(p, "free"); }
 
-AIX_EXPORT void* calloc(size_t count, size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, calloc, (size_t count, size_t size)) {
   return rt::allocate_zeroed(count, size);
 }
 
-AIX_EXPORT void* realloc(void* p, size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, realloc, (void* p, size_t size)) {
   return rt::reallocate(p, size);
 }
 
-AIX_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, reallocarray, (void* p, size_t count, size_t size)) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) {
     errno = ENOMEM;
@@ -52,8 +61,7 @@ AIX_EXPORT void* reallocarray(void* p, size_t count, size_t size) {
 // As glibc: an alignment above 2^63 cannot be a power of two and is EINVAL; any other that is not
 // one is rounded up to the next; then a size that cannot be had is ENOMEM, whatever the alignment
 // (2^63 included).
-AIX_EXPORT void* memalign(size_t align, size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, memalign, (size_t align, size_t size)) {
   if (align > (size_t{1} << 63)) {
     errno = EINVAL;
     return nullptr;
@@ -64,8 +72,7 @@ AIX_EXPORT void* memalign(size_t align, size_t size) {
 
 // As glibc: an invalid alignment is returned as EINVAL with errno untouched; a size that cannot be
 // had is returned as ENOMEM and leaves errno at ENOMEM as well.
-AIX_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(int, posix_memalign, (void** out, size_t align, size_t size)) {
   if (!is_power_of_two(align) || align % sizeof(void*) != 0) return EINVAL;
   void* p = rt::allocate_aligned(align, size);
   if (p == nullptr) return ENOMEM;
@@ -74,8 +81,7 @@ AIX_EXPORT int posix_memalign(void** out, size_t align, size_t size) {
 }
 
 // C11: an alignment that is not a power of two is invalid (glibc 2.38 and later agree).
-AIX_EXPORT void* aligned_alloc(size_t align, size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, aligned_alloc, (size_t align, size_t size)) {
   if (!is_power_of_two(align)) {
     errno = EINVAL;
     return nullptr;
@@ -83,26 +89,22 @@ AIX_EXPORT void* aligned_alloc(size_t align, size_t size) {
   return rt::allocate_aligned(align, size);
 }
 
-AIX_EXPORT void* valloc(size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, valloc, (size_t size)) {
   if (size == 0 && rt::zero_size_null()) return nullptr;
   return rt::allocate_aligned(page_size(), size);
 }
 
 // AIX's vector allocators: 16-byte aligned, as every block of ours is; otherwise malloc and calloc
 // (zero sizes included). vec_realloc and vec_free are macros for realloc and free on AIX.
-AIX_EXPORT void* vec_malloc(size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, vec_malloc, (size_t size)) {
   return rt::allocate(size);
 }
 
-AIX_EXPORT void* vec_calloc(size_t count, size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, vec_calloc, (size_t count, size_t size)) {
   return rt::allocate_zeroed(count, size);
 }
 
-AIX_EXPORT void* pvalloc(size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, pvalloc, (size_t size)) {
   size_t page = page_size();
   size_t rounded = align_up(size, page);
   if (rounded < size) {
@@ -305,21 +307,17 @@ AIX_EXPORT struct mallinfo __libc_mallinfo() AIX_ALIAS(mallinfo);
 #pragma GCC diagnostic pop
 // AIX's _LINUX_SOURCE_COMPAT names: glibc's semantics whatever AIXMALLOC_ZERO_SIZE says, so a zero
 // size still gets a pointer. A request of 0 asks for 1 byte: the same smallest block malloc(0) gets.
-AIX_EXPORT void* __linux_malloc(size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, __linux_malloc, (size_t size)) {
   return rt::allocate(size == 0 ? 1 : size);
 }
-AIX_EXPORT void* __linux_calloc(size_t count, size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, __linux_calloc, (size_t count, size_t size)) {
   if (count == 0 || size == 0) count = size = 1;
   return rt::allocate_zeroed(count, size);
 }
-AIX_EXPORT void* __linux_realloc(void* p, size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, __linux_realloc, (void* p, size_t size)) {
   if (p == nullptr && size == 0) size = 1;  // realloc(p, 0) frees p, as glibc's does
   return rt::reallocate(p, size);
 }
-AIX_EXPORT void* __linux_valloc(size_t size) {
-  caller::note(__builtin_return_address(0));
+AIX_NOTED(void*, __linux_valloc, (size_t size)) {
   return rt::allocate_aligned(page_size(), size);
 }

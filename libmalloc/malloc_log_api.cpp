@@ -1,13 +1,17 @@
 // AIX's Malloc Log API (aixmalloc.h): get_malloc_log, get_malloc_log_live, reset_malloc_log over the
 // log's records (options/malloc_log.h). "A heap" is what the address map says owns the block: one of
 // multiheap's heaps, or heap 0 (the only heap without multiheap; pool, large and guarded blocks).
+// Also dlclose, which the log's unwinder must hear of.
+#include <dlfcn.h>
 #include <errno.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "libmalloc/aixmalloc.h"
 #include "libmalloc/assembly.h"
 #include "libmalloc/base/address_map.h"
+#include "libmalloc/base/stack_capture.h"
 
 #define AIX_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -75,4 +79,21 @@ AIX_EXPORT void reset_malloc_log(void* addr) {
   mlog::Records& r = mlog::records();
   mlog::live().filter([&](uint32_t rec) { return heap >= 0 && r.info(rec).heap != heap; });
   r.zero_counts(heap);
+}
+
+// dlclose: libc's, then the unwind rules read so far are forgotten (stack_capture.h), since
+// another module may be mapped later where this one was. libc's is the next definition after
+// ours; dlsym may allocate, and no lock of ours is held here.
+AIX_EXPORT int dlclose(void* handle) {
+  using Dlclose = int (*)(void*);
+  static std::atomic<Dlclose> real{nullptr};
+  Dlclose f = real.load(std::memory_order_acquire);
+  if (f == nullptr) {
+    f = reinterpret_cast<Dlclose>(dlsym(RTLD_NEXT, "dlclose"));
+    if (f == nullptr) return -1;  // no libc below us: nothing was opened either
+    real.store(f, std::memory_order_release);
+  }
+  int r = f(handle);
+  stack::forget_rules();
+  return r;
 }

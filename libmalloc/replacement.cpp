@@ -184,7 +184,7 @@ void note_loading_request() {
   } else if (g_noted < kMaxNoted) {
     g_callers[g_noted++] = caller::current();
   }
-  caller::t_caller = nullptr;
+  caller::forget();
 }
 
 void report_reentry() {

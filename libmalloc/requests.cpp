@@ -192,9 +192,9 @@ bool replacement_info(struct ::mallinfo* out) {
 }
 
 // A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
-// its sample down; the caller is noted for the tools that read it.
+// its sample down. The caller is noted already (allocate_off_fast's thunk, or the operator's).
 // AIXMALLOC_ZERO_SIZE=null and MALLOCTYPE=user: send every malloc here too (runtime.cpp).
-void* allocate_debug(size_t size, const void* return_address) {
+void* allocate_debug(size_t size) {
   if (replacement::g_on && !replacement::reentered()) return replacement::allocate(size);
   if (size == 0 && g_config.zero_size_null) return nullptr;
   if (pool::g_fast.load(std::memory_order_acquire) == pool::kFastSampled && size <= pool::kMaxRequest &&
@@ -205,16 +205,25 @@ void* allocate_debug(size_t size, const void* return_address) {
     AIXMALLOC_PROBE2(malloc, size, p);
     return p;
   }
-  caller::note(return_address);
   return allocate(size);
 }
 
+}  // namespace aixmalloc::rt
+
 // malloc and the C++ operators, when the inline path does not take the request.
-[[gnu::flatten]] void* allocate_off_fast(size_t size, const void* return_address) {
-  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug(size, return_address);
+extern "C" [[gnu::flatten]] void* aixmalloc_allocate_off_fast(size_t size, const void*) {
+  using namespace aixmalloc;
+  using namespace aixmalloc::rt;
+  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug(size);
   void* p = allocate_any(size, kAlignment);
   AIXMALLOC_PROBE2(malloc, size, p);
   return p;
+}
+
+namespace aixmalloc::rt {
+
+__attribute__((naked)) void* allocate_off_fast(size_t, const void*) {
+  AIXMALLOC_NOTING_TAIL_THUNK(aixmalloc_allocate_off_fast);
 }
 
 // Runs one call of the program's; under MALLOCDEBUG=trace, as one record (options/malloc_trace.h),

@@ -64,11 +64,18 @@ bool started();
 void* allocate_pool_miss(size_t size);
 // Every malloc the inline path does not take: the sampled mode of catch_overflow (which keeps the
 // pool's path while it counts its sample down), then the whole stack. `return_address`: the
-// entry point's, for the debug tools that ask for it (caller.h).
+// entry point's, for the debug tools that ask for it (caller.h). A thunk (requests.cpp): reached
+// by malloc's tail call, it notes the program's frame as the noted entry points do; reached by a
+// call, only the return address.
 void* allocate_off_fast(size_t size, const void* return_address);
+// The same without noting anything: for the entry points whose thunk has noted the frame.
+extern "C" [[gnu::visibility("hidden")]] void* aixmalloc_allocate_off_fast(size_t size,
+                                                                         const void* return_address);
 // MALLOCTYPE=watson2's inline path (policies/watson2.h), tested after the pool's so that the
 // pool's costs nothing more; a miss goes to watson2's slow path, then the layers below it.
 void* allocate_watson2_miss(size_t size);
+// kNoted: the entry point's thunk has noted the caller already (the C++ operators).
+template <bool kNoted = false>
 [[gnu::always_inline]] inline void* allocate_fast(size_t size, const void* return_address) {
   if (__builtin_expect(size < pool::g_area.fast_below.load(std::memory_order_relaxed), 1)) {
     if (void* p = pool::pop(size)) {
@@ -84,7 +91,10 @@ void* allocate_watson2_miss(size_t size);
     }
     return allocate_watson2_miss(size);
   }
-  return allocate_off_fast(size, return_address);
+  if constexpr (kNoted)
+    return aixmalloc_allocate_off_fast(size, return_address);
+  else
+    return allocate_off_fast(size, return_address);
 }
 // While the pool's fast path is off (MALLOCDEBUG's layers, or mallopt(M_MALIGN)), fast_span is 0
 // and pool blocks too go down the stack, so that every layer above the pool sees them.

@@ -54,13 +54,14 @@ void note_allocation(void* p, size_t size, unsigned heap) {
   if (stack::t_busy) return;  // an allocation made by the capture itself
   stack::t_busy = true;
   uintptr_t frames[stack::kMaxDepth];
-  stack::Result r = stack::capture(reinterpret_cast<uintptr_t>(caller::current()), frames, g_depth);
+  const caller::Frame& f = caller::frame();
+  uintptr_t first = reinterpret_cast<uintptr_t>(f.ret);
+  stack::Result r = stack::capture(first, f.cfa, f.rbp, frames, g_depth);
   uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated);
   g_records.add(record);
-  uint64_t seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
   Extended ext{};
-  if (g_extended) {
-    ext.seq = seq;
+  if (g_extended) {  // one counter for the process: the sequence is the order of the calls
+    ext.seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
     ext.time_ns = os::realtime_ns();
     ext.tid = static_cast<uint32_t>(os::thread_id());
     ext.pid = static_cast<uint32_t>(os::process_id());
@@ -82,7 +83,7 @@ uint32_t forget(void* p, Extended* ext) {
 
 void restore(void* p, uint32_t record, const Extended& ext) {
   g_records.add(record);
-  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, &ext);
+  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, &ext, false);
   if (had == LiveTable::kNoRoom) {
     g_records.drop(record);
   } else if (had != kNoRecord) {
@@ -101,7 +102,7 @@ void totals(MallocLogFigures* out) {
   uint32_t n = g_records.count();
   out->records = n;
   out->live = g_live.live();
-  out->logged = g_sequence.load(std::memory_order_relaxed);
+  out->logged = g_live.logged();
   out->overflow = g_records.record(kOverflow).cnt;
   out->truncated = g_records.truncated();
   out->metadata = g_records.metadata_bytes() + g_live.metadata_bytes();
@@ -122,6 +123,8 @@ void totals(MallocLogFigures* out) {
   stack::counters(&c);
   out->rules = c.cached_rules;
   out->rule_misses = c.misses;
+  out->walked = c.walked;
+  out->rules_forgotten = c.forgotten;
 }
 
 // Fork: the records' lock, then every stripe's, in index order.

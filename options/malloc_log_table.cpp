@@ -13,15 +13,28 @@ namespace {
 
 constexpr size_t kCommitStep = 64 * 1024;  // records' memory is committed in steps of this
 
-uint64_t mix(uint64_t h, uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15u + (h << 6) + (h >> 2);
-  return h * 0xbf58476d1ce4e5b9u;
+// The frames' hash, which the report groups records by; then the record's, with heap and size.
+uint64_t stack_hash(const uintptr_t* frames, unsigned n) {
+  uint64_t h = 0x9e3779b97f4a7c15u * (n + 1);
+  for (unsigned i = 0; i < n; ++i) h = (h ^ frames[i]) * 0xbf58476d1ce4e5b9u;
+  return h ^ (h >> 31);
 }
 
-uint64_t stack_hash(const uintptr_t* frames, unsigned n) {
-  uint64_t h = n;
-  for (unsigned i = 0; i < n; ++i) h = mix(h, frames[i]);
-  return h ^ (h >> 31);
+uint64_t record_key(uint64_t stack, unsigned heap, size_t size) {
+  uint64_t h = (stack ^ (size * 0x94d049bb133111ebu) ^ heap) * 0x9e3779b97f4a7c15u;
+  return h ^ (h >> 29);
+}
+
+// The index: open addressing, one word a slot, at most half full. It starts small, so that the
+// lookups stay in a few cache lines, and doubles with the records.
+//   bits 0-19  record + 1 (0: an empty slot)   bits 20-25  heap   bits 26-63  the key's tag
+// A lookup reads the slot's line, then only the record of a matching tag and heap.
+constexpr uint32_t kFirstSlots = 2048;
+constexpr unsigned kHeapShift = kRecordBits, kTagShift = kRecordBits + 6;
+constexpr uint64_t kIndexMask = (uint64_t{1} << kRecordBits) - 1;
+static_assert(kMaxHeaps <= 64, "a heap's number fits the slot's 6 bits");
+uint64_t slot_id(uint64_t key, unsigned heap) {
+  return (key >> kTagShift) << kTagShift | uint64_t{heap & 63} << kHeapShift;
 }
 
 size_t round_to_pages(size_t n) { return align_up(n, kCommitStep); }
@@ -36,22 +49,25 @@ bool Records::init(unsigned depth, uint32_t capacity) {
   reserved_[0] = round_to_pages((size_t{capacity_} + 1) * sizeof(Record));
   reserved_[1] = round_to_pages(size_t{capacity_} * sizeof(RecordInfo));
   reserved_[2] = round_to_pages(size_t{capacity_} * depth_ * sizeof(uintptr_t));
-  uint32_t buckets = 1;
-  while (buckets < capacity_) buckets <<= 1;
-  bucket_mask_ = buckets - 1;
+  uint32_t slots = kFirstSlots;
+  while (slots < 2 * size_t{capacity_}) slots <<= 1;
+  max_slots_ = slots;
+  reserved_[3] = round_to_pages(size_t{slots} * sizeof(uint64_t));
   records_ = reinterpret_cast<Record*>(os::reserve(reserved_[0], page_size()));
   info_ = reinterpret_cast<RecordInfo*>(os::reserve(reserved_[1], page_size()));
   frames_ = reinterpret_cast<uintptr_t*>(os::reserve(reserved_[2], page_size()));
-  buckets_ = reinterpret_cast<std::atomic<uint32_t>*>(os::map(size_t{buckets} * sizeof(uint32_t), page_size()));
+  index_ = reinterpret_cast<std::atomic<uint64_t>*>(os::reserve(reserved_[3], page_size()));
   count_.store(0, std::memory_order_relaxed);
   committed_ = 0;
-  committed_bytes_ = size_t{buckets} * sizeof(uint32_t);
+  committed_bytes_ = 0;
+  index_bytes_ = 0;
   overflow_ = Record{};
   overflow_info_ = RecordInfo{};
-  if (!records_ || !info_ || !frames_ || !buckets_ || !commit_for(1)) {
+  if (!records_ || !info_ || !frames_ || !index_ || !commit_for(1) || !commit_index(kFirstSlots)) {
     destroy();
     return false;
   }
+  index_mask_.store(kFirstSlots - 1, std::memory_order_release);
   return true;
 }
 
@@ -59,11 +75,44 @@ void Records::destroy() {
   if (records_) os::release(reinterpret_cast<uintptr_t>(records_), reserved_[0]);
   if (info_) os::release(reinterpret_cast<uintptr_t>(info_), reserved_[1]);
   if (frames_) os::release(reinterpret_cast<uintptr_t>(frames_), reserved_[2]);
-  if (buckets_) os::release(reinterpret_cast<uintptr_t>(buckets_), (size_t{bucket_mask_} + 1) * sizeof(uint32_t));
-  records_ = nullptr, info_ = nullptr, frames_ = nullptr, buckets_ = nullptr;
+  if (index_) os::release(reinterpret_cast<uintptr_t>(index_), reserved_[3]);
+  records_ = nullptr, info_ = nullptr, frames_ = nullptr, index_ = nullptr;
   count_.store(0, std::memory_order_relaxed);
   committed_ = 0;
   committed_bytes_ = 0;
+  index_bytes_ = 0;
+}
+
+// Makes index slots [0, n) usable (their memory reads as 0 until written).
+bool Records::commit_index(uint32_t n) {
+  size_t want = round_to_pages(size_t{n} * sizeof(uint64_t));
+  if (want > reserved_[3]) want = reserved_[3];
+  if (want <= index_bytes_) return true;
+  uintptr_t from = reinterpret_cast<uintptr_t>(index_) + index_bytes_;
+  if (!os::commit(from, want - index_bytes_)) return false;
+  committed_bytes_ += want - index_bytes_;
+  index_bytes_ = want;
+  return true;
+}
+
+// Places record i in the index of `mask` + 1 slots (the lock is held).
+void Records::place(uint32_t i, uint64_t key, uint32_t mask) {
+  uint32_t at = static_cast<uint32_t>(key) & mask;
+  while (index_[at].load(std::memory_order_relaxed) != 0) at = (at + 1) & mask;
+  index_[at].store(slot_id(key, info_[i].heap) | (i + 1), std::memory_order_release);
+}
+
+// Twice as many slots, every record placed again, in place (the lock is held). A lookup without
+// the lock meanwhile may miss its record and then takes the lock; it never returns a wrong one,
+// since it compares the whole key, and its probes are bounded.
+void Records::grow_index() {
+  uint32_t slots = (index_mask_.load(std::memory_order_relaxed) + 1) * 2;
+  if (slots > max_slots_ || !commit_index(slots)) return;
+  for (uint32_t b = 0; b < slots; ++b) index_[b].store(0, std::memory_order_relaxed);
+  uint32_t n = count_.load(std::memory_order_relaxed);
+  for (uint32_t i = 0; i < n; ++i)
+    place(i, record_key(info_[i].stack_hash, info_[i].heap, records_[i].size), slots - 1);
+  index_mask_.store(slots - 1, std::memory_order_release);
 }
 
 // Makes the memory of records [0, n] (n + 1: the terminator) usable, a step at a time.
@@ -85,22 +134,53 @@ bool Records::commit_for(uint32_t n) {
   return true;
 }
 
+// Record i is (heap, size, frames): the heap is in its index slot; up to the API's depth the
+// frames are the record's callers, zero after the last (a return address is never 0).
+inline bool Records::same(uint32_t i, unsigned heap, size_t size, const uintptr_t* frames,
+                          unsigned n) const {
+  const Record& r = records_[i];
+  if (r.size != size || (heap > 63 && info_[i].heap != heap)) return false;
+  if (depth_ <= kApiDepth) {
+    bool equal = true;
+#pragma GCC unroll 4
+    for (unsigned k = 0; k < kApiDepth; ++k) equal &= r.callers[k] == (k < n ? frames[k] : 0);
+    return equal;
+  }
+  if (info_[i].frames != n) return false;
+  const uintptr_t* f = frames_ + size_t{i} * depth_;
+  for (unsigned k = 0; k < n; ++k)
+    if (f[k] != frames[k]) return false;
+  return true;
+}
+
+inline uint32_t Records::find(uint64_t key, unsigned heap, size_t size, const uintptr_t* frames,
+                              unsigned n, uint32_t mask) const {
+  uint64_t id = slot_id(key, heap);
+  uint32_t at = static_cast<uint32_t>(key) & mask;
+  for (uint32_t probes = 0; probes <= mask; ++probes, at = (at + 1) & mask) {
+    uint64_t slot = index_[at].load(std::memory_order_acquire);
+    if (slot == 0) break;
+    uint32_t i = static_cast<uint32_t>(slot & kIndexMask) - 1;
+    if ((slot & ~kIndexMask) == id && same(i, heap, size, frames, n)) return i;
+  }
+  return kNoRecord;
+}
+
 uint32_t Records::intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated) {
   if (n > depth_) n = depth_;
   uint64_t sh = stack_hash(frames, n);
-  uint64_t key = mix(mix(sh, heap), size);
-  std::atomic<uint32_t>& bucket = buckets_[key & bucket_mask_];
-  auto same = [&](uint32_t i) {
-    const RecordInfo& in = info_[i];
-    return in.stack_hash == sh && in.heap == heap && in.frames == n && records_[i].size == size &&
-           memcmp(frames_ + size_t{i} * depth_, frames, n * sizeof(uintptr_t)) == 0;
-  };
-  for (uint32_t i = bucket.load(std::memory_order_acquire); i != 0; i = info_[i - 1].next)
-    if (same(i - 1)) return i - 1;
+  uint64_t key = record_key(sh, heap, size);
+  uint32_t found = find(key, heap, size, frames, n, index_mask_.load(std::memory_order_acquire));
+  return found != kNoRecord ? found : make_record(sh, key, heap, size, frames, n, truncated);
+}
+
+// A record not found without the lock: looked for again under it, then made.
+uint32_t Records::make_record(uint64_t sh, uint64_t key, unsigned heap, size_t size,
+                              const uintptr_t* frames, unsigned n, bool truncated) {
   LockGuard g(lock_);
-  uint32_t head = bucket.load(std::memory_order_acquire);
-  for (uint32_t i = head; i != 0; i = info_[i - 1].next)
-    if (same(i - 1)) return i - 1;
+  uint32_t mask = index_mask_.load(std::memory_order_relaxed);
+  uint32_t found = find(key, heap, size, frames, n, mask);
+  if (found != kNoRecord) return found;
   uint32_t at = count_.load(std::memory_order_relaxed);
   if (at >= capacity_ || !commit_for(at + 1)) return kOverflow;
   Record& r = records_[at];
@@ -109,10 +189,13 @@ uint32_t Records::intern(unsigned heap, size_t size, const uintptr_t* frames, un
   for (unsigned k = 0; k < kApiDepth; ++k) r.callers[k] = k < n ? frames[k] : 0;
   uintptr_t* f = frames_ + size_t{at} * depth_;
   memcpy(f, frames, n * sizeof(uintptr_t));
-  info_[at] = RecordInfo{sh, head, static_cast<uint16_t>(heap), static_cast<uint8_t>(n), truncated};
+  info_[at] = RecordInfo{sh, static_cast<uint16_t>(heap), static_cast<uint8_t>(n), truncated};
   if (truncated) truncated_.fetch_add(1, std::memory_order_relaxed);
-  bucket.store(at + 1, std::memory_order_release);
   count_.store(at + 1, std::memory_order_release);
+  if (2 * (size_t{at} + 1) > size_t{mask} + 1 && 2 * (size_t{mask} + 1) <= max_slots_)
+    grow_index();
+  else
+    place(at, key, mask);
   return at;
 }
 
@@ -177,11 +260,12 @@ bool LiveTable::grow(Stripe& s) {
   return true;
 }
 
-uint32_t LiveTable::insert(uintptr_t address, uint32_t record, const Extended* ext) {
+uint32_t LiveTable::insert(uintptr_t address, uint32_t record, const Extended* ext, bool fresh) {
   uint64_t h = hash(address);
   Stripe& s = stripe_of(h);
   uint64_t key = address >> 4;
   LockGuard g(s.lock);
+  __atomic_store_n(&s.logged, s.logged + fresh, __ATOMIC_RELAXED);
   if (s.used + 1 > (s.mask + 1) - ((s.mask + 1) >> 3) && !grow(s)) return kNoRoom;
   uint32_t i = home(s, h);
   for (; s.slots[i] != 0; i = (i + 1) & s.mask) {
@@ -231,6 +315,12 @@ uint32_t LiveTable::remove(uintptr_t address, Extended* ext) {
 uint64_t LiveTable::live() const {
   uint64_t n = 0;
   for (const Stripe& s : stripes_) n += s.used;
+  return n;
+}
+
+uint64_t LiveTable::logged() const {
+  uint64_t n = 0;
+  for (const Stripe& s : stripes_) n += __atomic_load_n(&s.logged, __ATOMIC_RELAXED);
   return n;
 }
 

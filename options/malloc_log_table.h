@@ -4,9 +4,10 @@
 //
 //   Records   | Record 0 | Record 1 | ... |   the array get_malloc_log_live() returns: AIX's
 //             |  size cnt callers[4]     |   struct malloc_log; ends at a record whose
-//   RecordInfo| hash next heap frames    |   callers[0] is 0. Never moves, never shrinks: a
+//   RecordInfo| hash heap frames         |   callers[0] is 0. Never moves, never shrinks: a
 //   frames    | depth return addresses   |   record is found without a lock and counted with
-//   buckets   | first record of a hash   |   atomic adds; only a new record takes the lock.
+//   index     | tag, heap, record        |   atomic adds; only a new record takes the lock
+//             (open addressing, twice the records' count, doubled under the lock).
 //
 //   LiveTable  64 stripes by address, each an open-addressing table of 8-byte entries
 //              (address >> 4) << 20 | record, under the stripe's lock; with `extended` a parallel
@@ -17,7 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "libmalloc/base/lock.h"
+#include "libmalloc/base/lock.h"  // and __libc_single_threaded
 
 namespace aixmalloc::mlog {
 
@@ -36,7 +37,6 @@ struct Record {
 
 struct RecordInfo {
   uint64_t stack_hash;  // of the frames alone: the report groups records by stack
-  uint32_t next;        // next record of the same bucket, + 1 (0: none)
   uint16_t heap;
   uint8_t frames;       // return addresses recorded
   uint8_t truncated;    // the capture ended early (a frame without a usable rule)
@@ -51,8 +51,10 @@ class Records {
 
   // The record of (heap, size, frames[0, n)), created when new. kOverflow when the table is full.
   uint32_t intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated);
-  void add(uint32_t i) { __atomic_fetch_add(&record(i).cnt, 1, __ATOMIC_RELAXED); }
-  void drop(uint32_t i) { __atomic_fetch_sub(&record(i).cnt, 1, __ATOMIC_RELAXED); }
+  // Counted with an atomic add, or a plain one while the process has one thread (lock.h's
+  // SpinLock says why that is safe).
+  void add(uint32_t i) { count_by(record(i).cnt, 1); }
+  void drop(uint32_t i) { count_by(record(i).cnt, -1); }
 
   uint32_t count() const { return count_.load(std::memory_order_acquire); }
   Record& record(uint32_t i) { return i == kOverflow ? overflow_ : records_[i]; }
@@ -69,7 +71,21 @@ class Records {
   Lock& lock() { return lock_; }
 
  private:
+  static void count_by(size_t& cnt, int by) {
+    if (__libc_single_threaded)
+      __atomic_store_n(&cnt, __atomic_load_n(&cnt, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
+    else
+      __atomic_fetch_add(&cnt, by, __ATOMIC_RELAXED);
+  }
+  bool same(uint32_t i, unsigned heap, size_t size, const uintptr_t* frames, unsigned n) const;
+  uint32_t find(uint64_t key, unsigned heap, size_t size, const uintptr_t* frames, unsigned n,
+                uint32_t mask) const;
+  [[gnu::noinline]] uint32_t make_record(uint64_t sh, uint64_t key, unsigned heap, size_t size,
+                                         const uintptr_t* frames, unsigned n, bool truncated);
   bool commit_for(uint32_t n);
+  bool commit_index(uint32_t n);
+  void place(uint32_t i, uint64_t key, uint32_t mask);
+  void grow_index();
 
   Lock lock_;
   unsigned depth_ = 0;
@@ -81,9 +97,11 @@ class Records {
   Record* records_ = nullptr;  // capacity_ + 1: the last is the terminator
   RecordInfo* info_ = nullptr;
   uintptr_t* frames_ = nullptr;
-  std::atomic<uint32_t>* buckets_ = nullptr;
-  uint32_t bucket_mask_ = 0;
-  size_t reserved_[3] = {};
+  std::atomic<uint64_t>* index_ = nullptr;  // reserved for max_slots_, used up to the mask
+  std::atomic<uint32_t> index_mask_{0};
+  uint32_t max_slots_ = 0;
+  size_t index_bytes_ = 0;  // committed
+  size_t reserved_[4] = {};
   Record overflow_ = {};
   RecordInfo overflow_info_ = {};
 };
@@ -111,8 +129,9 @@ class LiveTable {
 
   // Records `address` as live in `record`. Returns the record it had (a block freed while the log
   // could not see it), kNoRecord, or kNoRoom when the table could not grow (then it is not kept).
+  // `fresh`: a new allocation, counted in logged(); false for one put back (a failed realloc).
   static constexpr uint32_t kNoRoom = UINT32_MAX - 1;
-  uint32_t insert(uintptr_t address, uint32_t record, const Extended* ext);
+  uint32_t insert(uintptr_t address, uint32_t record, const Extended* ext, bool fresh = true);
   // Forgets `address`; its record (and, when kept, its extended fields), or kNoRecord.
   uint32_t remove(uintptr_t address, Extended* ext = nullptr);
 
@@ -134,6 +153,7 @@ class LiveTable {
   void filter(Keep keep);
 
   uint64_t live() const;
+  uint64_t logged() const;  // allocations inserted since start (a racy sum: a statistic)
   uint64_t metadata_bytes() const;
   bool extended() const { return extended_; }
 
@@ -144,9 +164,10 @@ class LiveTable {
  private:
   static constexpr uint64_t kRecordMask = (uint64_t{1} << kRecordBits) - 1;
   struct alignas(64) Stripe {
-    Lock lock;
+    SpinLock lock;
     uint32_t mask = 0;  // slots - 1
     uint32_t used = 0;
+    uint64_t logged = 0;  // insertions of a new allocation (not of one put back)
     uint64_t* slots = nullptr;
     Extended* ext = nullptr;
   };

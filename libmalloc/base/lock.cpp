@@ -1,5 +1,6 @@
-// Slow paths of Lock: a short spin, then a futex sleep (Drepper's "mutex 2" scheme); and the work
-// a signal handler deferred until its thread holds no lock.
+// Slow paths of Lock: a short spin, then a futex sleep (Drepper's "mutex 2" scheme); of SpinLock:
+// a short spin, then yielding; and the work a signal handler deferred until its thread holds no
+// lock.
 #include "libmalloc/base/lock.h"
 
 #include "libmalloc/base/os.h"
@@ -31,6 +32,21 @@ void Lock::lock_slow() {
 }
 
 void Lock::wake_one() { os::futex_wake_one(&state_); }
+
+void SpinLock::lock_slow() {
+  for (unsigned spin = 0;; ++spin) {
+    if (!state_.load(std::memory_order_relaxed) &&
+        !state_.exchange(true, std::memory_order_acquire))
+      return;
+    if (spin < 100) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      os::yield();
+    }
+  }
+}
 
 void set_deferred_hook(void (*hook)()) { g_hook.store(hook, std::memory_order_release); }
 

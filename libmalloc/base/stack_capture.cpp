@@ -20,12 +20,15 @@ namespace {
 constexpr unsigned kRbp = 6, kRsp = 7, kReturn = 16;
 
 // A rule, packed in one word so the cache can publish it with one store:
-//   bits  0-31  CFA offset (unsigned)        bit 32  CFA from rbp (else rsp)
-//   bits 40-47  return address at CFA + 8*n  bit 33  rbp saved at CFA + 8*m (bits 48-55)
-//   bit 34      outermost frame (return address undefined)
-//   bit 35      no usable rule: the stack ends here     bit 63  valid
-constexpr uint64_t kFromRbp = uint64_t{1} << 32, kRbpSaved = uint64_t{1} << 33, kOutermost = uint64_t{1} << 34,
-                   kUnusable = uint64_t{1} << 35, kValid = uint64_t{1} << 63;
+//   bits  0-27  CFA offset (unsigned)              bit 28  CFA from rbp (else rsp)
+//   bits 32-39  return address at CFA + 8*n        bit 29  rbp saved at CFA + 8*m (bits 40-47)
+//   bit  30     outermost frame (return address undefined)
+//   bit  31     no usable rule: the stack ends here
+//   bits 48-63  the cache's generation when the rule was read (never 0: an empty slot is 0)
+constexpr uint64_t kOffsetMask = (uint64_t{1} << 28) - 1, kFromRbp = uint64_t{1} << 28,
+                   kRbpSaved = uint64_t{1} << 29, kOutermost = uint64_t{1} << 30,
+                   kUnusable = uint64_t{1} << 31;
+constexpr unsigned kRetShift = 32, kRbpShift = 40, kGenerationShift = 48;
 
 // --- reading .eh_frame ---------------------------------------------------------------------------
 
@@ -240,16 +243,20 @@ bool run_program(Cursor r, const Cie& c, const Row& initial, Row* row, uintptr_t
 }
 
 uint64_t pack(const Row& row) {
-  if (row.ret == Saved::kUndefined) return kValid | kOutermost;
-  bool usable = row.cfa_usable && (row.cfa_reg == kRsp || row.cfa_reg == kRbp) && row.cfa_offset >= 0 &&
-                row.cfa_offset < (int64_t{1} << 31) && row.ret == Saved::kAt && row.ret_at % 8 == 0 &&
-                row.ret_at >= -1024 && row.ret_at < 1024 && row.rbp != Saved::kUnknown &&
-                row.rbp != Saved::kUndefined && row.rbp_at % 8 == 0 && row.rbp_at >= -1024 && row.rbp_at < 1024;
-  if (!usable) return kValid | kUnusable;
-  uint64_t rule = kValid | static_cast<uint64_t>(row.cfa_offset);
+  if (row.ret == Saved::kUndefined) return kOutermost;
+  auto slot_ok = [](int64_t at) { return at % 8 == 0 && at >= -1024 && at < 1024; };
+  bool usable = row.cfa_usable && (row.cfa_reg == kRsp || row.cfa_reg == kRbp) &&
+                row.cfa_offset >= 0 && static_cast<uint64_t>(row.cfa_offset) <= kOffsetMask &&
+                row.ret == Saved::kAt && slot_ok(row.ret_at) && row.rbp != Saved::kUnknown &&
+                row.rbp != Saved::kUndefined && slot_ok(row.rbp_at);
+  if (!usable) return kUnusable;
+  uint64_t rule = static_cast<uint64_t>(row.cfa_offset);
   if (row.cfa_reg == kRbp) rule |= kFromRbp;
-  rule |= uint64_t{static_cast<uint8_t>(static_cast<int8_t>(row.ret_at / 8))} << 40;
-  if (row.rbp == Saved::kAt) rule |= kRbpSaved | uint64_t{static_cast<uint8_t>(static_cast<int8_t>(row.rbp_at / 8))} << 48;
+  rule |= uint64_t{static_cast<uint8_t>(static_cast<int8_t>(row.ret_at / 8))} << kRetShift;
+  if (row.rbp == Saved::kAt) {
+    rule |= kRbpSaved;
+    rule |= uint64_t{static_cast<uint8_t>(static_cast<int8_t>(row.rbp_at / 8))} << kRbpShift;
+  }
   return rule;
 }
 
@@ -258,14 +265,14 @@ uint64_t pack(const Row& row) {
 uint64_t find_rule(uintptr_t pc) {
   dl_find_object found;
   if (_dl_find_object(reinterpret_cast<void*>(pc), &found) != 0 || found.dlfo_eh_frame == nullptr)
-    return kValid | kUnusable;
+    return kUnusable;
   const uint8_t* hdr = static_cast<const uint8_t*>(found.dlfo_eh_frame);
   uintptr_t base = reinterpret_cast<uintptr_t>(hdr);
-  if (hdr[0] != 1 || hdr[3] != 0x3b) return kValid | kUnusable;  // version 1, datarel sdata4 table
+  if (hdr[0] != 1 || hdr[3] != 0x3b) return kUnusable;  // version 1, datarel sdata4 table
   Cursor h{hdr + 4, hdr + 4 + 16};
   h.encoded(hdr[1], base);
   uint64_t count = h.encoded(hdr[2], base);
-  if (!h.ok || count == 0) return kValid | kUnusable;
+  if (!h.ok || count == 0) return kUnusable;
   const uint8_t* table = h.p;
   auto entry = [&](uint64_t i, unsigned half) {
     int32_t v;
@@ -278,66 +285,83 @@ uint64_t find_rule(uintptr_t pc) {
     uint64_t mid = lo + (hi - lo) / 2;
     if (entry(mid, 0) <= pc) lo = mid; else hi = mid;
   }
-  if (entry(lo, 0) > pc) return kValid | kUnusable;
+  if (entry(lo, 0) > pc) return kUnusable;
   const uint8_t* fde = reinterpret_cast<const uint8_t*>(entry(lo, 1));
   uint32_t length;
   memcpy(&length, fde, 4);
-  if (length == 0 || length == 0xffffffffu) return kValid | kUnusable;
+  if (length == 0 || length == 0xffffffffu) return kUnusable;
   Cursor r{fde + 4, fde + 4 + length};
   int32_t cie_offset = r.fixed<int32_t>();
   Cie cie;
-  if (!read_cie(fde + 4 - cie_offset, &cie)) return kValid | kUnusable;
+  if (!read_cie(fde + 4 - cie_offset, &cie)) return kUnusable;
   uintptr_t start = r.encoded(cie.fde_enc, 0);
   uintptr_t range = r.encoded(cie.fde_enc & 0x0f, 0);
-  if (!r.ok || pc < start || pc - start >= range) return kValid | kUnusable;
+  if (!r.ok || pc < start || pc - start >= range) return kUnusable;
   if (cie.augmented) r.skip(r.uleb());
   Row initial;
   if (!run_program(Cursor{cie.program, cie.program_end}, cie, initial, &initial, 0, UINTPTR_MAX))
-    return kValid | kUnusable;
+    return kUnusable;
   Row row = initial;
-  if (!run_program(r, cie, initial, &row, start, pc)) return kValid | kUnusable;
+  if (!run_program(r, cie, initial, &row, start, pc)) return kUnusable;
   return pack(row);
 }
 
 // --- the cache -----------------------------------------------------------------------------------
 // Open addressing, insert-only: a key, once written, keeps its slot; its rule follows it and is
-// read only once its valid bit is seen. A full neighbourhood only costs the slow path again.
-constexpr size_t kCacheSlots = size_t{1} << 15;
+// used only while its generation is the cache's. A module unloaded (forget_rules(), from dlclose)
+// moves the cache to the next generation, so no rule read from it is used again, even when
+// another module is mapped at the same addresses. A full neighbourhood only costs the slow path
+// again.
+constexpr unsigned kCacheBits = 15;
+constexpr size_t kCacheSlots = size_t{1} << kCacheBits;
 constexpr unsigned kProbes = 8;
 struct Slot {
   std::atomic<uintptr_t> key;
   std::atomic<uint64_t> rule;
 };
 Slot g_cache[kCacheSlots];
-std::atomic<uint64_t> g_misses{0}, g_cached{0};
+std::atomic<uint64_t> g_misses{0}, g_cached{0}, g_walked{0};
+std::atomic<uint32_t> g_generation{1}, g_forgotten{0};
 
-uint64_t rule_for(uintptr_t ret) {
-  size_t at = (ret * 0x9e3779b97f4a7c15u) >> (64 - 15);
+inline size_t home_of(uintptr_t ret) { return (ret * 0x9e3779b97f4a7c15u) >> (64 - kCacheBits); }
+
+// Not at its home slot, or not of this generation: the neighbourhood, then the CFI.
+[[gnu::noinline]] uint64_t rule_slow(uintptr_t ret, uint64_t generation) {
+  size_t at = home_of(ret);
   for (unsigned i = 0; i < kProbes; ++i) {
     Slot& s = g_cache[(at + i) & (kCacheSlots - 1)];
     uintptr_t k = s.key.load(std::memory_order_acquire);
     if (k == ret) {
       uint64_t rule = s.rule.load(std::memory_order_acquire);
-      if (rule & kValid) return rule;
+      if ((rule >> kGenerationShift) == generation) return rule;
       break;
     }
     if (k == 0) break;
   }
   g_misses.fetch_add(1, std::memory_order_relaxed);
   // A return address points after its call: the rule of the call instruction is at ret - 1.
-  uint64_t rule = find_rule(ret - 1);
+  uint64_t rule = find_rule(ret - 1) | generation << kGenerationShift;
   for (unsigned i = 0; i < kProbes; ++i) {
     Slot& s = g_cache[(at + i) & (kCacheSlots - 1)];
     uintptr_t expected = 0;
     if (s.key.compare_exchange_strong(expected, ret, std::memory_order_acq_rel) || expected == ret) {
-      if (expected == 0) {
-        s.rule.store(rule, std::memory_order_release);
-        g_cached.fetch_add(1, std::memory_order_relaxed);
-      }
+      // Two threads may store here at once: each its own generation's rule, read after it took
+      // the generation, so a rule never carries a generation newer than the modules it saw.
+      s.rule.store(rule, std::memory_order_release);
+      if (expected == 0) g_cached.fetch_add(1, std::memory_order_relaxed);
       break;
     }
   }
   return rule;
+}
+
+[[gnu::always_inline]] inline uint64_t rule_for(uintptr_t ret, uint64_t generation) {
+  const Slot& s = g_cache[home_of(ret)];
+  if (__builtin_expect(s.key.load(std::memory_order_acquire) == ret, 1)) {
+    uint64_t rule = s.rule.load(std::memory_order_acquire);
+    if (__builtin_expect((rule >> kGenerationShift) == generation, 1)) return rule;
+  }
+  return rule_slow(ret, generation);
 }
 
 // This thread's stack, found once (pthread_getattr_np may allocate: t_busy is set by then).
@@ -361,73 +385,134 @@ bool stack_bounds(uintptr_t sp, uintptr_t* high) {
   return true;
 }
 
+// Whether pc is in this library (whose own frames a stack never records).
+bool in_this_library(uintptr_t pc) {
+  static std::atomic<uintptr_t> start{0}, end{0};
+  if (end.load(std::memory_order_acquire) == 0) {
+    dl_find_object self;
+    if (_dl_find_object(reinterpret_cast<void*>(&in_this_library), &self) != 0) return false;
+    start.store(reinterpret_cast<uintptr_t>(self.dlfo_map_start), std::memory_order_relaxed);
+    end.store(reinterpret_cast<uintptr_t>(self.dlfo_map_end), std::memory_order_release);
+  }
+  uintptr_t at = pc - 1;
+  return at >= start.load(std::memory_order_relaxed) && at < end.load(std::memory_order_relaxed);
+}
+
+// One frame while unwinding: where it executes (a return address, or one more than an address
+// inside the instruction of interest), its stack pointer and rbp; the stack's readable range
+// [low, high) and the cache's generation.
+struct Walk {
+  uintptr_t pc, sp, rbp;
+  uintptr_t low, high;
+  uint64_t generation;
+};
+enum class Step { kNext, kEnd, kLost };
+
+// From w's frame to its caller's: kEnd at the outermost frame, kLost where the stack cannot be
+// followed (no usable rule, or a slot outside the stack).
+[[gnu::always_inline]] inline Step step(Walk& w) {
+  uint64_t rule = rule_for(w.pc, w.generation);
+  if (rule & (kOutermost | kUnusable)) return (rule & kOutermost) ? Step::kEnd : Step::kLost;
+  uintptr_t cfa = ((rule & kFromRbp) ? w.rbp : w.sp) + (rule & kOffsetMask);
+  auto at = [cfa](uint64_t field) {
+    return cfa + static_cast<uintptr_t>(int64_t{static_cast<int8_t>(field & 0xff)} * 8);
+  };
+  uintptr_t ret_slot = at(rule >> kRetShift);
+  if (cfa <= w.sp || ret_slot < w.low || ret_slot + 8 > w.high) return Step::kLost;
+  uintptr_t ret;
+  memcpy(&ret, reinterpret_cast<const void*>(ret_slot), 8);
+  if (rule & kRbpSaved) {
+    uintptr_t rbp_slot = at(rule >> kRbpShift);
+    if (rbp_slot < w.low || rbp_slot + 8 > w.high) return Step::kLost;
+    memcpy(&w.rbp, reinterpret_cast<const void*>(rbp_slot), 8);
+  }
+  w.sp = cfa;
+  w.pc = ret;
+  return ret == 0 ? Step::kEnd : Step::kNext;
+}
+
+// Frames above out[res->frames - 1] (w's), up to `depth` in all.
+[[gnu::always_inline]] inline void walk(Walk& w, uintptr_t* out, unsigned depth, Result* res) {
+  while (res->frames < depth) {
+    Step s = step(w);
+    if (s != Step::kNext) {
+      res->truncated = s == Step::kLost;
+      return;
+    }
+    out[res->frames++] = w.pc;
+  }
+}
+
 }  // namespace
 
-// Registers of one frame: where it is executing (a return address, or capture's own place) and
-// the two registers a CFA can be computed from.
-__attribute__((noinline)) Result capture(uintptr_t first, uintptr_t* out, unsigned depth) {
+__attribute__((noinline)) Result capture(uintptr_t first, uintptr_t cfa, uintptr_t rbp,
+                                         uintptr_t* out, unsigned depth) {
   Result res;
   if (depth == 0) return res;
-  uintptr_t pc, sp, rbp;
-  asm volatile("lea 1f(%%rip), %0\n1:\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(pc), "=r"(sp), "=r"(rbp));
-  uintptr_t low = sp, high;
-  bool found = first == 0;
-  if (!stack_bounds(sp, &high)) {
-    if (!found) out[res.frames++] = first;
+  Walk w;
+  asm volatile("lea 1f(%%rip), %0\n1:\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+               : "=r"(w.pc), "=r"(w.sp), "=r"(w.rbp));
+  w.low = w.sp;
+  if (!stack_bounds(w.sp, &w.high)) {
+    if (first != 0) out[res.frames++] = first;
     res.truncated = res.frames < depth;
     return res;
   }
-  // Frames of the allocator between here and the program's call: a handful; then `depth`.
-  const unsigned limit = depth + 32;
-  // capture's own place is not a return address: its rule is at pc itself (ret - 1 below).
-  pc += 1;
-  for (unsigned step = 0; step < limit; ++step) {
-    uint64_t rule = rule_for(pc);
-    if (rule & kOutermost) break;
-    if (rule & kUnusable) {
-      res.truncated = true;
-      break;
-    }
-    uintptr_t cfa = ((rule & kFromRbp) ? rbp : sp) + (rule & 0xffffffffu);
-    auto at = [&](uint64_t field) { return cfa + static_cast<uintptr_t>(int64_t{static_cast<int8_t>(field & 0xff)} * 8); };
-    uintptr_t ret_slot = at(rule >> 40);
-    if (cfa <= sp || ret_slot < low || ret_slot + 8 > high) {
-      res.truncated = true;
-      break;
-    }
-    uintptr_t ret;
-    memcpy(&ret, reinterpret_cast<const void*>(ret_slot), 8);
-    if (rule & kRbpSaved) {
-      uintptr_t rbp_slot = at(rule >> 48);
-      if (rbp_slot < low || rbp_slot + 8 > high) {
-        res.truncated = true;
-        break;
-      }
-      memcpy(&rbp, reinterpret_cast<const void*>(rbp_slot), 8);
-    }
-    sp = cfa;
-    pc = ret;
-    if (pc == 0) break;
-    if (!found) {
-      found = pc == first;
-      if (!found) continue;
-    }
-    out[res.frames++] = pc;
-    if (res.frames == depth) break;
+  w.generation = g_generation.load(std::memory_order_acquire);
+  // The program's frame as its entry point's thunk noted it: trusted only when the call's return
+  // address is still in its place below the CFA (this call's, then, not an earlier one's).
+  if (first != 0 && cfa % 8 == 0 && cfa - 8 >= w.low && cfa <= w.high &&
+      *reinterpret_cast<const uintptr_t*>(cfa - 8) == first) {
+    w.pc = first, w.sp = cfa, w.rbp = rbp;
+    out[res.frames++] = first;
+    walk(w, out, depth, &res);
+    return res;
   }
-  if (!found) {
-    // The program's call was not met (a frame without a rule inside the allocator): its call
-    // site alone.
-    out[0] = first;
-    res.frames = 1;
-    res.truncated = depth > 1;
+  // Otherwise up from here through the allocator's frames (a handful) to the program's call; with
+  // no call noted (the first allocation, made before the log was configured), to the first frame
+  // outside this library.
+  if (first != 0) g_walked.fetch_add(1, std::memory_order_relaxed);
+  w.pc += 1;  // capture's own place is not a return address: its rule is at pc itself
+  Walk from_here = w;
+  bool found = false;
+  for (unsigned n = 0; !found && n < 32; ++n) {
+    if (step(w) != Step::kNext) break;
+    found = first == 0 ? !in_this_library(w.pc) : w.pc == first;
   }
+  if (!found && first == 0) {  // no frame outside this library: from capture's caller
+    w = from_here;
+    found = step(w) == Step::kNext;
+  }
+  if (found) {
+    out[res.frames++] = w.pc;
+    walk(w, out, depth, &res);
+    return res;
+  }
+  // The program's call was not met (a frame without a rule inside the allocator): its call site
+  // alone.
+  if (first != 0) out[res.frames++] = first;
+  res.truncated = res.frames < depth;
   return res;
+}
+
+// After dlclose (libmalloc's interposed one), once the module is gone: the next generation. Its
+// 16 bits wrap after 65535 unloads; then every slot is emptied first, so no rule of an old
+// generation can pass for a new one.
+void forget_rules() {
+  g_forgotten.fetch_add(1, std::memory_order_relaxed);
+  uint32_t next = (g_generation.load(std::memory_order_relaxed) + 1) & 0xffff;
+  if (next == 0) {
+    for (Slot& s : g_cache) s.rule.store(0, std::memory_order_relaxed);
+    next = 1;
+  }
+  g_generation.store(next, std::memory_order_release);
 }
 
 void counters(Counters* out) {
   out->misses = g_misses.load(std::memory_order_relaxed);
   out->cached_rules = g_cached.load(std::memory_order_relaxed);
+  out->walked = g_walked.load(std::memory_order_relaxed);
+  out->forgotten = g_forgotten.load(std::memory_order_relaxed);
 }
 
 }  // namespace aixmalloc::stack

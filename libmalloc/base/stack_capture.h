@@ -2,8 +2,9 @@
 // taken without allocating, without any lock (of the loader, of libc or of the allocator) and
 // correct in code built without frame pointers. Knows no layer.
 //
-//   capture()  current frame --CFI rule--> caller --CFI rule--> ... until the return address the
-//              entry point noted (caller.h): frames[0]; then `depth` - 1 more frames above it.
+//   capture()  the program's frame, as the entry point's thunk noted it (caller.h): frames[0];
+//              then --CFI rule--> caller --CFI rule--> ... `depth` - 1 more frames above it.
+//              Without a noted frame: up from capture() itself to the noted return address first.
 //
 // Each step applies the frame's CFA rule (.eh_frame: where the caller's stack pointer, return
 // address and frame pointer are), looked up by return address in a process-wide cache. A miss
@@ -31,14 +32,24 @@ struct Result {
 };
 
 // Fills out[0] with `first` (the return address of the malloc-family call, the program's call
-// site) and out[1, depth) with the return addresses of its callers. `first` 0: from the caller
-// of capture() itself. Never allocates; may call pthread_getattr_np once per thread (t_busy set).
-Result capture(uintptr_t first, uintptr_t* out, unsigned depth);
+// site) and out[1, depth) with the return addresses of its callers. `cfa` and `rbp`: the
+// program's stack pointer after the call returns and its rbp, as the entry point noted them
+// (libmalloc/base/caller.h): the walk starts there, at the program's frame; cfa 0 (unknown), or
+// a cfa whose return address is not `first`, walks up from capture() through the allocator's
+// frames until it meets `first`. `first` 0: from the caller of capture() itself. Never
+// allocates; may call pthread_getattr_np once per thread (t_busy set).
+Result capture(uintptr_t first, uintptr_t cfa, uintptr_t rbp, uintptr_t* out, unsigned depth);
+
+// A module is unloaded (dlclose has returned): no rule read so far is used again, since another
+// module may be mapped where it was. Lock-free; safe while other threads capture.
+void forget_rules();
 
 // Counters of the rule cache, for the statistics.
 struct Counters {
   uint64_t misses = 0;        // rules found the slow way (.eh_frame)
   uint64_t cached_rules = 0;  // return addresses in the cache
+  uint64_t walked = 0;        // captures without a noted frame: walked up through the allocator
+  uint64_t forgotten = 0;     // forget_rules() calls
 };
 void counters(Counters* out);
 

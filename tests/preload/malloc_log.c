@@ -33,13 +33,33 @@ __attribute__((noinline)) void leak_large(void) { sink = malloc(5 << 20); }
 __attribute__((noinline)) void leak_realloc(void) { sink = realloc(malloc(10), 3000); }
 __attribute__((noinline)) void not_a_leak(void) { free(malloc(777)); }
 
-/* The known leaks: leak_small 5 x 24, leak_medium 3 x 1000, leak_large 1 x 5 MiB, leak_realloc 2 x 3000. */
+/* With a frame pointer and a frame of run-time size, the CFA of leak_framed is rbp-based: its
+ * caller's rbp as the entry point noted it is what the unwinder must start from. */
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) void leak_framed(size_t n) {
+  char* volatile pad = __builtin_alloca(n);
+  pad[0] = 1;
+  sink = malloc(n);
+}
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) void leak_framed_calloc(size_t n) {
+  char* volatile pad = __builtin_alloca(n);
+  pad[0] = 1;
+  sink = calloc(1, n);
+}
+__attribute__((noinline)) void framed_caller(void) {
+  for (volatile int i = 0; i < 2; ++i) leak_framed(40);
+  leak_framed_calloc(56);
+}
+
+/* The known leaks: leak_small 5 x 24, leak_medium 3 x 1000, leak_large 1 x 5 MiB, leak_realloc
+ * 2 x 3000, leak_framed 2 x 40 and leak_framed_calloc 1 x 56 (from framed_caller). Each called
+ * from leaks(), from main(). */
 void leaks(void) {
   for (volatile int i = 0; i < 5; ++i) leak_small();
   for (volatile int i = 0; i < 3; ++i) leak_medium();
   leak_large();
   for (volatile int i = 0; i < 2; ++i) leak_realloc();
   for (volatile int i = 0; i < 10; ++i) not_a_leak();
+  framed_caller();
 }
 
 static size_t live_count(void* addr, size_t size) {

@@ -21,13 +21,15 @@ expect_site() {  # report function count bytes
 
 # --- C leaks, text report to a file and the JSON document -------------------------------------------
 MALLOCDEBUG=report_allocations$extra,output:$work/report.%p AIXMALLOC_LEAKS_JSON=$work/leaks.%p.json \
-  preloaded "$prog" leaks > "$work/out"
+  AIXMALLOC_STATS_JSON=$work/stats.json preloaded "$prog" leaks > "$work/out"
 [ "$(cat "$work/out")" = done ] || fail "the program's output changed: $(cat "$work/out")"
 report=$(ls "$work"/report.*)
 expect_site "$report" leak_small 5 120
 expect_site "$report" leak_medium 3 3000
 expect_site "$report" leak_large 1 5242880
 expect_site "$report" leak_realloc 2 6000
+expect_site "$report" leak_framed 2 80
+expect_site "$report" leak_framed_calloc 1 56
 if grep -q not_a_leak "$report"; then fail "a freed block is reported: $(cat "$report")"; fi
 grep -Eq '^Total: [0-9]+ allocations, [0-9]+ bytes, [0-9]+ sites$' "$report" || fail "no total line: $(cat "$report")"
 # Largest first.
@@ -38,8 +40,17 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["format"] == "aixmalloc-leaks" and d["version"] == 1 and d["when"] == "exit", d
 sites = {s["frames"][0].get("function"): s for s in d["sites"]}
-for f, n, b in [("leak_small", 5, 120), ("leak_medium", 3, 3000), ("leak_large", 1, 5242880), ("leak_realloc", 2, 6000)]:
+for f, n, b in [("leak_small", 5, 120), ("leak_medium", 3, 3000), ("leak_large", 1, 5242880),
+                ("leak_realloc", 2, 6000), ("leak_framed", 2, 80), ("leak_framed_calloc", 1, 56)]:
     assert sites[f]["count"] == n and sites[f]["bytes"] == b, (f, sites[f])
+# The whole stack (depth 4), from the program's frame up: the callers are exact too, with and
+# without a frame pointer.
+for f, callers in [("leak_small", ["leaks", "main"]), ("leak_medium", ["leaks", "main"]),
+                   ("leak_large", ["leaks", "main"]), ("leak_realloc", ["leaks", "main"]),
+                   ("leak_framed", ["framed_caller", "leaks", "main"]),
+                   ("leak_framed_calloc", ["framed_caller", "leaks", "main"])]:
+    names = [fr.get("function") for fr in sites[f]["frames"]]
+    assert len(names) == 4 and names[1:1 + len(callers)] == callers, (f, names)
 bytes_ = [s["bytes"] for s in d["sites"]]
 assert bytes_ == sorted(bytes_, reverse=True)
 assert d["total"]["sites"] == len(d["sites"]) and d["total"]["count"] == sum(s["count"] for s in d["sites"])
@@ -50,11 +61,30 @@ for s in d["sites"]:
             assert int(fr["pc"], 16) - int(mods[fr["module"]]["base"], 16) == int(fr["offset"], 16)
 PY
 
+# Every stack started at the program's frame, as the entry point noted it: none was found by
+# walking up the allocator's own frames.
+python3 - "$work/stats.json" <<'PY' || fail "statistics: $(cat "$work/stats.json")"
+import json, sys
+log = json.load(open(sys.argv[1]))["malloc_log"]
+assert log["stacks_walked_from_allocator"] == 0 and log["stacks_truncated"] == 0, log
+PY
+
 # --- C++ new --------------------------------------------------------------------------------------------
-MALLOCDEBUG=report_allocations$extra,output:$work/cxx.%p preloaded "$cxx" > /dev/null
+MALLOCDEBUG=report_allocations$extra,output:$work/cxx.%p AIXMALLOC_LEAKS_JSON=$work/cxx.json \
+  AIXMALLOC_STATS_JSON=$work/cxx-stats.json preloaded "$cxx" > /dev/null
 # dladdr gives the mangled name; a demangling symbolizer the plain one.
-expect_site "$(ls "$work"/cxx.*)" "(_Z9make_nodev|make_node\(\))" 4 192
-expect_site "$(ls "$work"/cxx.*)" "(_Z10make_arrayv|make_array\(\))" 1 400
+expect_site "$(ls "$work"/cxx.*[0-9])" "(_Z9make_nodev|make_node\(\))" 4 192
+expect_site "$(ls "$work"/cxx.*[0-9])" "(_Z10make_arrayv|make_array\(\))" 1 400
+python3 - "$work/cxx.json" "$work/cxx-stats.json" <<'PY' ||
+  fail "C++ stacks: $(cat "$work/cxx.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in d["sites"]:
+    names = [fr.get("function", "") for fr in s["frames"]]
+    if "make_node" in names[0] or "make_array" in names[0]:
+        assert names[1] in ("main", "main()"), names
+assert json.load(open(sys.argv[2]))["malloc_log"]["stacks_walked_from_allocator"] == 0
+PY
 
 # --- the API ------------------------------------------------------------------------------------------
 MALLOCDEBUG=log$extra preloaded "$prog" api > "$work/api" || fail "API checks: $(cat "$work/api" "$work/stderr")"

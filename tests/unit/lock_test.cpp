@@ -1,6 +1,6 @@
-// The allocator's own lock (libmalloc/base/lock.h): mutual exclusion under contention (the futex
-// path included), try_lock, the per-thread counts of acquisitions and of locks held, and the work a
-// signal handler defers until its thread holds no lock.
+// The allocator's own locks (libmalloc/base/lock.h): mutual exclusion under contention (the futex
+// path included; SpinLock's spin and yield), try_lock, the per-thread counts of acquisitions and of
+// locks held, and the work a signal handler defers until its thread holds no lock.
 #include "libmalloc/base/lock.h"
 
 #include <gtest/gtest.h>
@@ -130,6 +130,37 @@ TEST(Lock, DeferredWorkRunsOnceAtTheLastUnlock) {
 }
 
 // After fork, the child resets a lock the parent's other threads held, and its own count.
+// The Malloc Log's SpinLock: the same exclusion, a holder that yields now and then making the
+// others spin and then yield; and, while the process had one thread, the lock is still taken.
+TEST(SpinLock, ExcludesUnderContention) {
+  constexpr int kThreads = 4, kRounds = 100000;
+  SpinLock lock;
+  lock.lock();  // this process may still have one thread here: the lock shows as held all the same
+  EXPECT_TRUE(lock.is_locked());
+  EXPECT_EQ(t_locks_held, 1u);
+  lock.unlock();
+  EXPECT_EQ(t_locks_held, 0u);
+  uint64_t counter = 0;
+  int inside = 0;
+  std::atomic<bool> overlap{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kRounds; ++i) {
+        LockGuard guard(lock);
+        if (++inside != 1) overlap = true;
+        ++counter;
+        if (i % 1000 == 0) std::this_thread::yield();
+        --inside;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(counter, uint64_t{kThreads} * kRounds);
+  EXPECT_FALSE(overlap);
+  EXPECT_FALSE(lock.is_locked());
+}
+
 TEST(Lock, ResetInChild) {
   Lock lock;
   lock.lock();

@@ -6,6 +6,8 @@
 
 #include <map>
 #include <random>
+#include <thread>
+#include <vector>
 
 using namespace aixmalloc::mlog;
 
@@ -52,6 +54,34 @@ TEST(MallocLogRecords, ManyRecordsGrowWithoutMoving) {
   EXPECT_EQ(r.live_array(), base);
   EXPECT_EQ(r.truncated(), 75000u);
   for (size_t s = 0; s < 150000; s += 997) EXPECT_EQ(r.intern(0, s, f, 4, false), s);
+  r.destroy();
+}
+
+// Threads intern the same stacks at once while the index doubles again and again: each stack
+// gets one record, found again by every thread, and its count is exact.
+TEST(MallocLogRecords, ThreadsInternAcrossTheIndexGrowth) {
+  constexpr unsigned kThreads = 4, kStacks = 20000;
+  Records r;
+  ASSERT_TRUE(r.init(4, 100000));
+  std::vector<std::vector<uint32_t>> got(kThreads, std::vector<uint32_t>(kStacks));
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (unsigned k = 0; k < kStacks; ++k) {
+        unsigned s = (k * 7919 + t * 1237) % kStacks;  // each thread in its own order
+        uintptr_t f[4] = {0x1000 + s, 0x2000, 0x3000 + s % 7, 0x4000};
+        got[t][s] = r.intern(s % 3, 16 + s % 5, f, 4, false);
+        r.add(got[t][s]);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(r.count(), kStacks);
+  for (unsigned s = 0; s < kStacks; ++s) {
+    for (unsigned t = 1; t < kThreads; ++t) ASSERT_EQ(got[t][s], got[0][s]) << s;
+    ASSERT_EQ(r.record(got[0][s]).cnt, kThreads);
+    ASSERT_EQ(r.record(got[0][s]).callers[0], 0x1000 + s);
+  }
   r.destroy();
 }
 
