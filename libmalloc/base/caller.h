@@ -11,6 +11,12 @@
 // address (note()); the capture then finds the program's frame by walking up to it.
 #pragma once
 
+// The thunks below and the stack capture (stack_capture.cpp) are written for x86-64, the one
+// architecture aixmalloc builds for today: a port writes its own thunk here.
+#if !defined(__x86_64__)
+#error "aixmalloc: the entry-point thunks of caller.h are x86-64 assembly; write this architecture's"
+#endif
+
 #include <cstdint>
 
 namespace aixmalloc::caller {
