@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <new>
 #include <cstring>
 
 #include "libmalloc/assembly.h"
@@ -254,18 +255,27 @@ void build_id_hex(Text& t, const Module& m) {
   for (unsigned i = 0; i < m.build_id_size; ++i) t.ch(kDigits[m.build_id[i] >> 4]).ch(kDigits[m.build_id[i] & 15]);
 }
 
-// Names of frames, remembered by return address (a site's frames repeat across sites).
+// Names of frames, remembered by return address (a site's frames repeat across sites). Without
+// symbolizing (the live request, in a signal handler) no Symbolizer is made at all: making one
+// loads libdw with dlopen, which takes the loader's lock and allocates.
 class Names {
  public:
   static constexpr unsigned kSlots = 1024;
-  explicit Names(bool symbolize) : symbolize_(symbolize), cache_(symbolize ? kSlots : 0) {}
+  explicit Names(bool symbolize) : cache_(symbolize ? kSlots : 0) {
+    if (symbolize) symbolizer_ = new (storage_) Symbolizer;
+  }
+  ~Names() {
+    if (symbolizer_) symbolizer_->~Symbolizer();
+  }
+  Names(const Names&) = delete;
+  Names& operator=(const Names&) = delete;
   // nullptr when not symbolizing or the symbolizer knows nothing of pc.
   const FrameName* name(uintptr_t pc) {
-    if (!symbolize_ || cache_.get() == nullptr) return nullptr;
+    if (symbolizer_ == nullptr || cache_.get() == nullptr) return nullptr;
     Entry& e = cache_[(pc * 0x9e3779b97f4a7c15u) >> 54];
     if (e.pc != pc) {
       e.pc = pc;
-      e.known = symbolizer_.name(pc, &e.name);
+      e.known = symbolizer_->name(pc, &e.name);
     }
     return e.known ? &e.name : nullptr;
   }
@@ -276,9 +286,9 @@ class Names {
     bool known;
     FrameName name;
   };
-  bool symbolize_;
   Mapped<Entry> cache_;
-  Symbolizer symbolizer_;
+  alignas(Symbolizer) unsigned char storage_[sizeof(Symbolizer)];
+  Symbolizer* symbolizer_ = nullptr;
 };
 
 // --- the text report -------------------------------------------------------------------------------
