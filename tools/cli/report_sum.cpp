@@ -18,13 +18,14 @@ namespace {
 
 void add_sizes(std::vector<std::pair<uint64_t, uint64_t>>* into,
                const std::vector<std::pair<uint64_t, uint64_t>>& from) {
-  for (const auto& [size, n] : from) {
+  for (const auto& entry : from) {  // (no structured binding: clang 14 cannot capture one)
+    uint64_t size = entry.first;
     auto at =
         std::find_if(into->begin(), into->end(), [&](const auto& e) { return e.first == size; });
     if (at == into->end()) {
-      into->emplace_back(size, n);
+      into->emplace_back(size, entry.second);
     } else {
-      at->second += n;
+      at->second += entry.second;
     }
   }
 }
