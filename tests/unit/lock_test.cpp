@@ -13,10 +13,12 @@
 namespace aixmalloc {
 namespace {
 
-TEST(Lock, ExcludesUnderContention) {
+// Four threads increment a plain counter under `lock`: only the lock keeps the increments apart.
+// A longer hold now and then sends the others past the spin (to sleep on the futex, or to yield).
+template <class L>
+void expect_exclusion(L& lock) {
   constexpr int kThreads = 4, kRounds = 100000;
-  Lock lock;
-  uint64_t counter = 0;  // plain: only the lock keeps the increments apart
+  uint64_t counter = 0;
   int inside = 0;
   std::atomic<bool> overlap{false};
   std::vector<std::thread> threads;
@@ -26,7 +28,6 @@ TEST(Lock, ExcludesUnderContention) {
         LockGuard guard(lock);
         if (++inside != 1) overlap = true;
         ++counter;
-        // A longer hold now and then sends the others past the spin to sleep on the futex.
         if (i % 1000 == 0) std::this_thread::yield();
         --inside;
       }
@@ -36,6 +37,11 @@ TEST(Lock, ExcludesUnderContention) {
   EXPECT_EQ(counter, uint64_t{kThreads} * kRounds);
   EXPECT_FALSE(overlap);
   EXPECT_FALSE(lock.is_locked());
+}
+
+TEST(Lock, ExcludesUnderContention) {
+  Lock lock;
+  expect_exclusion(lock);
 }
 
 TEST(Lock, SleeperIsWokenByUnlock) {
@@ -129,38 +135,19 @@ TEST(Lock, DeferredWorkRunsOnceAtTheLastUnlock) {
   set_deferred_hook(nullptr);
 }
 
-// After fork, the child resets a lock the parent's other threads held, and its own count.
 // The Malloc Log's SpinLock: the same exclusion, a holder that yields now and then making the
 // others spin and then yield; and, while the process had one thread, the lock is still taken.
 TEST(SpinLock, ExcludesUnderContention) {
-  constexpr int kThreads = 4, kRounds = 100000;
   SpinLock lock;
   lock.lock();  // this process may still have one thread here: the lock shows as held all the same
   EXPECT_TRUE(lock.is_locked());
   EXPECT_EQ(t_locks_held, 1u);
   lock.unlock();
   EXPECT_EQ(t_locks_held, 0u);
-  uint64_t counter = 0;
-  int inside = 0;
-  std::atomic<bool> overlap{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < kRounds; ++i) {
-        LockGuard guard(lock);
-        if (++inside != 1) overlap = true;
-        ++counter;
-        if (i % 1000 == 0) std::this_thread::yield();
-        --inside;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(counter, uint64_t{kThreads} * kRounds);
-  EXPECT_FALSE(overlap);
-  EXPECT_FALSE(lock.is_locked());
+  expect_exclusion(lock);
 }
 
+// After fork, the child resets a lock the parent's other threads held, and its own count.
 TEST(Lock, ResetInChild) {
   Lock lock;
   lock.lock();
