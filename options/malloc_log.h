@@ -11,7 +11,8 @@
 //
 // Off, each call costs one predictable branch. On, the pool's inline fast path is turned off
 // (pool::g_fast), so the exported malloc and free reach this layer, and the entry points note
-// their return address (caller.h), where the recorded stack starts.
+// the program's frame (return address, stack pointer, rbp: caller.h), where the recorded stack
+// starts.
 #pragma once
 
 #include <cstddef>
