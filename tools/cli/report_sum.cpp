@@ -3,13 +3,11 @@
 // one process is kept.
 #include "tools/cli/report_sum.h"
 
-#include <dirent.h>
-#include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <algorithm>
 
+#include "tools/cli/cli.h"
 #include "tools/cli/dump.h"
 
 namespace aixmalloc::cli {
@@ -109,27 +107,13 @@ void RunFigures::add(const RunFigures& o) {
 }
 
 bool read_run_reports(const std::string& dir, RunFigures* out) {
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return false;
-  std::vector<std::string> files;
-  while (struct dirent* e = readdir(d)) {
-    size_t n = strlen(e->d_name);
-    if (n > 5 && strcmp(e->d_name + n - 5, ".json") == 0) files.push_back(dir + "/" + e->d_name);
-  }
-  closedir(d);
-  std::sort(files.begin(), files.end());
   bool any = false;
-  for (const std::string& path : files) {
+  for (const std::string& path : report_files(dir + "/*.json")) {  // sorted by glob
     std::string text, error;
     Dump dump;
-    if (FILE* f = fopen(path.c_str(), "rb")) {
-      char buf[65536];
-      size_t n;
-      while ((n = fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
-      fclose(f);
-    }
+    bool read = read_all(path, &text, &error);
     unlink(path.c_str());
-    if (!parse_dump(text, &dump, &error) || dump.formats != std::vector<std::string>{"JSON"})
+    if (!read || !parse_dump(text, &dump, &error) || dump.formats != std::vector<std::string>{"JSON"})
       continue;
     out->add(figures_of(dump));
     any = true;
