@@ -41,14 +41,20 @@ constexpr size_t kMaxRoom = size_t{16} << 30;        // beyond, small blocks com
 constexpr size_t kNoZoneReserve = size_t{64} << 20;  // no zone: reserved where the kernel says
 constexpr size_t kRecordChunk = 64 * sizeof(Page);   // records committed 64 pages at a time
 constexpr uint64_t kKeptSpares = 4;                  // empty pages a heap keeps resident
+constexpr uint64_t kKeptResident = 32;               // empty pages of no heap kept resident, at least
+constexpr uint64_t kDecayNs = 1'000'000'000;         // pages of no heap unused for 1-2 s go back
 constexpr size_t kCarveBytes = 4096;                 // carved into a list at a time
 
 constinit Lock g_lock;  // the area, the records' commit, every heap list, the free pages
 Heap* g_heaps = nullptr;
 Heap* g_orphans = nullptr;
 uint64_t g_heap_count = 0, g_orphan_count = 0;
-Page* g_free_pages = nullptr;  // empty pages of no heap, disclaimed
-uint64_t g_free_count = 0, g_disclaimed = 0, g_adopted = 0;
+Page* g_free_pages = nullptr;      // empty pages of no heap, disclaimed
+Page* g_resident_pages = nullptr;  // empty pages of no heap given up since the last tick: taken first
+Page* g_old_pages = nullptr;       // given up before the last tick, still resident: taken next
+uint64_t g_free_count = 0, g_resident_count = 0, g_disclaimed = 0, g_adopted = 0;
+uint64_t g_tick_ns = 0;            // the last tick of the one-second clock
+uint64_t g_given_ns = 0;           // when a page was last given up resident
 std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned heap
 size_t g_records_committed = 0, g_records_reserved = 0;
 bool g_records_grow = false;  // in a zone: the records' reservation extends in place
@@ -109,20 +115,53 @@ Page* init_page(Page* page, Heap* h, unsigned c) {
   return page;
 }
 
-// An empty page leaves its class: kept by the heap, or given back to the system for any heap.
-void give_back_locked(Page* page) {
+// An empty page leaves its class: kept by the heap, or given up for any heap. A page given up stays
+// resident, so that threads that come and go, or a class that empties and fills again, reuse it
+// without a system call (madvise on a threaded process costs a TLB shootdown on every CPU) and
+// without faulting its memory in again. Resident pages of no heap are at most as many as the heaps
+// hold (32 at least): beyond, a page given up goes back to the system at once. Those given up
+// before the last tick of a one-second clock and not taken since go back at the next tick (all of
+// them when none was given up in the last second), so a program that shrinks shrinks in RSS too at
+// its next call for a page a second or more later, or at malloc_trim().
+void disclaim_locked(Page* page) {
   os::disclaim(address_of(page), kPageSize);
   page->next_spare = g_free_pages;
   g_free_pages = page;
   ++g_free_count;
   ++g_disclaimed;
 }
+void disclaim_list_locked(Page*& list) {
+  while (Page* page = list) {
+    list = page->next_spare;
+    --g_resident_count;
+    disclaim_locked(page);
+  }
+}
+void tick_locked() {
+  uint64_t now = os::now_ns();
+  if (now - g_tick_ns < kDecayNs) return;
+  g_tick_ns = now;
+  disclaim_list_locked(g_old_pages);
+  if (now - g_given_ns >= kDecayNs) disclaim_list_locked(g_resident_pages);  // idle for a second
+  g_old_pages = g_resident_pages;
+  g_resident_pages = nullptr;
+}
+void give_back_locked(Page* page) {
+  tick_locked();
+  uint64_t area_pages = g_area.used_span.load(std::memory_order_relaxed) >> kPageShift;
+  uint64_t held = area_pages - g_free_count - g_resident_count;
+  if (g_resident_count >= kKeptResident && g_resident_count >= held) return disclaim_locked(page);
+  page->next_spare = g_resident_pages;
+  g_resident_pages = page;
+  ++g_resident_count;
+  g_given_ns = os::now_ns();
+}
 void give_back(Page* page) {
   LockGuard guard(g_lock);
   give_back_locked(page);
 }
 
-// kKeep: the heap keeps a few; kGive: back to the system; kGiveLocked: the same, under g_lock.
+// kKeep: the heap keeps a few; kGive: given up for any heap; kGiveLocked: the same, under g_lock.
 enum Retire { kKeep, kGive, kGiveLocked };
 
 void retire(Heap* h, Page* page, Retire how) {
@@ -221,8 +260,14 @@ Page* new_page(Heap* h, unsigned c) {
   collect_orphans();  // pages emptied by frees into abandoned heaps come first
   {
     LockGuard guard(g_lock);
-    page = g_free_pages;
-    if (page) {
+    tick_locked();
+    if ((page = g_resident_pages) != nullptr) {
+      g_resident_pages = page->next_spare;
+      --g_resident_count;
+    } else if ((page = g_old_pages) != nullptr) {
+      g_old_pages = page->next_spare;
+      --g_resident_count;
+    } else if ((page = g_free_pages) != nullptr) {
       g_free_pages = page->next_spare;
       --g_free_count;
     } else {
@@ -440,6 +485,8 @@ size_t trim() {
   }
   collect_orphans();
   LockGuard guard(g_lock);
+  disclaim_list_locked(g_old_pages);  // malloc_trim: every resident page of no heap goes back
+  disclaim_list_locked(g_resident_pages);
   return (g_disclaimed - before) * kPageSize;
 }
 
@@ -465,7 +512,7 @@ void totals(Watson2Figures* out) {
   out->bytes_in_pages = (pages + spares) * kPageSize;
   out->bytes_in_use = in_use;
   out->spare_pages = spares;
-  out->free_pages = g_free_count;
+  out->free_pages = g_free_count + g_resident_count;
   out->pages_disclaimed = g_disclaimed;
 }
 
@@ -475,8 +522,8 @@ void set_aside_in_child() {
   if (g_lock.is_locked()) {
     g_orphans = nullptr;  // never adopted: their blocks stay where they are
     g_orphan_count = 0;
-    g_free_pages = nullptr;
-    g_free_count = 0;
+    g_free_pages = g_resident_pages = g_old_pages = nullptr;
+    g_free_count = g_resident_count = 0;
   }
   g_lock.reset_in_child();
   t_heap = nullptr;  // its blocks become remote frees; the thread attaches a new heap

@@ -4,7 +4,9 @@
 // configuration and act where watson2 is the policy.
 #include <malloc.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -101,6 +103,32 @@ TEST(Watson2, ThreadsInPhasesStayNearTheirLiveBytes) {
       EXPECT_TRUE(intact(l.p, l.size, l.seed));
       free(l.p);
     }
+}
+
+// Empty pages that no heap holds stay resident for reuse only for a while: a thread that frees
+// 32 MiB of small blocks and exits leaves them to be reused; a second later, the next request for a
+// page gives them back to the system, and malloc_trim gives back what is left at once.
+TEST(Watson2, EmptyPagesGoBackASecondLater) {
+  if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
+  constexpr size_t kBlocks = 8192, kSize = 4000;
+  auto churn = [](size_t blocks) {
+    std::vector<void*> v;
+    for (size_t i = 0; i < blocks; ++i) {
+      v.push_back(malloc(kSize));
+      memset(v.back(), 0x5a, kSize);
+    }
+    for (void* p : v) free(p);
+  };
+  malloc_trim(0);
+  size_t start = resident_bytes();
+  std::thread(churn, kBlocks).join();
+  usleep(1'100'000);
+  std::thread(churn, 1).join();  // a new heap's first page: the clock ticks
+  size_t later = resident_bytes();
+  EXPECT_LE(later, start + (size_t{4} << 20)) << "start " << start;
+  std::thread(churn, kBlocks).join();
+  malloc_trim(0);
+  EXPECT_LE(resident_bytes(), start + (size_t{4} << 20)) << "start " << start;
 }
 
 // The statistics have a section for watson2's small blocks, which follows the program's.
