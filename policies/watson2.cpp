@@ -55,6 +55,7 @@ Page* g_old_pages = nullptr;       // given up before the last tick, still resid
 uint64_t g_free_count = 0, g_resident_count = 0, g_disclaimed = 0, g_adopted = 0;
 uint64_t g_tick_ns = 0;            // the last tick of the one-second clock
 uint64_t g_given_ns = 0;           // when a page was last given up resident
+uint64_t g_peak = 0, g_peak_before = 0;  // most pages held by heaps since the last tick, and before
 std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned heap
 size_t g_records_committed = 0, g_records_reserved = 0;
 bool g_records_grow = false;  // in a zone: the records' reservation extends in place
@@ -118,11 +119,13 @@ Page* init_page(Page* page, Heap* h, unsigned c) {
 // An empty page leaves its class: kept by the heap, or given up for any heap. A page given up stays
 // resident, so that threads that come and go, or a class that empties and fills again, reuse it
 // without a system call (madvise on a threaded process costs a TLB shootdown on every CPU) and
-// without faulting its memory in again. Resident pages of no heap are at most as many as the heaps
-// hold (32 at least): beyond, a page given up goes back to the system at once. Those given up
-// before the last tick of a one-second clock and not taken since go back at the next tick (all of
-// them when none was given up in the last second), so a program that shrinks shrinks in RSS too at
-// its next call for a page a second or more later, or at malloc_trim().
+// without faulting its memory in again, as long as the pages not given back (held by heaps, or
+// resident) are no more than the heaps held at their peak in the last one to two seconds (32
+// pages at least): such a page does not raise the process's peak. Beyond, a page given up goes
+// back to the system at once. Pages given up before the last tick of a one-second clock and not
+// taken since go back at the next tick (all of them when none was given up in the last second),
+// so a program that shrinks shrinks in RSS too at its next call for a page a second or more
+// later, or at malloc_trim().
 void disclaim_locked(Page* page) {
   os::disclaim(address_of(page), kPageSize);
   page->next_spare = g_free_pages;
@@ -137,10 +140,15 @@ void disclaim_list_locked(Page*& list) {
     disclaim_locked(page);
   }
 }
+uint64_t held_locked() {
+  return (g_area.used_span.load(std::memory_order_relaxed) >> kPageShift) - g_free_count - g_resident_count;
+}
 void tick_locked() {
   uint64_t now = os::now_ns();
   if (now - g_tick_ns < kDecayNs) return;
   g_tick_ns = now;
+  g_peak_before = g_peak;
+  g_peak = held_locked();
   disclaim_list_locked(g_old_pages);
   if (now - g_given_ns >= kDecayNs) disclaim_list_locked(g_resident_pages);  // idle for a second
   g_old_pages = g_resident_pages;
@@ -148,9 +156,9 @@ void tick_locked() {
 }
 void give_back_locked(Page* page) {
   tick_locked();
-  uint64_t area_pages = g_area.used_span.load(std::memory_order_relaxed) >> kPageShift;
-  uint64_t held = area_pages - g_free_count - g_resident_count;
-  if (g_resident_count >= kKeptResident && g_resident_count >= held) return disclaim_locked(page);
+  uint64_t kept = held_locked() + g_resident_count;  // this page included
+  uint64_t peak = g_peak > g_peak_before ? g_peak : g_peak_before;
+  if (g_resident_count >= kKeptResident && kept > peak) return disclaim_locked(page);
   page->next_spare = g_resident_pages;
   g_resident_pages = page;
   ++g_resident_count;
@@ -273,6 +281,8 @@ Page* new_page(Heap* h, unsigned c) {
     } else {
       page = take_page();
     }
+    uint64_t held = held_locked();
+    if (held > g_peak) g_peak = held;
   }
   return page ? init_page(page, h, c) : nullptr;
 }
