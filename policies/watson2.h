@@ -15,8 +15,9 @@
 // lists are sharded by page, as mimalloc's papers describe). When the allocation list runs dry the
 // owner takes the current page's local frees, then the pages that have free blocks, then an empty
 // page. A page whose blocks have all come back is empty: a heap keeps a few for any class, and
-// gives the rest up for any heap to reuse: resident while they are few (at most as many as the
-// heaps hold) and recent (given up in the last one to two seconds), else disclaimed. A
+// gives the rest up for any heap to reuse: resident while keeping them does not take the process
+// past the heaps' recent peak and they were given up in the last one to two seconds, else
+// disclaimed. A
 // thread that exits returns its lists to their pages, gives its empty pages back and leaves its heap,
 // live blocks and all, to be adopted by the next thread that starts; until then, any thread that
 // needs a new page first takes back what other threads freed into abandoned heaps.
