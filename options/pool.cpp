@@ -4,6 +4,7 @@
 
 #include <new>
 
+#include "libmalloc/base/large_blocks.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
@@ -146,6 +147,7 @@ PoolPage* init_page(uintptr_t at, ThreadPool* tp, unsigned c) {
 PoolPage* new_page(ThreadPool* tp, unsigned c) {
   // A full capped pool sends the request on without taking the lock.
   if (g_area.full.load(std::memory_order_relaxed)) return nullptr;
+  large::before_growth();
   LockGuard guard(g_lock);
   uintptr_t at = take_page(true);
   if (at == 0) return nullptr;

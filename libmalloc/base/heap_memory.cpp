@@ -105,6 +105,7 @@ bool HeapMemory::extend(Segment* seg, size_t bytes) {
 bool HeapMemory::ensure_room(size_t bytes) { return newest_ && extend(newest_, align_up(bytes, kAlignment)); }
 
 bool HeapMemory::grow(size_t bytes, Grown* out) {
+  large::before_growth();
   bytes = align_up(bytes, kAlignment);
   Segment* seg = newest_;
   bool fresh = false;

@@ -63,7 +63,8 @@ bool own(uintptr_t base, size_t size) {
 // cached ranges it touches; a request takes the head of a larger range and leaves the rest cached
 // (or the whole range, when the rest could not serve a large request), or grows a smaller one by
 // remapping its pages. At most kCacheSlots ranges and kCacheBudget bytes; ranges older than a
-// second are unmapped at the next large request or free, and all of them by malloc_trim(). A cached
+// second are unmapped at the next large request or free, those idle for 0.1 s when a heap is about
+// to take fresh pages from the system, and all of them by malloc_trim(). A cached
 // range keeps the address-map entries it had (the block taken from it owns its range anew), and
 // the prefix's check word of the block it held is cleared, so a free of a stale pointer into it is
 // still reported, never followed. The cache lock is a leaf: nothing else is taken while it is held,
@@ -71,6 +72,10 @@ bool own(uintptr_t base, size_t size) {
 constexpr unsigned kCacheSlots = 4;
 constexpr size_t kCacheBudget = size_t{64} << 20;
 constexpr uint64_t kCacheAgeNs = 1'000'000'000;
+// A heap about to take fresh pages from the system first unmaps the ranges idle this long: a range
+// kept for the next large request must not add to the process's peak while the program grows in
+// small blocks instead (sqlite3 freeing its 16 MiB sort buffer, then filling its page cache).
+constexpr uint64_t kIdleBeforeGrowthNs = 100'000'000;
 
 struct CachedRange {
   uintptr_t base;
@@ -82,6 +87,7 @@ constinit Lock g_cache_lock;
 CachedRange g_cache[kCacheSlots];
 unsigned g_cached = 0;
 size_t g_cached_bytes = 0;
+constinit std::atomic<bool> g_any_cached{false};  // g_cached != 0, read without the lock
 constinit std::atomic<uint64_t> g_cache_hits{0};
 
 // Ranges taken out of the cache to be unmapped once its lock is released.
@@ -100,6 +106,7 @@ void remove_locked(unsigned i, Evicted* out) {
   if (out) out->range[out->n++] = g_cache[i];
   g_cached_bytes -= g_cache[i].size;
   g_cache[i] = g_cache[--g_cached];
+  if (g_cached == 0) g_any_cached.store(false, std::memory_order_relaxed);
 }
 
 // Puts a freed range in the cache, joined with the cached ranges it touches; the oldest ranges make
@@ -128,11 +135,12 @@ void insert_locked(CachedRange r, Evicted* out) {
   }
   g_cache[g_cached++] = r;
   g_cached_bytes += r.size;
+  g_any_cached.store(true, std::memory_order_relaxed);
 }
 
-void expire_locked(uint64_t now, Evicted* out) {
+void expire_locked(uint64_t now, Evicted* out, uint64_t age = kCacheAgeNs) {
   for (unsigned i = g_cached; i-- > 0;)
-    if (now - g_cache[i].since >= kCacheAgeNs) remove_locked(i, out);
+    if (now - g_cache[i].since >= age) remove_locked(i, out);
 }
 
 // The cached range that serves `total` bytes best: the smallest that holds it, else the largest
@@ -246,11 +254,23 @@ size_t drop_cache() {
   return bytes;
 }
 
+void before_growth() {
+  if (!g_any_cached.load(std::memory_order_relaxed)) return;
+  // A heap's lock may be held here, and at fork the cache's lock is taken before the heaps': only
+  // a lock free at once is taken, so the order is never waited on the wrong way round.
+  if (!g_cache_lock.try_lock()) return;
+  Evicted out;
+  expire_locked(os::now_ns(), &out, kIdleBeforeGrowthNs);
+  g_cache_lock.unlock();
+  out.unmap();
+}
+
 Lock& fork_lock() { return g_cache_lock; }
 void set_aside_in_child() {
   if (g_cache_lock.is_locked()) {
     g_cached = 0;
     g_cached_bytes = 0;
+    g_any_cached.store(false, std::memory_order_relaxed);
   }
   g_cache_lock.reset_in_child();
 }

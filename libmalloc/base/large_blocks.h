@@ -22,6 +22,10 @@ void* allocate(size_t size, size_t align);
 void clear_if_reused(void* p, size_t size);
 // malloc_trim: unmaps every cached range; returns the bytes given back.
 size_t drop_cache();
+// A heap is about to take fresh pages from the system: unmaps the cached ranges idle for 0.1 s or
+// more. One relaxed load when nothing is cached. May be called with a heap's lock held: it only
+// tries the cache's lock (taken before the heaps' at fork), and does nothing when that is busy.
+void before_growth();
 // True when p is the user pointer of the large block that `owner` names.
 bool valid(void* p, Owner owner);
 // True when p is a freed large block whose range is still cached: a second free.
