@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -164,6 +165,26 @@ TEST(LargeBlocks, CacheServesTheNextRequest) {
 
   EXPECT_GE(large::drop_cache(), kBigger);
   EXPECT_EQ(large::totals().cached_ranges, 0u);
+  EXPECT_EQ(large::drop_cache(), 0u);
+}
+
+// A freed range kept for the next large request goes back to the system, once idle for a tenth of
+// a second, when a heap is about to take fresh memory: a program that frees a big buffer and then
+// grows in small blocks does not keep both resident. Before that, growth leaves it cached.
+TEST(LargeBlocks, IdleRangesGoBackBeforeAHeapGrows) {
+  constexpr size_t kBig = 8 << 20;
+  large::drop_cache();
+  void* p = large::allocate(kBig, kAlignment);
+  ASSERT_NE(p, nullptr);
+  memset(p, 0xab, kBig);
+  large::release(p, owner_of(p));
+  large::before_growth();
+  EXPECT_EQ(large::totals().cached_ranges, 1u) << "a range freed just now went back";
+  usleep(150'000);
+  large::before_growth();
+  EXPECT_EQ(large::totals().cached_ranges, 0u);
+  EXPECT_EQ(large::totals().cached_bytes, 0u);
+  EXPECT_EQ(owner_of(p).kind(), OwnerKind::kNone) << "its range is still in the address map";
   EXPECT_EQ(large::drop_cache(), 0u);
 }
 
