@@ -24,6 +24,7 @@ const char* const kDefaultConfigs[] = {"Yorktown",
                                        "watson",
                                        "3.1_64BIT",
                                        "watson+pool,multiheap",
+                                       "watson2",
                                        "default+buckets",
                                        "default+multiheap+disclaim",
                                        "glibc"};

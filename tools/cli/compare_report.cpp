@@ -242,6 +242,20 @@ void print_results(const std::vector<Configuration>& configs, const std::vector<
              rounds == 1 ? "" : "s", level_text(plan.alpha).c_str(), plan.fewest);
     else
       printf(" (no interval lies wholly below 1.00x).\n");
+    // Nothing tells the configurations apart here: the one to start from is the policy that needs
+    // no tuning, unless the runs found it worse than the baseline.
+    for (size_t i = 0; i < configs.size(); ++i) {
+      const Configuration& c = configs[i];
+      if (c.glibc || c.parsed.policy != Policy::kWatson2 || !usable(m[i])) continue;
+      if (static_cast<int>(i) != plan.baseline &&
+          ratio_interval(values(m[i], flags.by_rss), values(m[plan.baseline], flags.by_rss), plan.alpha)
+              .above_one())
+        continue;
+      printf("Without a measured difference, start from %s (%s), which tunes itself as the\n"
+             "program's threads come and go:\n  %s\n",
+             c.name.c_str(), variables_text(c).c_str(), run_command(c).c_str());
+      break;
+    }
   } else {
     const Configuration& b = configs[recommended];
     printf("\nRecommended: %s (%s): %s %s than %s (%s to %s at %s), %s median.\n", b.name.c_str(),
