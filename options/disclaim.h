@@ -31,7 +31,7 @@ namespace aixmalloc {
 template <HeapPolicy P>
 class DisclaimLayer : public P {
  public:
-  static constexpr size_t kFirstReserve = size_t{8} << 20;
+  static constexpr size_t kFirstReserve = size_t{20} << 20;
   static constexpr size_t kMaxReserve = size_t{256} << 20;
   // A free block keeps its prefix and tree hooks in its first bytes: no policy's take more.
   static constexpr size_t kHooks = 64;
@@ -45,7 +45,9 @@ class DisclaimLayer : public P {
 
   void* allocate(size_t size, size_t align) {
     void* p = P::allocate(size, align);
-    if (on_ && p != nullptr) note_allocated(reinterpret_cast<uintptr_t>(p), size);
+    if (on_ && p != nullptr) {
+      note_allocated(reinterpret_cast<uintptr_t>(p) - kHeaderSize, P::usable_size(p) + kHeaderSize);
+    }
     return p;
   }
 
@@ -60,10 +62,17 @@ class DisclaimLayer : public P {
 
  private:
   void note_freed(FreeRange merged, uintptr_t start, size_t size) {
-    if (timer_.due()) {  // free for a second: everything goes back, reserve included
-      P::disclaim_free();
-      resident_ = 0;
-      return;
+    if (timer_.due()) {
+      // A second since memory was first freed: everything free goes back, reserve included,
+      // unless what the heap kept was taken again meanwhile (all but an eighth of the reserve):
+      // then what is free now was freed less than a second ago, and a loop keeps its pages.
+      bool reused = retaken_ && !every_free_;
+      retaken_ = false;
+      if (!reused) {
+        P::disclaim_free();
+        resident_ = 0;
+        return;
+      }
     }
     resident_ += size;
     if (!every_free_ && resident_ <= reserve_) return;
@@ -81,11 +90,20 @@ class DisclaimLayer : public P {
     given_ += hi - lo;
     if (given_lo_ == 0 || lo < given_lo_) given_lo_ = lo;
     if (hi > given_hi_) given_hi_ = hi;
+    refill_ += hi - lo;
+    if (refill_lo_ == 0 || lo < refill_lo_) refill_lo_ = lo;
+    if (hi > refill_hi_) refill_hi_ = hi;
+    refill_until_ = os::now_ns() + DecayTimer::kDelayNs;
   }
 
-  void note_allocated(uintptr_t p, size_t size) {
-    resident_ = resident_ > size ? resident_ - size : 0;
-    if (given_ == 0 || p < given_lo_ || p >= given_hi_) return;
+  // The whole block, [start, start+size), as release() counts it: a loop's frees and allocations
+  // cancel out.
+  void note_allocated(uintptr_t start, size_t size) {
+    size_t kept = resident_;
+    resident_ = kept > size ? kept - size : 0;
+    if (kept > reserve_ / 8 && resident_ <= reserve_ / 8) retaken_ = true;
+    if (refill_ != 0 && start < refill_hi_ && start + size > refill_lo_) refill(start, size);
+    if (given_ == 0 || start < given_lo_ || start >= given_hi_) return;
     taken_ += size;
     if (taken_ * 2 < given_) return;
     // Memory given back is being taken again: the program reuses it, keep more.
@@ -95,12 +113,35 @@ class DisclaimLayer : public P {
     given_lo_ = given_hi_ = 0;
   }
 
+  // A block placed over memory given back less than a second ago: the program takes it again and
+  // will touch it, so fault its pages in with one call rather than one fault per page. Never more
+  // than was given back, so the heap grows back at most to what it held before.
+  void refill(uintptr_t start, size_t size) {
+    if (os::now_ns() > refill_until_) {
+      refill_ = 0;
+      refill_lo_ = refill_hi_ = 0;
+      return;
+    }
+    size_t page = page_size();
+    uintptr_t lo = align_down(start, page), hi = align_up(start + size, page);
+    if (lo < refill_lo_) lo = refill_lo_;
+    if (hi > refill_hi_) hi = refill_hi_;
+    if (hi <= lo) return;
+    if (hi - lo > refill_) hi = lo + align_up(refill_, page);
+    os::populate(lo, hi - lo);
+    refill_ = refill_ > hi - lo ? refill_ - (hi - lo) : 0;
+  }
+
   DecayTimer timer_;
   size_t reserve_ = kFirstReserve;
   size_t resident_ = 0;  // bytes freed since the last return, as far as frees and allocations tell
   size_t given_ = 0;     // bytes given back beyond the reserve since it last grew
   size_t taken_ = 0;     // bytes allocated since then inside [given_lo_, given_hi_)
   uintptr_t given_lo_ = 0, given_hi_ = 0;
+  size_t refill_ = 0;         // bytes given back in the last second not yet faulted in again
+  uintptr_t refill_lo_ = 0, refill_hi_ = 0;
+  uint64_t refill_until_ = 0;  // when what was given back stops counting as recent
+  bool retaken_ = false;       // what the heap kept was taken again since the timer last fired
   bool on_ = false;
   bool every_free_ = false;
 };
