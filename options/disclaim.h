@@ -31,7 +31,7 @@ namespace aixmalloc {
 template <HeapPolicy P>
 class DisclaimLayer : public P {
  public:
-  static constexpr size_t kFirstReserve = size_t{20} << 20;
+  static constexpr size_t kFirstReserve = size_t{22} << 20;
   static constexpr size_t kMaxReserve = size_t{256} << 20;
   // A free block keeps its prefix and tree hooks in its first bytes: no policy's take more.
   static constexpr size_t kHooks = 64;
@@ -62,20 +62,20 @@ class DisclaimLayer : public P {
 
  private:
   void note_freed(FreeRange merged, uintptr_t start, size_t size) {
-    if (timer_.due()) {
-      // A second since memory was first freed: everything free goes back, reserve included,
-      // unless what the heap kept was taken again meanwhile (all but an eighth of the reserve):
-      // then what is free now was freed less than a second ago, and a loop keeps its pages.
-      bool reused = retaken_ && !every_free_;
-      retaken_ = false;
-      if (!reused) {
-        P::disclaim_free();
-        resident_ = 0;
-        return;
-      }
+    // A second since memory was first freed: everything free goes back, reserve included; unless
+    // what the heap keeps rose above an eighth of the reserve less than a second ago (a loop that
+    // takes its buffers again every round): no more than that eighth has been free for a second.
+    if (timer_.due() && !recently_kept()) {
+      P::disclaim_free();
+      resident_ = 0;
+      return;
     }
+    size_t kept = resident_;
     resident_ += size;
-    if (!every_free_ && resident_ <= reserve_) return;
+    if (!every_free_ && resident_ <= reserve_) {
+      if (kept <= reserve_ / 8 && resident_ > reserve_ / 8) rose_at_ = os::now_ns();
+      return;
+    }
     resident_ -= size;
     // The pages the block covered, whole pages of the merged free block only (its neighbours'
     // share of a page at either end is free too, or the page would not be whole).
@@ -99,9 +99,7 @@ class DisclaimLayer : public P {
   // The whole block, [start, start+size), as release() counts it: a loop's frees and allocations
   // cancel out.
   void note_allocated(uintptr_t start, size_t size) {
-    size_t kept = resident_;
-    resident_ = kept > size ? kept - size : 0;
-    if (kept > reserve_ / 8 && resident_ <= reserve_ / 8) retaken_ = true;
+    resident_ = resident_ > size ? resident_ - size : 0;
     if (refill_ != 0 && start < refill_hi_ && start + size > refill_lo_) refill(start, size);
     if (given_ == 0 || start < given_lo_ || start >= given_hi_) return;
     taken_ += size;
@@ -111,6 +109,11 @@ class DisclaimLayer : public P {
     if (reserve_ > kMaxReserve) reserve_ = kMaxReserve;
     given_ = taken_ = 0;
     given_lo_ = given_hi_ = 0;
+  }
+
+  bool recently_kept() const {
+    if (every_free_ || resident_ <= reserve_ / 8) return false;
+    return os::now_ns() - rose_at_ < DecayTimer::kDelayNs;
   }
 
   // A block placed over memory given back less than a second ago: the program takes it again and
@@ -141,7 +144,7 @@ class DisclaimLayer : public P {
   size_t refill_ = 0;         // bytes given back in the last second not yet faulted in again
   uintptr_t refill_lo_ = 0, refill_hi_ = 0;
   uint64_t refill_until_ = 0;  // when what was given back stops counting as recent
-  bool retaken_ = false;       // what the heap kept was taken again since the timer last fired
+  uint64_t rose_at_ = 0;       // when resident_ last rose above an eighth of the reserve
   bool on_ = false;
   bool every_free_ = false;
 };
