@@ -24,10 +24,10 @@
 // Measured on tools/bench's reuse (64 buffers of 64 KiB-1 MiB, 25 MiB, every page touched; CPU
 // user+sys, minimum of 30 interleaved runs on a loaded 2-CPU VM), disclaim over the same policy
 // without it, 200 rounds: Yorktown 1.04x, Watson 1.04x, with multiheap:4 1.05x and 1.07x (20
-// rounds: 1.05-1.08x). It was 1.55x with an 8 MiB first reserve and no prefault; a 20 MiB reserve alone
-// gave 1.18x, with the prefault 1.10x. What remains is the second round taking again the 3 MiB
-// the first gave back: on that VM a page costs 1.1 us to populate and 7.5 us at its first touch,
-// against 18 us through a page fault.
+// rounds: 1.05-1.08x). It was 1.55x with an 8 MiB first reserve and no prefault; a 20 MiB
+// reserve alone gave 1.18x, with the prefault 1.10x. What remains is the second round taking
+// again the 3 MiB the first gave back: on that VM a page costs 1.1 us to populate and 7-8 us at
+// its first touch, against 16-20 us through a page fault.
 //
 //   freed bytes since the last return:  [ reserve (resident) | excess: disclaimed at its free ]
 #pragma once
@@ -105,10 +105,12 @@ class DisclaimLayer : public P {
     given_ += hi - lo;
     if (given_lo_ == 0 || lo < given_lo_) given_lo_ = lo;
     if (hi > given_hi_) given_hi_ = hi;
+    uint64_t now = os::now_ns();
+    if (now > refill_until_) refill_ = refill_lo_ = refill_hi_ = 0;  // none in the last second
     refill_ += hi - lo;
     if (refill_lo_ == 0 || lo < refill_lo_) refill_lo_ = lo;
     if (hi > refill_hi_) refill_hi_ = hi;
-    refill_until_ = os::now_ns() + DecayTimer::kDelayNs;
+    refill_until_ = now + DecayTimer::kDelayNs;
   }
 
   // The whole block, [start, start+size), as release() counts it: a loop's frees and allocations
