@@ -102,15 +102,21 @@ class DisclaimLayer : public P {
     if (hi <= lo) return;
     os::disclaim(lo, hi - lo);
     if (every_free_) return;
+    uint64_t now = os::now_ns();
+    if (now > recent_until_) {
+      // Nothing given back for a second: what was given back before belongs to an earlier phase of
+      // the program, and neither counts towards the reserve's growth nor is faulted in again.
+      given_ = taken_ = 0;
+      given_lo_ = given_hi_ = 0;
+      refill_ = refill_lo_ = refill_hi_ = 0;
+    }
+    recent_until_ = now + DecayTimer::kDelayNs;
     given_ += hi - lo;
     if (given_lo_ == 0 || lo < given_lo_) given_lo_ = lo;
     if (hi > given_hi_) given_hi_ = hi;
-    uint64_t now = os::now_ns();
-    if (now > refill_until_) refill_ = refill_lo_ = refill_hi_ = 0;  // none in the last second
     refill_ += hi - lo;
     if (refill_lo_ == 0 || lo < refill_lo_) refill_lo_ = lo;
     if (hi > refill_hi_) refill_hi_ = hi;
-    refill_until_ = now + DecayTimer::kDelayNs;
   }
 
   // The whole block, [start, start+size), as release() counts it: a loop's frees and allocations
@@ -137,7 +143,7 @@ class DisclaimLayer : public P {
   // will touch it, so fault its pages in with one call rather than one fault per page. Never more
   // than was given back, so the heap grows back at most to what it held before.
   void refill(uintptr_t start, size_t size) {
-    if (os::now_ns() > refill_until_) {
+    if (os::now_ns() > recent_until_) {
       refill_ = 0;
       refill_lo_ = refill_hi_ = 0;
       return;
@@ -158,9 +164,9 @@ class DisclaimLayer : public P {
   size_t given_ = 0;     // bytes given back beyond the reserve since it last grew
   size_t taken_ = 0;     // bytes allocated since then inside [given_lo_, given_hi_)
   uintptr_t given_lo_ = 0, given_hi_ = 0;
-  size_t refill_ = 0;         // bytes given back in the last second not yet faulted in again
+  size_t refill_ = 0;         // bytes given back lately not yet faulted in again
   uintptr_t refill_lo_ = 0, refill_hi_ = 0;
-  uint64_t refill_until_ = 0;  // when what was given back stops counting as recent
+  uint64_t recent_until_ = 0;  // a second after the last give-back
   uint64_t rose_at_ = 0;       // when resident_ last rose above an eighth of the reserve
   bool on_ = false;
   bool every_free_ = false;
