@@ -13,7 +13,8 @@
 // tools/bench's reuse workload when every free disclaims). What keeps such a loop cheap:
 //  - when the memory given back is taken again (half of it, counted by the addresses new blocks
 //    land on), the reserve grows by what was given back (at least doubles), up to 256 MiB, so
-//    the loop keeps its pages from its third round;
+//    the loop keeps its pages from its third round; what was given back before a second without
+//    any give-back belongs to an earlier phase of the program and no longer counts;
 //  - a block placed over memory given back less than a second ago has its pages faulted in with
 //    one madvise(MADV_POPULATE_WRITE) instead of a fault per page: never more than was given
 //    back, so the heap grows back at most to what it held (blocks of 4 MiB and more have ranges
@@ -22,12 +23,13 @@
 //    what the heap keeps rose above an eighth of the reserve less than a second ago: no more than
 //    that eighth can have been free for a second, the rest is a loop's buffers of this round.
 // Measured on tools/bench's reuse (64 buffers of 64 KiB-1 MiB, 25 MiB, every page touched; CPU
-// user+sys, minimum of 30 interleaved runs on a loaded 2-CPU VM), disclaim over the same policy
-// without it, 200 rounds: Yorktown 1.04x, Watson 1.04x, with multiheap:4 1.05x and 1.07x (20
-// rounds: 1.05-1.08x). It was 1.55x with an 8 MiB first reserve and no prefault; a 20 MiB
-// reserve alone gave 1.18x, with the prefault 1.10x. What remains is the second round taking
-// again the 3 MiB the first gave back: on that VM a page costs 1.1 us to populate and 7-8 us at
-// its first touch, against 16-20 us through a page fault.
+// user+sys, minimum of 30-40 interleaved runs on a loaded 2-CPU VM, three sessions), disclaim
+// over the same policy without it, 200 rounds: Yorktown 1.04x, Watson 1.04-1.07x, multiheap:4
+// 1.04-1.05x, Watson with multiheap:4 1.07-1.09x; 20 rounds: 1.01-1.10x (Yorktown 1.16x in the
+// noisiest session, whose medians were 0.98-1.09x). It was 1.55x with an 8 MiB first reserve
+// and no prefault; a 20 MiB reserve alone gave 1.18x, with the prefault 1.10x. What remains is
+// the second round taking again the 3 MiB the first gave back (830 pages): on that VM a page
+// costs 1.1 us to populate and 7-8 us at its first touch, against 16-20 us through a fault.
 //
 //   freed bytes since the last return:  [ reserve (resident) | excess: disclaimed at its free ]
 #pragma once
