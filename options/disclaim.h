@@ -4,15 +4,32 @@
 //
 // PSALLOC=early: every free gives back the whole pages of the block it frees, as AIX's text reads.
 //
-// disclaim: each heap keeps a small reserve of freed memory resident (8 MiB to start); what a free
-// adds beyond it goes back at that free, so a program that frees and goes idle shrinks at once.
+// disclaim: each heap keeps a reserve of freed memory resident (22 MiB to start); what a free adds
+// beyond it goes back at that free, so a program that frees and goes idle shrinks at once (after
+// freeing 256 MiB it is 22.1-22.3 MiB above where it started, within the 24 MiB that
+// tests/preload/disclaim_test.sh allows).
 // A program that frees its buffers at the end of every round and takes them again in the next
 // would pay a system call per free and a page fault per page on every round (15 times slower on
-// tools/bench's reuse workload when every free disclaims): when the memory given back is taken
-// again (half of it, counted by the addresses new blocks land on), the reserve grows by what was
-// given back (at least doubles), up to 256 MiB, so such a loop keeps its pages from its third
-// round. Memory that stays free for a second still goes back in one sweep at the next free,
-// reserve included.
+// tools/bench's reuse workload when every free disclaims). What keeps such a loop cheap:
+//  - when the memory given back is taken again (half of it, counted by the addresses new blocks
+//    land on), the reserve grows by what was given back (at least doubles), up to 256 MiB, so
+//    the loop keeps its pages from its third round; what was given back before a second without
+//    any give-back belongs to an earlier phase of the program and no longer counts;
+//  - a block placed over memory given back less than a second ago has its pages faulted in with
+//    one madvise(MADV_POPULATE_WRITE) instead of a fault per page: never more than was given
+//    back, so the heap grows back at most to what it held (blocks of 4 MiB and more have ranges
+//    of their own and never come here);
+//  - memory free for a second goes back in one sweep at the next free, reserve included, unless
+//    what the heap keeps rose above an eighth of the reserve less than a second ago: no more than
+//    that eighth can have been free for a second, the rest is a loop's buffers of this round.
+// Measured on tools/bench's reuse (64 buffers of 64 KiB-1 MiB, 25 MiB, every page touched; CPU
+// user+sys, minimum of 30-40 interleaved runs on a loaded 2-CPU VM, three sessions), disclaim
+// over the same policy without it, 200 rounds: Yorktown 1.04x, Watson 1.04-1.07x, multiheap:4
+// 1.04-1.05x, Watson with multiheap:4 1.07-1.09x; 20 rounds: 1.01-1.10x (Yorktown 1.16x in the
+// noisiest session, whose medians were 0.98-1.09x). It was 1.55x with an 8 MiB first reserve
+// and no prefault; a 20 MiB reserve alone gave 1.18x, with the prefault 1.10x. What remains is
+// the second round taking again the 3 MiB the first gave back (830 pages): on that VM a page
+// costs 1.1 us to populate and 7-8 us at its first touch, against 16-20 us through a fault.
 //
 //   freed bytes since the last return:  [ reserve (resident) | excess: disclaimed at its free ]
 #pragma once
@@ -31,7 +48,7 @@ namespace aixmalloc {
 template <HeapPolicy P>
 class DisclaimLayer : public P {
  public:
-  static constexpr size_t kFirstReserve = size_t{8} << 20;
+  static constexpr size_t kFirstReserve = size_t{22} << 20;
   static constexpr size_t kMaxReserve = size_t{256} << 20;
   // A free block keeps its prefix and tree hooks in its first bytes: no policy's take more.
   static constexpr size_t kHooks = 64;
@@ -45,7 +62,9 @@ class DisclaimLayer : public P {
 
   void* allocate(size_t size, size_t align) {
     void* p = P::allocate(size, align);
-    if (on_ && p != nullptr) note_allocated(reinterpret_cast<uintptr_t>(p), size);
+    if (on_ && p != nullptr) {
+      note_allocated(reinterpret_cast<uintptr_t>(p) - kHeaderSize, P::usable_size(p) + kHeaderSize);
+    }
     return p;
   }
 
@@ -60,13 +79,20 @@ class DisclaimLayer : public P {
 
  private:
   void note_freed(FreeRange merged, uintptr_t start, size_t size) {
-    if (timer_.due()) {  // free for a second: everything goes back, reserve included
+    // A second since memory was first freed: everything free goes back, reserve included; unless
+    // what the heap keeps rose above an eighth of the reserve less than a second ago (a loop that
+    // takes its buffers again every round): no more than that eighth has been free for a second.
+    if (timer_.due() && !recently_kept()) {
       P::disclaim_free();
       resident_ = 0;
       return;
     }
+    size_t kept = resident_;
     resident_ += size;
-    if (!every_free_ && resident_ <= reserve_) return;
+    if (!every_free_ && resident_ <= reserve_) {
+      if (kept <= reserve_ / 8 && resident_ > reserve_ / 8) rose_at_ = os::now_ns();
+      return;
+    }
     resident_ -= size;
     // The pages the block covered, whole pages of the merged free block only (its neighbours'
     // share of a page at either end is free too, or the page would not be whole).
@@ -78,14 +104,29 @@ class DisclaimLayer : public P {
     if (hi <= lo) return;
     os::disclaim(lo, hi - lo);
     if (every_free_) return;
+    uint64_t now = os::now_ns();
+    if (now > recent_until_) {
+      // Nothing given back for a second: what was given back before belongs to an earlier phase of
+      // the program, and neither counts towards the reserve's growth nor is faulted in again.
+      given_ = taken_ = 0;
+      given_lo_ = given_hi_ = 0;
+      refill_ = refill_lo_ = refill_hi_ = 0;
+    }
+    recent_until_ = now + DecayTimer::kDelayNs;
     given_ += hi - lo;
     if (given_lo_ == 0 || lo < given_lo_) given_lo_ = lo;
     if (hi > given_hi_) given_hi_ = hi;
+    refill_ += hi - lo;
+    if (refill_lo_ == 0 || lo < refill_lo_) refill_lo_ = lo;
+    if (hi > refill_hi_) refill_hi_ = hi;
   }
 
-  void note_allocated(uintptr_t p, size_t size) {
+  // The whole block, [start, start+size), as release() counts it: a loop's frees and allocations
+  // cancel out.
+  void note_allocated(uintptr_t start, size_t size) {
     resident_ = resident_ > size ? resident_ - size : 0;
-    if (given_ == 0 || p < given_lo_ || p >= given_hi_) return;
+    if (refill_ != 0 && start < refill_hi_ && start + size > refill_lo_) refill(start, size);
+    if (given_ == 0 || start < given_lo_ || start >= given_hi_) return;
     taken_ += size;
     if (taken_ * 2 < given_) return;
     // Memory given back is being taken again: the program reuses it, keep more.
@@ -95,12 +136,40 @@ class DisclaimLayer : public P {
     given_lo_ = given_hi_ = 0;
   }
 
+  bool recently_kept() const {
+    if (every_free_ || resident_ <= reserve_ / 8) return false;
+    return os::now_ns() - rose_at_ < DecayTimer::kDelayNs;
+  }
+
+  // A block placed over memory given back less than a second ago: the program takes it again and
+  // will touch it, so fault its pages in with one call rather than one fault per page. Never more
+  // than was given back, so the heap grows back at most to what it held before.
+  void refill(uintptr_t start, size_t size) {
+    if (os::now_ns() > recent_until_) {
+      refill_ = 0;
+      refill_lo_ = refill_hi_ = 0;
+      return;
+    }
+    size_t page = page_size();
+    uintptr_t lo = align_down(start, page), hi = align_up(start + size, page);
+    if (lo < refill_lo_) lo = refill_lo_;
+    if (hi > refill_hi_) hi = refill_hi_;
+    if (hi <= lo) return;
+    if (hi - lo > refill_) hi = lo + align_up(refill_, page);
+    os::populate(lo, hi - lo);
+    refill_ = refill_ > hi - lo ? refill_ - (hi - lo) : 0;
+  }
+
   DecayTimer timer_;
   size_t reserve_ = kFirstReserve;
   size_t resident_ = 0;  // bytes freed since the last return, as far as frees and allocations tell
   size_t given_ = 0;     // bytes given back beyond the reserve since it last grew
   size_t taken_ = 0;     // bytes allocated since then inside [given_lo_, given_hi_)
   uintptr_t given_lo_ = 0, given_hi_ = 0;
+  size_t refill_ = 0;         // bytes given back lately not yet faulted in again
+  uintptr_t refill_lo_ = 0, refill_hi_ = 0;
+  uint64_t recent_until_ = 0;  // a second after the last give-back
+  uint64_t rose_at_ = 0;       // when resident_ last rose above an eighth of the reserve
   bool on_ = false;
   bool every_free_ = false;
 };

@@ -111,6 +111,15 @@ void disclaim(uintptr_t addr, size_t size) {
   madvise(reinterpret_cast<void*>(addr), size, MADV_DONTNEED);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+bool populate(uintptr_t addr, size_t size) {
+  KeepErrno keep;
+  return madvise(reinterpret_cast<void*>(addr), size, MADV_POPULATE_WRITE) == 0;
+}
+
 void release(uintptr_t addr, size_t size) {
   KeepErrno keep;
   munmap(reinterpret_cast<void*>(addr), size);
