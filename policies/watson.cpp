@@ -86,10 +86,8 @@ void Watson::cache(uintptr_t at, size_t size) {
   ++cached_blocks_;
 }
 
-// A piece left over beside an allocation: a tree block if it can be one, else a cached small block.
-// Pieces under the smallest block cannot stand alone; the caller keeps them inside its block.
-static_assert(Watson::kMinSmallBlock <= Watson::kMinBlock);
-
+// A piece left over beside an allocation stays free only if it can be a tree block; a smaller one
+// stays inside the block handed out (see watson.h).
 void* Watson::carve_tail(FreeBlock* b, size_t need) {
   uintptr_t at = b->addr();
   size_t size = b->size();
@@ -98,11 +96,7 @@ void* Watson::carve_tail(FreeBlock* b, size_t need) {
     resize(b, rest);  // the remainder keeps its address: the address tree is untouched
   } else {
     remove(b);
-    if (rest >= kMinSmallBlock) {
-      cache(at, rest);
-    } else {
-      need = size;
-    }
+    need = size;
   }
   BlockHeader* h = BlockHeader::at(at + size - need);
   h->mark_in_use(need);
@@ -121,8 +115,6 @@ void* Watson::carve_aligned(FreeBlock* b, size_t need, size_t align) {
   size_t rest = at + size - (start + need);
   if (rest >= kMinBlock) {
     make_free(start + need, rest);
-  } else if (rest >= kMinSmallBlock) {
-    cache(start + need, rest);
   } else {
     need += rest;
   }
@@ -232,11 +224,11 @@ void* Watson::reallocate(void* p, size_t size) {
   uintptr_t at = reinterpret_cast<uintptr_t>(h);
   size_t old = h->size();
   size_t need = size <= kSmallMax ? small_block(size) : block_size_for(size, kMinBlock);
-  if (need <= old) {  // shrink in place; a large enough tail goes back
+  if (need <= old) {  // shrink in place; the tail goes back if it can be or join a tree block
     size_t rest = old - need;
-    if (rest >= kMinBlock || (rest >= kMinSmallBlock && need >= kMinSmallBlock)) {
+    if (rest >= kMinSmallBlock) {
       h->mark_in_use(need);
-      if (insert_merging(at + need, rest) == nullptr) cache(at + need, rest);
+      if (insert_merging(at + need, rest) == nullptr) h->mark_in_use(old);
     }
     return p;
   }
@@ -248,8 +240,6 @@ void* Watson::reallocate(void* p, size_t size) {
       size_t total = old + right_size, rest = total - need;
       if (rest >= kMinBlock) {
         make_free(at + need, rest);
-      } else if (rest >= kMinSmallBlock) {
-        cache(at + need, rest);
       } else {
         need = total;
       }
@@ -266,14 +256,10 @@ void* Watson::reallocate(void* p, size_t size) {
       if (right) remove(right);
       if (left) remove(left);
       size_t rest = merged - need;
-      if (rest < kMinSmallBlock) need = merged, rest = 0;
+      if (rest < kMinBlock) need = merged, rest = 0;
       uintptr_t dest = merged_at + rest;
       memmove(reinterpret_cast<void*>(dest + kHeaderSize), p, old - kHeaderSize);
-      if (rest >= kMinBlock) {
-        make_free(merged_at, rest);
-      } else if (rest) {
-        cache(merged_at, rest);
-      }
+      if (rest) make_free(merged_at, rest);
       BlockHeader::at(dest)->mark_in_use(need);
       return BlockHeader::at(dest)->user();
     }

@@ -10,6 +10,15 @@
 // 512; AIX's 4- and 8-byte steps below 128 would not change a 16-byte-aligned block): freed small blocks wait on their class list for the next request of that
 // class instead of going back to the trees. When the trees cannot satisfy a request, the class
 // lists are given back to the trees (merging where they can) before the heap grows.
+//
+// A piece left over beside a block handed out (best fit, an aligned block, realloc) stays free only
+// when it can stand in the trees (kMinBlock); a smaller one stays inside that block and comes back
+// with it. (Kept apart on a class list, such a piece could not merge with its neighbours when they
+// were freed: under the pool, which serves the small sizes, nothing took them, and they cut the
+// free space into pieces too small for any request until the heap was about to grow. Measured on
+// tools/bench's xfree_wide, four threads freeing each other's 8 B - 16 KiB blocks, under
+// pool,multiheap,threadcache:off: 67,000 free pieces of 94 bytes on average in 6 MiB of heaps once
+// every block was freed, and 1.4 times glibc's peak RSS; about 1.05 times with this.)
 #pragma once
 
 #include <boost/intrusive/set.hpp>

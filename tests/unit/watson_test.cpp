@@ -60,6 +60,42 @@ TEST(Watson, CarvesTheTailAndTheRemainderKeepsItsAddress) {
   EXPECT_TRUE(h.valid());
 }
 
+// A hole taken all but a few bytes comes back whole when its block is freed: the leftover, too
+// small for the trees, stays inside the block instead of cutting the hole in two for good.
+TEST(Watson, ALeftoverTooSmallForTheTreesComesBackWithItsBlock) {
+  H h;
+  void* hole = h.alloc(8000);  // an 8016-byte block
+  void* sep = h.alloc(1000);
+  h.release(hole);
+  const size_t blocks = h.policy.free_blocks(), bytes = h.policy.free_bytes();
+  void* p = h.alloc(8000 - 48);  // a 7968-byte block would leave 48 bytes of the hole
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p, hole) << "the whole hole, leftover included";
+  EXPECT_GE(h.policy.usable_size(p), 8000u);
+  h.release(p);
+  EXPECT_EQ(h.policy.free_blocks(), blocks);
+  EXPECT_EQ(h.policy.free_bytes(), bytes);
+  void* again = h.alloc(8000);
+  EXPECT_EQ(again, hole);
+  EXPECT_TRUE(h.valid());
+  h.release(again), h.release(sep);
+  EXPECT_TRUE(h.valid());
+}
+
+// The same for the tail a shrinking realloc cannot give back as a tree block of its own.
+TEST(Watson, ReallocKeepsATailTooSmallForTheTrees) {
+  H h;
+  void* p = h.alloc(2000);  // a 2016-byte block
+  void* sep = h.alloc(1000);
+  const size_t blocks = h.policy.free_blocks();
+  EXPECT_EQ(h.policy.reallocate(p, 2000 - 48), p);
+  EXPECT_EQ(h.policy.free_blocks(), blocks) << "no 48-byte piece set apart";
+  EXPECT_GE(h.policy.usable_size(p), 2000u);
+  EXPECT_TRUE(h.valid());
+  h.release(p), h.release(sep);
+  EXPECT_TRUE(h.valid());
+}
+
 TEST(Watson, SmallRequestsUseTheBuiltInClasses) {
   // 16-byte steps to 256 (AIX's 4- and 8-byte steps below 128 cannot differ in a 16-byte-aligned
   // block), 32-byte steps to 512, as AIX's from 257; a class is the usable size of its blocks.
