@@ -38,9 +38,16 @@ template <class S>
   return p ? p : fail_nomem();
 }
 
+// The whole stack's paths are functions of their own, called, never inlined into the plain path's
+// functions: flattened there they would double their size, and spread the pages every process runs
+// over twice the text (the plain path is what a process without MALLOCDEBUG runs at all).
+[[gnu::noinline]] void* allocate_debug_layers(size_t size, size_t align) {
+  return allocate_on(g_stack, size, align);
+}
+
 void* allocate_ready(size_t size, size_t align) {
   if (size > kMaxRequest) return refuse_request(size);
-  if (__builtin_expect(g_debug_layers, 0)) return allocate_on(g_stack, size, align);
+  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug_layers(size, align);
   return allocate_on(static_cast<PlainStack&>(g_stack), size, align);
 }
 
@@ -50,6 +57,8 @@ template <class S>
   if (o.kind() == OwnerKind::kBootstrap) return;  // never reused
   stack.release(p, o, call);
 }
+
+[[gnu::noinline]] void release_debug_layers(void* p, const char* call) { release_on(g_stack, p, call); }
 
 void* allocate_any(size_t size, size_t align) {
   if (__builtin_expect(!ready(), 0) && !ensure_started()) {
@@ -194,7 +203,7 @@ bool replacement_info(struct ::mallinfo* out) {
 // A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
 // its sample down. The caller is noted already (allocate_off_fast's thunk, or the operator's).
 // AIXMALLOC_ZERO_SIZE=null and MALLOCTYPE=user: send every malloc here too (runtime.cpp).
-void* allocate_debug(size_t size) {
+[[gnu::noinline]] void* allocate_debug(size_t size) {  // noinline: see allocate_debug_layers
   if (replacement::g_on && !replacement::reentered()) return replacement::allocate(size);
   if (size == 0 && g_config.zero_size_null) return nullptr;
   if (pool::g_fast.load(std::memory_order_acquire) == pool::kFastSampled && size <= pool::kMaxRequest &&
@@ -268,7 +277,7 @@ void release(void* p, const char* call) {
   }
   if (__builtin_expect(g_debug_layers, 0)) {
     if (replacement::g_on) return release_replaced(p, call);
-    return release_on(g_stack, p, call);
+    return release_debug_layers(p, call);
   }
   release_on(static_cast<PlainStack&>(g_stack), p, call);
 }

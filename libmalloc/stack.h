@@ -28,6 +28,10 @@
 // runtime decides once at start-up (g_debug_layers, from debug_active()) and then calls either the
 // whole stack or its PlainStack part, one predictable branch per call. A debug layer answers
 // debug_active() for itself and asks the next.
+//
+// Every member of every layer is zero until configure() sets it, so that the stack (170 KiB, most
+// of it the room for 32 heaps) lies in .bss and a process has only the pages it writes. One
+// non-zero default would move it all to .data, mapped from the file and read in at start-up.
 #pragma once
 
 #include "libmalloc/policy_switch.h"

@@ -136,9 +136,10 @@ class CatchOverflowLayer : public LockedAtFork<Next, guard::fork_lock, guard::se
     return false;
   }
 
+  // Zero until configure() sets them (fill_: MALLOCDEBUG=fill's byte, or -1): see stack.h.
   bool on_ = false;
-  int fill_ = -1;  // MALLOCDEBUG=fill's byte, or -1
-  guard::Choice choice_;
+  int fill_ = 0;
+  guard::Choice choice_{false, 0, 0, 0, false};
 };
 
 }  // namespace aixmalloc

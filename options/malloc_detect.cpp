@@ -43,6 +43,9 @@ struct alignas(64) Stripe {
 };
 
 constinit Stripe g_stripes[kStripes];
+// Set by the first record: until then reset() has nothing to forget and leaves the 256 KiB of
+// stripes untouched, so a process without Malloc Detect never has their pages.
+constinit std::atomic<bool> g_recorded{false};
 constinit std::atomic<uint64_t> g_double_frees{0}, g_bad_pointers{0}, g_arena_checks{0};
 
 uint64_t hash(uintptr_t a) { return (a >> 4) * 0x9e3779b97f4a7c15ull; }
@@ -112,6 +115,8 @@ void forget(Stripe& s) {
 
 void insert(const void* p, size_t size) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (!g_recorded.load(std::memory_order_relaxed))
+    g_recorded.store(true, std::memory_order_relaxed);
   Stripe& s = stripe_of(a);
   LockGuard guard(s.lock);
   size_t capacity = s.table ? size_t{1} << s.bits : 0;
@@ -154,6 +159,7 @@ bool contains(const void* p, size_t* size) {
 }
 
 void reset() {
+  if (!g_recorded.load(std::memory_order_relaxed)) return;
   for (Stripe& s : g_stripes) {
     LockGuard guard(s.lock);
     forget(s);
@@ -220,6 +226,7 @@ void set_aside_in_child() {
     s.bits = 0;
     s.count = 0;
     s.lost = true;
+    g_recorded.store(true, std::memory_order_relaxed);
     s.lock.reset_in_child();
   }
 }

@@ -261,7 +261,7 @@ class MallocDetectLayer : public Next {
   bool fill_ = false;
   bool checkarena_ = false;
   bool verbose_ = false;
-  unsigned char fill_byte_ = 0xa5;
+  unsigned char fill_byte_ = 0;  // set by configure_detect (0xa5 by default); zero: see stack.h
 };
 
 }  // namespace aixmalloc::detect

@@ -244,11 +244,12 @@ class MultiheapLayer {
   void configure(const Config& c) {
     config_ = &c;
     unsigned n = c.enabled(OptionId::kMultiheap) ? static_cast<unsigned>(c.value(OptionId::kMultiheap)) : 1;
-    for (unsigned i = 0; i < kMaxHeaps; ++i) {
+    for (unsigned i = 0; i < n; ++i) {
+      new (&heaps_[i]) HeapT();
       heaps_[i].index = i;
       if constexpr (requires(P& q) { q.configure(c); }) heaps_[i].policy.configure(c);
     }
-    selector_.configure(heaps_, n, c.enabled(OptionId::kConsidersize));
+    selector_.configure(heaps_.at, n, c.enabled(OptionId::kConsidersize));
   }
 
   unsigned heap_count() const { return selector_.count(); }
@@ -460,7 +461,14 @@ class MultiheapLayer {
     }
   }
 
-  HeapT heaps_[kMaxHeaps];
+  // Room for kMaxHeaps heaps, of which configure() builds the n in use: a process with one heap
+  // never touches the pages of the other 31 (the stack lives in .bss).
+  union Heaps {
+    Heaps() {}
+    ~Heaps() {}  // the heaps live as long as the process
+    HeapT& operator[](unsigned i) { return at[i]; }
+    HeapT at[kMaxHeaps];
+  } heaps_;
   HeapSelector<HeapT> selector_;
   const Config* config_ = nullptr;  // the runtime's, for a heap rebuilt in a forked child
 };
