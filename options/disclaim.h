@@ -6,7 +6,7 @@
 //
 // disclaim: each heap keeps a reserve of freed memory resident (22 MiB to start); what a free adds
 // beyond it goes back at that free, so a program that frees and goes idle shrinks at once (after
-// freeing 256 MiB it is 22.1-22.3 MiB above where it started, within the 24 MiB that
+// freeing 256 MiB it is 22.1-22.5 MiB above where it started, within the 24 MiB that
 // tests/preload/disclaim_test.sh allows).
 // A program that frees its buffers at the end of every round and takes them again in the next
 // would pay a system call per free and a page fault per page on every round (15 times slower on

@@ -86,12 +86,14 @@ TEST(Disclaim, ReuseLoopKeepsItsPagesUntilItStops) {
   std::vector<char*> bufs(sizes.size());
   size_t start = resident_bytes(), placed = 0, peak = 0;
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  // An earlier phase of the program freed 64 MiB and was quiet for a second: what it gave back is
-  // not the loop's, and does not hold back the reserve's growth.
+  // An earlier phase of the program freed 64 MiB and was quiet for a second (its next free gave
+  // back the reserve): what it gave back is not the loop's, and does not hold back the reserve's
+  // growth.
   std::vector<void*> earlier(64);
   for (void*& p : earlier) p = memset(malloc(1u << 20), 1, 1u << 20);
   for (void* p : earlier) free(p);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  free(malloc(200000));
   for (int round = 0; round < 10; ++round) {
     long before = minor_faults();
     for (size_t i = 0; i < sizes.size(); ++i) {
