@@ -7,12 +7,14 @@
  * handler waits for it. Without threads, the main loop also forks now and then itself, so that
  * some signals land inside fork(), between its prepare and parent handlers, and fork again there
  * (not with threads: glibc's fork() then holds the lock of its list of handlers throughout, and a
- * second fork() on the same thread waits for it forever, whatever the allocator). With aixmalloc
+ * second fork() on the same thread waits for it forever, whatever the allocator); past the target
+ * it goes on forking until a signal has landed inside one of those forks. With aixmalloc
  * preloaded, the handler also counts how often it
  * interrupted the allocator while that held one of its locks (aixmalloc_thread_locks_held()), the
  * case that used to hang. Every STATS_EVERY-th signal (when set) the handler also raises
  * STATS_SIGNAL, the live-statistics signal, so that path runs inside allocations as well.
- * Arguments: forks [threads]. Prints "forks=N failures=F inside_locks=K inside_fork=J". */
+ * Arguments: forks [threads]. Prints "forks=N failures=F inside_locks=K inside_fork=J" (N is the
+ * signals' forks, at least the target). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -26,7 +28,8 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t g_forks, g_failures, g_inside, g_stop, g_in_fork, g_inside_fork;
-static int g_target;
+static volatile sig_atomic_t g_main_forks;
+static int g_target, g_want_inside_fork;
 static unsigned (*g_locks_held)(void);
 static timer_t g_timer;
 static unsigned g_seed = 12345;
@@ -36,6 +39,9 @@ static int g_stats_signal, g_stats_every;
  * only once the new block carries its pattern (first and last byte = the slot's number), so at any
  * instant the signal arrives every block in the table is whole and owned by the table. */
 enum { kSlots = 256 };
+/* Without threads, the main loop goes on forking after the target until a signal has landed inside
+ * one of its forks, but not beyond this many forks of its own. */
+enum { kMaxMainForks = 3000 };
 static void* volatile g_held[kSlots];
 static volatile size_t g_size[kSlots];
 
@@ -108,8 +114,10 @@ static void on_timer(int sig) {
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++g_failures;
   }
-  if (++g_forks >= g_target) g_stop = 1;
-  else arm();
+  /* Past the target, only the main loop's own forks arm the timer: a loaded machine can keep the
+   * loop from ever reaching them while every signal lands in its allocations. */
+  if (++g_forks < g_target) arm();
+  else if (!g_want_inside_fork || g_inside_fork > 0 || g_main_forks >= kMaxMainForks) g_stop = 1;
   errno = saved;
 }
 
@@ -139,6 +147,7 @@ static void* worker(void* arg) {
 int main(int argc, char** argv) {
   g_target = argc > 1 ? atoi(argv[1]) : 300;
   int threads = argc > 2 ? atoi(argv[2]) : 0;
+  g_want_inside_fork = threads == 0;
   if (getenv("STATS_SIGNAL")) g_stats_signal = atoi(getenv("STATS_SIGNAL"));
   if (getenv("STATS_EVERY")) g_stats_every = atoi(getenv("STATS_EVERY"));
   g_locks_held = (unsigned (*)(void))dlsym(RTLD_DEFAULT, "aixmalloc_thread_locks_held");
@@ -176,6 +185,7 @@ int main(int argc, char** argv) {
       while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
       if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) ++g_failures;
+      if (++g_main_forks >= kMaxMainForks && g_forks >= g_target) g_stop = 1;
     }
     unsigned slot = next_random(&x) % kSlots;
     unsigned op = next_random(&x) % 4;
