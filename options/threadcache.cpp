@@ -45,6 +45,9 @@ ThreadCache* attach() {
 
 void retire(ThreadCache* tc) {
   t_cache = nullptr;
+  // Empty now; the next owner starts with batches of one block.
+  for (unsigned c = 0; c < kClasses; ++c) tc->low[c] = tc->batch[c] = tc->held[c] = 0;
+  tc->freed = 0;
   LockGuard guard(g_lock);
   tc->list[0] = reinterpret_cast<Cached*>(g_spare);
   g_spare = tc;
