@@ -11,5 +11,6 @@ text=$(sed -n 's/.*text_kb=\([0-9]*\).*/\1/p' <<< "$out")
 file=$(sed -n 's/.*file_kb=\([0-9]*\).*/\1/p' <<< "$out")
 [ -n "$text" ] && [ -n "$file" ] && [ "$file" -gt 0 ] || fail "no figures: $out"
 echo "resident of libaixmalloc.so: ${text} KiB of its code, ${file} KiB in all"
-[ "$text" -le "${TEXT_KIB:-128}" ] || fail "${text} KiB of the library's code resident, over ${TEXT_KIB:-128} KiB: run tools/hot-text"
-[ "$file" -le "${FILE_KIB:-256}" ] || fail "${file} KiB of the library's file resident, over ${FILE_KIB:-256} KiB"
+text_bound=${TEXT_KIB:-128} file_bound=${FILE_KIB:-256}
+[ "$text" -le "$text_bound" ] || fail "${text} KiB of the library's code resident, over ${text_bound} KiB: run tools/hot-text"
+[ "$file" -le "$file_bound" ] || fail "${file} KiB of the library's file resident, over ${file_bound} KiB"
