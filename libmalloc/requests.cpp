@@ -38,15 +38,20 @@ template <class S>
   return p ? p : fail_nomem();
 }
 
-// The whole stack's paths are functions of their own, called, never inlined into the plain path's
-// functions: flattened there they would double their size, and spread the pages every process runs
-// over twice the text (the plain path is what a process without MALLOCDEBUG runs at all).
-[[gnu::noinline]] void* allocate_debug_layers(size_t size, size_t align) {
+// The whole stack's paths are functions of their own, never inlined into the plain path's: there
+// they would double its functions' size and spread the pages every process runs over twice the
+// text (a process without MALLOCDEBUG runs the plain path only). malloc and free choose between
+// the two before any frame is set up (aixmalloc_allocate_off_fast, release), each path then runs
+// as one flattened function.
+[[gnu::noinline, gnu::flatten]] void* allocate_debug_layers(size_t size, size_t align) {
   return allocate_on(g_stack, size, align);
 }
 
+// kWhole: the caller is the whole stack's own path (allocate_debug), which has it inline.
+template <bool kWhole = false>
 void* allocate_ready(size_t size, size_t align) {
   if (size > kMaxRequest) return refuse_request(size);
+  if constexpr (kWhole) return allocate_on(g_stack, size, align);
   if (__builtin_expect(g_debug_layers, 0)) return allocate_debug_layers(size, align);
   return allocate_on(static_cast<PlainStack&>(g_stack), size, align);
 }
@@ -58,8 +63,7 @@ template <class S>
   stack.release(p, o, call);
 }
 
-[[gnu::noinline]] void release_debug_layers(void* p, const char* call) { release_on(g_stack, p, call); }
-
+template <bool kWhole = false>
 void* allocate_any(size_t size, size_t align) {
   if (__builtin_expect(!ready(), 0) && !ensure_started()) {
     if (__builtin_expect(replacement::g_loading, 0)) replacement::note_loading_request();
@@ -67,7 +71,7 @@ void* allocate_any(size_t size, size_t align) {
     return p ? p : fail_nomem();
   }
   if (align < g_default_align) align = g_default_align;
-  return allocate_ready(size, align);
+  return allocate_ready<kWhole>(size, align);
 }
 
 // MALLOCTYPE=user: (replacement.h). It is on only with the debug layers' path (runtime.cpp), so
@@ -202,8 +206,9 @@ bool replacement_info(struct ::mallinfo* out) {
 
 // A MALLOCDEBUG layer is on: catch_overflow's sampled mode keeps the pool's path while it counts
 // its sample down. The caller is noted already (allocate_off_fast's thunk, or the operator's).
-// AIXMALLOC_ZERO_SIZE=null and MALLOCTYPE=user: send every malloc here too (runtime.cpp).
-[[gnu::noinline]] void* allocate_debug(size_t size) {  // noinline: see allocate_debug_layers
+// AIXMALLOC_ZERO_SIZE=null and MALLOCTYPE=user: send every malloc here too (runtime.cpp). The rest
+// is allocate(size) on the whole stack.
+[[gnu::noinline, gnu::flatten]] void* allocate_debug(size_t size) {
   if (replacement::g_on && !replacement::reentered()) return replacement::allocate(size);
   if (size == 0 && g_config.zero_size_null) return nullptr;
   if (pool::g_fast.load(std::memory_order_acquire) == pool::kFastSampled && size <= pool::kMaxRequest &&
@@ -214,19 +219,27 @@ bool replacement_info(struct ::mallinfo* out) {
     AIXMALLOC_PROBE2(malloc, size, p);
     return p;
   }
-  return allocate(size);
+  void* p = allocate_any<true>(size, kAlignment);
+  AIXMALLOC_PROBE2(malloc, size, p);
+  return p;
 }
 
-}  // namespace aixmalloc::rt
-
-// malloc and the C++ operators, when the inline path does not take the request.
-extern "C" [[gnu::flatten]] void* aixmalloc_allocate_off_fast(size_t size, const void*) {
-  using namespace aixmalloc;
-  using namespace aixmalloc::rt;
-  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug(size);
+namespace {
+[[gnu::noinline, gnu::flatten]] void* allocate_plain(size_t size) {
   void* p = allocate_any(size, kAlignment);
   AIXMALLOC_PROBE2(malloc, size, p);
   return p;
+}
+}  // namespace
+
+}  // namespace aixmalloc::rt
+
+// malloc and the C++ operators, when the inline path does not take the request: a jump to the
+// plain path or the debug layers' (allocate_debug_layers says why).
+extern "C" void* aixmalloc_allocate_off_fast(size_t size, const void*) {
+  using namespace aixmalloc::rt;
+  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug(size);
+  return allocate_plain(size);
 }
 
 namespace aixmalloc::rt {
@@ -270,16 +283,29 @@ void* reallocate(void* p, size_t size) {
   return q;
 }
 
-void release(void* p, const char* call) {
+namespace {
+
+[[gnu::noinline]] void release_plain(void* p, const char* call) {
+  if (p == nullptr) return;
+  release_on(static_cast<PlainStack&>(g_stack), p, call);
+}
+
+[[gnu::noinline]] void release_debug(void* p, const char* call) {
   if (p == nullptr) {
     if (__builtin_expect(trace::g_on, 0) && !trace::t_in_call) trace::record_alone(trace::Op::kFree, 0, 0, nullptr);
     return;
   }
-  if (__builtin_expect(g_debug_layers, 0)) {
-    if (replacement::g_on) return release_replaced(p, call);
-    return release_debug_layers(p, call);
-  }
-  release_on(static_cast<PlainStack&>(g_stack), p, call);
+  if (replacement::g_on) return release_replaced(p, call);
+  release_on(g_stack, p, call);
+}
+
+}  // namespace
+
+// A jump to the plain path or the debug layers' (allocate_debug_layers says why). free(NULL) is
+// recorded by MALLOCDEBUG=trace, one of those layers.
+void release(void* p, const char* call) {
+  if (__builtin_expect(g_debug_layers, 0)) return release_debug(p, call);
+  release_plain(p, call);
 }
 
 int set_signal_action(int sig, const struct sigaction* act, struct sigaction* old) {
