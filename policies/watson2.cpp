@@ -14,11 +14,12 @@
 namespace aixmalloc::watson2 {
 
 namespace {
-// 16-byte steps to 128, eight classes a doubling to 1 KiB (at most 12.5% lost to rounding), then
-// five: 1/16 above a power of two, and quarters. The sizes programs ask for most above 1 KiB are a
-// power of two and a small header (sqlite3's 1032 and 4104 bytes), which four plain steps rounded
-// up by a quarter; eight steps a doubling there kept 15% more memory in threads that pass blocks
-// around (each thread's class holds blocks of its own: more classes, more memory kept apart).
+// 16-byte steps to 128, eight classes a doubling to 512 (at most 12.5% lost to rounding), then six:
+// a power of two and 16 bytes, an eighth, a quarter, a half, three quarters, the next power. The
+// sizes programs ask for most above 512 bytes are a power of two and a small header (sqlite3's page
+// cache: 1032 and 4368 bytes), which plain steps round up by an eighth or a quarter; eight steps a
+// doubling kept 7% more memory in threads that pass blocks around (each thread's class holds
+// blocks of its own: more classes, more memory kept apart).
 struct SizeTable {
   uint16_t size[kClasses];
 };
@@ -26,11 +27,11 @@ constexpr SizeTable make_sizes() {
   SizeTable t{};
   unsigned c = 0;
   for (unsigned s = 16; s <= 128; s += 16) t.size[c++] = static_cast<uint16_t>(s);
-  for (unsigned base = 128; base < 1024; base *= 2)
+  for (unsigned base = 128; base < 512; base *= 2)
     for (unsigned k = 1; k <= 8; ++k) t.size[c++] = static_cast<uint16_t>(base + base / 8 * k);
-  for (unsigned base = 1024; base < kMaxSmall; base *= 2) {
-    t.size[c++] = static_cast<uint16_t>(base + base / 16);
-    for (unsigned k = 1; k <= 4; ++k) t.size[c++] = static_cast<uint16_t>(base + base / 4 * k);
+  for (unsigned base = 512; base < kMaxSmall; base *= 2) {
+    t.size[c++] = static_cast<uint16_t>(base + 16);
+    for (unsigned eighths : {1, 2, 4, 6, 8}) t.size[c++] = static_cast<uint16_t>(base + base / 8 * eighths);
   }
   return t;
 }

@@ -42,7 +42,7 @@ namespace aixmalloc::watson2 {
 inline constexpr size_t kMaxSmall = 16384;
 inline constexpr size_t kPageShift = 16;
 inline constexpr size_t kPageSize = size_t{1} << kPageShift;
-inline constexpr unsigned kClasses = 52;
+inline constexpr unsigned kClasses = 54;
 inline constexpr uint8_t kNoClass = 0xff;
 
 struct Block {
