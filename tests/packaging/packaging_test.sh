@@ -27,10 +27,14 @@ cmake -S "$work/consumer" -B "$work/consumer/build" -DCMAKE_PREFIX_PATH="$prefix
   cmake --build "$work/consumer/build" >> "$work/c.log" 2>&1 || fail "find_package: $(tail -20 "$work/c.log")"
 out=$(LD_LIBRARY_PATH="$lib" "$work/consumer/build/consumer_shared") || fail "consumer_shared failed"
 [ "$out" = "$expected" ] || fail "consumer_shared printed '$out'"
-ldd "$work/consumer/build/consumer_shared" | grep -q "libaixmalloc.so.1 => $lib/" || fail "consumer_shared does not load the installed libaixmalloc.so.1"
+# ldd's output is read whole first: with pipefail, `ldd | grep -q` fails whenever grep stops
+# reading before ldd has written everything (ldd dies of SIGPIPE).
+deps=$(ldd "$work/consumer/build/consumer_shared") || fail "ldd consumer_shared failed"
+grep -q "libaixmalloc.so.1 => $lib/" <<< "$deps" || fail "consumer_shared does not load the installed libaixmalloc.so.1"
 out=$("$work/consumer/build/consumer_static") || fail "consumer_static failed"
 [ "$out" = "$expected" ] || fail "consumer_static printed '$out'"
-ldd "$work/consumer/build/consumer_static" | grep -q libaixmalloc && fail "consumer_static loads the shared library"
+deps=$(ldd "$work/consumer/build/consumer_static") || fail "ldd consumer_static failed"
+grep -q libaixmalloc <<< "$deps" && fail "consumer_static loads the shared library"
 
 # pkg-config.
 export PKG_CONFIG_PATH="$lib/pkgconfig"
@@ -45,9 +49,11 @@ names=$(grep -oE '^[A-Za-z_][A-Za-z_0-9 ]*[ *]+[a-z_][a-z_0-9]*\(' "$src/../../l
 [ -n "$names" ] || fail "no function found in aixmalloc.h"
 for n in $names; do
   MANPATH="$prefix/share/man" man -w 3 "$n" > /dev/null 2>&1 || fail "man 3 $n finds nothing"
-  MANPATH="$prefix/share/man" man 3 "$n" 2>/dev/null | grep -q "aixmalloc" || fail "man 3 $n does not open aixmalloc(3)"
+  page=$(MANPATH="$prefix/share/man" man 3 "$n" 2>/dev/null) || fail "man 3 $n failed"  # whole, as ldd's
+  grep -q "aixmalloc" <<< "$page" || fail "man 3 $n does not open aixmalloc(3)"
 done
 for v in $(grep -oE 'AIXMALLOC_VARIABLE\(k[A-Za-z0-9]+, "[A-Z_0-9]+"' "$src/../../libmalloc/base/options.def" | cut -d'"' -f2); do
-  MANPATH="$prefix/share/man" man 7 "$v" 2>/dev/null | grep -q "MALLOCTYPE" || fail "man 7 $v does not open aixmalloc(7)"
+  page=$(MANPATH="$prefix/share/man" man 7 "$v" 2>/dev/null) || fail "man 7 $v failed"
+  grep -q "MALLOCTYPE" <<< "$page" || fail "man 7 $v does not open aixmalloc(7)"
 done
 echo "installed: SONAME $soname, find_package (shared and static), pkg-config '$flags', man links: $(echo $names | wc -w) functions"
