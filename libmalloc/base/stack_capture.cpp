@@ -408,11 +408,19 @@ struct Walk {
 };
 enum class Step { kNext, kEnd, kLost };
 
+// What a step read from the stack, for the memo below: where the caller's return address was and
+// it, where rbp was saved (0: the frame did not save it) and it.
+struct MemoStep {
+  uintptr_t ret_slot, ret, rbp_slot, rbp;
+};
+
 // From w's frame to its caller's: kEnd at the outermost frame, kLost where the stack cannot be
-// followed (no usable rule, or a slot outside the stack).
-[[gnu::always_inline]] inline Step step(Walk& w) {
+// followed (no usable rule, or a slot outside the stack). `seen`, when not null: what it read, and
+// whether the CFA came from rbp.
+[[gnu::always_inline]] inline Step step(Walk& w, MemoStep* seen = nullptr, bool* from_rbp = nullptr) {
   uint64_t rule = rule_for(w.pc, w.generation);
   if (rule & (kOutermost | kUnusable)) return (rule & kOutermost) ? Step::kEnd : Step::kLost;
+  if (from_rbp) *from_rbp = rule & kFromRbp;
   uintptr_t cfa = ((rule & kFromRbp) ? w.rbp : w.sp) + (rule & kOffsetMask);
   auto at = [cfa](uint64_t field) {
     return cfa + static_cast<uintptr_t>(int64_t{static_cast<int8_t>(field & 0xff)} * 8);
@@ -421,11 +429,13 @@ enum class Step { kNext, kEnd, kLost };
   if (cfa <= w.sp || ret_slot < w.low || ret_slot + 8 > w.high) return Step::kLost;
   uintptr_t ret;
   memcpy(&ret, reinterpret_cast<const void*>(ret_slot), 8);
+  uintptr_t rbp_slot = 0;
   if (rule & kRbpSaved) {
-    uintptr_t rbp_slot = at(rule >> kRbpShift);
+    rbp_slot = at(rule >> kRbpShift);
     if (rbp_slot < w.low || rbp_slot + 8 > w.high) return Step::kLost;
     memcpy(&w.rbp, reinterpret_cast<const void*>(rbp_slot), 8);
   }
+  if (seen) *seen = MemoStep{ret_slot, ret, rbp_slot, w.rbp};
   w.sp = cfa;
   w.pc = ret;
   return ret == 0 ? Step::kEnd : Step::kNext;
@@ -443,10 +453,110 @@ enum class Step { kNext, kEnd, kLost };
   }
 }
 
-}  // namespace
+// --- the memo of this thread's walks ---------------------------------------------------------------
+// A program allocates from a few call sites, in the same frames, again and again: a walk from the
+// same frame (return address and CFA; rbp too when a rule takes the CFA from it before a frame
+// restores it: code without a frame pointer uses rbp as any other register) reads the same stack
+// slots, and while they hold the same values it finds the same callers, since a rule depends on
+// its return address alone (within a generation of the cache). So each thread keeps its last
+// walks, one per way, with every slot each step read and the value it found; a walk whose slots
+// all still hold those values is taken from there without looking up a rule. Its first
+// kMemoSteps steps are kept; a deeper stack is walked on from where they end. Only walks that
+// took all those steps are kept.
+constexpr unsigned kMemoSteps = 3, kMemoWays = 4;
+struct Memo {
+  uintptr_t first, cfa, rbp;  // the program's frame, where the walk starts
+  uintptr_t sp;               // the stack pointer after the steps
+  uintptr_t low, top;         // the lowest slot read, and the end of the highest
+  uint64_t stamp;             // the cache's generation, kRbpKey, the steps kept; 0: an empty way
+  MemoStep steps[kMemoSteps];
+};
+__thread Memo t_memo[kMemoWays];
 
-__attribute__((noinline)) Result capture(uintptr_t first, uintptr_t cfa, uintptr_t rbp,
-                                         uintptr_t* out, unsigned depth) {
+inline Memo& memo_of(uintptr_t first, uintptr_t cfa) {
+  return t_memo[((first ^ (first >> 7) ^ (cfa >> 4)) * 0x9e3779b97f4a7c15u) >> 62];
+}
+inline uint64_t memo_stamp(uint64_t generation, unsigned steps) { return generation << 8 | steps; }
+constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on the program's rbp
+
+// The walk of `steps` steps from w (the program's frame) as m kept it, if every slot it read still
+// holds what it held: then out[1, steps] and w are what those steps give.
+[[gnu::always_inline]] inline bool recall(const Memo& m, Walk& w, unsigned steps, uintptr_t* out) {
+  if (m.first != w.pc || m.cfa != w.sp || (m.stamp & ~kRbpKey) != memo_stamp(w.generation, steps) ||
+      ((m.stamp & kRbpKey) && m.rbp != w.rbp) || m.low < w.low || m.top > w.high)
+    return false;
+  uintptr_t rbp = w.rbp;
+  const MemoStep* s = m.steps;
+#pragma GCC unroll 3
+  for (unsigned k = 0; k < kMemoSteps; ++k) {
+    if (k == steps) break;
+    if (*reinterpret_cast<const uintptr_t*>(s[k].ret_slot) != s[k].ret) return false;
+    if (uintptr_t at = s[k].rbp_slot) {
+      if (*reinterpret_cast<const uintptr_t*>(at) != s[k].rbp) return false;
+      rbp = s[k].rbp;
+    }
+    out[k + 1] = s[k].ret;
+  }
+  w.pc = s[steps - 1].ret, w.sp = m.sp, w.rbp = rbp;
+  return true;
+}
+
+[[gnu::noinline]] void walk_on(Walk& w, uintptr_t* out, unsigned depth, Result* res) { walk(w, out, depth, res); }
+
+// From the program's frame w (out[0] filled): `steps` steps taken and kept in m, then on to `depth`.
+[[gnu::noinline]] void walk_and_keep(Memo& m, Walk& w, uintptr_t* out, unsigned depth, unsigned steps, Result* res) {
+  Memo fresh{w.pc, w.sp, w.rbp, 0, w.high, 0, memo_stamp(w.generation, steps), {}};
+  bool restored = false;  // rbp read from a frame: the program's rbp is no longer used
+  for (unsigned k = 0; k < steps; ++k) {
+    bool from_rbp = false;
+    Step s = step(w, &fresh.steps[k], &from_rbp);
+    if (from_rbp && !restored) fresh.stamp |= kRbpKey;
+    restored |= fresh.steps[k].rbp_slot != 0;
+    if (s != Step::kNext) {
+      res->truncated = s == Step::kLost;
+      return;
+    }
+    out[res->frames++] = w.pc;
+    const MemoStep& seen = fresh.steps[k];
+    uintptr_t lo = seen.ret_slot, hi = seen.ret_slot;
+    if (seen.rbp_slot != 0) lo = seen.rbp_slot < lo ? seen.rbp_slot : lo, hi = seen.rbp_slot > hi ? seen.rbp_slot : hi;
+    if (lo < fresh.low) fresh.low = lo;
+    if (hi + 8 > fresh.top) fresh.top = hi + 8;
+  }
+  fresh.sp = w.sp;
+  m = fresh;
+  walk(w, out, depth, res);
+}
+
+// From w, walk()'s own frame (called by capture()), up through the allocator's frames (a handful) to the program's
+// call; with no call noted (the first allocation, made before the log was configured), to the
+// first frame outside this library.
+[[gnu::noinline]] void walk_up(Walk w, uintptr_t first, uintptr_t* out, unsigned depth, Result* res) {
+  if (first != 0) g_walked.fetch_add(1, std::memory_order_relaxed);
+  w.pc += 1;  // walk()'s own place is not a return address: its rule is at pc itself
+  Walk from_here = w;
+  bool found = false;
+  for (unsigned n = 0; !found && n < 32; ++n) {
+    if (step(w) != Step::kNext) break;
+    found = first == 0 ? !in_this_library(w.pc) : w.pc == first;
+  }
+  if (!found && first == 0) {  // no frame outside this library: from capture()'s caller
+    w = from_here;
+    found = step(w) == Step::kNext && step(w) == Step::kNext;
+  }
+  if (found) {
+    out[res->frames++] = w.pc;
+    walk(w, out, depth, res);
+    return;
+  }
+  // The program's call was not met (a frame without a rule inside the allocator): its call site
+  // alone.
+  if (first != 0) out[res->frames++] = first;
+  res->truncated = res->frames < depth;
+}
+
+// capture() when the memo cannot answer alone.
+[[gnu::noinline]] Result walk(uintptr_t first, uintptr_t cfa, uintptr_t rbp, uintptr_t* out, unsigned depth) {
   Result res;
   if (depth == 0) return res;
   Walk w;
@@ -465,34 +575,43 @@ __attribute__((noinline)) Result capture(uintptr_t first, uintptr_t cfa, uintptr
       *reinterpret_cast<const uintptr_t*>(cfa - 8) == first) {
     w.pc = first, w.sp = cfa, w.rbp = rbp;
     out[res.frames++] = first;
-    walk(w, out, depth, &res);
+    unsigned steps = depth - 1 < kMemoSteps ? depth - 1 : kMemoSteps;
+    if (steps == 0) return res;
+    Memo& m = memo_of(first, cfa);
+    if (recall(m, w, steps, out)) {
+      res.frames += steps;
+      if (res.frames < depth) walk_on(w, out, depth, &res);
+      return res;
+    }
+    walk_and_keep(m, w, out, depth, steps, &res);
     return res;
   }
-  // Otherwise up from here through the allocator's frames (a handful) to the program's call; with
-  // no call noted (the first allocation, made before the log was configured), to the first frame
-  // outside this library.
-  if (first != 0) g_walked.fetch_add(1, std::memory_order_relaxed);
-  w.pc += 1;  // capture's own place is not a return address: its rule is at pc itself
-  Walk from_here = w;
-  bool found = false;
-  for (unsigned n = 0; !found && n < 32; ++n) {
-    if (step(w) != Step::kNext) break;
-    found = first == 0 ? !in_this_library(w.pc) : w.pc == first;
-  }
-  if (!found && first == 0) {  // no frame outside this library: from capture's caller
-    w = from_here;
-    found = step(w) == Step::kNext;
-  }
-  if (found) {
-    out[res.frames++] = w.pc;
-    walk(w, out, depth, &res);
-    return res;
-  }
-  // The program's call was not met (a frame without a rule inside the allocator): its call site
-  // alone.
-  if (first != 0) out[res.frames++] = first;
-  res.truncated = res.frames < depth;
+  walk_up(w, first, out, depth, &res);
   return res;
+}
+
+}  // namespace
+
+// The common case first, in registers: a stack no deeper than the memo keeps, from a trusted
+// program's frame (as below), found in the memo.
+Result capture(uintptr_t first, uintptr_t cfa, uintptr_t rbp, uintptr_t* out, unsigned depth) {
+  if (depth - 2 < kMemoSteps && first != 0) {
+    Walk w;
+    asm volatile("mov %%rsp, %0" : "=r"(w.low));
+    if (w.low >= t_stack_low && w.low < t_stack_high && cfa % 8 == 0 && cfa - 8 >= w.low &&
+        cfa <= t_stack_high && *reinterpret_cast<const uintptr_t*>(cfa - 8) == first) {
+      w.high = t_stack_high;
+      w.generation = g_generation.load(std::memory_order_acquire);
+      w.pc = first, w.sp = cfa, w.rbp = rbp;
+      if (recall(memo_of(first, cfa), w, depth - 1, out)) {
+        out[0] = first;
+        Result res;
+        res.frames = depth;
+        return res;
+      }
+    }
+  }
+  return walk(first, cfa, rbp, out, depth);
 }
 
 // After dlclose (libmalloc's interposed one), once the module is gone: the next generation. Its
