@@ -224,6 +224,18 @@ bool replacement_info(struct ::mallinfo* out) {
   return p;
 }
 
+// MALLOCDEBUG=log alone (g_log_alone): the plain stack serves the request, as without the log,
+// and the log notes the block, as its layer would on the whole stack's path.
+[[gnu::noinline, gnu::flatten]] void* allocate_logged(size_t size) {
+  if (__builtin_expect(!ready(), 0)) return allocate_debug(size);
+  if (size > kMaxRequest) return refuse_request(size);
+  size_t align = g_default_align > kAlignment ? g_default_align : kAlignment;
+  void* p = allocate_on(static_cast<PlainStack&>(g_stack), size, align);
+  if (p != nullptr) g_stack.note(p, size);
+  AIXMALLOC_PROBE2(malloc, size, p);
+  return p;
+}
+
 namespace {
 [[gnu::noinline, gnu::flatten]] void* allocate_plain(size_t size) {
   void* p = allocate_any(size, kAlignment);
@@ -238,7 +250,7 @@ namespace {
 // plain path or the debug layers' (allocate_debug_layers says why).
 extern "C" void* aixmalloc_allocate_off_fast(size_t size, const void*) {
   using namespace aixmalloc::rt;
-  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug(size);
+  if (__builtin_expect(g_debug_layers, 0)) return g_log_alone ? allocate_logged(size) : allocate_debug(size);
   return allocate_plain(size);
 }
 
@@ -299,12 +311,21 @@ namespace {
   release_on(g_stack, p, call);
 }
 
+// MALLOCDEBUG=log alone: the block leaves the log, then the plain stack frees it.
+[[gnu::noinline, gnu::flatten]] void release_logged(void* p, const char* call) {
+  if (p == nullptr) return;
+  Owner o = address_map().lookup(p);
+  if (o.kind() == OwnerKind::kBootstrap) return;  // never reused, never logged
+  g_stack.forget_block(p);
+  static_cast<PlainStack&>(g_stack).release(p, o, call);
+}
+
 }  // namespace
 
 // A jump to the plain path or the debug layers' (allocate_debug_layers says why). free(NULL) is
 // recorded by MALLOCDEBUG=trace, one of those layers.
 void release(void* p, const char* call) {
-  if (__builtin_expect(g_debug_layers, 0)) return release_debug(p, call);
+  if (__builtin_expect(g_debug_layers, 0)) return g_log_alone ? release_logged(p, call) : release_debug(p, call);
   release_plain(p, call);
 }
 

@@ -141,6 +141,9 @@ inline bool Records::same(uint32_t i, unsigned heap, size_t size, const uintptr_
   const Record& r = records_[i];
   if (r.size != size || (heap > 63 && info_[i].heap != heap)) return false;
   if (depth_ <= kApiDepth) {
+    if (n == kApiDepth)  // the usual case, without a test per frame
+      return ((r.callers[0] ^ frames[0]) | (r.callers[1] ^ frames[1]) | (r.callers[2] ^ frames[2]) |
+              (r.callers[3] ^ frames[3])) == 0;
     bool equal = true;
 #pragma GCC unroll 4
     for (unsigned k = 0; k < kApiDepth; ++k) equal &= r.callers[k] == (k < n ? frames[k] : 0);
@@ -153,7 +156,7 @@ inline bool Records::same(uint32_t i, unsigned heap, size_t size, const uintptr_
   return true;
 }
 
-inline uint32_t Records::find(uint64_t key, unsigned heap, size_t size, const uintptr_t* frames,
+[[gnu::always_inline]] inline uint32_t Records::find(uint64_t key, unsigned heap, size_t size, const uintptr_t* frames,
                               unsigned n, uint32_t mask) const {
   uint64_t id = slot_id(key, heap);
   uint32_t at = static_cast<uint32_t>(key) & mask;
@@ -166,9 +169,14 @@ inline uint32_t Records::find(uint64_t key, unsigned heap, size_t size, const ui
   return kNoRecord;
 }
 
-uint32_t Records::intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated) {
+uint32_t Records::intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated,
+                         uint64_t* hash) {
   if (n > depth_) n = depth_;
-  uint64_t sh = stack_hash(frames, n);
+  uint64_t sh = hash ? *hash : 0;
+  if (sh == 0) {
+    sh = stack_hash(frames, n);
+    if (hash) *hash = sh;
+  }
   uint64_t key = record_key(sh, heap, size);
   uint32_t found = find(key, heap, size, frames, n, index_mask_.load(std::memory_order_acquire));
   return found != kNoRecord ? found : make_record(sh, key, heap, size, frames, n, truncated);

@@ -50,7 +50,10 @@ class Records {
   void destroy();
 
   // The record of (heap, size, frames[0, n)), created when new. kOverflow when the table is full.
-  uint32_t intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated);
+  // `hash`, when not null: the frames' hash if not 0, else set to it (kept by the caller for the
+  // same frames: stack_capture.h's Result::kept).
+  uint32_t intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated,
+                  uint64_t* hash = nullptr);
   // Counted with an atomic add, or a plain one while the process has one thread (lock.h's
   // SpinLock says why that is safe).
   void add(uint32_t i) { count_by(record(i).cnt, 1); }

@@ -469,6 +469,7 @@ struct Memo {
   uintptr_t sp;               // the stack pointer after the steps
   uintptr_t low, top;         // the lowest slot read, and the end of the highest
   uint64_t stamp;             // the cache's generation, kRbpKey, the steps kept; 0: an empty way
+  uint64_t kept;              // the caller's word (Result::kept)
   MemoStep steps[kMemoSteps];
 };
 __thread Memo t_memo[kMemoWays];
@@ -505,7 +506,7 @@ constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on the pro
 
 // From the program's frame w (out[0] filled): `steps` steps taken and kept in m, then on to `depth`.
 [[gnu::noinline]] void walk_and_keep(Memo& m, Walk& w, uintptr_t* out, unsigned depth, unsigned steps, Result* res) {
-  Memo fresh{w.pc, w.sp, w.rbp, 0, w.high, 0, memo_stamp(w.generation, steps), {}};
+  Memo fresh{w.pc, w.sp, w.rbp, 0, w.high, 0, memo_stamp(w.generation, steps), 0, {}};
   bool restored = false;  // rbp read from a frame: the program's rbp is no longer used
   for (unsigned k = 0; k < steps; ++k) {
     bool from_rbp = false;
@@ -525,6 +526,7 @@ constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on the pro
   }
   fresh.sp = w.sp;
   m = fresh;
+  if (res->frames == depth) res->kept = &m.kept;
   walk(w, out, depth, res);
 }
 
@@ -603,10 +605,12 @@ Result capture(uintptr_t first, uintptr_t cfa, uintptr_t rbp, uintptr_t* out, un
       w.high = t_stack_high;
       w.generation = g_generation.load(std::memory_order_acquire);
       w.pc = first, w.sp = cfa, w.rbp = rbp;
-      if (recall(memo_of(first, cfa), w, depth - 1, out)) {
+      Memo& m = memo_of(first, cfa);
+      if (recall(m, w, depth - 1, out)) {
         out[0] = first;
         Result res;
         res.frames = depth;
+        res.kept = &m.kept;
         return res;
       }
     }
