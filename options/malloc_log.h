@@ -73,6 +73,10 @@ class MallocLogLayer : public Next {
   void note(void* p, size_t size) {
     if (__builtin_expect(g_on, 1)) note_allocation(p, size, heap_of(p));
   }
+  // A block of the pool or of watson2, which no heap owns.
+  void note_unowned(void* p, size_t size) {
+    if (__builtin_expect(g_on, 1)) note_allocation(p, size, 0);
+  }
   void forget_block(void* p) {
     if (__builtin_expect(g_on, 1)) forget(p);
   }

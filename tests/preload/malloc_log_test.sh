@@ -79,8 +79,7 @@ MALLOCDEBUG=report_allocations$extra,output:$work/cxx.%p AIXMALLOC_LEAKS_JSON=$w
 # dladdr gives the mangled name; a demangling symbolizer the plain one.
 expect_site "$(ls "$work"/cxx.*[0-9])" "(_Z9make_nodev|make_node\(\))" 4 192
 expect_site "$(ls "$work"/cxx.*[0-9])" "(_Z10make_arrayv|make_array\(\))" 1 400
-python3 - "$work/cxx.json" "$work/cxx-stats.json" <<'PY' ||
-  fail "C++ stacks: $(cat "$work/cxx.json")"
+python3 - "$work/cxx.json" "$work/cxx-stats.json" <<'PY' || fail "C++ stacks: $(cat "$work/cxx.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 for s in d["sites"]:
