@@ -266,7 +266,8 @@ namespace {
 // plain path or the debug layers' (allocate_debug_layers says why).
 extern "C" void* aixmalloc_allocate_off_fast(size_t size, const void*) {
   using namespace aixmalloc::rt;
-  if (__builtin_expect(g_debug_layers, 0)) return g_log_alone ? allocate_logged(size) : allocate_debug(size);
+  if (__builtin_expect(g_debug_layers, 0))
+    return g_log_alone ? allocate_logged(size) : allocate_debug(size);
   return allocate_plain(size);
 }
 
@@ -355,7 +356,8 @@ namespace {
 // A jump to the plain path or the debug layers' (allocate_debug_layers says why). free(NULL) is
 // recorded by MALLOCDEBUG=trace, one of those layers.
 void release(void* p, const char* call) {
-  if (__builtin_expect(g_debug_layers, 0)) return g_log_alone ? release_logged(p, call) : release_debug(p, call);
+  if (__builtin_expect(g_debug_layers, 0))
+    return g_log_alone ? release_logged(p, call) : release_debug(p, call);
   release_plain(p, call);
 }
 

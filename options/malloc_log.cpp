@@ -50,7 +50,7 @@ bool start(const Config& c) {
   return true;
 }
 
-void note_allocation(void* p, size_t size, unsigned heap) {
+[[gnu::flatten]] void note_allocation(void* p, size_t size, unsigned heap) {
   if (stack::t_busy) return;  // an allocation made by the capture itself
   stack::t_busy = true;
   uintptr_t frames[stack::kMaxDepth];
