@@ -303,7 +303,12 @@ inline uint32_t LiveTable::remove(uintptr_t address, Extended* ext) {
     if ((s.slots[i] >> kRecordBits) != key) continue;
     uint32_t had = static_cast<uint32_t>(s.slots[i] & kRecordMask);
     if (ext && s.ext) *ext = s.ext[i];
-    erase_at(s, i);
+    if (s.slots[(i + 1) & s.mask] == 0) {  // the usual case: no entry after it to shift back
+      s.slots[i] = 0;
+      --s.used;
+    } else {
+      erase_at(s, i);
+    }
     return had;
   }
   return kNoRecord;
