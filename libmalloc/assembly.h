@@ -23,6 +23,10 @@ extern Stack g_stack;
 // True when a MALLOCDEBUG layer is on: the requests go through the whole stack; otherwise through
 // its PlainStack part, past the debug layers. Set with the stack, before the runtime is ready.
 extern bool g_debug_layers;
+// True when the Malloc Log is the one MALLOCDEBUG layer on (no trace, no replacement, no
+// AIXMALLOC_ZERO_SIZE=null): malloc and free then run the plain stack's path with the log's note
+// around it (requests.cpp), the same work as the whole stack's without the other layers' tests.
+extern bool g_log_alone;
 
 // Configures the stack for g_config (at start-up, and when mallopt(M_MXFAST) replaces the policy
 // before the first allocation).

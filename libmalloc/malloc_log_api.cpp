@@ -26,7 +26,7 @@ namespace {
 // from malloc.
 int heap_of(void* addr) {
   if (addr == nullptr) return -1;
-  if (pool::owns(addr)) return 0;
+  if (pool::owns(addr) || watson2::owns(addr)) return 0;  // no heap owns these blocks
   Owner o = address_map().lookup(addr);
   switch (o.kind()) {
     case OwnerKind::kHeap:

@@ -224,6 +224,34 @@ bool replacement_info(struct ::mallinfo* out) {
   return p;
 }
 
+// MALLOCDEBUG=log alone (g_log_alone): the plain stack serves the request, as without the log,
+// and the log notes the block, as its layer would on the whole stack's path. A block from
+// watson2's or the pool's list comes first, as the plain stack's first layers would take it,
+// without the frame of the whole plain path.
+[[gnu::noinline, gnu::flatten]] void* allocate_logged_plain(size_t size, size_t align) {
+  void* p = allocate_on(static_cast<PlainStack&>(g_stack), size, align);
+  if (p != nullptr) g_stack.note(p, size);
+  return p;
+}
+
+[[gnu::noinline]] void* allocate_logged(size_t size) {
+  if (__builtin_expect(!ready(), 0)) return allocate_debug(size);
+  if (size > kMaxRequest) return refuse_request(size);
+  size_t align = g_default_align > kAlignment ? g_default_align : kAlignment;
+  PlainStack& plain = g_stack;
+  void* p = nullptr;
+  if (plain.watson2_serves(size, align))
+    p = watson2::pop(size);
+  else if (plain.watson2_next().pool_serves(size, align))
+    p = pool::pop(size);
+  if (p != nullptr)
+    g_stack.note_unowned(p, size);
+  else
+    p = allocate_logged_plain(size, align);
+  AIXMALLOC_PROBE2(malloc, size, p);
+  return p;
+}
+
 namespace {
 [[gnu::noinline, gnu::flatten]] void* allocate_plain(size_t size) {
   void* p = allocate_any(size, kAlignment);
@@ -238,7 +266,8 @@ namespace {
 // plain path or the debug layers' (allocate_debug_layers says why).
 extern "C" void* aixmalloc_allocate_off_fast(size_t size, const void*) {
   using namespace aixmalloc::rt;
-  if (__builtin_expect(g_debug_layers, 0)) return allocate_debug(size);
+  if (__builtin_expect(g_debug_layers, 0))
+    return g_log_alone ? allocate_logged(size) : allocate_debug(size);
   return allocate_plain(size);
 }
 
@@ -299,12 +328,36 @@ namespace {
   release_on(g_stack, p, call);
 }
 
+// MALLOCDEBUG=log alone: the block leaves the log, then the plain stack frees it (a block of
+// watson2 or the pool as its first layers would, without the address map).
+[[gnu::noinline, gnu::flatten]] void release_logged_plain(void* p, const char* call) {
+  Owner o = address_map().lookup(p);
+  if (o.kind() == OwnerKind::kBootstrap) return;  // never reused, never logged
+  g_stack.forget_block(p);
+  static_cast<PlainStack&>(g_stack).release(p, o, call);
+}
+
+[[gnu::noinline]] void release_logged(void* p, const char* call) {
+  if (p == nullptr) return;
+  PlainStack& plain = g_stack;
+  if (plain.watson2_holds(p)) {
+    g_stack.forget_block(p);
+    return watson2::release(p, call);
+  }
+  if (pool::owns(p)) {
+    g_stack.forget_block(p);
+    return pool::release(p, call);
+  }
+  release_logged_plain(p, call);
+}
+
 }  // namespace
 
 // A jump to the plain path or the debug layers' (allocate_debug_layers says why). free(NULL) is
 // recorded by MALLOCDEBUG=trace, one of those layers.
 void release(void* p, const char* call) {
-  if (__builtin_expect(g_debug_layers, 0)) return release_debug(p, call);
+  if (__builtin_expect(g_debug_layers, 0))
+    return g_log_alone ? release_logged(p, call) : release_debug(p, call);
   release_plain(p, call);
 }
 

@@ -52,6 +52,7 @@ void start() {
 // every call goes to the replacement on that path, the pool's inline paths being off.
 void load_replacement() {
   g_debug_layers = true;
+  g_log_alone = false;
   if (replacement::load(g_config.replacement)) {
     pool::set_fast(pool::kFastOff);
     return;
@@ -69,18 +70,21 @@ __attribute__((constructor)) void on_load() {
 }  // namespace
 
 bool g_debug_layers = false;
+bool g_log_alone = false;
 
 // AIXMALLOC_ZERO_SIZE=null: a request of 0 bytes must reach the runtime's test, so malloc leaves
 // the pool's inline path and takes the path of the debug layers (allocate_debug, requests.cpp).
 void keep_zero_size_path() {
   if (!g_config.zero_size_null) return;
   g_debug_layers = true;
+  g_log_alone = false;
   pool::set_fast(pool::kFastOff);
 }
 
 void build_stack() {
   g_stack.configure(g_config);
   g_debug_layers = g_stack.debug_active();
+  g_log_alone = g_stack.log_alone();
   keep_zero_size_path();
   g_stack.inline_allowed(!g_debug_layers);  // watson2's inline path, as the pool's (policies/watson2.h)
 }

@@ -50,14 +50,14 @@ bool start(const Config& c) {
   return true;
 }
 
-void note_allocation(void* p, size_t size, unsigned heap) {
+[[gnu::flatten]] void note_allocation(void* p, size_t size, unsigned heap) {
   if (stack::t_busy) return;  // an allocation made by the capture itself
   stack::t_busy = true;
   uintptr_t frames[stack::kMaxDepth];
   const caller::Frame& f = caller::frame();
   uintptr_t first = reinterpret_cast<uintptr_t>(f.ret);
   stack::Result r = stack::capture(first, f.cfa, f.rbp, frames, g_depth);
-  uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated);
+  uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated, r.kept);
   g_records.add(record);
   Extended ext{};
   if (g_extended) {  // one counter for the process: the sequence is the order of the calls

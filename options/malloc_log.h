@@ -67,6 +67,19 @@ class MallocLogLayer : public Next {
   }
 
   bool debug_active() const { return g_on || Next::debug_active(); }
+  // On with no MALLOCDEBUG layer below it: the runtime may then serve malloc and free on the
+  // plain stack's path and call note() and forget_block() itself (libmalloc/requests.cpp).
+  bool log_alone() const { return g_on && !Next::debug_active(); }
+  void note(void* p, size_t size) {
+    if (__builtin_expect(g_on, 1)) note_allocation(p, size, heap_of(p));
+  }
+  // A block of the pool or of watson2, which no heap owns.
+  void note_unowned(void* p, size_t size) {
+    if (__builtin_expect(g_on, 1)) note_allocation(p, size, 0);
+  }
+  void forget_block(void* p) {
+    if (__builtin_expect(g_on, 1)) forget(p);
+  }
 
   void* allocate(size_t size, size_t align) {
     void* p = Next::allocate(size, align);

@@ -13,29 +13,12 @@ namespace {
 
 constexpr size_t kCommitStep = 64 * 1024;  // records' memory is committed in steps of this
 
-// The frames' hash, which the report groups records by; then the record's, with heap and size.
-uint64_t stack_hash(const uintptr_t* frames, unsigned n) {
-  uint64_t h = 0x9e3779b97f4a7c15u * (n + 1);
-  for (unsigned i = 0; i < n; ++i) h = (h ^ frames[i]) * 0xbf58476d1ce4e5b9u;
-  return h ^ (h >> 31);
-}
-
-uint64_t record_key(uint64_t stack, unsigned heap, size_t size) {
-  uint64_t h = (stack ^ (size * 0x94d049bb133111ebu) ^ heap) * 0x9e3779b97f4a7c15u;
-  return h ^ (h >> 29);
-}
-
 // The index: open addressing, one word a slot, at most half full. It starts small, so that the
 // lookups stay in a few cache lines, and doubles with the records.
 //   bits 0-19  record + 1 (0: an empty slot)   bits 20-25  heap   bits 26-63  the key's tag
 // A lookup reads the slot's line, then only the record of a matching tag and heap.
 constexpr uint32_t kFirstSlots = 2048;
-constexpr unsigned kHeapShift = kRecordBits, kTagShift = kRecordBits + 6;
-constexpr uint64_t kIndexMask = (uint64_t{1} << kRecordBits) - 1;
 static_assert(kMaxHeaps <= 64, "a heap's number fits the slot's 6 bits");
-uint64_t slot_id(uint64_t key, unsigned heap) {
-  return (key >> kTagShift) << kTagShift | uint64_t{heap & 63} << kHeapShift;
-}
 
 size_t round_to_pages(size_t n) { return align_up(n, kCommitStep); }
 
@@ -134,46 +117,6 @@ bool Records::commit_for(uint32_t n) {
   return true;
 }
 
-// Record i is (heap, size, frames): the heap is in its index slot; up to the API's depth the
-// frames are the record's callers, zero after the last (a return address is never 0).
-inline bool Records::same(uint32_t i, unsigned heap, size_t size, const uintptr_t* frames,
-                          unsigned n) const {
-  const Record& r = records_[i];
-  if (r.size != size || (heap > 63 && info_[i].heap != heap)) return false;
-  if (depth_ <= kApiDepth) {
-    bool equal = true;
-#pragma GCC unroll 4
-    for (unsigned k = 0; k < kApiDepth; ++k) equal &= r.callers[k] == (k < n ? frames[k] : 0);
-    return equal;
-  }
-  if (info_[i].frames != n) return false;
-  const uintptr_t* f = frames_ + size_t{i} * depth_;
-  for (unsigned k = 0; k < n; ++k)
-    if (f[k] != frames[k]) return false;
-  return true;
-}
-
-inline uint32_t Records::find(uint64_t key, unsigned heap, size_t size, const uintptr_t* frames,
-                              unsigned n, uint32_t mask) const {
-  uint64_t id = slot_id(key, heap);
-  uint32_t at = static_cast<uint32_t>(key) & mask;
-  for (uint32_t probes = 0; probes <= mask; ++probes, at = (at + 1) & mask) {
-    uint64_t slot = index_[at].load(std::memory_order_acquire);
-    if (slot == 0) break;
-    uint32_t i = static_cast<uint32_t>(slot & kIndexMask) - 1;
-    if ((slot & ~kIndexMask) == id && same(i, heap, size, frames, n)) return i;
-  }
-  return kNoRecord;
-}
-
-uint32_t Records::intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated) {
-  if (n > depth_) n = depth_;
-  uint64_t sh = stack_hash(frames, n);
-  uint64_t key = record_key(sh, heap, size);
-  uint32_t found = find(key, heap, size, frames, n, index_mask_.load(std::memory_order_acquire));
-  return found != kNoRecord ? found : make_record(sh, key, heap, size, frames, n, truncated);
-}
-
 // A record not found without the lock: looked for again under it, then made.
 uint32_t Records::make_record(uint64_t sh, uint64_t key, unsigned heap, size_t size,
                               const uintptr_t* frames, unsigned n, bool truncated) {
@@ -260,28 +203,6 @@ bool LiveTable::grow(Stripe& s) {
   return true;
 }
 
-uint32_t LiveTable::insert(uintptr_t address, uint32_t record, const Extended* ext, bool fresh) {
-  uint64_t h = hash(address);
-  Stripe& s = stripe_of(h);
-  uint64_t key = address >> 4;
-  LockGuard g(s.lock);
-  __atomic_store_n(&s.logged, s.logged + fresh, __ATOMIC_RELAXED);
-  if (s.used + 1 > (s.mask + 1) - ((s.mask + 1) >> 3) && !grow(s)) return kNoRoom;
-  uint32_t i = home(s, h);
-  for (; s.slots[i] != 0; i = (i + 1) & s.mask) {
-    if ((s.slots[i] >> kRecordBits) == key) {
-      uint32_t had = static_cast<uint32_t>(s.slots[i] & kRecordMask);
-      s.slots[i] = key << kRecordBits | record;
-      if (s.ext && ext) s.ext[i] = *ext;
-      return had;
-    }
-  }
-  s.slots[i] = key << kRecordBits | record;
-  if (s.ext && ext) s.ext[i] = *ext;
-  ++s.used;
-  return kNoRecord;
-}
-
 void LiveTable::erase_at(Stripe& s, uint32_t i) {
   s.slots[i] = 0;
   --s.used;
@@ -295,21 +216,6 @@ void LiveTable::erase_at(Stripe& s, uint32_t i) {
     s.slots[j] = 0;
     i = j;
   }
-}
-
-uint32_t LiveTable::remove(uintptr_t address, Extended* ext) {
-  uint64_t h = hash(address);
-  Stripe& s = stripe_of(h);
-  uint64_t key = address >> 4;
-  LockGuard g(s.lock);
-  for (uint32_t i = home(s, h); s.slots[i] != 0; i = (i + 1) & s.mask) {
-    if ((s.slots[i] >> kRecordBits) != key) continue;
-    uint32_t had = static_cast<uint32_t>(s.slots[i] & kRecordMask);
-    if (ext && s.ext) *ext = s.ext[i];
-    erase_at(s, i);
-    return had;
-  }
-  return kNoRecord;
 }
 
 uint64_t LiveTable::live() const {

@@ -50,7 +50,10 @@ class Records {
   void destroy();
 
   // The record of (heap, size, frames[0, n)), created when new. kOverflow when the table is full.
-  uint32_t intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated);
+  // `hash`, when not null: the frames' hash if not 0, else set to it (kept by the caller for the
+  // same frames: stack_capture.h's Result::kept).
+  uint32_t intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated,
+                  uint64_t* hash = nullptr);
   // Counted with an atomic add, or a plain one while the process has one thread (lock.h's
   // SpinLock says why that is safe).
   void add(uint32_t i) { count_by(record(i).cnt, 1); }
@@ -195,6 +198,120 @@ void LiveTable::filter(Keep keep) {
       ++i;
     }
   }
+}
+
+// --- the lookups of every malloc and free, inline ----------------------------------------------------
+
+// The frames' hash, which the report groups records by; then the record's, with heap and size.
+inline uint64_t stack_hash(const uintptr_t* frames, unsigned n) {
+  uint64_t h = 0x9e3779b97f4a7c15u * (n + 1);
+  for (unsigned i = 0; i < n; ++i) h = (h ^ frames[i]) * 0xbf58476d1ce4e5b9u;
+  return h ^ (h >> 31);
+}
+
+inline uint64_t record_key(uint64_t stack, unsigned heap, size_t size) {
+  uint64_t h = (stack ^ (size * 0x94d049bb133111ebu) ^ heap) * 0x9e3779b97f4a7c15u;
+  return h ^ (h >> 29);
+}
+
+// The records' index (malloc_log_table.cpp says more): a slot holds record + 1 in bits 0-19, the
+// heap in bits 20-25 and the key's tag above.
+inline constexpr unsigned kHeapShift = kRecordBits, kTagShift = kRecordBits + 6;
+inline constexpr uint64_t kIndexMask = (uint64_t{1} << kRecordBits) - 1;
+inline uint64_t slot_id(uint64_t key, unsigned heap) {
+  return (key >> kTagShift) << kTagShift | uint64_t{heap & 63} << kHeapShift;
+}
+
+// Record i is (heap, size, frames): the heap is in its index slot; up to the API's depth the
+// frames are the record's callers, zero after the last (a return address is never 0).
+inline bool Records::same(uint32_t i, unsigned heap, size_t size, const uintptr_t* frames,
+                          unsigned n) const {
+  const Record& r = records_[i];
+  if (r.size != size || (heap > 63 && info_[i].heap != heap)) return false;
+  if (depth_ <= kApiDepth) {
+    if (n == kApiDepth)  // the usual case, without a test per frame
+      return ((r.callers[0] ^ frames[0]) | (r.callers[1] ^ frames[1]) | (r.callers[2] ^ frames[2]) |
+              (r.callers[3] ^ frames[3])) == 0;
+    bool equal = true;
+#pragma GCC unroll 4
+    for (unsigned k = 0; k < kApiDepth; ++k) equal &= r.callers[k] == (k < n ? frames[k] : 0);
+    return equal;
+  }
+  if (info_[i].frames != n) return false;
+  const uintptr_t* f = frames_ + size_t{i} * depth_;
+  for (unsigned k = 0; k < n; ++k)
+    if (f[k] != frames[k]) return false;
+  return true;
+}
+
+[[gnu::always_inline]] inline uint32_t Records::find(uint64_t key, unsigned heap, size_t size,
+                                                     const uintptr_t* frames, unsigned n,
+                                                     uint32_t mask) const {
+  uint64_t id = slot_id(key, heap);
+  uint32_t at = static_cast<uint32_t>(key) & mask;
+  for (uint32_t probes = 0; probes <= mask; ++probes, at = (at + 1) & mask) {
+    uint64_t slot = index_[at].load(std::memory_order_acquire);
+    if (slot == 0) break;
+    uint32_t i = static_cast<uint32_t>(slot & kIndexMask) - 1;
+    if ((slot & ~kIndexMask) == id && same(i, heap, size, frames, n)) return i;
+  }
+  return kNoRecord;
+}
+
+inline uint32_t Records::intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n,
+                                bool truncated, uint64_t* hash) {
+  if (n > depth_) n = depth_;
+  uint64_t sh = hash ? *hash : 0;
+  if (sh == 0) {
+    sh = stack_hash(frames, n);
+    if (hash) *hash = sh;
+  }
+  uint64_t key = record_key(sh, heap, size);
+  uint32_t found = find(key, heap, size, frames, n, index_mask_.load(std::memory_order_acquire));
+  return found != kNoRecord ? found : make_record(sh, key, heap, size, frames, n, truncated);
+}
+
+inline uint32_t LiveTable::insert(uintptr_t address, uint32_t record, const Extended* ext,
+                                  bool fresh) {
+  uint64_t h = hash(address);
+  Stripe& s = stripe_of(h);
+  uint64_t key = address >> 4;
+  LockGuard g(s.lock);
+  __atomic_store_n(&s.logged, s.logged + fresh, __ATOMIC_RELAXED);
+  if (s.used + 1 > (s.mask + 1) - ((s.mask + 1) >> 3) && !grow(s)) return kNoRoom;
+  uint32_t i = home(s, h);
+  for (; s.slots[i] != 0; i = (i + 1) & s.mask) {
+    if ((s.slots[i] >> kRecordBits) == key) {
+      uint32_t had = static_cast<uint32_t>(s.slots[i] & kRecordMask);
+      s.slots[i] = key << kRecordBits | record;
+      if (s.ext && ext) s.ext[i] = *ext;
+      return had;
+    }
+  }
+  s.slots[i] = key << kRecordBits | record;
+  if (s.ext && ext) s.ext[i] = *ext;
+  ++s.used;
+  return kNoRecord;
+}
+
+inline uint32_t LiveTable::remove(uintptr_t address, Extended* ext) {
+  uint64_t h = hash(address);
+  Stripe& s = stripe_of(h);
+  uint64_t key = address >> 4;
+  LockGuard g(s.lock);
+  for (uint32_t i = home(s, h); s.slots[i] != 0; i = (i + 1) & s.mask) {
+    if ((s.slots[i] >> kRecordBits) != key) continue;
+    uint32_t had = static_cast<uint32_t>(s.slots[i] & kRecordMask);
+    if (ext && s.ext) *ext = s.ext[i];
+    if (s.slots[(i + 1) & s.mask] == 0) {  // the usual case: no entry after it to shift back
+      s.slots[i] = 0;
+      --s.used;
+    } else {
+      erase_at(s, i);
+    }
+    return had;
+  }
+  return kNoRecord;
 }
 
 }  // namespace aixmalloc::mlog

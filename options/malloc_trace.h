@@ -89,6 +89,7 @@ class MallocTraceLayer : public LockedAtFork<Next, fork_lock, set_aside_in_child
   }
 
   bool debug_active() const { return on_ || Base::debug_active(); }
+  bool log_alone() const { return !on_ && Base::log_alone(); }
 
   void* allocate(size_t size, size_t align) {
     if (__builtin_expect(!on_, 1) || t_in_call) return Base::allocate(size, align);

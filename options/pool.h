@@ -245,6 +245,10 @@ class PoolLayer : public LockedAtFork<Next, fork_lock, set_aside_in_child> {
     if (owns(p)) return pool::release(p, call);
     Next::release(p, o, call);
   }
+  // Whether allocate() takes the request from the pool (for the Malloc Log's path: requests.cpp).
+  bool pool_serves(size_t size, size_t align) const {
+    return on_ && size <= kMaxRequest && align == kAlignment;
+  }
 
   size_t usable_size(void* p, Owner o, const char* call) {
     if (owns(p)) return pool::usable_size(p);

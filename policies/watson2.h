@@ -213,6 +213,12 @@ class Watson2Layer : public LockedAtFork<Next, fork_lock, set_aside_in_child> {
     if (on_ && owns(p)) return watson2::release(p, call);
     Next::release(p, o, call);
   }
+  // Whether allocate() takes the request, and release() the block (the Malloc Log's path:
+  // requests.cpp).
+  bool watson2_serves(size_t size, size_t align) const {
+    return on_ && size <= kMaxSmall && align == kAlignment;
+  }
+  bool watson2_holds(const void* p) const { return on_ && owns(p); }
   size_t usable_size(void* p, Owner o, const char* call) {
     if (on_ && owns(p)) return watson2::usable_size(p);
     return Next::usable_size(p, o, call);

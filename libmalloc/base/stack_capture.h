@@ -29,6 +29,10 @@ extern __thread bool t_busy;
 struct Result {
   unsigned frames = 0;     // filled in out[0, frames)
   bool truncated = false;  // ended below `depth` for a reason other than the outermost frame
+  // When the whole stack came from (or went into) this thread's memo of walks: a word the caller
+  // may keep with it (0 until it does), e.g. a hash of the frames; it stays with these frames
+  // until the memo forgets them. nullptr otherwise.
+  uint64_t* kept = nullptr;
 };
 
 // Fills out[0] with `first` (the return address of the malloc-family call, the program's call

@@ -50,9 +50,22 @@ __attribute__((noinline)) void framed_caller(void) {
   leak_framed_calloc(56);
 }
 
+/* One call site reached through two callers whose frames are alike, called from the same frame:
+ * the same return address and stack pointer at malloc, other callers above (a stack is never taken
+ * for another that starts the same). */
+__attribute__((noinline)) void leak_shared(void) { sink = malloc(48); }
+__attribute__((noinline)) void via_one(void) {
+  leak_shared();
+  __asm__ volatile("" ::: "memory"); /* no tail call: via_one stays a frame */
+}
+__attribute__((noinline)) void via_two(void) {
+  leak_shared();
+  __asm__ volatile("" ::: "memory");
+}
+
 /* The known leaks: leak_small 5 x 24, leak_medium 3 x 1000, leak_large 1 x 5 MiB, leak_realloc
- * 2 x 3000, leak_framed 2 x 40 and leak_framed_calloc 1 x 56 (from framed_caller). Each called
- * from leaks(), from main(). */
+ * 2 x 3000, leak_framed 2 x 40 and leak_framed_calloc 1 x 56 (from framed_caller), leak_shared
+ * 3 x 48 from via_one and 2 x 48 from via_two, in turns. Each called from leaks(), from main(). */
 void leaks(void) {
   for (volatile int i = 0; i < 5; ++i) leak_small();
   for (volatile int i = 0; i < 3; ++i) leak_medium();
@@ -60,6 +73,10 @@ void leaks(void) {
   for (volatile int i = 0; i < 2; ++i) leak_realloc();
   for (volatile int i = 0; i < 10; ++i) not_a_leak();
   framed_caller();
+  for (volatile int i = 0; i < 3; ++i) {
+    via_one();
+    if (i < 2) via_two();
+  }
 }
 
 static size_t live_count(void* addr, size_t size) {

@@ -51,6 +51,10 @@ for f, callers in [("leak_small", ["leaks", "main"]), ("leak_medium", ["leaks", 
                    ("leak_framed_calloc", ["framed_caller", "leaks", "main"])]:
     names = [fr.get("function") for fr in sites[f]["frames"]]
     assert len(names) == 4 and names[1:1 + len(callers)] == callers, (f, names)
+# One site through two callers: two stacks.
+shared = {s["frames"][1].get("function"): (s["count"], s["bytes"]) for s in d["sites"]
+          if s["frames"][0].get("function") == "leak_shared"}
+assert shared == {"via_one": (3, 144), "via_two": (2, 96)}, shared
 bytes_ = [s["bytes"] for s in d["sites"]]
 assert bytes_ == sorted(bytes_, reverse=True)
 assert d["total"]["sites"] == len(d["sites"]) and d["total"]["count"] == sum(s["count"] for s in d["sites"])
@@ -75,8 +79,7 @@ MALLOCDEBUG=report_allocations$extra,output:$work/cxx.%p AIXMALLOC_LEAKS_JSON=$w
 # dladdr gives the mangled name; a demangling symbolizer the plain one.
 expect_site "$(ls "$work"/cxx.*[0-9])" "(_Z9make_nodev|make_node\(\))" 4 192
 expect_site "$(ls "$work"/cxx.*[0-9])" "(_Z10make_arrayv|make_array\(\))" 1 400
-python3 - "$work/cxx.json" "$work/cxx-stats.json" <<'PY' ||
-  fail "C++ stacks: $(cat "$work/cxx.json")"
+python3 - "$work/cxx.json" "$work/cxx-stats.json" <<'PY' || fail "C++ stacks: $(cat "$work/cxx.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 for s in d["sites"]:
