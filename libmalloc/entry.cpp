@@ -33,13 +33,52 @@
 
 using namespace aixmalloc;
 
-// malloc and free run the pool's fast path (options/pool.h) here, inline; everything else is a
-// tail call into the runtime, whose stack runs the pool's slow path once. free() keeps errno as it
-// was: every system call it can reach (madvise, munmap, futex) goes through base's OS interface,
-// which saves and restores errno (os.cpp).
-AIX_EXPORT void* malloc(size_t size) { return rt::allocate_fast(size, __builtin_return_address(0)); }
+// malloc and free jump to the path the configuration takes (rt::Inline): the inline path of the
+// pool (options/pool.h) or of watson2 (policies/watson2.h), or straight to the runtime; everything
+// the inline path does not serve is a tail call into the runtime, whose stack runs the slow path
+// once. free() keeps errno as it was: every system call it can reach (madvise, munmap, futex) goes
+// through base's OS interface, which saves and restores errno (os.cpp).
+AIX_EXPORT void* malloc(size_t size) {
+  return rt::g_entry.allocate.load(std::memory_order_relaxed)(size);
+}
 
-AIX_EXPORT void free(void* p) { rt::release_fast(p, "free"); }
+AIX_EXPORT void free(void* p) { rt::g_entry.release.load(std::memory_order_relaxed)(p); }
+
+namespace aixmalloc::rt {
+namespace {
+
+// Reached by malloc's and free's jump: their caller's frame is the program's.
+template <Inline kWhich>
+void* allocate_entry(size_t size) {
+  return allocate_fast<false, kWhich, true>(size, nullptr);
+}
+template <Inline kWhich>
+void release_entry(void* p) {
+  release_fast<kWhich>(p, "free");
+}
+
+}  // namespace
+
+constinit EntryPaths g_entry{allocate_entry<Inline::kBoth>, release_entry<Inline::kBoth>};
+
+// At start-up and when mallopt(M_MXFAST) builds the stack again: the inline paths of the layers
+// whose area exists (each still tests its own word, fast_below or fast_span, on every call).
+void choose_entry_paths() {
+  bool pool_on = pool::enabled(), watson2_on = watson2::g_area.enabled;
+  Inline which = pool_on && watson2_on ? Inline::kBoth
+                 : pool_on             ? Inline::kPool
+                 : watson2_on          ? Inline::kWatson2
+                                       : Inline::kNone;
+  void* (*allocate)(size_t) = allocate_entry<Inline::kBoth>;
+  void (*release)(void*) = release_entry<Inline::kBoth>;
+  if (which == Inline::kPool) allocate = allocate_entry<Inline::kPool>, release = release_entry<Inline::kPool>;
+  if (which == Inline::kWatson2) allocate = allocate_entry<Inline::kWatson2>, release = release_entry<Inline::kWatson2>;
+  if (which == Inline::kNone) allocate = allocate_entry<Inline::kNone>, release = release_entry<Inline::kNone>;
+  g_entry.allocate.store(allocate, std::memory_order_relaxed);
+  g_entry.release.store(release, std::memory_order_relaxed);
+}
+
+}  // namespace aixmalloc::rt
 
 AIX_NOTED(void*, calloc, (size_t count, size_t size)) {
   return rt::allocate_zeroed(count, size);

@@ -277,6 +277,11 @@ __attribute__((naked)) void* allocate_off_fast(size_t, const void*) {
   AIXMALLOC_NOTING_TAIL_THUNK(aixmalloc_allocate_off_fast);
 }
 
+__attribute__((naked)) void* allocate_off_fast_tail(size_t) {
+  asm("movq (%rsp), %rsi");  // the program's return address: malloc's frame is untouched
+  AIXMALLOC_NOTING_TAIL_THUNK(aixmalloc_allocate_off_fast);
+}
+
 // Runs one call of the program's; under MALLOCDEBUG=trace, as one record (options/malloc_trace.h),
 // whatever the stack does for it.
 template <class Fn>

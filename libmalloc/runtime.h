@@ -71,37 +71,62 @@ void* allocate_off_fast(size_t size, const void* return_address);
 // The same without noting anything: for the entry points whose thunk has noted the frame.
 extern "C" [[gnu::visibility("hidden")]] void* aixmalloc_allocate_off_fast(size_t size,
                                                                          const void* return_address);
-// MALLOCTYPE=watson2's inline path (policies/watson2.h), tested after the pool's so that the
-// pool's costs nothing more; a miss goes to watson2's slow path, then the layers below it.
+// The same, reached by a tail jump from an entry point: the return address is the program's, at
+// the top of the stack, and the thunk reads it itself.
+void* allocate_off_fast_tail(size_t size);
+// MALLOCTYPE=watson2's inline path (policies/watson2.h); a miss goes to watson2's slow path, then
+// the layers below it.
 void* allocate_watson2_miss(size_t size);
-// kNoted: the entry point's thunk has noted the caller already (the C++ operators).
-template <bool kNoted = false>
+
+// Which inline paths an entry point runs: both (the C++ operators, and malloc and free before the
+// runtime knows its configuration; the pool's first, so that it costs nothing more), the pool's,
+// watson2's, or none. The pool and watson2 never are both on (the pool is an option of Yorktown
+// and Watson): the runtime chooses malloc's and free's once at start-up (g_entry).
+enum class Inline { kBoth, kPool, kWatson2, kNone };
+struct EntryPaths {
+  std::atomic<void* (*)(size_t)> allocate;
+  std::atomic<void (*)(void*)> release;
+};
+// malloc and free are a jump through these (entry.cpp); set by the runtime as it starts.
+extern EntryPaths g_entry;
+void choose_entry_paths();
+
+// kNoted: the entry point's thunk has noted the caller already (the C++ operators). kTail: reached
+// by a tail jump from the exported malloc (return_address unused: the thunk reads it).
+template <bool kNoted = false, Inline kWhich = Inline::kBoth, bool kTail = false>
 [[gnu::always_inline]] inline void* allocate_fast(size_t size, const void* return_address) {
-  if (__builtin_expect(size < pool::g_area.fast_below.load(std::memory_order_relaxed), 1)) {
+  constexpr bool kPool = kWhich == Inline::kBoth || kWhich == Inline::kPool;
+  constexpr bool kWatson2 = kWhich == Inline::kBoth || kWhich == Inline::kWatson2;
+  if (kPool && __builtin_expect(size < pool::g_area.fast_below.load(std::memory_order_relaxed), 1)) {
     if (void* p = pool::pop(size)) {
       AIXMALLOC_PROBE2(malloc, size, p);  // the other paths' probes: requests.cpp
       return p;
     }
     return allocate_pool_miss(size);
   }
-  if (__builtin_expect(size < watson2::g_area.fast_below.load(std::memory_order_relaxed), 1)) {
+  if (kWatson2 && __builtin_expect(size < watson2::plain(watson2::g_area.fast_below), 1)) {
     if (void* p = watson2::pop(size)) {
       AIXMALLOC_PROBE2(malloc, size, p);
       return p;
     }
     return allocate_watson2_miss(size);
   }
-  if constexpr (kNoted)
+  if constexpr (kTail)
+    return allocate_off_fast_tail(size);
+  else if constexpr (kNoted)
     return aixmalloc_allocate_off_fast(size, return_address);
   else
     return allocate_off_fast(size, return_address);
 }
 // While the pool's fast path is off (MALLOCDEBUG's layers, or mallopt(M_MALIGN)), fast_span is 0
 // and pool blocks too go down the stack, so that every layer above the pool sees them.
+template <Inline kWhich = Inline::kBoth>
 [[gnu::always_inline]] inline void release_fast(void* p, const char* call) {
   AIXMALLOC_PROBE1(free, p);
-  if (pool::owns_fast(p)) return pool::release(p, call);
-  if (watson2::owns_fast(p)) return watson2::release(p, call);
+  if constexpr (kWhich == Inline::kBoth || kWhich == Inline::kPool)
+    if (pool::owns_fast(p)) return pool::release(p, call);
+  if constexpr (kWhich == Inline::kBoth || kWhich == Inline::kWatson2)
+    if (watson2::owns_fast(p)) return watson2::release(p, call);
   release(p, call);
 }
 

@@ -52,7 +52,11 @@ constexpr ClassTable make_class_table() {
 }  // namespace
 
 constinit Area g_area;
-__thread Heap* t_heap = nullptr;
+// Never written after its constructor: its lists stay empty, so that malloc's inline path needs no
+// test for a thread without a heap (the pop finds nothing and allocate_slow() attaches one). Until
+// the constructor runs the storage is zero: as empty.
+Heap g_no_heap;
+__thread Heap* t_heap = &g_no_heap;
 const ClassTable kClassOf = make_class_table();
 
 namespace {
@@ -126,8 +130,8 @@ Page* init_page(Page* page, Heap* h, unsigned c) {
   uint32_t size = kSizes[c];
   page->free = nullptr;
   page->owner = h;
-  page->capacity = static_cast<uint32_t>(kPageSize / size);
-  page->avail = page->capacity;
+  page->capacity = static_cast<uint16_t>(kPageSize / size);
+  page->held = -1;
   page->size = size;
   page->shift = static_cast<uint8_t>(__builtin_ctz(size));
   page->inverse = inverse_of_odd(size >> page->shift);
@@ -268,11 +272,12 @@ void drain(Heap* h, Retire how) {
     page->free = blocks;
     unsigned c = page->cls;
     h->remote_frees[c] += k;
-    uint32_t old = page->avail;
-    page->avail = old + k;
+    bool was_full = page->held < -1;  // never the current page
+    if (was_full) page->held -= kFull;
+    page->held -= k;
     if (page != h->cur[c]) {
-      if (old == 0) h->partial[c].push_front(*page);
-      if (page->avail == page->capacity) {
+      if (was_full) h->partial[c].push_front(*page);
+      if (page->held == -1) {
         unlink_partial(h, page);
         retire(h, page, how);
       }
@@ -296,12 +301,14 @@ void flush(Heap* h) {
       while (tail->next) tail = tail->next, ++k;
       tail->next = page->free;
       page->free = list;
-      page->avail += k;
+      page->held -= k;
     }
-    if (page->avail == page->capacity) {
+    if (page->held == -1) {
       retire(h, page, kGive);
-    } else if (page->avail != 0) {
+    } else if (page->held != page->capacity - 1) {
       h->partial[c].push_front(*page);
+    } else {
+      page->held += kFull;  // a free moves it back to the partial pages
     }
   }
   while (Page* page = h->spare) {
@@ -355,7 +362,7 @@ Page* new_page(Heap* h, unsigned c) {
 // A list of never-used blocks of the page: a few at a time, so that a page costs memory only as
 // its blocks are used.
 Block* carve(Page* page) {
-  uint32_t carved = page->carved.load(std::memory_order_relaxed);
+  uint32_t carved = static_cast<uint32_t>(page->carved.load(std::memory_order_relaxed));
   uint32_t k = page->capacity - carved;
   uint32_t want = page->size >= kCarveBytes ? 1 : static_cast<uint32_t>(kCarveBytes / page->size);
   if (k > want) k = want;
@@ -365,7 +372,7 @@ Block* carve(Page* page) {
         reinterpret_cast<Block*>(first + uintptr_t{i + 1} * page->size);
   reinterpret_cast<Block*>(first + uintptr_t{k - 1} * page->size)->next = nullptr;
   page->carved.store(carved + k, std::memory_order_relaxed);
-  page->avail -= k;
+  page->held += k;
   return reinterpret_cast<Block*>(first);
 }
 
@@ -376,11 +383,12 @@ Block* refill(Heap* h, unsigned c) {
     if (Page* page = h->cur[c]) {
       if (Block* list = page->free) {
         page->free = nullptr;
-        page->avail = page->capacity - page->carved.load(std::memory_order_relaxed);
+        page->held = static_cast<int32_t>(page->carved.load(std::memory_order_relaxed)) - 1;
         return list;
       }
       if (page->carved.load(std::memory_order_relaxed) < page->capacity) return carve(page);
       h->cur[c] = nullptr;  // full: it comes back to partial when a block of it is freed
+      page->held += kFull;
     }
     if (!h->partial[c].empty()) {
       Page& page = h->partial[c].front();
@@ -396,8 +404,8 @@ Block* refill(Heap* h, unsigned c) {
 
 void on_thread_exit() {
   Heap* h = t_heap;
-  if (h == nullptr) return;
-  t_heap = nullptr;  // later frees of this thread are remote frees into the abandoned heap
+  if (h == &g_no_heap) return;
+  t_heap = &g_no_heap;  // later frees of this thread are remote frees into the abandoned heap
   flush(h);
   collect_orphans();
   LockGuard guard(g_lock);
@@ -475,7 +483,7 @@ void* allocate_slow(size_t size) {
   // them as consistent.
   BusySection busy;
   Heap* h = t_heap;
-  if (h == nullptr) {
+  if (h == &g_no_heap) {
     if (!g_area.enabled) return nullptr;
     h = attach();
     if (h == nullptr) return nullptr;
@@ -493,17 +501,28 @@ void* allocate_slow(size_t size) {
   return b;
 }
 
-void page_changed(Page* page) {
+// The page is empty, or it was full. A free past empty (held -2, seen as kFull and more blocks out
+// than the page has): the block was free already, it is taken back off the list and reported.
+void page_changed(Page* page, void* p, const char* call) {
   BusySection busy;
   Heap* h = page->owner;
   unsigned c = page->cls;
-  if (page == h->cur[c]) return;
-  if (page->avail == 1) {
+  int32_t held = page->held;
+  if (held < -1) {
+    held -= kFull;
+    if (held >= page->capacity) {
+      page->held = -1;
+      page->free = static_cast<Block*>(p)->next;
+      --h->frees[c];
+      return release_bad(p, call, true);
+    }
+    page->held = held;
     h->partial[c].push_front(*page);
-  } else {
-    unlink_partial(h, page);
-    retire(h, page, kKeep);
+    return;
   }
+  if (page == h->cur[c]) return;
+  unlink_partial(h, page);
+  retire(h, page, kKeep);
 }
 
 void release_remote(Page* page, void* p) {
@@ -549,7 +568,7 @@ size_t trim() {
     LockGuard guard(g_lock);
     before = g_disclaimed;
   }
-  if (Heap* h = t_heap) {
+  if (Heap* h = t_heap; h != &g_no_heap) {
     BusySection busy;
     drain(h, kGive);
     while (Page* page = h->spare) {
@@ -601,7 +620,7 @@ void set_aside_in_child() {
     g_free_count = g_resident_count = 0;
   }
   g_lock.reset_in_child();
-  t_heap = nullptr;  // its blocks become remote frees; the thread attaches a new heap
+  t_heap = &g_no_heap;  // its blocks become remote frees; the thread attaches a new heap
 }
 
 }  // namespace aixmalloc::watson2

@@ -44,6 +44,7 @@ inline constexpr size_t kPageShift = 16;
 inline constexpr size_t kPageSize = size_t{1} << kPageShift;
 inline constexpr unsigned kClasses = 54;
 inline constexpr uint8_t kNoClass = 0xff;
+inline constexpr int32_t kFull = INT32_MIN;  // added to Page::held
 
 struct Block {
   Block* next;
@@ -56,13 +57,17 @@ struct Heap;
 struct alignas(128) Page {
   Block* free;                    // local frees, taken whole by the owner
   Heap* owner;                    // set while the page has a class; a heap is never destroyed
-  uint32_t avail;                 // blocks on `free` plus blocks never carved (owner only)
-  uint32_t capacity;
+  // Blocks out of the page (carved, and on the owner's allocation list or in the program's hands)
+  // less one, so that the free that empties the page takes it below 0; plus kFull while the page is
+  // full and on none of its heap's lists, so that the next free finds it below 0 too. Owner only.
+  int32_t held;
+  uint16_t capacity;
+  uint16_t size;
   // Block-start test without a division: offset o in the page is block k iff
   // rotr(o * inverse, shift) == k, with size = 2^shift * odd and inverse * odd == 1 (mod 2^64);
-  // only k < carved are blocks, so a page with no class (carved 0) refuses every pointer.
-  std::atomic<uint32_t> carved;   // read by other threads' frees
-  uint32_t size;
+  // only k < carved are blocks, so a page with no class (carved 0) refuses every pointer. 64 bits
+  // wide, for one compare with the rotated product.
+  std::atomic<uint64_t> carved;   // read by other threads' frees
   uint64_t inverse;
   uint8_t shift;
   uint8_t cls;
@@ -79,7 +84,9 @@ using PageList = boost::intrusive::list<
 
 struct Heap {
   Block* alloc[kClasses] = {};  // the free blocks of cur[c], taken whole; malloc pops here
-  Page* cur[kClasses] = {};
+  // The page each class allocates from; past kClasses always null, so that free may index it with
+  // the class of any page, kNoClass included.
+  Page* cur[256] = {};
   uint64_t allocations[kClasses] = {};
   uint64_t frees[kClasses] = {};         // by the owner
   uint64_t remote_frees[kClasses] = {};  // by other threads, counted when the owner takes them back
@@ -111,14 +118,22 @@ struct ClassTable {
   uint8_t of[kMaxSmall / 16 + 1];  // class of a request by (size + 15) / 16
 };
 extern const ClassTable kClassOf;
-extern __thread Heap* t_heap;
+extern Heap g_no_heap;          // a thread's heap until it has one of its own: every list empty
+extern __thread Heap* t_heap;   // &g_no_heap until the thread's first allocate_slow()
 
 inline unsigned class_of(size_t size) { return kClassOf.of[(size + 15) >> 4]; }
+// The inline paths read the words they test as plain words: an atomic load is never an operand of
+// the compare, which costs an instruction on every call. They are aligned words, written
+// atomically and rarely; a value just stale is one the inline paths allow (owns_fast()).
+template <class T>
+inline T plain(const std::atomic<T>& word) {
+  return *reinterpret_cast<const T*>(&word);
+}
 inline bool owns(const void* p) {
   return reinterpret_cast<uintptr_t>(p) - g_area.base < g_area.used_span.load(std::memory_order_acquire);
 }
 inline bool owns_fast(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) - g_area.base < g_area.fast_span.load(std::memory_order_relaxed);
+  return reinterpret_cast<uintptr_t>(p) - g_area.base < plain(g_area.fast_span);
 }
 inline Page* page_of(const void* p) {
   return g_area.pages + ((reinterpret_cast<uintptr_t>(p) - g_area.base) >> kPageShift);
@@ -127,14 +142,14 @@ inline bool is_block_start(const Page* page, const void* p) {
   uint64_t x = (reinterpret_cast<uintptr_t>(p) & (kPageSize - 1)) * page->inverse;
   unsigned s = page->shift;
   x = (x >> s) | (x << ((64 - s) & 63));
-  return x < page->carved.load(std::memory_order_relaxed);
+  return x < plain(page->carved);
 }
 
 // Slow paths (watson2.cpp).
 bool configure();
 void* allocate_slow(size_t size);
 void release_remote(Page* page, void* p);
-void page_changed(Page* page);  // a local free made the page partial or empty
+void page_changed(Page* page, void* p, const char* call);  // a local free made it partial or empty
 void release_bad(void* p, const char* call, bool double_free);
 // The inline paths run while the layer is on, no MALLOCDEBUG layer above needs every call and the
 // default alignment is 16 bytes (mallopt(M_MALIGN)).
@@ -147,17 +162,16 @@ Lock& fork_lock();
 void set_aside_in_child();
 
 // malloc of at most kMaxSmall bytes: a pop from this thread's allocation list of the class;
-// nullptr when the thread has no heap yet or the list is empty (then allocate_slow()).
+// nullptr when the list is empty or the thread has no heap yet (then t_heap is g_no_heap, whose
+// lists are all empty), and allocate_slow() takes over.
 inline void* pop(size_t size) {
   Heap* h = t_heap;
-  if (__builtin_expect(h != nullptr, 1)) {
-    unsigned c = class_of(size);
-    Block* b = h->alloc[c];
-    if (__builtin_expect(b != nullptr, 1)) {
-      h->alloc[c] = b->next;
-      ++h->allocations[c];
-      return b;
-    }
+  unsigned c = class_of(size);
+  Block* b = h->alloc[c];
+  if (__builtin_expect(b != nullptr, 1)) {
+    h->alloc[c] = b->next;
+    ++h->allocations[c];
+    return b;
   }
   return nullptr;
 }
@@ -166,21 +180,32 @@ inline void* allocate(size_t size) {
   return allocate_slow(size);
 }
 
-// free of a block that owns() said is in the area. `avail` moving to 1 (the page was full) or to
-// the capacity (the page is empty) is the one case that leaves the inline path: both in one
-// unsigned compare, as every class has at least 4 blocks a page.
+// free of a block that owns() said is in the area. A block of the page its class allocates from
+// goes straight back on the allocation list (it still counts as out of the page), so a thread
+// that frees what it just allocated never leaves the inline path; that the page is its heap's
+// current one says too that the heap owns it. A block of the heap's other pages goes on its page's
+// list: the page's count of blocks out going below 0 (the page is empty, or it was full and on no
+// list) is the one case that leaves the inline path, one decrement and one test of the sign. A
+// block of another heap's page is a remote free.
 inline void release(void* p, const char* call) {
   Page* page = page_of(p);
   if (__builtin_expect(!is_block_start(page, p), 0)) return release_bad(p, call, false);
   Heap* h = t_heap;
+  unsigned c = page->cls;
+  auto* b = static_cast<Block*>(p);
+  if (__builtin_expect(h->cur[c] == page, 1)) {
+    if (__builtin_expect(b == h->alloc[c], 0)) return release_bad(p, call, true);
+    b->next = h->alloc[c];
+    h->alloc[c] = b;
+    ++h->frees[c];
+    return;
+  }
   if (__builtin_expect(page->owner == h, 1)) {
-    auto* b = static_cast<Block*>(p);
     if (__builtin_expect(b == page->free, 0)) return release_bad(p, call, true);
     b->next = page->free;
     page->free = b;
-    ++h->frees[page->cls];
-    uint32_t n = ++page->avail;
-    if (__builtin_expect(n - 2 >= page->capacity - 2, 0)) return page_changed(page);
+    ++h->frees[c];
+    if (__builtin_expect(--page->held < 0, 0)) return page_changed(page, p, call);
     return;
   }
   release_remote(page, p);
