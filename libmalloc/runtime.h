@@ -97,14 +97,14 @@ template <bool kNoted = false, Inline kWhich = Inline::kBoth, bool kTail = false
 [[gnu::always_inline]] inline void* allocate_fast(size_t size, const void* return_address) {
   constexpr bool kPool = kWhich == Inline::kBoth || kWhich == Inline::kPool;
   constexpr bool kWatson2 = kWhich == Inline::kBoth || kWhich == Inline::kWatson2;
-  if (kPool && __builtin_expect(size < pool::g_area.fast_below.load(std::memory_order_relaxed), 1)) {
+  if (kPool && __builtin_expect(size < plain(pool::g_area.fast_below), 1)) {
     if (void* p = pool::pop(size)) {
       AIXMALLOC_PROBE2(malloc, size, p);  // the other paths' probes: requests.cpp
       return p;
     }
     return allocate_pool_miss(size);
   }
-  if (kWatson2 && __builtin_expect(size < watson2::plain(watson2::g_area.fast_below), 1)) {
+  if (kWatson2 && __builtin_expect(size < plain(watson2::g_area.fast_below), 1)) {
     if (void* p = watson2::pop(size)) {
       AIXMALLOC_PROBE2(malloc, size, p);
       return p;

@@ -108,7 +108,9 @@ struct Area : zones::GrowingArea {
   std::atomic<uintptr_t> fast_span{0};
   std::atomic<uintptr_t> used_span{0};  // used_top - base: owns() in one compare
 };
-extern Area g_area;
+// Hidden, as every symbol of the library: said here too, so that the inline paths address them
+// from the instruction pointer, not through the GOT.
+[[gnu::visibility("hidden")]] extern Area g_area;
 
 // True while the pool serves small requests of the default alignment: read by the exported malloc
 // and free, which run the fast paths below inline. Set at start-up before the runtime is published
@@ -122,11 +124,11 @@ inline constexpr std::atomic<uint8_t>& g_fast = g_area.fast;
 // Sets g_fast and the two limits the inline paths read (pool.cpp).
 void set_fast(FastPath state);
 
-extern const uint8_t kClassOf[kMaxRequest / 16 + 1];
-extern const uint16_t kClassSize[kClasses];
+[[gnu::visibility("hidden")]] extern const uint8_t kClassOf[kMaxRequest / 16 + 1];
+[[gnu::visibility("hidden")]] extern const uint16_t kClassSize[kClasses];
 // GNU __thread, not C++ thread_local: no dynamic initialisation, so an access is one %fs load
 // (initial-exec) instead of a call through a TLS wrapper.
-extern __thread ThreadPool* t_pool;
+[[gnu::visibility("hidden")]] extern __thread ThreadPool* t_pool;
 
 // Reserves the area; false (pool stays off) when even a small reservation is refused. A second
 // call (the stack rebuilt by mallopt) keeps the area it has.
@@ -146,7 +148,7 @@ inline bool owns(const void* p) {
 }
 // The inline free's test: a pool block, and the pool's fast path is on.
 inline bool owns_fast(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) - g_area.base < g_area.fast_span.load(std::memory_order_relaxed);
+  return reinterpret_cast<uintptr_t>(p) - g_area.base < plain(g_area.fast_span);
 }
 inline PoolPage* page_of(const void* p) {
   return reinterpret_cast<PoolPage*>(reinterpret_cast<uintptr_t>(p) & ~(kPageSize - 1));

@@ -82,6 +82,11 @@ using PageList = boost::intrusive::list<
     Page, boost::intrusive::member_hook<Page, decltype(Page::hook), &Page::hook>,
     boost::intrusive::constant_time_size<false>>;
 
+struct ClassTable {
+  uint8_t of[kMaxSmall / 16 + 1];  // class of a request by (size + 15) / 16
+};
+[[gnu::visibility("hidden")]] extern const ClassTable kClassOf;
+
 struct Heap {
   Block* alloc[kClasses] = {};  // the free blocks of cur[c], taken whole; malloc pops here
   // The page each class allocates from; past kClasses always null, so that free may index it with
@@ -99,6 +104,10 @@ struct Heap {
   Heap* next_orphan = nullptr;  // heaps of exited threads waiting to be adopted
   std::atomic<bool> orphan{false};  // read by other threads' frees
   alignas(64) std::atomic<Page*> pending{nullptr};  // pages with remote frees to take back
+  // kClassOf's copy, which malloc's inline path indexes from the heap's address it has already
+  // (the table's own address would cost one more instruction). Zero (class 0, whose list is empty)
+  // in g_no_heap until its constructor has run.
+  ClassTable class_of = kClassOf;
 };
 
 // Process-wide: written at start-up and as the area grows (under the lock).
@@ -113,22 +122,13 @@ struct Area : zones::GrowingArea {
   std::atomic<uintptr_t> fast_span{0};
   bool enabled = false;
 };
-extern Area g_area;
-struct ClassTable {
-  uint8_t of[kMaxSmall / 16 + 1];  // class of a request by (size + 15) / 16
-};
-extern const ClassTable kClassOf;
-extern Heap g_no_heap;          // a thread's heap until it has one of its own: every list empty
-extern __thread Heap* t_heap;   // &g_no_heap until the thread's first allocate_slow()
+// Hidden, as every symbol of the library: said here too, so that the inline paths address them
+// from the instruction pointer, not through the GOT.
+[[gnu::visibility("hidden")]] extern Area g_area;
+[[gnu::visibility("hidden")]] extern Heap g_no_heap;  // a heap whose lists are all empty
+[[gnu::visibility("hidden")]] extern __thread Heap* t_heap;  // &g_no_heap until it has one
 
 inline unsigned class_of(size_t size) { return kClassOf.of[(size + 15) >> 4]; }
-// The inline paths read the words they test as plain words: an atomic load is never an operand of
-// the compare, which costs an instruction on every call. They are aligned words, written
-// atomically and rarely; a value just stale is one the inline paths allow (owns_fast()).
-template <class T>
-inline T plain(const std::atomic<T>& word) {
-  return *reinterpret_cast<const T*>(&word);
-}
 inline bool owns(const void* p) {
   return reinterpret_cast<uintptr_t>(p) - g_area.base < g_area.used_span.load(std::memory_order_acquire);
 }
@@ -166,7 +166,7 @@ void set_aside_in_child();
 // lists are all empty), and allocate_slow() takes over.
 inline void* pop(size_t size) {
   Heap* h = t_heap;
-  unsigned c = class_of(size);
+  unsigned c = h->class_of.of[(size + 15) >> 4];
   Block* b = h->alloc[c];
   if (__builtin_expect(b != nullptr, 1)) {
     h->alloc[c] = b->next;

@@ -6,10 +6,20 @@
 // and tests/ sit on top.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 namespace aixmalloc {
+
+// What the inline paths of malloc and free compare, read as a plain word: an atomic load is never
+// an operand of the compare, which costs an instruction on every call. Such words are aligned,
+// written atomically and rarely; the reader allows a value just stale (options/pool.h,
+// policies/watson2.h say why).
+template <class T>
+inline T plain(const std::atomic<T>& word) {
+  return *reinterpret_cast<const T*>(&word);
+}
 
 // Every pointer we return is aligned to this (AIX 64-bit: 16-byte prefix, 16-byte alignment).
 inline constexpr size_t kAlignment = 16;
