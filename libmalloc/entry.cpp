@@ -33,25 +33,19 @@
 
 using namespace aixmalloc;
 
-// malloc and free jump to the path the configuration takes (rt::Inline): the inline path of the
-// pool (options/pool.h) or of watson2 (policies/watson2.h), or straight to the runtime; everything
-// the inline path does not serve is a tail call into the runtime, whose stack runs the slow path
-// once. free() keeps errno as it was: every system call it can reach (madvise, munmap, futex) goes
-// through base's OS interface, which saves and restores errno (os.cpp).
-AIX_EXPORT void* malloc(size_t size) {
-  return rt::g_entry.allocate.load(std::memory_order_relaxed)(size);
-}
+// malloc runs the inline paths of watson2 (policies/watson2.h) and the pool (options/pool.h) here;
+// free jumps to the one of its configuration (rt::Inline). Everything the inline path does not
+// serve is a tail call into the runtime, whose stack runs the slow path once. free() keeps errno as
+// it was: every system call it can reach (madvise, munmap, futex) goes through base's OS
+// interface, which saves and restores errno (os.cpp).
+AIX_EXPORT void* malloc(size_t size) { return rt::allocate_fast<false, true>(size, nullptr); }
 
-AIX_EXPORT void free(void* p) { rt::g_entry.release.load(std::memory_order_relaxed)(p); }
+AIX_EXPORT void free(void* p) { rt::g_release.load(std::memory_order_relaxed)(p); }
 
 namespace aixmalloc::rt {
 namespace {
 
-// Reached by malloc's and free's jump: their caller's frame is the program's.
-template <Inline kWhich>
-void* allocate_entry(size_t size) {
-  return allocate_fast<false, kWhich, true>(size, nullptr);
-}
+// Reached by free's jump: its caller's frame is the program's.
 template <Inline kWhich>
 void release_entry(void* p) {
   release_fast<kWhich>(p, "free");
@@ -59,23 +53,17 @@ void release_entry(void* p) {
 
 }  // namespace
 
-constinit EntryPaths g_entry{allocate_entry<Inline::kBoth>, release_entry<Inline::kBoth>};
+constinit std::atomic<void (*)(void*)> g_release{release_entry<Inline::kBoth>};
 
 // At start-up and when mallopt(M_MXFAST) builds the stack again: the inline paths of the layers
-// whose area exists (each still tests its own word, fast_below or fast_span, on every call).
-void choose_entry_paths() {
+// whose area exists (each still tests its own word, fast_span, on every call).
+void choose_release_path() {
   bool pool_on = pool::enabled(), watson2_on = watson2::g_area.enabled;
-  Inline which = pool_on && watson2_on ? Inline::kBoth
-                 : pool_on             ? Inline::kPool
-                 : watson2_on          ? Inline::kWatson2
-                                       : Inline::kNone;
-  void* (*allocate)(size_t) = allocate_entry<Inline::kBoth>;
-  void (*release)(void*) = release_entry<Inline::kBoth>;
-  if (which == Inline::kPool) allocate = allocate_entry<Inline::kPool>, release = release_entry<Inline::kPool>;
-  if (which == Inline::kWatson2) allocate = allocate_entry<Inline::kWatson2>, release = release_entry<Inline::kWatson2>;
-  if (which == Inline::kNone) allocate = allocate_entry<Inline::kNone>, release = release_entry<Inline::kNone>;
-  g_entry.allocate.store(allocate, std::memory_order_relaxed);
-  g_entry.release.store(release, std::memory_order_relaxed);
+  void (*release)(void*) = pool_on && watson2_on ? release_entry<Inline::kBoth>
+                           : pool_on             ? release_entry<Inline::kPool>
+                           : watson2_on          ? release_entry<Inline::kWatson2>
+                                                 : release_entry<Inline::kNone>;
+  g_release.store(release, std::memory_order_relaxed);
 }
 
 }  // namespace aixmalloc::rt

@@ -87,7 +87,7 @@ void build_stack() {
   g_log_alone = g_stack.log_alone();
   keep_zero_size_path();
   g_stack.inline_allowed(!g_debug_layers);  // watson2's inline path, as the pool's (policies/watson2.h)
-  choose_entry_paths();
+  choose_release_path();
 }
 
 bool ensure_started() {

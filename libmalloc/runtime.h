@@ -71,45 +71,40 @@ void* allocate_off_fast(size_t size, const void* return_address);
 // The same without noting anything: for the entry points whose thunk has noted the frame.
 extern "C" [[gnu::visibility("hidden")]] void* aixmalloc_allocate_off_fast(size_t size,
                                                                          const void* return_address);
-// The same, reached by a tail jump from an entry point: the return address is the program's, at
-// the top of the stack, and the thunk reads it itself.
+// The same from the exported malloc, which has not touched its frame: the return address is the
+// program's, at the top of the stack, and the thunk reads it itself.
 void* allocate_off_fast_tail(size_t size);
 // MALLOCTYPE=watson2's inline path (policies/watson2.h); a miss goes to watson2's slow path, then
 // the layers below it.
 void* allocate_watson2_miss(size_t size);
 
-// Which inline paths an entry point runs: both (the C++ operators, and malloc and free before the
-// runtime knows its configuration; the pool's first, so that it costs nothing more), the pool's,
-// watson2's, or none. The pool and watson2 never are both on (the pool is an option of Yorktown
-// and Watson): the runtime chooses malloc's and free's once at start-up (g_entry).
+// The pool and watson2 are never both on (the pool is an option of Yorktown and Watson). malloc
+// tests watson2's word first, then the pool's: two instructions each. free's tests take four each:
+// it jumps to the path of the configuration instead (g_release), chosen once at start-up: both
+// tests (before the runtime knows its configuration, and the C++ operators' delete), the pool's,
+// watson2's, or none.
 enum class Inline { kBoth, kPool, kWatson2, kNone };
-struct EntryPaths {
-  std::atomic<void* (*)(size_t)> allocate;
-  std::atomic<void (*)(void*)> release;
-};
-// malloc and free are a jump through these (entry.cpp); set by the runtime as it starts.
-extern EntryPaths g_entry;
-void choose_entry_paths();
+// free is a jump through this (entry.cpp); set by the runtime as it starts.
+extern std::atomic<void (*)(void*)> g_release;
+void choose_release_path();
 
-// kNoted: the entry point's thunk has noted the caller already (the C++ operators). kTail: reached
-// by a tail jump from the exported malloc (return_address unused: the thunk reads it).
-template <bool kNoted = false, Inline kWhich = Inline::kBoth, bool kTail = false>
+// kNoted: the entry point's thunk has noted the caller already (the C++ operators). kTail: the
+// exported malloc (return_address unused: the thunk reads it).
+template <bool kNoted = false, bool kTail = false>
 [[gnu::always_inline]] inline void* allocate_fast(size_t size, const void* return_address) {
-  constexpr bool kPool = kWhich == Inline::kBoth || kWhich == Inline::kPool;
-  constexpr bool kWatson2 = kWhich == Inline::kBoth || kWhich == Inline::kWatson2;
-  if (kPool && __builtin_expect(size < plain(pool::g_area.fast_below), 1)) {
-    if (void* p = pool::pop(size)) {
+  if (__builtin_expect(size < plain(watson2::g_area.fast_below), 1)) {
+    if (void* p = watson2::pop(size)) {
       AIXMALLOC_PROBE2(malloc, size, p);  // the other paths' probes: requests.cpp
       return p;
     }
-    return allocate_pool_miss(size);
+    return allocate_watson2_miss(size);
   }
-  if (kWatson2 && __builtin_expect(size < plain(watson2::g_area.fast_below), 1)) {
-    if (void* p = watson2::pop(size)) {
+  if (__builtin_expect(size < plain(pool::g_area.fast_below), 1)) {
+    if (void* p = pool::pop(size)) {
       AIXMALLOC_PROBE2(malloc, size, p);
       return p;
     }
-    return allocate_watson2_miss(size);
+    return allocate_pool_miss(size);
   }
   if constexpr (kTail)
     return allocate_off_fast_tail(size);
