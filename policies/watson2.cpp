@@ -10,54 +10,23 @@
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/thread_exit.h"
 #include "libmalloc/base/zones.h"
+#include "policies/watson2_classes.h"
 
 namespace aixmalloc::watson2 {
 
-namespace {
-// 16-byte steps to 128, eight classes a doubling to 512 (at most 12.5% lost to rounding), then six:
-// a power of two and 16 bytes, an eighth, a quarter, a half, three quarters, the next power. The
-// sizes programs ask for most above 512 bytes are a power of two and a small header (sqlite3's page
-// cache: 1032 and 4368 bytes), which plain steps round up by an eighth or a quarter; eight steps a
-// doubling kept 7% more memory in threads that pass blocks around (each thread's class holds
-// blocks of its own: more classes, more memory kept apart).
-struct SizeTable {
-  uint16_t size[kClasses];
-};
-constexpr SizeTable make_sizes() {
-  SizeTable t{};
-  unsigned c = 0;
-  for (unsigned s = 16; s <= 128; s += 16) t.size[c++] = static_cast<uint16_t>(s);
-  for (unsigned base = 128; base < 512; base *= 2)
-    for (unsigned k = 1; k <= 8; ++k) t.size[c++] = static_cast<uint16_t>(base + base / 8 * k);
-  for (unsigned base = 512; base < kMaxSmall; base *= 2) {
-    t.size[c++] = static_cast<uint16_t>(base + 16);
-    for (unsigned eighths : {1, 2, 4, 6, 8}) t.size[c++] = static_cast<uint16_t>(base + base / 8 * eighths);
-  }
-  return t;
-}
-constexpr SizeTable kSizeTable = make_sizes();
-constexpr const uint16_t (&kSizes)[kClasses] = kSizeTable.size;
-static_assert(kSizeTable.size[kClasses - 1] == kMaxSmall);
-static_assert(kPageSize / kMaxSmall >= 4);  // release(): every class has at least 4 blocks a page
-
-constexpr ClassTable make_class_table() {
-  ClassTable t{};
-  unsigned c = 0;
-  for (unsigned i = 0; i <= kMaxSmall / 16; ++i) {
-    while (kSizes[c] < i * 16) ++c;
-    t.of[i] = static_cast<uint8_t>(c);
-  }
-  return t;
-}
-}  // namespace
-
 constinit Area g_area;
-// Never written after its constructor: its lists stay empty, so that malloc's inline path needs no
-// test for a thread without a heap (the pop finds nothing and allocate_slow() attaches one). Until
-// the constructor runs the storage is zero: as empty.
-Heap g_no_heap;
-__thread Heap* t_heap = &g_no_heap;
 const ClassTable kClassOf = make_class_table();
+namespace {
+// A thread's lists until it has a heap, never written: the inline pop finds them empty and
+// allocate_slow() attaches a heap; no page has them for its owner.
+constinit HeapLists g_no_heap{.class_of = make_class_table()};
+}  // namespace
+__thread HeapLists* t_heap = &g_no_heap;
+
+namespace {
+// This thread's heap, if it has one.
+Heap* own_heap() { return t_heap == &g_no_heap ? nullptr : static_cast<Heap*>(t_heap); }
+}  // namespace
 
 namespace {
 
@@ -403,8 +372,8 @@ Block* refill(Heap* h, unsigned c) {
 }
 
 void on_thread_exit() {
-  Heap* h = t_heap;
-  if (h == &g_no_heap) return;
+  Heap* h = own_heap();
+  if (h == nullptr) return;
   t_heap = &g_no_heap;  // later frees of this thread are remote frees into the abandoned heap
   flush(h);
   collect_orphans();
@@ -482,8 +451,8 @@ void* allocate_slow(size_t size) {
   // Several steps on this thread's heap: a fork from a signal handler landing here must not take
   // them as consistent.
   BusySection busy;
-  Heap* h = t_heap;
-  if (h == &g_no_heap) {
+  Heap* h = own_heap();
+  if (h == nullptr) {
     if (!g_area.enabled) return nullptr;
     h = attach();
     if (h == nullptr) return nullptr;
@@ -501,22 +470,13 @@ void* allocate_slow(size_t size) {
   return b;
 }
 
-// The page is empty, or it was full. A free past empty (held -2, seen as kFull and more blocks out
-// than the page has): the block was free already, it is taken back off the list and reported.
-void page_changed(Page* page, void* p, const char* call) {
+// The page is empty, or it was full and has a free block again.
+void page_changed(Page* page) {
   BusySection busy;
   Heap* h = page->owner;
   unsigned c = page->cls;
-  int32_t held = page->held;
-  if (held < -1) {
-    held -= kFull;
-    if (held >= page->capacity) {
-      page->held = -1;
-      page->free = static_cast<Block*>(p)->next;
-      --h->frees[c];
-      return release_bad(p, call, true);
-    }
-    page->held = held;
+  if (page->held < -1) {
+    page->held -= kFull;
     h->partial[c].push_front(*page);
     return;
   }
@@ -568,7 +528,7 @@ size_t trim() {
     LockGuard guard(g_lock);
     before = g_disclaimed;
   }
-  if (Heap* h = t_heap; h != &g_no_heap) {
+  if (Heap* h = own_heap()) {
     BusySection busy;
     drain(h, kGive);
     while (Page* page = h->spare) {

@@ -87,13 +87,21 @@ struct ClassTable {
 };
 [[gnu::visibility("hidden")]] extern const ClassTable kClassOf;
 
-struct Heap {
+// What the inline paths use of a heap. A thread without a heap of its own points at lists that are
+// all empty (watson2.cpp), so that they need no test for it.
+struct HeapLists {
   Block* alloc[kClasses] = {};  // the free blocks of cur[c], taken whole; malloc pops here
   // The page each class allocates from; past kClasses always null, so that free may index it with
   // the class of any page, kNoClass included.
   Page* cur[256] = {};
   uint64_t allocations[kClasses] = {};
-  uint64_t frees[kClasses] = {};         // by the owner
+  uint64_t frees[kClasses] = {};  // by the owner
+  // kClassOf's copy, which malloc's inline path indexes from the heap's address it has already
+  // (the table's own address would cost one more instruction).
+  ClassTable class_of = kClassOf;
+};
+
+struct Heap : HeapLists {
   uint64_t remote_frees[kClasses] = {};  // by other threads, counted when the owner takes them back
   PageList partial[kClasses];            // pages with free blocks, other than cur[c]
   Page* spare = nullptr;                 // empty pages, for any class
@@ -104,10 +112,6 @@ struct Heap {
   Heap* next_orphan = nullptr;  // heaps of exited threads waiting to be adopted
   std::atomic<bool> orphan{false};  // read by other threads' frees
   alignas(64) std::atomic<Page*> pending{nullptr};  // pages with remote frees to take back
-  // kClassOf's copy, which malloc's inline path indexes from the heap's address it has already
-  // (the table's own address would cost one more instruction). Zero (class 0, whose list is empty)
-  // in g_no_heap until its constructor has run.
-  ClassTable class_of = kClassOf;
 };
 
 // Process-wide: written at start-up and as the area grows (under the lock).
@@ -125,8 +129,8 @@ struct Area : zones::GrowingArea {
 // Hidden, as every symbol of the library: said here too, so that the inline paths address them
 // from the instruction pointer, not through the GOT.
 [[gnu::visibility("hidden")]] extern Area g_area;
-[[gnu::visibility("hidden")]] extern Heap g_no_heap;  // a heap whose lists are all empty
-[[gnu::visibility("hidden")]] extern __thread Heap* t_heap;  // &g_no_heap until it has one
+// This thread's heap; until it has one, lists that are all empty (watson2.cpp).
+[[gnu::visibility("hidden")]] extern __thread HeapLists* t_heap;
 
 inline unsigned class_of(size_t size) { return kClassOf.of[(size + 15) >> 4]; }
 inline bool owns(const void* p) {
@@ -149,7 +153,7 @@ inline bool is_block_start(const Page* page, const void* p) {
 bool configure();
 void* allocate_slow(size_t size);
 void release_remote(Page* page, void* p);
-void page_changed(Page* page, void* p, const char* call);  // a local free made it partial or empty
+void page_changed(Page* page);  // a local free made the page partial or empty
 void release_bad(void* p, const char* call, bool double_free);
 // The inline paths run while the layer is on, no MALLOCDEBUG layer above needs every call and the
 // default alignment is 16 bytes (mallopt(M_MALIGN)).
@@ -162,10 +166,10 @@ Lock& fork_lock();
 void set_aside_in_child();
 
 // malloc of at most kMaxSmall bytes: a pop from this thread's allocation list of the class;
-// nullptr when the list is empty or the thread has no heap yet (then t_heap is g_no_heap, whose
-// lists are all empty), and allocate_slow() takes over.
+// nullptr when the list is empty or the thread has no heap yet (t_heap's lists are then all
+// empty), and allocate_slow() takes over.
 inline void* pop(size_t size) {
-  Heap* h = t_heap;
+  HeapLists* h = t_heap;
   unsigned c = h->class_of.of[(size + 15) >> 4];
   Block* b = h->alloc[c];
   if (__builtin_expect(b != nullptr, 1)) {
@@ -190,7 +194,7 @@ inline void* allocate(size_t size) {
 inline void release(void* p, const char* call) {
   Page* page = page_of(p);
   if (__builtin_expect(!is_block_start(page, p), 0)) return release_bad(p, call, false);
-  Heap* h = t_heap;
+  HeapLists* h = t_heap;
   unsigned c = page->cls;
   auto* b = static_cast<Block*>(p);
   if (__builtin_expect(h->cur[c] == page, 1)) {
@@ -205,7 +209,7 @@ inline void release(void* p, const char* call) {
     b->next = page->free;
     page->free = b;
     ++h->frees[c];
-    if (__builtin_expect(--page->held < 0, 0)) return page_changed(page, p, call);
+    if (__builtin_expect(--page->held < 0, 0)) return page_changed(page);
     return;
   }
   release_remote(page, p);
