@@ -71,8 +71,10 @@ void* allocate_off_fast(size_t size, const void* return_address);
 // The same without noting anything: for the entry points whose thunk has noted the frame.
 extern "C" [[gnu::visibility("hidden")]] void* aixmalloc_allocate_off_fast(size_t size,
                                                                          const void* return_address);
-// The same from the exported malloc, which has not touched its frame: the return address is the
-// program's, at the top of the stack, and the thunk reads it itself.
+// The same from the exported malloc, which has not touched its frame (its inline paths use scratch
+// registers only): the return address is the program's, at the top of the stack, and the thunk
+// reads it itself, sparing malloc's inline paths the load. The Malloc Log's tests check the
+// stacks it then records (tests/preload/malloc_log_test.sh).
 void* allocate_off_fast_tail(size_t size);
 // MALLOCTYPE=watson2's inline path (policies/watson2.h); a miss goes to watson2's slow path, then
 // the layers below it.

@@ -12,10 +12,10 @@
 
 namespace aixmalloc {
 
-// What the inline paths of malloc and free compare, read as a plain word: an atomic load is never
-// an operand of the compare, which costs an instruction on every call. Such words are aligned,
-// written atomically and rarely; the reader allows a value just stale (options/pool.h,
-// policies/watson2.h say why).
+// What the inline paths of malloc and free compare, read as a plain word: the compiler never makes
+// an atomic load an operand of the compare, which costs an instruction on every call. Such words
+// are aligned and written atomically (rarely): on x86-64 the plain read is the relaxed load the
+// inline paths used, which allows a value just stale (options/pool.h, policies/watson2.h).
 template <class T>
 inline T plain(const std::atomic<T>& word) {
   return *reinterpret_cast<const T*>(&word);
