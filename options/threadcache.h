@@ -189,6 +189,14 @@ inline void adopt(ThreadCache* tc, unsigned c, Cached* first, Cached* last, unsi
   ++tc->refills;
 }
 
+// The counts after `n` blocks of class `c` left the cache for their heaps.
+inline void count_taken(ThreadCache* tc, unsigned c, unsigned n) {
+  tc->count[c] -= n;
+  tc->bytes -= n * class_size(c);
+  if (tc->low[c] > tc->count[c]) tc->low[c] = tc->count[c];
+  ++tc->flushes;
+}
+
 // Takes the newest `n` blocks off the class list, for the caller to give back.
 inline Cached* take(ThreadCache* tc, unsigned c, unsigned n) {
   Cached* head = tc->list[c];
@@ -196,10 +204,7 @@ inline Cached* take(ThreadCache* tc, unsigned c, unsigned n) {
   for (unsigned i = 1; i < n && last->next; ++i) last = last->next;
   tc->list[c] = last->next;
   last->next = nullptr;
-  tc->count[c] -= n;
-  tc->bytes -= n * class_size(c);
-  if (tc->low[c] > tc->count[c]) tc->low[c] = tc->count[c];
-  ++tc->flushes;
+  count_taken(tc, c, n);
   return head;
 }
 
@@ -210,10 +215,7 @@ inline Cached* take_oldest(ThreadCache* tc, unsigned c, unsigned n) {
   for (unsigned i = 1; i < tc->count[c] - n; ++i) keep = keep->next;
   Cached* oldest = keep->next;
   keep->next = nullptr;
-  tc->count[c] -= n;
-  tc->bytes -= n * class_size(c);
-  if (tc->low[c] > tc->count[c]) tc->low[c] = tc->count[c];
-  ++tc->flushes;
+  count_taken(tc, c, n);
   return oldest;
 }
 
