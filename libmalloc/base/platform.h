@@ -10,6 +10,17 @@
 #include <cstddef>
 #include <cstdint>
 
+// AIXMALLOC_TSAN: a ThreadSanitizer build (GCC says so with __SANITIZE_THREAD__, clang with
+// __has_feature). Under it plain() is the relaxed load itself, which TSan follows (it reports the
+// plain read as a race with the word's atomic stores).
+#if defined(__SANITIZE_THREAD__)
+#define AIXMALLOC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AIXMALLOC_TSAN 1
+#endif
+#endif
+
 namespace aixmalloc {
 
 // What the inline paths of malloc and free compare, read as a plain word: the compiler never makes
@@ -18,7 +29,11 @@ namespace aixmalloc {
 // inline paths used, which allows a value just stale (options/pool.h, policies/watson2.h).
 template <class T>
 inline T plain(const std::atomic<T>& word) {
+#ifdef AIXMALLOC_TSAN
+  return word.load(std::memory_order_relaxed);
+#else
   return *reinterpret_cast<const T*>(&word);
+#endif
 }
 
 // Every pointer we return is aligned to this (AIX 64-bit: 16-byte prefix, 16-byte alignment).

@@ -12,14 +12,9 @@
 // ThreadSanitizer keeps the program to address ranges of its own: its mmap interceptor drops an
 // address outside them, and then kills the process when the kernel maps the range elsewhere. So a
 // TSan build (the unit and threads tests) has no zones, and grows by new ranges.
-#if defined(__SANITIZE_THREAD__)
+#ifdef AIXMALLOC_TSAN
 #define AIXMALLOC_NO_ZONES 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define AIXMALLOC_NO_ZONES 1
-#endif
-#endif
-#ifndef AIXMALLOC_NO_ZONES
+#else
 #define AIXMALLOC_NO_ZONES 0
 #endif
 
