@@ -186,7 +186,10 @@ uint32_t carve(size_t pages) {
   if (!ensure(&g_record_range, (size_t{id} + 1) * sizeof(Record)) ||
       !ensure(&g_table_range, (((g_bump - g_base) >> g_page_shift) + pages) * sizeof(uint32_t)) ||
       !ensure(&g_arena, g_bump - g_base + bytes)) {
-    say_once("the system refuses memory for the guard arena");
+    // Near the mapping limit the arena's own growth may be what the kernel refuses first (where
+    // it cannot grow in place, each step is a mapping of its own): the same limit, so the same hint.
+    say_once("the system refuses memory for the guard arena (no memory left, or vm.max_map_count "
+             "mappings; see aixmalloc(7), catch_overflow)");
     return 0;
   }
   uintptr_t start = g_bump;
