@@ -11,6 +11,7 @@
 #include "libmalloc/base/thread_exit.h"
 #include "libmalloc/base/zones.h"
 #include "policies/watson2_classes.h"
+#include "policies/watson2_pages.h"
 
 namespace aixmalloc::watson2 {
 
@@ -30,62 +31,35 @@ Heap* own_heap() { return t_heap == &g_no_heap ? nullptr : static_cast<Heap*>(t_
 
 namespace {
 
-constexpr size_t kFirstReserve = size_t{4} << 20;
-constexpr size_t kMaxExtend = size_t{1} << 30;
-constexpr size_t kMaxRoom = size_t{16} << 30;        // beyond, small blocks come from Watson's heap
-constexpr size_t kNoZoneReserve = size_t{64} << 20;  // no zone: reserved where the kernel says
-constexpr size_t kRecordChunk = 64 * sizeof(Page);   // records committed 64 pages at a time
-constexpr uint64_t kKeptSpares = 4;                  // empty pages a heap keeps resident
-constexpr uint64_t kKeptResident = 32;               // empty pages of no heap kept resident, at least
-constexpr uint64_t kDecayNs = 1'000'000'000;         // pages of no heap unused for 1-2 s go back
-constexpr size_t kCarveBytes = 4096;                 // carved into a list at a time
+constexpr uint64_t kKeptSpares = 4;    // empty pages a heap keeps resident
+constexpr size_t kCarveBytes = 4096;   // carved into a list at a time
 
-constinit Lock g_lock;  // the area, the records' commit, every heap list, the free pages
 Heap* g_heaps = nullptr;
 Heap* g_orphans = nullptr;
 uint64_t g_heap_count = 0, g_orphan_count = 0;
-Page* g_free_pages = nullptr;      // empty pages of no heap, disclaimed
-Page* g_resident_pages = nullptr;  // empty pages of no heap given up since the last tick: taken first
-Page* g_old_pages = nullptr;       // given up before the last tick, still resident: taken next
-uint64_t g_free_count = 0, g_resident_count = 0, g_disclaimed = 0, g_adopted = 0;
-uint64_t g_tick_ns = 0;            // the last tick of the one-second clock
-uint64_t g_given_ns = 0;           // when a page was last given up resident
-uint64_t g_peak = 0, g_peak_before = 0;  // most pages held by heaps since the last tick, and before
+uint64_t g_adopted = 0;
 std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned heap
-size_t g_records_committed = 0, g_records_reserved = 0;
-bool g_records_grow = false;  // in a zone: the records' reservation extends in place
-bool g_on = false, g_debug_ok = true, g_align_ok = true;
 
-void publish_span(uintptr_t span) {
-  g_area.used_span.store(span, std::memory_order_release);
-  if (g_on && g_debug_ok && g_align_ok) g_area.fast_span.store(span, std::memory_order_release);
-}
-
-// A fresh page of the area with its record, committed. Caller holds g_lock.
-Page* take_page() {
-  uintptr_t span = g_area.used_span.load(std::memory_order_relaxed);
-  if (span + kPageSize > g_area.reserved && !g_area.grow(kPageSize, kMaxExtend)) return nullptr;
-  size_t index = span >> kPageShift;
-  size_t record_end = (index + 1) * sizeof(Page);
-  if (record_end > g_records_committed) {
-    uintptr_t at = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_committed;
-    if (g_records_committed + kRecordChunk > g_records_reserved) {
-      // The records' reservation grows with the area, so that address space is taken as use
-      // needs it.
-      size_t more = g_records_reserved < kRecordChunk ? kRecordChunk : g_records_reserved;
-      uintptr_t end = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_reserved;
-      if (!g_records_grow || !zones::extend(end, more)) return nullptr;
-      g_records_reserved += more;
-    }
-    if (!os::commit(at, kRecordChunk)) return nullptr;
-    g_records_committed += kRecordChunk;
-  }
-  if (!os::commit(g_area.base + span, kPageSize)) return nullptr;
-  Page* page = new (g_area.pages + index) Page{};
-  page->cls = kNoClass;
-  publish_span(span + kPageSize);
-  return page;
-}
+// The shared classes. A page belongs to one heap, so where threads pass blocks to each other each
+// thread's class holds what it had out at its own busiest moment, and the sum over threads and
+// classes is what the process keeps: for blocks of 1 KiB to 16 KiB passed around a ring of four
+// threads, three times the live bytes. From kFirstShared up, once the process has a second thread,
+// a class's pages belong to one heap that every thread shares, under a lock of the class (taken
+// before g_lock): a block freed by any thread is the next one any thread gets. Each thread keeps a
+// few of the shared blocks it frees (kCacheBytes in all) for its own next requests, without the
+// lock. A class whose lock makes more than one call in kMaxWaits / kWindow wait goes back to the
+// threads' own heaps for good (its blocks in shared pages stay there until they are freed).
+Heap* g_shared = nullptr;
+constinit Lock g_class_lock[kClasses];
+struct SharedClass {
+  std::atomic<bool> own_heaps{false};  // contended: new blocks come from the threads' own heaps
+  bool dead = false;                   // a child forked while its lock was held: the class is off
+  uint32_t calls = 0, waits = 0;       // under the lock, over the current window of kWindow calls
+};
+constinit SharedClass g_class[kClasses];
+constexpr uint32_t kWindow = 1024, kMaxWaits = kWindow / 8;
+constexpr uint32_t kCacheBytes = 65536;       // a thread's cache of shared blocks
+constexpr uint32_t kCacheClassBytes = 16384;  // of one class (one block at least)
 
 uint64_t inverse_of_odd(uint64_t odd) {
   uint64_t x = odd;  // Newton's iteration: each step doubles the correct low bits
@@ -93,7 +67,6 @@ uint64_t inverse_of_odd(uint64_t odd) {
   return x;
 }
 
-uintptr_t address_of(const Page* page) { return g_area.base + (static_cast<uintptr_t>(page - g_area.pages) << kPageShift); }
 
 Page* init_page(Page* page, Heap* h, unsigned c) {
   uint32_t size = kSizes[c];
@@ -107,104 +80,10 @@ Page* init_page(Page* page, Heap* h, unsigned c) {
   page->cls = static_cast<uint8_t>(c);
   page->carved.store(0, std::memory_order_relaxed);
   page->remote.store(nullptr, std::memory_order_relaxed);
-  ++h->pages;
+  __atomic_fetch_add(&h->pages, 1, __ATOMIC_RELAXED);  // the shared heap's classes run side by side
   return page;
 }
 
-// An empty page leaves its class: kept by the heap, or given up for any heap. A page given up stays
-// resident, so that threads that come and go, or a class that empties and fills again, reuse it
-// without a system call (madvise on a threaded process costs a TLB shootdown on every CPU) and
-// without faulting its memory in again, as long as the pages not given back (held by heaps, or
-// resident) are no more than the heaps held at their peak in the last one to two seconds (32
-// pages at least): such a page does not raise the process's peak. Beyond, a page given up goes
-// back to the system at once. Pages given up before the last tick of a one-second clock and not
-// taken since go back at the next tick (all of them when none was given up in the last second),
-// so a program that shrinks shrinks in RSS too at its next call for a page a second or more
-// later, or at malloc_trim().
-void disclaim_locked(Page* page) {
-  os::disclaim(address_of(page), kPageSize);
-  page->next_spare = g_free_pages;
-  g_free_pages = page;
-  ++g_free_count;
-  ++g_disclaimed;
-}
-// A list of pages in address order (a merge sort of the list itself: no memory of its own), so
-// that the pages a tick gives back go in one madvise a run of neighbours, not one each: every call
-// flushes the TLB of each CPU the process last ran on, which in a virtual machine costs more than
-// giving back the pages.
-Page* merge_by_address(Page* a, Page* b) {
-  Page* head = nullptr;
-  Page** tail = &head;
-  while (a && b) {
-    Page*& least = a < b ? a : b;
-    *tail = least;
-    tail = &least->next_spare;
-    least = least->next_spare;
-  }
-  *tail = a ? a : b;
-  return head;
-}
-Page* sort_by_address(Page* list) {
-  Page* bins[64] = {};  // bins[i]: a sorted run of 2^i pages, or none
-  while (Page* one = list) {
-    list = one->next_spare;
-    one->next_spare = nullptr;
-    unsigned i = 0;
-    for (; bins[i] != nullptr; ++i) {
-      one = merge_by_address(bins[i], one);
-      bins[i] = nullptr;
-    }
-    bins[i] = one;
-  }
-  Page* out = nullptr;
-  for (Page* bin : bins) out = merge_by_address(bin, out);
-  return out;
-}
-void disclaim_list_locked(Page*& list) {
-  Page* page = sort_by_address(list);
-  list = nullptr;
-  while (page != nullptr) {
-    Page* last = page;
-    uint64_t n = 1;
-    for (; last->next_spare == last + 1; ++n) last = last->next_spare;
-    Page* next = last->next_spare;
-    os::disclaim(address_of(page), n * kPageSize);
-    last->next_spare = g_free_pages;  // the run joins the free pages whole
-    g_free_pages = page;
-    g_free_count += n;
-    g_disclaimed += n;
-    g_resident_count -= n;
-    page = next;
-  }
-}
-uint64_t held_locked() {
-  return (g_area.used_span.load(std::memory_order_relaxed) >> kPageShift) - g_free_count - g_resident_count;
-}
-void tick_locked() {
-  uint64_t now = os::now_ns();
-  if (now - g_tick_ns < kDecayNs) return;
-  g_tick_ns = now;
-  g_peak_before = g_peak;
-  g_peak = held_locked();
-  disclaim_list_locked(g_old_pages);
-  if (now - g_given_ns >= kDecayNs) disclaim_list_locked(g_resident_pages);  // idle for a second
-  g_old_pages = g_resident_pages;
-  g_resident_pages = nullptr;
-}
-void give_back_locked(Page* page) {
-  tick_locked();
-  uint64_t kept = held_locked() + g_resident_count;  // this page included
-  uint64_t peak = g_peak > g_peak_before ? g_peak : g_peak_before;
-  if (g_resident_count >= kKeptResident && kept > peak) return disclaim_locked(page);
-  page->next_spare = g_resident_pages;
-  g_resident_pages = page;
-  ++g_resident_count;
-  g_given_ns = os::now_ns();
-}
-void give_back(Page* page) {
-  LockGuard guard(g_lock);
-  give_back_locked(page);
-}
 
 // kKeep: the heap keeps a few; kGive: given up for any heap; kGiveLocked: the same, under g_lock.
 enum Retire { kKeep, kGive, kGiveLocked };
@@ -213,15 +92,15 @@ void retire(Heap* h, Page* page, Retire how) {
   page->carved.store(0, std::memory_order_relaxed);  // stale pointers into it are refused
   page->cls = kNoClass;
   page->free = nullptr;
-  --h->pages;
+  __atomic_fetch_sub(&h->pages, 1, __ATOMIC_RELAXED);
   if (how == kKeep && h->spares < kKeptSpares) {
     page->next_spare = h->spare;
     h->spare = page;
     ++h->spares;
     return;
   }
-  if (how == kGiveLocked) return give_back_locked(page);
-  give_back(page);
+  if (how == kGiveLocked) return pages::give_back_locked(page);
+  pages::give_back(page);
 }
 
 void unlink_partial(Heap* h, Page* page) { h->partial[page->cls].erase(h->partial[page->cls].iterator_to(*page)); }
@@ -255,10 +134,26 @@ void drain(Heap* h, Retire how) {
   }
 }
 
+bool release_shared(Page* page, Block* b);
+
+// A thread's cache of shared blocks goes back to their pages: at thread exit and malloc_trim.
+void flush_cache(Heap* h) {
+  for (unsigned c = kFirstShared; c < kClasses; ++c) {
+    while (Block* b = h->cache[c]) {
+      h->cache[c] = b->next;
+      --h->frees[c];  // counted again by the shared heap
+      release_shared(page_of(b), b);
+    }
+    h->cached[c] = 0;
+  }
+  h->cache_bytes = 0;
+}
+
 // Returns the heap's allocation lists to their pages and its empty pages to the system: at thread
 // exit, and for an abandoned heap whose remote frees another thread takes back.
 void flush(Heap* h) {
   drain(h, kGive);
+  flush_cache(h);
   for (unsigned c = 0; c < kClasses; ++c) {
     Page* page = h->cur[c];
     if (page == nullptr) continue;
@@ -283,7 +178,7 @@ void flush(Heap* h) {
   while (Page* page = h->spare) {
     h->spare = page->next_spare;
     --h->spares;
-    give_back(page);
+    pages::give_back(page);
   }
 }
 
@@ -309,21 +204,7 @@ Page* new_page(Heap* h, unsigned c) {
   large::before_growth();
   {
     LockGuard guard(g_lock);
-    tick_locked();
-    if ((page = g_resident_pages) != nullptr) {
-      g_resident_pages = page->next_spare;
-      --g_resident_count;
-    } else if ((page = g_old_pages) != nullptr) {
-      g_old_pages = page->next_spare;
-      --g_resident_count;
-    } else if ((page = g_free_pages) != nullptr) {
-      g_free_pages = page->next_spare;
-      --g_free_count;
-    } else {
-      page = take_page();
-    }
-    uint64_t held = held_locked();
-    if (held > g_peak) g_peak = held;
+    page = pages::take_locked();
   }
   return page ? init_page(page, h, c) : nullptr;
 }
@@ -335,7 +216,7 @@ Block* carve(Page* page) {
   uint32_t k = page->capacity - carved;
   uint32_t want = page->size >= kCarveBytes ? 1 : static_cast<uint32_t>(kCarveBytes / page->size);
   if (k > want) k = want;
-  uintptr_t first = address_of(page) + uintptr_t{carved} * page->size;
+  uintptr_t first = pages::address_of(page) + uintptr_t{carved} * page->size;
   for (uint32_t i = 0; i + 1 < k; ++i)
     reinterpret_cast<Block*>(first + uintptr_t{i} * page->size)->next =
         reinterpret_cast<Block*>(first + uintptr_t{i + 1} * page->size);
@@ -409,45 +290,95 @@ Heap* attach() {
   return h;
 }
 
-void apply_inline() {
-  bool on = g_on && g_debug_ok && g_align_ok;
-  g_area.fast_below.store(on ? kMaxSmall + 1 : 0, std::memory_order_release);
-  g_area.fast_span.store(on ? g_area.used_span.load(std::memory_order_relaxed) : 0, std::memory_order_release);
-}
-
 }  // namespace
 
 bool configure() {
   if (g_area.enabled) return true;
-  zones::GrowingArea range;
-  if (!range.open(kFirstReserve, kNoZoneReserve, kPageSize)) return false;
-  size_t room = range.room < kMaxRoom ? range.room : kMaxRoom;
-  // The records: in a zone of their own when there is one, reserved for the area's first pages and
-  // extended in place as it grows; otherwise reserved for the whole room at once.
-  size_t records = align_up(room / kPageSize * sizeof(Page), page_size());
-  uintptr_t rec_end = 0;
-  uintptr_t rec = zones::reserve(kRecordChunk, &rec_end);
-  g_records_grow = rec != 0;
-  if (rec != 0) {
-    if (rec_end - rec < records) room = (rec_end - rec) / sizeof(Page) * kPageSize;
-    records = kRecordChunk;
-  } else {
-    rec = os::reserve(records, page_size());
-  }
-  if (rec == 0 || !thread_exit::add_hook(on_thread_exit)) {
-    if (rec) os::release(rec, records);
-    os::release(range.base, range.reserved);
+  void* shared = meta_allocate(sizeof(Heap));
+  if (shared == nullptr || !pages::open()) return false;
+  if (!thread_exit::add_hook(on_thread_exit)) {
+    pages::close();
     return false;
   }
-  range.room = room;
-  static_cast<zones::GrowingArea&>(g_area) = range;
-  g_area.pages = reinterpret_cast<Page*>(rec);
-  g_records_reserved = records;
+  g_shared = new (shared) Heap;
+  g_shared->next_heap = g_heaps;  // counted in the statistics as a heap
+  g_heaps = g_shared;
   g_area.enabled = true;
   return true;
 }
 
+namespace {
+// A shared class's lock, counting the calls that had to wait for it.
+struct ClassGuard {
+  explicit ClassGuard(unsigned c) : cls(g_class[c]), lock(g_class_lock[c]) {
+    cls.waits += lock.lock();
+    if (++cls.calls < kWindow) return;
+    if (cls.waits > kMaxWaits) cls.own_heaps.store(true, std::memory_order_relaxed);
+    cls.calls = cls.waits = 0;
+  }
+  ~ClassGuard() { lock.unlock(); }
+  SharedClass& cls;
+  Lock& lock;
+};
+
+// A block of a shared class, from the heap every thread shares.
+void* allocate_shared(unsigned c) {
+  Heap* s = g_shared;
+  ClassGuard guard(c);
+  if (guard.cls.dead) return nullptr;
+  Block* b = s->alloc[c];
+  if (b == nullptr && (b = refill(s, c)) == nullptr) return nullptr;
+  s->alloc[c] = b->next;
+  ++s->allocations[c];
+  return b;
+}
+
+// Its free, from any thread. False for a double free (reported by the caller, without the lock).
+bool release_shared(Page* page, Block* b) {
+  Heap* s = g_shared;
+  unsigned c = page->cls;
+  ClassGuard guard(c);
+  if (guard.cls.dead) return true;  // its lists may be half-way through a change: left alone
+  if (page == s->cur[c]) {
+    if (b == s->alloc[c]) return false;
+    b->next = s->alloc[c];
+    s->alloc[c] = b;
+    ++s->frees[c];
+    return true;
+  }
+  if (b == page->free) return false;
+  b->next = page->free;
+  page->free = b;
+  ++s->frees[c];
+  if (--page->held >= 0) return true;
+  if (page->held < -1) {  // it was full
+    page->held -= kFull;
+    s->partial[c].push_front(*page);
+    return true;
+  }
+  unlink_partial(s, page);  // empty: for any class, any heap
+  retire(s, page, kGive);
+  return true;
+}
+}  // namespace
+
 void* allocate_slow(size_t size) {
+  unsigned c = class_of(size);
+  // A program with one thread has one heap: the shared classes only pay once there are more.
+  if (c >= kFirstShared && !__libc_single_threaded && !g_class[c].own_heaps.load(std::memory_order_relaxed)) {
+    Heap* h = own_heap();
+    if (h == nullptr && g_area.enabled) h = attach();  // for its cache
+    if (h && h->cache[c]) {
+      BusySection busy;
+      Block* b = h->cache[c];
+      h->cache[c] = b->next;
+      h->cached[c] -= kSizes[c];
+      h->cache_bytes -= kSizes[c];
+      ++h->allocations[c];
+      return b;
+    }
+    return g_area.enabled ? allocate_shared(c) : nullptr;
+  }
   // Several steps on this thread's heap: a fork from a signal handler landing here must not take
   // them as consistent.
   BusySection busy;
@@ -458,7 +389,6 @@ void* allocate_slow(size_t size) {
     if (h == nullptr) return nullptr;
   }
   ++h->slow_calls;
-  unsigned c = class_of(size);
   drain(h, kKeep);
   Block* b = h->alloc[c];
   if (b == nullptr) {
@@ -487,6 +417,23 @@ void page_changed(Page* page) {
 
 void release_remote(Page* page, void* p) {
   auto* b = static_cast<Block*>(p);
+  if (page->owner == g_shared) {
+    unsigned c = page->cls;
+    uint32_t size = kSizes[c];
+    Heap* h = own_heap();
+    if (h && b == h->cache[c]) return release_bad(p, "free", true);
+    if (h && h->cache_bytes + size <= kCacheBytes && (h->cached[c] == 0 || h->cached[c] + size <= kCacheClassBytes)) {
+      BusySection busy;
+      b->next = h->cache[c];
+      h->cache[c] = b;
+      h->cached[c] += size;
+      h->cache_bytes += size;
+      ++h->frees[c];
+      return;
+    }
+    if (!release_shared(page, b)) release_bad(p, "free", true);
+    return;
+  }
   Block* head = page->remote.load(std::memory_order_relaxed);
   do {
     b->next = head;
@@ -504,44 +451,26 @@ void release_bad(void* p, const char* call, bool double_free) {
   report_misuse(call, p, double_free ? Misuse::kDoubleFree : Misuse::kNotABlock);
 }
 
-void set_inline(bool on, bool debug_ok, bool align_ok) {
-  LockGuard guard(g_lock);
-  g_on = on;
-  g_debug_ok = debug_ok;
-  g_align_ok = align_ok;
-  apply_inline();
-}
-void set_inline_debug(bool ok) {
-  LockGuard guard(g_lock);
-  g_debug_ok = ok;
-  apply_inline();
-}
-void set_inline_align(bool ok) {
-  LockGuard guard(g_lock);
-  g_align_ok = ok;
-  apply_inline();
-}
-
 size_t trim() {
   uint64_t before;
   {
     LockGuard guard(g_lock);
-    before = g_disclaimed;
+    before = pages::disclaimed_locked();
   }
   if (Heap* h = own_heap()) {
     BusySection busy;
     drain(h, kGive);
+    flush_cache(h);
     while (Page* page = h->spare) {
       h->spare = page->next_spare;
       --h->spares;
-      give_back(page);
+      pages::give_back(page);
     }
   }
   collect_orphans();
   LockGuard guard(g_lock);
-  disclaim_list_locked(g_old_pages);  // malloc_trim: every resident page of no heap goes back
-  disclaim_list_locked(g_resident_pages);
-  return (g_disclaimed - before) * kPageSize;
+  pages::return_all_locked();  // malloc_trim: every resident page of no heap goes back
+  return (pages::disclaimed_locked() - before) * kPageSize;
 }
 
 void totals(Watson2Figures* out) {
@@ -559,6 +488,9 @@ void totals(Watson2Figures* out) {
     spares += h->spares;
     out->slow_calls += h->slow_calls;
   }
+  for (unsigned c = kFirstShared; c < kClasses; ++c)
+    out->shared_classes += !g_class[c].own_heaps.load(std::memory_order_relaxed) && !g_class[c].dead;
+  if (g_shared) out->shared_bytes = g_shared->pages * kPageSize;
   out->heaps = g_heap_count;
   out->orphans = g_orphan_count;
   out->adopted = g_adopted;
@@ -566,18 +498,29 @@ void totals(Watson2Figures* out) {
   out->bytes_in_pages = (pages + spares) * kPageSize;
   out->bytes_in_use = in_use;
   out->spare_pages = spares;
-  out->free_pages = g_free_count + g_resident_count;
-  out->pages_disclaimed = g_disclaimed;
+  pages::figures_locked(out);
 }
 
 Lock& fork_lock() { return g_lock; }
+void lock_classes() {
+  for (unsigned c = kFirstShared; c < kClasses; ++c) g_class_lock[c].lock();
+}
+void unlock_classes() {
+  for (unsigned c = kFirstShared; c < kClasses; ++c) g_class_lock[c].unlock();
+}
+void reset_classes_in_child() {
+  for (unsigned c = kFirstShared; c < kClasses; ++c) g_class_lock[c].reset_in_child();
+}
 
 void set_aside_in_child() {
+  for (unsigned c = kFirstShared; c < kClasses; ++c) {
+    if (g_class_lock[c].is_locked()) g_class[c].dead = true;  // its blocks stay where they are
+    g_class_lock[c].reset_in_child();
+  }
   if (g_lock.is_locked()) {
     g_orphans = nullptr;  // never adopted: their blocks stay where they are
     g_orphan_count = 0;
-    g_free_pages = g_resident_pages = g_old_pages = nullptr;
-    g_free_count = g_resident_count = 0;
+    pages::forget_in_child();
   }
   g_lock.reset_in_child();
   t_heap = &g_no_heap;  // its blocks become remote frees; the thread attaches a new heap

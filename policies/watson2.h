@@ -1,26 +1,27 @@
 // MALLOCTYPE=watson2: AIX's self-tuning allocator, which needs no option to scale. Blocks of up to
-// 16 KiB come from per-thread heaps of size classes with no lock and no atomic read-modify-write
-// on the way; larger ones from Watson's trees beneath (policies/watson.h), through the layers below.
+// 16 KiB come from heaps of size classes, per thread with no lock and no atomic read-modify-write
+// on the way (shared by the threads, from 1 KiB up, until threads contend for a class); larger
+// ones from Watson's trees beneath (policies/watson.h), through the layers below.
 //
 //   area (one range, grows in place):  | page | page | page | ...... | used top | reserved ... room |
 //   page (64 KiB, one class, one owner heap): blocks only, no header; its record lives in a table:
 //   records:  | Page[0] | Page[1] | ... |   one 128-byte record per page, found by (p - base) >> 16
 //
-// Each thread has a Heap. Per class it keeps an allocation list (the free blocks of its current
-// page, taken whole) that malloc pops. Every page keeps its own list of local frees, which free
-// pushes when the block's page belongs to the calling thread's heap, and a separate atomic list of
-// frees from other threads: a remote free pushes onto the page's list, and the first one after the
-// owner last looked also pushes the page onto its heap's "pending" stack, so the owner takes every
-// remote free back with one exchange per page, and a cross-thread free never takes a lock (free
-// lists are sharded by page, as mimalloc's papers describe). When the allocation list runs dry the
-// owner takes the current page's local frees, then the pages that have free blocks, then an empty
-// page. A page whose blocks have all come back is empty: a heap keeps a few for any class, and
-// gives the rest up for any heap to reuse: resident while keeping them does not take the process
-// past the heaps' recent peak and they were given up in the last one to two seconds, else
-// disclaimed. A
-// thread that exits returns its lists to their pages, gives its empty pages back and leaves its heap,
-// live blocks and all, to be adopted by the next thread that starts; until then, any thread that
-// needs a new page first takes back what other threads freed into abandoned heaps.
+// Each thread has a Heap (and the classes of 1 KiB and more, once the process has a second thread,
+// one heap that every thread shares under a lock a class: watson2.cpp). Per class it keeps an
+// allocation list (the free blocks of its current page, taken whole) that malloc pops. Every page
+// keeps its own list of local frees, which free pushes when the block's page belongs to the
+// calling thread's heap, and a separate atomic list of frees from other threads: a remote free
+// pushes onto the page's list, and the first one after the owner last looked also pushes the page
+// onto its heap's "pending" stack, so the owner takes every remote free back with one exchange per
+// page, and a cross-thread free never takes a lock (free lists are sharded by page, as mimalloc's
+// papers describe). When the allocation list runs dry the owner takes the current page's local
+// frees, then the pages that have free blocks, then an empty page. A page whose blocks have all
+// come back is empty: a heap keeps a few for any class, and gives the rest up for any heap to
+// reuse (watson2_pages.h: resident for a while, then disclaimed). A thread that exits returns its
+// lists to their pages, gives its empty pages back and leaves its heap, live blocks and all, to be
+// adopted by the next thread that starts; until then, any thread that needs a new page first takes
+// back what other threads freed into abandoned heaps.
 #pragma once
 
 #include <atomic>
@@ -45,6 +46,9 @@ inline constexpr size_t kPageSize = size_t{1} << kPageShift;
 inline constexpr unsigned kClasses = 54;
 inline constexpr uint8_t kNoClass = 0xff;
 inline constexpr int32_t kFull = INT32_MIN;  // added to Page::held
+// Classes from this one (blocks of 1 KiB and more) are shared by every thread once the process
+// has more than one (watson2.cpp says why).
+inline constexpr unsigned kFirstShared = 29;
 
 struct Block {
   Block* next;
@@ -108,6 +112,11 @@ struct Heap : HeapLists {
   uint64_t spares = 0;
   uint64_t pages = 0;       // pages with a class
   uint64_t slow_calls = 0;
+  // Blocks of the shared classes (watson2.cpp) this thread freed, for its next requests of the
+  // class without the class's lock: at most kCacheBytes in all.
+  Block* cache[kClasses] = {};
+  uint32_t cached[kClasses] = {};  // bytes a class
+  uint32_t cache_bytes = 0;
   Heap* next_heap = nullptr;    // every heap, for statistics
   Heap* next_orphan = nullptr;  // heaps of exited threads waiting to be adopted
   std::atomic<bool> orphan{false};  // read by other threads' frees
@@ -164,6 +173,10 @@ size_t trim();
 void totals(Watson2Figures* out);
 Lock& fork_lock();
 void set_aside_in_child();
+// The shared classes' locks, taken at fork before fork_lock().
+void lock_classes();
+void unlock_classes();
+void reset_classes_in_child();
 
 // malloc of at most kMaxSmall bytes: a pop from this thread's allocation list of the class;
 // nullptr when the list is empty or the thread has no heap yet (t_heap's lists are then all
@@ -223,8 +236,23 @@ inline size_t usable_size(const void* p) { return page_of(p)->size; }
 // kMaxSmall, or aligned beyond 16 bytes, goes to the layers below, over Watson's heap.
 template <class Next>
 class Watson2Layer : public LockedAtFork<Next, fork_lock, set_aside_in_child> {
+  using Base = LockedAtFork<Next, fork_lock, set_aside_in_child>;
+
  public:
   Next& watson2_next() { return *this; }
+
+  void fork_prepare() {
+    lock_classes();
+    Base::fork_prepare();
+  }
+  void fork_parent() {
+    Base::fork_parent();
+    unlock_classes();
+  }
+  void fork_child() {
+    Base::fork_child();
+    reset_classes_in_child();
+  }
 
   void configure(const Config& c) {
     Next::configure(c);

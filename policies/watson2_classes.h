@@ -33,6 +33,7 @@ constexpr SizeTable make_sizes() {
 inline constexpr SizeTable kSizeTable = make_sizes();
 inline constexpr const uint16_t (&kSizes)[kClasses] = kSizeTable.size;
 static_assert(kSizeTable.size[kClasses - 1] == kMaxSmall);
+static_assert(kSizeTable.size[kFirstShared] == 1024 && kSizeTable.size[kFirstShared - 1] == 896);
 static_assert(kPageSize / kMaxSmall >= 2);  // page_changed(): a full page given a block back is not empty
 
 constexpr ClassTable make_class_table() {

@@ -1,0 +1,266 @@
+// Watson2's pages (watson2_pages.h): the area grows a page at a time with its record; an empty
+// page that no heap keeps stays resident for reuse, then goes back to the system; the inline
+// paths' words follow the area.
+#include "policies/watson2_pages.h"
+
+#include <new>
+
+#include "libmalloc/base/os.h"
+#include "libmalloc/base/zones.h"
+
+namespace aixmalloc::watson2 {
+
+constinit Lock g_lock;
+
+namespace pages {
+namespace {
+
+constexpr size_t kFirstReserve = size_t{4} << 20;
+constexpr size_t kMaxExtend = size_t{1} << 30;
+constexpr size_t kMaxRoom = size_t{16} << 30;        // beyond, small blocks come from Watson's heap
+constexpr size_t kNoZoneReserve = size_t{64} << 20;  // no zone: reserved where the kernel says
+constexpr size_t kRecordChunk = 64 * sizeof(Page);   // records committed 64 pages at a time
+constexpr uint64_t kKeptResident = 32;               // empty pages of no heap kept resident, at least
+constexpr uint64_t kDecayNs = 1'000'000'000;         // pages of no heap unused for 1-2 s go back
+
+Page* g_free_pages = nullptr;      // empty pages of no heap, disclaimed
+Page* g_resident_pages = nullptr;  // empty pages of no heap given up since the last tick: taken first
+Page* g_old_pages = nullptr;       // given up before the last tick, still resident: taken next
+uint64_t g_free_count = 0, g_resident_count = 0, g_disclaimed = 0;
+uint64_t g_tick_ns = 0;            // the last tick of the one-second clock
+uint64_t g_given_ns = 0;           // when a page was last given up resident
+uint64_t g_peak = 0, g_peak_before = 0;  // most pages held by heaps since the last tick, and before
+size_t g_records_committed = 0, g_records_reserved = 0;
+bool g_records_grow = false;  // in a zone: the records' reservation extends in place
+bool g_on = false, g_debug_ok = true, g_align_ok = true;
+
+void publish_span(uintptr_t span) {
+  g_area.used_span.store(span, std::memory_order_release);
+  if (g_on && g_debug_ok && g_align_ok) g_area.fast_span.store(span, std::memory_order_release);
+}
+
+// A fresh page of the area with its record, committed. Caller holds g_lock.
+Page* take_page() {
+  uintptr_t span = g_area.used_span.load(std::memory_order_relaxed);
+  if (span + kPageSize > g_area.reserved && !g_area.grow(kPageSize, kMaxExtend)) return nullptr;
+  size_t index = span >> kPageShift;
+  size_t record_end = (index + 1) * sizeof(Page);
+  if (record_end > g_records_committed) {
+    uintptr_t at = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_committed;
+    if (g_records_committed + kRecordChunk > g_records_reserved) {
+      // The records' reservation grows with the area, so that address space is taken as use
+      // needs it.
+      size_t more = g_records_reserved < kRecordChunk ? kRecordChunk : g_records_reserved;
+      uintptr_t end = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_reserved;
+      if (!g_records_grow || !zones::extend(end, more)) return nullptr;
+      g_records_reserved += more;
+    }
+    if (!os::commit(at, kRecordChunk)) return nullptr;
+    g_records_committed += kRecordChunk;
+  }
+  if (!os::commit(g_area.base + span, kPageSize)) return nullptr;
+  Page* page = new (g_area.pages + index) Page{};
+  page->cls = kNoClass;
+  publish_span(span + kPageSize);
+  return page;
+}
+
+// An empty page leaves its class: kept by the heap, or given up for any heap. A page given up stays
+// resident, so that threads that come and go, or a class that empties and fills again, reuse it
+// without a system call (madvise on a threaded process costs a TLB shootdown on every CPU) and
+// without faulting its memory in again, as long as the pages not given back (held by heaps, or
+// resident) are no more than the heaps held at their peak in the last one to two seconds (32
+// pages at least): such a page does not raise the process's peak. Beyond, a page given up goes
+// back to the system at once. Pages given up before the last tick of a one-second clock and not
+// taken since go back at the next tick (all of them when none was given up in the last second),
+// so a program that shrinks shrinks in RSS too at its next call for a page a second or more
+// later, or at malloc_trim().
+void disclaim_locked(Page* page) {
+  os::disclaim(address_of(page), kPageSize);
+  page->next_spare = g_free_pages;
+  g_free_pages = page;
+  ++g_free_count;
+  ++g_disclaimed;
+}
+// A list of pages in address order (a merge sort of the list itself: no memory of its own), so
+// that the pages a tick gives back go in one madvise a run of neighbours, not one each: every call
+// flushes the TLB of each CPU the process last ran on, which in a virtual machine costs more than
+// giving back the pages.
+Page* merge_by_address(Page* a, Page* b) {
+  Page* head = nullptr;
+  Page** tail = &head;
+  while (a && b) {
+    Page*& least = a < b ? a : b;
+    *tail = least;
+    tail = &least->next_spare;
+    least = least->next_spare;
+  }
+  *tail = a ? a : b;
+  return head;
+}
+Page* sort_by_address(Page* list) {
+  Page* bins[64] = {};  // bins[i]: a sorted run of 2^i pages, or none
+  while (Page* one = list) {
+    list = one->next_spare;
+    one->next_spare = nullptr;
+    unsigned i = 0;
+    for (; bins[i] != nullptr; ++i) {
+      one = merge_by_address(bins[i], one);
+      bins[i] = nullptr;
+    }
+    bins[i] = one;
+  }
+  Page* out = nullptr;
+  for (Page* bin : bins) out = merge_by_address(bin, out);
+  return out;
+}
+void disclaim_list_locked(Page*& list) {
+  Page* page = sort_by_address(list);
+  list = nullptr;
+  while (page != nullptr) {
+    Page* last = page;
+    uint64_t n = 1;
+    for (; last->next_spare == last + 1; ++n) last = last->next_spare;
+    Page* next = last->next_spare;
+    os::disclaim(address_of(page), n * kPageSize);
+    last->next_spare = g_free_pages;  // the run joins the free pages whole
+    g_free_pages = page;
+    g_free_count += n;
+    g_disclaimed += n;
+    g_resident_count -= n;
+    page = next;
+  }
+}
+uint64_t held_locked() {
+  return (g_area.used_span.load(std::memory_order_relaxed) >> kPageShift) - g_free_count - g_resident_count;
+}
+void tick_locked() {
+  uint64_t now = os::now_ns();
+  if (now - g_tick_ns < kDecayNs) return;
+  g_tick_ns = now;
+  g_peak_before = g_peak;
+  g_peak = held_locked();
+  disclaim_list_locked(g_old_pages);
+  if (now - g_given_ns >= kDecayNs) disclaim_list_locked(g_resident_pages);  // idle for a second
+  g_old_pages = g_resident_pages;
+  g_resident_pages = nullptr;
+}
+
+}  // namespace
+
+bool open() {
+  zones::GrowingArea range;
+  if (!range.open(kFirstReserve, kNoZoneReserve, kPageSize)) return false;
+  size_t room = range.room < kMaxRoom ? range.room : kMaxRoom;
+  // The records: in a zone of their own when there is one, reserved for the area's first pages and
+  // extended in place as it grows; otherwise reserved for the whole room at once.
+  size_t records = align_up(room / kPageSize * sizeof(Page), page_size());
+  uintptr_t rec_end = 0;
+  uintptr_t rec = zones::reserve(kRecordChunk, &rec_end);
+  g_records_grow = rec != 0;
+  if (rec != 0) {
+    if (rec_end - rec < records) room = (rec_end - rec) / sizeof(Page) * kPageSize;
+    records = kRecordChunk;
+  } else {
+    rec = os::reserve(records, page_size());
+  }
+  if (rec == 0) {
+    os::release(range.base, range.reserved);
+    return false;
+  }
+  range.room = room;
+  static_cast<zones::GrowingArea&>(g_area) = range;
+  g_area.pages = reinterpret_cast<Page*>(rec);
+  g_records_reserved = records;
+  return true;
+}
+
+void close() {
+  os::release(reinterpret_cast<uintptr_t>(g_area.pages), g_records_reserved);
+  os::release(g_area.base, g_area.reserved);
+  g_area.pages = nullptr;
+  g_records_reserved = 0;
+}
+
+Page* take_locked() {
+  tick_locked();
+  Page* page;
+  if ((page = g_resident_pages) != nullptr) {
+    g_resident_pages = page->next_spare;
+    --g_resident_count;
+  } else if ((page = g_old_pages) != nullptr) {
+    g_old_pages = page->next_spare;
+    --g_resident_count;
+  } else if ((page = g_free_pages) != nullptr) {
+    g_free_pages = page->next_spare;
+    --g_free_count;
+  } else {
+    page = take_page();
+  }
+  uint64_t held = held_locked();
+  if (held > g_peak) g_peak = held;
+  return page;
+}
+
+void give_back_locked(Page* page) {
+  tick_locked();
+  uint64_t kept = held_locked() + g_resident_count;  // this page included
+  uint64_t peak = g_peak > g_peak_before ? g_peak : g_peak_before;
+  if (g_resident_count >= kKeptResident && kept > peak) return disclaim_locked(page);
+  page->next_spare = g_resident_pages;
+  g_resident_pages = page;
+  ++g_resident_count;
+  g_given_ns = os::now_ns();
+}
+void give_back(Page* page) {
+  LockGuard guard(g_lock);
+  give_back_locked(page);
+}
+
+void return_all_locked() {
+  disclaim_list_locked(g_old_pages);
+  disclaim_list_locked(g_resident_pages);
+}
+uint64_t disclaimed_locked() { return g_disclaimed; }
+
+void figures_locked(Watson2Figures* out) {
+  out->free_pages = g_free_count + g_resident_count;
+  out->pages_disclaimed = g_disclaimed;
+}
+
+void forget_in_child() {
+  g_free_pages = g_resident_pages = g_old_pages = nullptr;
+  g_free_count = g_resident_count = 0;
+}
+
+}  // namespace pages
+
+// The inline paths' words (watson2.h) follow the area while they are on.
+namespace {
+using pages::g_on, pages::g_debug_ok, pages::g_align_ok;
+void apply_inline() {
+  bool on = g_on && g_debug_ok && g_align_ok;
+  g_area.fast_below.store(on ? kMaxSmall + 1 : 0, std::memory_order_release);
+  g_area.fast_span.store(on ? g_area.used_span.load(std::memory_order_relaxed) : 0, std::memory_order_release);
+}
+}  // namespace
+
+void set_inline(bool on, bool debug_ok, bool align_ok) {
+  LockGuard guard(g_lock);
+  g_on = on;
+  g_debug_ok = debug_ok;
+  g_align_ok = align_ok;
+  apply_inline();
+}
+void set_inline_debug(bool ok) {
+  LockGuard guard(g_lock);
+  g_debug_ok = ok;
+  apply_inline();
+}
+void set_inline_align(bool ok) {
+  LockGuard guard(g_lock);
+  g_align_ok = ok;
+  apply_inline();
+}
+
+}  // namespace aixmalloc::watson2
