@@ -14,7 +14,6 @@
 namespace aixmalloc::mlog {
 namespace {
 
-constinit Records g_records;
 constinit LiveTable g_live;
 unsigned g_depth = 4;
 bool g_extended = false;
@@ -24,11 +23,43 @@ std::atomic<uint64_t> g_sequence{0};
 // Record memory is kept under this much address space whatever the depth.
 constexpr size_t kRecordSpace = size_t{256} << 20;
 
+// Allocations noted in the side arrays since start, by thread (a statistic: the table counts its
+// own per stripe). A thread takes a counter of its own on its first note, shared past 64 threads.
+struct alignas(64) Counter {
+  uint64_t n;
+};
+Counter g_side_logged[64];
+std::atomic<unsigned> g_side_counters{0};
+__thread uint8_t t_side_counter = 0;  // 1 + this thread's counter; 0 until its first note
+
+[[gnu::always_inline]] inline void count_side_note() {
+  unsigned i = t_side_counter;
+  if (__builtin_expect(i == 0, 0))
+    t_side_counter = static_cast<uint8_t>(i = g_side_counters.fetch_add(1, std::memory_order_relaxed) % 64 + 1);
+  uint64_t& n = g_side_logged[i - 1].n;
+  if (__libc_single_threaded)
+    __atomic_store_n(&n, __atomic_load_n(&n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+  else
+    __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED);
+}
+
+// The record of this call's stack at (heap, size), counted once more: the capture (its memo's
+// common case inline) and the record's lookup (inline but for a new record).
+[[gnu::always_inline]] inline uint32_t record_of_call(size_t size, unsigned heap) {
+  uintptr_t frames[stack::kMaxDepth];
+  const caller::Frame& f = caller::frame();
+  stack::Result r = stack::capture_inline(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp, frames, g_depth);
+  uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated, r.kept);
+  g_records.add(record);
+  return record;
+}
+
 }  // namespace
 
 bool start(const Config& c) {
   if (g_started) {  // the stack configured again (mallopt(M_MXFAST) before any allocation)
     g_live.filter([](uint32_t) { return false; });
+    side::clear_all();
     g_records.zero_counts(-1);
     return true;
   }
@@ -50,15 +81,24 @@ bool start(const Config& c) {
   return true;
 }
 
-[[gnu::flatten]] void note_allocation(void* p, size_t size, unsigned heap) {
+[[gnu::flatten]] void note_side(side::Entry* e, size_t size) {
   if (stack::t_busy) return;  // an allocation made by the capture itself
   stack::t_busy = true;
-  uintptr_t frames[stack::kMaxDepth];
-  const caller::Frame& f = caller::frame();
-  uintptr_t first = reinterpret_cast<uintptr_t>(f.ret);
-  stack::Result r = stack::capture(first, f.cfa, f.rbp, frames, g_depth);
-  uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated, r.kept);
-  g_records.add(record);
+  uint32_t record = record_of_call(size, 0);
+  uint32_t had = e->load(std::memory_order_relaxed);
+  e->store(record + 1, std::memory_order_relaxed);
+  if (__builtin_expect(had != 0, 0)) g_records.drop(had - 1);  // freed while the log could not see it
+  count_side_note();
+  stack::t_busy = false;
+}
+
+[[gnu::flatten]] void note_allocation(void* p, size_t size, unsigned heap) {
+  if (SideOf side_of = g_side_of) {
+    if (side::Entry* e = side_of(p)) return note_side(e, size);
+  }
+  if (stack::t_busy) return;  // an allocation made by the capture itself
+  stack::t_busy = true;
+  uint32_t record = record_of_call(size, heap);
   Extended ext{};
   if (g_extended) {  // one counter for the process: the sequence is the order of the calls
     ext.seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -76,6 +116,13 @@ bool start(const Config& c) {
 }
 
 uint32_t forget(void* p, Extended* ext) {
+  if (SideOf side_of = g_side_of) {
+    side::Entry* e = side_of(p);
+    if (e != nullptr && e->load(std::memory_order_relaxed) != 0) {
+      if (ext) *ext = Extended{};
+      return forget_side(e, p);
+    }
+  }
   uint32_t had = g_live.remove(reinterpret_cast<uintptr_t>(p), ext);
   if (had != kNoRecord) g_records.drop(had);
   return had;
@@ -83,6 +130,13 @@ uint32_t forget(void* p, Extended* ext) {
 
 void restore(void* p, uint32_t record, const Extended& ext) {
   g_records.add(record);
+  if (SideOf side_of = g_side_of) {
+    if (side::Entry* e = side_of(p)) {
+      uint32_t had = e->exchange(record + 1, std::memory_order_relaxed);
+      if (had != 0) g_records.drop(had - 1);
+      return;
+    }
+  }
   uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, &ext, false);
   if (had == LiveTable::kNoRoom) {
     g_records.drop(record);
@@ -91,7 +145,6 @@ void restore(void* p, uint32_t record, const Extended& ext) {
   }
 }
 
-Records& records() { return g_records; }
 LiveTable& live() { return g_live; }
 unsigned depth() { return g_depth; }
 bool extended() { return g_extended; }
@@ -101,17 +154,22 @@ bool extended() { return g_extended; }
 void totals(MallocLogFigures* out) {
   uint32_t n = g_records.count();
   out->records = n;
-  out->live = g_live.live();
-  out->logged = g_live.logged();
+  uint64_t logged = g_live.logged();
+  for (const Counter& c : g_side_logged) logged += __atomic_load_n(&c.n, __ATOMIC_RELAXED);
+  out->logged = logged;
   out->overflow = g_records.record(kOverflow).cnt;
   out->truncated = g_records.truncated();
-  out->metadata = g_records.metadata_bytes() + g_live.metadata_bytes();
-  uint64_t bytes = 0;
+  out->metadata = g_records.metadata_bytes() + g_live.metadata_bytes() + side::resident_bytes();
+  // Live: every record's count (a block in the table or in a side array counts in its record).
+  uint64_t bytes = 0, live = out->overflow;
   for (uint32_t i = 0; i < n; ++i) {
     const Record& r = g_records.record(i);
-    bytes += r.size * __atomic_load_n(&r.cnt, __ATOMIC_RELAXED);
+    size_t cnt = __atomic_load_n(&r.cnt, __ATOMIC_RELAXED);
+    bytes += r.size * cnt;
+    live += cnt;
   }
   out->live_bytes = bytes;
+  out->live = live;
   size_t space = align_up(size_t{n} * sizeof(uint64_t) + 1, page_size());
   if (auto* hashes = reinterpret_cast<uint64_t*>(os::map(space, page_size()))) {
     for (uint32_t i = 0; i < n; ++i) hashes[i] = g_records.info(i).stack_hash;
