@@ -381,6 +381,13 @@ namespace {
 
 }  // namespace
 
+// g_log_alone may be cleared after the path was chosen (MALLOCTYPE=user's loading): then release().
+void release_logged_entry(void* p) {
+  AIXMALLOC_PROBE1(free, p);
+  if (__builtin_expect(g_log_alone, 1)) return release_logged(p, "free");
+  release(p, "free");
+}
+
 // A jump to the plain path or the debug layers' (allocate_debug_layers says why). free(NULL) is
 // recorded by MALLOCDEBUG=trace, one of those layers.
 void release(void* p, const char* call) {

@@ -81,24 +81,36 @@ bool start(const Config& c) {
   return true;
 }
 
-[[gnu::flatten]] void note_side(side::Entry* e, size_t size) {
-  if (stack::t_busy) return;  // an allocation made by the capture itself
-  stack::t_busy = true;
-  uint32_t record = record_of_call(size, 0);
+static_assert(stack::memo::kSteps + 1 == kApiDepth, "the memo's default depth is the records' callers");
+
+namespace {
+
+// The common case, in few registers and without a frame of 64 return addresses: the default
+// depth, the walk in this thread's memo and its record made already. Counted; kNoRecord when the
+// call is not that case (then the capture and intern() the slow way). Nothing on the way
+// allocates, so t_busy is only read.
+[[gnu::always_inline]] inline uint32_t quick_record(size_t size, unsigned heap) {
+  if (__builtin_expect(g_depth != stack::memo::kSteps + 1 || stack::t_busy, 0)) return kNoRecord;
+  const caller::Frame& f = caller::frame();
+  uintptr_t first = reinterpret_cast<uintptr_t>(f.ret);
+  stack::memo::Memo* m = stack::recall_default(first, f.cfa, f.rbp);
+  if (__builtin_expect(m == nullptr || m->kept == 0, 0)) return kNoRecord;
+  const uintptr_t frames[kApiDepth] = {first, m->steps[0].ret, m->steps[1].ret, m->steps[2].ret};
+  uint32_t record = g_records.existing(heap, size, frames, m->kept);
+  if (__builtin_expect(record != kNoRecord, 1)) g_records.add(record);
+  return record;
+}
+
+// A counted record, into the block's side entry.
+[[gnu::always_inline]] inline void keep_in(side::Entry* e, uint32_t record) {
   uint32_t had = e->load(std::memory_order_relaxed);
   e->store(record + 1, std::memory_order_relaxed);
   if (__builtin_expect(had != 0, 0)) g_records.drop(had - 1);  // freed while the log could not see it
   count_side_note();
-  stack::t_busy = false;
 }
 
-[[gnu::flatten]] void note_allocation(void* p, size_t size, unsigned heap) {
-  if (SideOf side_of = g_side_of) {
-    if (side::Entry* e = side_of(p)) return note_side(e, size);
-  }
-  if (stack::t_busy) return;  // an allocation made by the capture itself
-  stack::t_busy = true;
-  uint32_t record = record_of_call(size, heap);
+// A counted record, into the table (with `extended`, the call's fields too).
+[[gnu::always_inline]] inline void keep_in_table(void* p, uint32_t record) {
   Extended ext{};
   if (g_extended) {  // one counter for the process: the sequence is the order of the calls
     ext.seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -112,7 +124,39 @@ bool start(const Config& c) {
   } else if (had != kNoRecord) {
     g_records.drop(had);
   }
+}
+
+// Any other call: the capture may walk the stack and look its rules up (pthread_getattr_np may
+// allocate, once per thread: t_busy), and the record may be new.
+[[gnu::noinline, gnu::flatten]] void note_side_slow(side::Entry* e, size_t size) {
+  if (stack::t_busy) return;  // an allocation made by the capture itself
+  stack::t_busy = true;
+  keep_in(e, record_of_call(size, 0));
   stack::t_busy = false;
+}
+
+[[gnu::noinline, gnu::flatten]] void note_in_table_slow(void* p, size_t size, unsigned heap) {
+  if (stack::t_busy) return;
+  stack::t_busy = true;
+  keep_in_table(p, record_of_call(size, heap));
+  stack::t_busy = false;
+}
+
+}  // namespace
+
+[[gnu::flatten]] void note_side(side::Entry* e, size_t size) {
+  uint32_t record = quick_record(size, 0);
+  if (__builtin_expect(record != kNoRecord, 1)) return keep_in(e, record);
+  note_side_slow(e, size);
+}
+
+[[gnu::flatten]] void note_allocation(void* p, size_t size, unsigned heap) {
+  if (SideOf side_of = g_side_of) {
+    if (side::Entry* e = side_of(p)) return note_side(e, size);
+  }
+  uint32_t record = quick_record(size, heap);
+  if (__builtin_expect(record != kNoRecord, 1)) return keep_in_table(p, record);
+  note_in_table_slow(p, size, heap);
 }
 
 uint32_t forget(void* p, Extended* ext) {

@@ -29,6 +29,8 @@ inline constexpr uint32_t kMaxRecords = (1u << kRecordBits) - 2;
 inline constexpr uint32_t kOverflow = kMaxRecords;  // the overflow record's index
 inline constexpr uint32_t kNoRecord = UINT32_MAX;
 
+inline uint64_t record_key(uint64_t stack, unsigned heap, size_t size);
+
 struct Record {
   size_t size;
   size_t cnt;
@@ -54,6 +56,12 @@ class Records {
   // same frames: stack_capture.h's Result::kept).
   uint32_t intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated,
                   uint64_t* hash = nullptr);
+  // The record of (heap, size, frames[0, kApiDepth)) whose frames hash to `hash`, if it exists
+  // (kNoRecord otherwise): intern()'s lookup alone, for a stack of the API's depth.
+  uint32_t existing(unsigned heap, size_t size, const uintptr_t* frames, uint64_t hash) const {
+    return find(record_key(hash, heap, size), heap, size, frames, kApiDepth,
+                index_mask_.load(std::memory_order_acquire));
+  }
   // Counted with an atomic add, or a plain one while the process has one thread (lock.h's
   // SpinLock says why that is safe).
   void add(uint32_t i) { count_by(record(i).cnt, 1); }

@@ -112,31 +112,36 @@ inline constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on 
 // of call and frame less): a stack no deeper than the memo keeps, from a trusted program's frame
 // (its return address still in its place below the CFA: this call's, not an earlier one's),
 // found in the memo. Anything else is capture()'s.
+// The default depth (4: the program's frame and three steps), all from the memo: its way, or
+// nullptr. Its slots lie in this thread's stack (above the frame it was walked from: the way's
+// cfa, this call's), so there are no bounds to check; and every step's two slots are compared
+// alike, without a branch. Its frames: `first`, then steps[0..2].ret.
+[[gnu::always_inline]] inline memo::Memo* recall_default(uintptr_t first, uintptr_t cfa, uintptr_t rbp) {
+  uintptr_t sp;
+  asm volatile("mov %%rsp, %0" : "=r"(sp));
+  memo::Memo& m = memo::of(first, cfa);
+  uint64_t want = memo::stamp(memo::g_generation.load(std::memory_order_acquire), memo::kSteps);
+  if (m.first != first || m.cfa != cfa || (m.stamp & ~memo::kRbpKey) != want ||
+      ((m.rbp ^ rbp) & m.rbp_mask) != 0 || cfa - 8 < sp ||
+      *reinterpret_cast<const uintptr_t*>(cfa - 8) != first)
+    return nullptr;
+  const memo::Step* s = m.steps;
+  auto at = [](uintptr_t slot) { return *reinterpret_cast<const uintptr_t*>(slot); };
+  uintptr_t differ = (at(s[0].ret_slot) ^ s[0].ret) | (at(s[0].rbp_slot) ^ s[0].rbp) |
+                     (at(s[1].ret_slot) ^ s[1].ret) | (at(s[1].rbp_slot) ^ s[1].rbp) |
+                     (at(s[2].ret_slot) ^ s[2].ret) | (at(s[2].rbp_slot) ^ s[2].rbp);
+  return __builtin_expect(differ == 0, 1) ? &m : nullptr;
+}
+
 [[gnu::always_inline]] inline Result capture_inline(uintptr_t first, uintptr_t cfa, uintptr_t rbp,
                                                     uintptr_t* out, unsigned depth) {
   if (depth == memo::kSteps + 1) {
-    // The default depth, all three steps from the memo. Its slots lie in this thread's stack
-    // (above the frame it was walked from: the way's cfa, this call's): no bounds to check; and
-    // every step's two slots are compared alike, without a branch.
-    uintptr_t sp;
-    asm volatile("mov %%rsp, %0" : "=r"(sp));
-    memo::Memo& m = memo::of(first, cfa);
-    uint64_t want = memo::stamp(memo::g_generation.load(std::memory_order_acquire), memo::kSteps);
-    if (m.first == first && m.cfa == cfa && (m.stamp & ~memo::kRbpKey) == want &&
-        ((m.rbp ^ rbp) & m.rbp_mask) == 0 && cfa - 8 >= sp &&
-        *reinterpret_cast<const uintptr_t*>(cfa - 8) == first) {
-      const memo::Step* s = m.steps;
-      auto at = [](uintptr_t slot) { return *reinterpret_cast<const uintptr_t*>(slot); };
-      uintptr_t differ = (at(s[0].ret_slot) ^ s[0].ret) | (at(s[0].rbp_slot) ^ s[0].rbp) |
-                         (at(s[1].ret_slot) ^ s[1].ret) | (at(s[1].rbp_slot) ^ s[1].rbp) |
-                         (at(s[2].ret_slot) ^ s[2].ret) | (at(s[2].rbp_slot) ^ s[2].rbp);
-      if (__builtin_expect(differ == 0, 1)) {
-        out[0] = first, out[1] = s[0].ret, out[2] = s[1].ret, out[3] = s[2].ret;
-        Result res;
-        res.frames = depth;
-        res.kept = &m.kept;
-        return res;
-      }
+    if (memo::Memo* m = recall_default(first, cfa, rbp)) {
+      out[0] = first, out[1] = m->steps[0].ret, out[2] = m->steps[1].ret, out[3] = m->steps[2].ret;
+      Result res;
+      res.frames = depth;
+      res.kept = &m->kept;
+      return res;
     }
     return capture(first, cfa, rbp, out, depth);
   }
