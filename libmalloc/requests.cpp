@@ -357,23 +357,25 @@ namespace {
   static_cast<PlainStack&>(g_stack).release(p, o, call);
 }
 
-// With the side arrays on, a block's entry; a pointer that is no block's start has none, and the
-// allocator's release reports it.
+// With the side arrays on, a block's entry; without one (no block's start, which the allocator's
+// release then reports, or no array for its page), the table.
 [[gnu::noinline]] void release_logged(void* p, const char* call) {
   if (p == nullptr) return;
   PlainStack& plain = g_stack;
   if (plain.watson2_holds(p)) {
-    if (!mlog::side::g_on)
-      g_stack.forget_block(p);
-    else if (mlog::side::Entry* e = watson2_log_entry(p, true))
+    mlog::side::Entry* e = mlog::side::g_on ? watson2_log_entry(p, true) : nullptr;
+    if (e != nullptr)
       mlog::forget_side(e, p);
+    else
+      g_stack.forget_block(p);
     return watson2::release(p, call);
   }
   if (pool::owns(p)) {
-    if (!mlog::side::g_on)
-      g_stack.forget_block(p);
-    else if (mlog::side::Entry* e = pool_log_entry(p, true))
+    mlog::side::Entry* e = mlog::side::g_on ? pool_log_entry(p, true) : nullptr;
+    if (e != nullptr)
       mlog::forget_side(e, p);
+    else
+      g_stack.forget_block(p);
     return pool::release(p, call);
   }
   release_logged_plain(p, call);

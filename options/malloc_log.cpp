@@ -155,7 +155,12 @@ namespace {
     if (side::Entry* e = side_of(p)) return note_side(e, size);
   }
   uint32_t record = quick_record(size, heap);
-  if (__builtin_expect(record != kNoRecord, 1)) return keep_in_table(p, record);
+  if (__builtin_expect(record != kNoRecord, 1)) {
+    stack::t_busy = true;  // a signal handler's allocation meanwhile is not logged: the stripe's lock is held
+    keep_in_table(p, record);
+    stack::t_busy = false;
+    return;
+  }
   note_in_table_slow(p, size, heap);
 }
 

@@ -6,6 +6,7 @@
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
+#include "libmalloc/base/stack_capture.h"
 #include "libmalloc/base/zones.h"
 #include "options/malloc_log.h"
 
@@ -30,9 +31,8 @@ bool reserve(Area& a) {
   return true;
 }
 
-}  // namespace
-
-Entry* entry_slow(unsigned area, size_t page, uint32_t k) {
+// The entries of `page` committed (and those of some pages after it), the array reserved first.
+Entry* commit_for(unsigned area, size_t page, uint32_t k) {
   Area& a = g_areas[area];
   LockGuard g(records().lock());
   size_t ready = a.ready.load(std::memory_order_relaxed);
@@ -49,6 +49,19 @@ Entry* entry_slow(unsigned area, size_t page, uint32_t k) {
   if (!os::commit(base + ready * kPageBytes, (want - ready) * kPageBytes)) return nullptr;
   a.ready.store(want, std::memory_order_release);
   return a.entries + page * kEntriesPerPage + k;
+}
+
+}  // namespace
+
+// Under the records' lock, with t_busy set: a signal handler that interrupts this thread here and
+// allocates gets no entry (its block goes to the table, which then skips it) instead of waiting
+// for a lock its own thread holds. So does a thread already inside the log's slow path (t_busy).
+Entry* entry_slow(unsigned area, size_t page, uint32_t k) {
+  if (stack::t_busy) return nullptr;
+  stack::t_busy = true;
+  Entry* e = commit_for(area, page, k);
+  stack::t_busy = false;
+  return e;
 }
 
 void clear_all() {

@@ -42,8 +42,9 @@ struct Area {
 // On while the log keeps these blocks here (not with `extended`): set once by the runtime.
 inline bool g_on = false;
 
-// Commits the entries of page `page` (and some after it) under `lock`, reserving the array first;
-// nullptr when it cannot cover the page (then the block goes to the table).
+// Commits the entries of page `page` (and some after it) under the records' lock, reserving the
+// array first; nullptr when it cannot cover the page, or while this thread is inside the log
+// (stack::t_busy: a signal handler's allocation), and then the block goes to the table.
 Entry* entry_slow(unsigned area, size_t page, uint32_t k);
 
 // The entry of block k of page `page` of area `area` (k < kEntriesPerPage).
