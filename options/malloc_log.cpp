@@ -30,17 +30,21 @@ struct alignas(64) Counter {
 };
 Counter g_side_logged[64];
 std::atomic<unsigned> g_side_counters{0};
-__thread uint8_t t_side_counter = 0;  // 1 + this thread's counter; 0 until its first note
+__thread uint64_t* t_side_counter = nullptr;  // this thread's; null until its first note
 
-[[gnu::always_inline]] inline void count_side_note() {
-  unsigned i = t_side_counter;
-  if (__builtin_expect(i == 0, 0))
-    t_side_counter = static_cast<uint8_t>(i = g_side_counters.fetch_add(1, std::memory_order_relaxed) % 64 + 1);
-  uint64_t& n = g_side_logged[i - 1].n;
-  if (__libc_single_threaded)
-    __atomic_store_n(&n, __atomic_load_n(&n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+[[gnu::noinline]] uint64_t* take_side_counter() {
+  return t_side_counter = &g_side_logged[g_side_counters.fetch_add(1, std::memory_order_relaxed) % 64].n;
+}
+
+// `alone`: __libc_single_threaded, read once for this and the record's count (lock.h says why a
+// plain add is then safe).
+[[gnu::always_inline]] inline void count_side_note(bool alone) {
+  uint64_t* n = t_side_counter;
+  if (__builtin_expect(n == nullptr, 0)) n = take_side_counter();
+  if (alone)
+    __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
   else
-    __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
 }
 
 // The record of this call's stack at (heap, size), counted once more: the capture (its memo's
@@ -106,7 +110,7 @@ namespace {
   uint32_t had = e->load(std::memory_order_relaxed);
   e->store(record + 1, std::memory_order_relaxed);
   if (__builtin_expect(had != 0, 0)) g_records.drop(had - 1);  // freed while the log could not see it
-  count_side_note();
+  count_side_note(__libc_single_threaded);
 }
 
 // A counted record, into the table (with `extended`, the call's fields too).
