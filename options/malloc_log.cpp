@@ -33,7 +33,8 @@ std::atomic<unsigned> g_side_counters{0};
 __thread uint64_t* t_side_counter = nullptr;  // this thread's; null until its first note
 
 [[gnu::noinline]] uint64_t* take_side_counter() {
-  return t_side_counter = &g_side_logged[g_side_counters.fetch_add(1, std::memory_order_relaxed) % 64].n;
+  unsigned i = g_side_counters.fetch_add(1, std::memory_order_relaxed) % 64;
+  return t_side_counter = &g_side_logged[i].n;
 }
 
 // `alone`: __libc_single_threaded, read once for this and the record's count (lock.h says why a
@@ -52,7 +53,8 @@ __thread uint64_t* t_side_counter = nullptr;  // this thread's; null until its f
 [[gnu::always_inline]] inline uint32_t record_of_call(size_t size, unsigned heap) {
   uintptr_t frames[stack::kMaxDepth];
   const caller::Frame& f = caller::frame();
-  stack::Result r = stack::capture_inline(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp, frames, g_depth);
+  stack::Result r =
+      stack::capture_inline(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp, frames, g_depth);
   uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated, r.kept);
   g_records.add(record);
   return record;
@@ -85,7 +87,8 @@ bool start(const Config& c) {
   return true;
 }
 
-static_assert(stack::memo::kSteps + 1 == kApiDepth, "the memo's default depth is the records' callers");
+static_assert(stack::memo::kSteps + 1 == kApiDepth,
+              "the memo's default depth is the records' callers");
 
 namespace {
 
@@ -99,8 +102,8 @@ namespace {
   uintptr_t first = reinterpret_cast<uintptr_t>(f.ret);
   stack::memo::Memo* m = stack::recall_default(first, f.cfa, f.rbp);
   if (__builtin_expect(m == nullptr || m->kept == 0, 0)) return kNoRecord;
-  const uintptr_t frames[kApiDepth] = {first, m->steps[0].ret, m->steps[1].ret, m->steps[2].ret};
-  uint32_t record = g_records.existing(heap, size, frames, m->kept);
+  uint32_t record = g_records.existing(heap, size, first, m->steps[0].ret, m->steps[1].ret,
+                                       m->steps[2].ret, m->kept);
   if (__builtin_expect(record != kNoRecord, 1)) g_records.add(record);
   return record;
 }
@@ -109,7 +112,8 @@ namespace {
 [[gnu::always_inline]] inline void keep_in(side::Entry* e, uint32_t record) {
   uint32_t had = e->load(std::memory_order_relaxed);
   e->store(record + 1, std::memory_order_relaxed);
-  if (__builtin_expect(had != 0, 0)) g_records.drop(had - 1);  // freed while the log could not see it
+  // A block freed while the log could not see it.
+  if (__builtin_expect(had != 0, 0)) g_records.drop(had - 1);
   count_side_note(__libc_single_threaded);
 }
 
@@ -160,7 +164,8 @@ namespace {
   }
   uint32_t record = quick_record(size, heap);
   if (__builtin_expect(record != kNoRecord, 1)) {
-    stack::t_busy = true;  // a signal handler's allocation meanwhile is not logged: the stripe's lock is held
+    // A signal handler's allocation meanwhile is not logged: the stripe's lock is held.
+    stack::t_busy = true;
     keep_in_table(p, record);
     stack::t_busy = false;
     return;

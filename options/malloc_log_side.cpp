@@ -75,7 +75,8 @@ uint64_t resident_bytes() {
   uint64_t n = 0;
   for (const Area& a : g_areas) {
     size_t ready = a.ready.load(std::memory_order_acquire);
-    if (ready != 0) n += os::resident_bytes(reinterpret_cast<uintptr_t>(a.entries), ready * kPageBytes);
+    if (ready != 0)
+      n += os::resident_bytes(reinterpret_cast<uintptr_t>(a.entries), ready * kPageBytes);
   }
   return n;
 }

@@ -176,7 +176,9 @@ constexpr unsigned kMemoSteps = memo::kSteps;
 using memo::Memo;
 using memo::recall;
 inline Memo& memo_of(uintptr_t first, uintptr_t cfa) { return memo::of(first, cfa); }
-inline uint64_t memo_stamp(uint64_t generation, unsigned steps) { return memo::stamp(generation, steps); }
+inline uint64_t memo_stamp(uint64_t generation, unsigned steps) {
+  return memo::stamp(generation, steps);
+}
 using memo::kRbpKey;
 
 [[gnu::noinline]] void walk_on(Walk& w, uintptr_t* out, unsigned depth, Result* res) { walk(w, out, depth, res); }

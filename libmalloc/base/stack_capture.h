@@ -45,7 +45,7 @@ struct Result {
 // allocates; may call pthread_getattr_np once per thread (t_busy set).
 Result capture(uintptr_t first, uintptr_t cfa, uintptr_t rbp, uintptr_t* out, unsigned depth);
 
-// --- the memo of this thread's walks (stack_capture.cpp says more), here for capture_inline() -----
+// --- the memo of this thread's walks (stack_capture.cpp says more), here for capture_inline() ---
 namespace memo {
 
 // One frame while unwinding: where it executes (a return address, or one more than an address
@@ -57,13 +57,13 @@ struct Walk {
   uint64_t generation;
 };
 // What a step read from the stack: where the caller's return address was and it, where rbp was
-// saved and it (in a memo, a step whose frame did not save rbp points rbp_slot at its own rbp field,
-// so that every step is checked alike: Memo::saved says which did).
+// saved and it (in a memo, a step whose frame did not save rbp points rbp_slot at its own rbp
+// field, so that every step is checked alike: Memo::saved says which did).
 struct Step {
   uintptr_t ret_slot, ret, rbp_slot, rbp;
 };
 inline constexpr unsigned kSteps = 3, kWays = 4;
-struct Memo {
+struct alignas(64) Memo {      // 192 bytes: a way's index is a lea and a shift away
   uintptr_t first, cfa, rbp;  // the program's frame, where the walk starts
   uintptr_t sp;               // the stack pointer after the steps
   uintptr_t low, top;         // the lowest slot read, and the end of the highest
@@ -75,11 +75,12 @@ struct Memo {
 };
 [[gnu::visibility("hidden"), gnu::tls_model("initial-exec")]] extern __thread Memo t_memo[kWays];
 // This thread's stack, found once (pthread_getattr_np may allocate: t_busy is set by then).
-[[gnu::visibility("hidden"), gnu::tls_model("initial-exec")]] extern __thread uintptr_t t_stack_low, t_stack_high;
+[[gnu::visibility("hidden"), gnu::tls_model("initial-exec")]] extern __thread uintptr_t t_stack_low,
+    t_stack_high;
 [[gnu::visibility("hidden")]] extern std::atomic<uint32_t> g_generation;
 
 inline Memo& of(uintptr_t first, uintptr_t cfa) {
-  return t_memo[((first ^ (first >> 7) ^ (cfa >> 4)) * 0x9e3779b97f4a7c15u) >> 62];
+  return t_memo[((first ^ (cfa >> 4)) * 0x9e3779b97f4a7c15u) >> 62];
 }
 inline uint64_t stamp(uint64_t generation, unsigned steps) { return generation << 8 | steps; }
 inline constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on the program's rbp
@@ -116,7 +117,8 @@ inline constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on 
 // nullptr. Its slots lie in this thread's stack (above the frame it was walked from: the way's
 // cfa, this call's), so there are no bounds to check; and every step's two slots are compared
 // alike, without a branch. Its frames: `first`, then steps[0..2].ret.
-[[gnu::always_inline]] inline memo::Memo* recall_default(uintptr_t first, uintptr_t cfa, uintptr_t rbp) {
+[[gnu::always_inline]] inline memo::Memo* recall_default(uintptr_t first, uintptr_t cfa,
+                                                         uintptr_t rbp) {
   uintptr_t sp;
   asm volatile("mov %%rsp, %0" : "=r"(sp));
   memo::Memo& m = memo::of(first, cfa);
