@@ -56,10 +56,12 @@ void release_entry(void* p) {
 constinit std::atomic<void (*)(void*)> g_release{release_entry<Inline::kBoth>};
 
 // At start-up and when mallopt(M_MXFAST) builds the stack again: the inline paths of the layers
-// whose area exists (each still tests its own word, fast_span, on every call).
-void choose_release_path() {
+// whose area exists (each still tests its own word, fast_span, on every call), or the Malloc
+// Log's path when it is the one debug layer (the inline paths are off then).
+void choose_release_path(bool log_alone) {
   bool pool_on = pool::enabled(), watson2_on = watson2::g_area.enabled;
-  void (*release)(void*) = pool_on && watson2_on ? release_entry<Inline::kBoth>
+  void (*release)(void*) = log_alone             ? release_logged_entry
+                           : pool_on && watson2_on ? release_entry<Inline::kBoth>
                            : pool_on             ? release_entry<Inline::kPool>
                            : watson2_on          ? release_entry<Inline::kWatson2>
                                                  : release_entry<Inline::kNone>;

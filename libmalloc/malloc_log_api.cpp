@@ -78,6 +78,7 @@ AIX_EXPORT void reset_malloc_log(void* addr) {
   if (heap == -2) return;
   mlog::Records& r = mlog::records();
   mlog::live().filter([&](uint32_t rec) { return heap >= 0 && r.info(rec).heap != heap; });
+  if (heap <= 0) mlog::side::clear_all();  // the pool's and watson2's blocks: heap 0
   r.zero_counts(heap);
 }
 

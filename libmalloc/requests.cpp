@@ -11,6 +11,7 @@
 #include "libmalloc/base/bootstrap.h"
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
+#include "libmalloc/log_side.h"
 #include "libmalloc/probes.h"
 #include "libmalloc/replacement.h"
 #include "options/malloc_trace.h"
@@ -234,22 +235,36 @@ bool replacement_info(struct ::mallinfo* out) {
   return p;
 }
 
+// A block of watson2's or the pool's lists: its record goes to its side array (log_side.h) while
+// the array is on, else to the table.
 [[gnu::noinline]] void* allocate_logged(size_t size) {
   if (__builtin_expect(!ready(), 0)) return allocate_debug(size);
   if (size > kMaxRequest) return refuse_request(size);
   size_t align = g_default_align > kAlignment ? g_default_align : kAlignment;
   PlainStack& plain = g_stack;
   void* p = nullptr;
-  if (plain.watson2_serves(size, align))
+  mlog::side::Entry* e = nullptr;
+  if (plain.watson2_serves(size, align)) {
     p = watson2::pop(size);
-  else if (plain.watson2_next().pool_serves(size, align))
+    if (p != nullptr && mlog::side::g_on) e = watson2_log_entry(p, false);
+  } else if (plain.watson2_next().pool_serves(size, align)) {
     p = pool::pop(size);
-  if (p != nullptr)
+    if (p != nullptr && mlog::side::g_on) e = pool_log_entry(p, false);
+  }
+  if (e != nullptr)
+    mlog::note_side(e, size);
+  else if (p != nullptr)
     g_stack.note_unowned(p, size);
   else
     p = allocate_logged_plain(size, align);
   AIXMALLOC_PROBE2(malloc, size, p);
   return p;
+}
+
+mlog::side::Entry* log_entry_of(const void* p) {
+  if (watson2::owns(p)) return watson2_log_entry(p, true);
+  if (pool::owns(p)) return pool_log_entry(p, true);
+  return nullptr;
 }
 
 namespace {
@@ -342,21 +357,38 @@ namespace {
   static_cast<PlainStack&>(g_stack).release(p, o, call);
 }
 
+// With the side arrays on, a block's entry; without one (no block's start, which the allocator's
+// release then reports, or no array for its page), the table.
 [[gnu::noinline]] void release_logged(void* p, const char* call) {
   if (p == nullptr) return;
   PlainStack& plain = g_stack;
   if (plain.watson2_holds(p)) {
-    g_stack.forget_block(p);
+    mlog::side::Entry* e = mlog::side::g_on ? watson2_log_entry(p, true) : nullptr;
+    if (e != nullptr)
+      mlog::forget_side(e, p);
+    else
+      g_stack.forget_block(p);
     return watson2::release(p, call);
   }
   if (pool::owns(p)) {
-    g_stack.forget_block(p);
+    mlog::side::Entry* e = mlog::side::g_on ? pool_log_entry(p, true) : nullptr;
+    if (e != nullptr)
+      mlog::forget_side(e, p);
+    else
+      g_stack.forget_block(p);
     return pool::release(p, call);
   }
   release_logged_plain(p, call);
 }
 
 }  // namespace
+
+// g_log_alone may be cleared after the path was chosen (MALLOCTYPE=user's loading): then release().
+void release_logged_entry(void* p) {
+  AIXMALLOC_PROBE1(free, p);
+  if (__builtin_expect(g_log_alone, 1)) return release_logged(p, "free");
+  release(p, "free");
+}
 
 // A jump to the plain path or the debug layers' (allocate_debug_layers says why). free(NULL) is
 // recorded by MALLOCDEBUG=trace, one of those layers.

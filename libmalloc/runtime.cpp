@@ -10,6 +10,7 @@
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/os.h"
 #include "libmalloc/exit_reports.h"
+#include "libmalloc/log_side.h"
 #include "libmalloc/replacement.h"
 
 extern char** environ;
@@ -85,9 +86,17 @@ void build_stack() {
   g_stack.configure(g_config);
   g_debug_layers = g_stack.debug_active();
   g_log_alone = g_stack.log_alone();
+  // The Malloc Log keeps the pool's and watson2's blocks in side arrays (log_side.h), except with
+  // `extended`, whose fields only the table has room for. Set once: blocks noted there stay there.
+  // Without either allocator, no block would have an entry: the log asks nothing.
+  if (mlog::g_on && !mlog::extended() && mlog::g_side_of == nullptr &&
+      (pool::enabled() || watson2::g_area.enabled)) {
+    mlog::g_side_of = log_entry_of;
+    mlog::side::g_on = true;
+  }
   keep_zero_size_path();
   g_stack.inline_allowed(!g_debug_layers);  // watson2's inline path, as the pool's (policies/watson2.h)
-  choose_release_path();
+  choose_release_path(g_log_alone);
 }
 
 bool ensure_started() {

@@ -88,7 +88,10 @@ void* allocate_watson2_miss(size_t size);
 enum class Inline { kBoth, kPool, kWatson2, kNone };
 // free is a jump through this (entry.cpp); set by the runtime as it starts.
 extern std::atomic<void (*)(void*)> g_release;
-void choose_release_path();
+void choose_release_path(bool log_alone);
+// free's path while MALLOCDEBUG=log is the one debug layer (g_log_alone; requests.cpp): none of
+// the inline tests, which cannot pass then, nor release()'s.
+void release_logged_entry(void* p);
 
 // kNoted: the entry point's thunk has noted the caller already (the C++ operators). kTail: the
 // exported malloc (return_address unused: the thunk reads it).

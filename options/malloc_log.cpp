@@ -14,7 +14,6 @@
 namespace aixmalloc::mlog {
 namespace {
 
-constinit Records g_records;
 constinit LiveTable g_live;
 unsigned g_depth = 4;
 bool g_extended = false;
@@ -24,11 +23,49 @@ std::atomic<uint64_t> g_sequence{0};
 // Record memory is kept under this much address space whatever the depth.
 constexpr size_t kRecordSpace = size_t{256} << 20;
 
+// Allocations noted in the side arrays since start, by thread (a statistic: the table counts its
+// own per stripe). A thread takes a counter of its own on its first note, shared past 64 threads.
+struct alignas(64) Counter {
+  uint64_t n;
+};
+Counter g_side_logged[64];
+std::atomic<unsigned> g_side_counters{0};
+__thread uint64_t* t_side_counter = nullptr;  // this thread's; null until its first note
+
+[[gnu::noinline]] uint64_t* take_side_counter() {
+  unsigned i = g_side_counters.fetch_add(1, std::memory_order_relaxed) % 64;
+  return t_side_counter = &g_side_logged[i].n;
+}
+
+// `alone`: __libc_single_threaded, read once for this and the record's count (lock.h says why a
+// plain add is then safe).
+[[gnu::always_inline]] inline void count_side_note(bool alone) {
+  uint64_t* n = t_side_counter;
+  if (__builtin_expect(n == nullptr, 0)) n = take_side_counter();
+  if (alone)
+    __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+  else
+    __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+}
+
+// The record of this call's stack at (heap, size), counted once more: the capture (its memo's
+// common case inline) and the record's lookup (inline but for a new record).
+[[gnu::always_inline]] inline uint32_t record_of_call(size_t size, unsigned heap) {
+  uintptr_t frames[stack::kMaxDepth];
+  const caller::Frame& f = caller::frame();
+  stack::Result r =
+      stack::capture_inline(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp, frames, g_depth);
+  uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated, r.kept);
+  g_records.add(record);
+  return record;
+}
+
 }  // namespace
 
 bool start(const Config& c) {
   if (g_started) {  // the stack configured again (mallopt(M_MXFAST) before any allocation)
     g_live.filter([](uint32_t) { return false; });
+    side::clear_all();
     g_records.zero_counts(-1);
     return true;
   }
@@ -50,15 +87,38 @@ bool start(const Config& c) {
   return true;
 }
 
-[[gnu::flatten]] void note_allocation(void* p, size_t size, unsigned heap) {
-  if (stack::t_busy) return;  // an allocation made by the capture itself
-  stack::t_busy = true;
-  uintptr_t frames[stack::kMaxDepth];
+static_assert(stack::memo::kSteps + 1 == kApiDepth,
+              "the memo's default depth is the records' callers");
+
+namespace {
+
+// The common case, in few registers and without a frame of 64 return addresses: the default
+// depth, the walk in this thread's memo and its record made already. Counted; kNoRecord when the
+// call is not that case (then the capture and intern() the slow way). Nothing on the way
+// allocates, so t_busy is only read.
+[[gnu::always_inline]] inline uint32_t quick_record(size_t size, unsigned heap) {
+  if (__builtin_expect(g_depth != stack::memo::kSteps + 1 || stack::t_busy, 0)) return kNoRecord;
   const caller::Frame& f = caller::frame();
   uintptr_t first = reinterpret_cast<uintptr_t>(f.ret);
-  stack::Result r = stack::capture(first, f.cfa, f.rbp, frames, g_depth);
-  uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated, r.kept);
-  g_records.add(record);
+  stack::memo::Memo* m = stack::recall_default(first, f.cfa, f.rbp);
+  if (__builtin_expect(m == nullptr || m->kept == 0, 0)) return kNoRecord;
+  uint32_t record = g_records.existing(heap, size, first, m->steps[0].ret, m->steps[1].ret,
+                                       m->steps[2].ret, m->kept);
+  if (__builtin_expect(record != kNoRecord, 1)) g_records.add(record);
+  return record;
+}
+
+// A counted record, into the block's side entry.
+[[gnu::always_inline]] inline void keep_in(side::Entry* e, uint32_t record) {
+  uint32_t had = e->load(std::memory_order_relaxed);
+  e->store(record + 1, std::memory_order_relaxed);
+  // A block freed while the log could not see it.
+  if (__builtin_expect(had != 0, 0)) g_records.drop(had - 1);
+  count_side_note(__libc_single_threaded);
+}
+
+// A counted record, into the table (with `extended`, the call's fields too).
+[[gnu::always_inline]] inline void keep_in_table(void* p, uint32_t record) {
   Extended ext{};
   if (g_extended) {  // one counter for the process: the sequence is the order of the calls
     ext.seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -72,10 +132,55 @@ bool start(const Config& c) {
   } else if (had != kNoRecord) {
     g_records.drop(had);
   }
+}
+
+// Any other call: the capture may walk the stack and look its rules up (pthread_getattr_np may
+// allocate, once per thread: t_busy), and the record may be new.
+[[gnu::noinline, gnu::flatten]] void note_side_slow(side::Entry* e, size_t size) {
+  if (stack::t_busy) return;  // an allocation made by the capture itself
+  stack::t_busy = true;
+  keep_in(e, record_of_call(size, 0));
   stack::t_busy = false;
 }
 
+[[gnu::noinline, gnu::flatten]] void note_in_table_slow(void* p, size_t size, unsigned heap) {
+  if (stack::t_busy) return;
+  stack::t_busy = true;
+  keep_in_table(p, record_of_call(size, heap));
+  stack::t_busy = false;
+}
+
+}  // namespace
+
+[[gnu::flatten]] void note_side(side::Entry* e, size_t size) {
+  uint32_t record = quick_record(size, 0);
+  if (__builtin_expect(record != kNoRecord, 1)) return keep_in(e, record);
+  note_side_slow(e, size);
+}
+
+[[gnu::flatten]] void note_allocation(void* p, size_t size, unsigned heap) {
+  if (SideOf side_of = g_side_of) {
+    if (side::Entry* e = side_of(p)) return note_side(e, size);
+  }
+  uint32_t record = quick_record(size, heap);
+  if (__builtin_expect(record != kNoRecord, 1)) {
+    // A signal handler's allocation meanwhile is not logged: the stripe's lock is held.
+    stack::t_busy = true;
+    keep_in_table(p, record);
+    stack::t_busy = false;
+    return;
+  }
+  note_in_table_slow(p, size, heap);
+}
+
 uint32_t forget(void* p, Extended* ext) {
+  if (SideOf side_of = g_side_of) {
+    side::Entry* e = side_of(p);
+    if (e != nullptr && e->load(std::memory_order_relaxed) != 0) {
+      if (ext) *ext = Extended{};
+      return forget_side(e, p);
+    }
+  }
   uint32_t had = g_live.remove(reinterpret_cast<uintptr_t>(p), ext);
   if (had != kNoRecord) g_records.drop(had);
   return had;
@@ -83,6 +188,13 @@ uint32_t forget(void* p, Extended* ext) {
 
 void restore(void* p, uint32_t record, const Extended& ext) {
   g_records.add(record);
+  if (SideOf side_of = g_side_of) {
+    if (side::Entry* e = side_of(p)) {
+      uint32_t had = e->exchange(record + 1, std::memory_order_relaxed);
+      if (had != 0) g_records.drop(had - 1);
+      return;
+    }
+  }
   uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, &ext, false);
   if (had == LiveTable::kNoRoom) {
     g_records.drop(record);
@@ -91,7 +203,6 @@ void restore(void* p, uint32_t record, const Extended& ext) {
   }
 }
 
-Records& records() { return g_records; }
 LiveTable& live() { return g_live; }
 unsigned depth() { return g_depth; }
 bool extended() { return g_extended; }
@@ -101,17 +212,22 @@ bool extended() { return g_extended; }
 void totals(MallocLogFigures* out) {
   uint32_t n = g_records.count();
   out->records = n;
-  out->live = g_live.live();
-  out->logged = g_live.logged();
+  uint64_t logged = g_live.logged();
+  for (const Counter& c : g_side_logged) logged += __atomic_load_n(&c.n, __ATOMIC_RELAXED);
+  out->logged = logged;
   out->overflow = g_records.record(kOverflow).cnt;
   out->truncated = g_records.truncated();
-  out->metadata = g_records.metadata_bytes() + g_live.metadata_bytes();
-  uint64_t bytes = 0;
+  out->metadata = g_records.metadata_bytes() + g_live.metadata_bytes() + side::resident_bytes();
+  // Live: every record's count (a block in the table or in a side array counts in its record).
+  uint64_t bytes = 0, live = out->overflow;
   for (uint32_t i = 0; i < n; ++i) {
     const Record& r = g_records.record(i);
-    bytes += r.size * __atomic_load_n(&r.cnt, __ATOMIC_RELAXED);
+    size_t cnt = __atomic_load_n(&r.cnt, __ATOMIC_RELAXED);
+    bytes += r.size * cnt;
+    live += cnt;
   }
   out->live_bytes = bytes;
+  out->live = live;
   size_t space = align_up(size_t{n} * sizeof(uint64_t) + 1, page_size());
   if (auto* hashes = reinterpret_cast<uint64_t*>(os::map(space, page_size()))) {
     for (uint32_t i = 0; i < n; ++i) hashes[i] = g_records.info(i).stack_hash;

@@ -22,6 +22,7 @@
 #include "libmalloc/base/config.h"
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/statistics.h"
+#include "options/malloc_log_side.h"
 #include "options/malloc_log_table.h"
 #include "options/pool.h"
 
@@ -31,6 +32,17 @@ namespace aixmalloc::mlog {
 // whose tables may be half-way through a change).
 inline bool g_on = false;
 
+// The records, here so that a block's forgetting runs inline on free's path.
+[[gnu::visibility("hidden")]] inline constinit Records g_records;
+inline Records& records() { return g_records; }
+
+// The side entry of a block of the pool or of watson2 (malloc_log_side.h), nullptr for any other
+// block: the runtime's, which knows both, set once while the side arrays are on (side::g_on).
+// The log's own paths (realloc, calloc, the whole stack's) find a block's entry through it; malloc
+// and free under the log alone compute it inline (libmalloc/requests.cpp).
+using SideOf = side::Entry* (*)(const void* p);
+inline SideOf g_side_of = nullptr;
+
 // Sets the tables up from the configuration; false (one line said why) when the log cannot run.
 bool start(const Config& c);
 // The allocation of `size` bytes at p from heap `heap`: captures the caller's stack and records it.
@@ -38,8 +50,18 @@ void note_allocation(void* p, size_t size, unsigned heap);
 // p is freed (or about to move): forgets it; its record (and extended fields) for restore().
 uint32_t forget(void* p, Extended* ext = nullptr);
 void restore(void* p, uint32_t record, const Extended& ext);
+// note_allocation() of a block (heap 0) whose side entry is e.
+void note_side(side::Entry* e, size_t size);
+// forget() of a block whose side entry is e; without a record there (the block was noted while
+// the array could not cover it, or not at all), the table's.
+[[gnu::always_inline]] inline uint32_t forget_side(side::Entry* e, void* p) {
+  uint32_t had = e->load(std::memory_order_relaxed);
+  if (__builtin_expect(had == 0, 0)) return forget(p);
+  e->store(0, std::memory_order_relaxed);
+  g_records.drop(had - 1);
+  return had - 1;
+}
 
-Records& records();
 LiveTable& live();
 unsigned depth();
 bool extended();

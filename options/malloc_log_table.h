@@ -29,6 +29,8 @@ inline constexpr uint32_t kMaxRecords = (1u << kRecordBits) - 2;
 inline constexpr uint32_t kOverflow = kMaxRecords;  // the overflow record's index
 inline constexpr uint32_t kNoRecord = UINT32_MAX;
 
+inline uint64_t record_key(uint64_t stack, unsigned heap, size_t size);
+
 struct Record {
   size_t size;
   size_t cnt;
@@ -54,6 +56,11 @@ class Records {
   // same frames: stack_capture.h's Result::kept).
   uint32_t intern(unsigned heap, size_t size, const uintptr_t* frames, unsigned n, bool truncated,
                   uint64_t* hash = nullptr);
+  // The record of (heap, size, the frames f0..f3) whose frames hash to `hash`, if it exists
+  // (kNoRecord otherwise): intern()'s lookup alone, for tables of the API's depth (depth() is
+  // kApiDepth, so a record's callers are its frames) and a heap of the slot's 6 bits.
+  uint32_t existing(unsigned heap, size_t size, uintptr_t f0, uintptr_t f1, uintptr_t f2,
+                    uintptr_t f3, uint64_t hash) const;
   // Counted with an atomic add, or a plain one while the process has one thread (lock.h's
   // SpinLock says why that is safe).
   void add(uint32_t i) { count_by(record(i).cnt, 1); }
@@ -254,6 +261,26 @@ inline bool Records::same(uint32_t i, unsigned heap, size_t size, const uintptr_
     if (slot == 0) break;
     uint32_t i = static_cast<uint32_t>(slot & kIndexMask) - 1;
     if ((slot & ~kIndexMask) == id && same(i, heap, size, frames, n)) return i;
+  }
+  return kNoRecord;
+}
+
+[[gnu::always_inline]] inline uint32_t Records::existing(unsigned heap, size_t size, uintptr_t f0,
+                                                         uintptr_t f1, uintptr_t f2, uintptr_t f3,
+                                                         uint64_t hash) const {
+  uint64_t key = record_key(hash, heap, size);
+  uint64_t id = slot_id(key, heap);
+  uint32_t mask = index_mask_.load(std::memory_order_acquire);
+  uint32_t at = static_cast<uint32_t>(key) & mask;
+  for (uint32_t probes = 0; probes <= mask; ++probes, at = (at + 1) & mask) {
+    uint64_t slot = index_[at].load(std::memory_order_acquire);
+    if (slot == 0) break;
+    if ((slot & ~kIndexMask) != id) continue;
+    uint32_t i = static_cast<uint32_t>(slot & kIndexMask) - 1;
+    const Record& r = records_[i];
+    uintptr_t differ = (r.callers[0] ^ f0) | (r.callers[1] ^ f1) | (r.callers[2] ^ f2) |
+                       (r.callers[3] ^ f3);
+    if (r.size == size && differ == 0) return i;
   }
   return kNoRecord;
 }

@@ -30,6 +30,10 @@ bool commit(uintptr_t addr, size_t size);
 // Drops the pages' contents (they read back as zeros) and their physical memory; the range stays
 // mapped and usable. This is AIX's disclaim(ZERO_MEM) on Linux: madvise(MADV_DONTNEED).
 void disclaim(uintptr_t addr, size_t size);
+// Bytes of [addr, addr+size) (page-aligned, mapped) that are resident (mincore); 0 when the kernel
+// refuses. For statistics: a page counts once it was touched (written, or read from a private
+// anonymous mapping) until disclaim() drops it.
+uint64_t resident_bytes(uintptr_t addr, size_t size);
 // Faults in every page of [addr, addr+size) for writing in one call (madvise(MADV_POPULATE_WRITE),
 // Linux 5.14), instead of one page fault per page at first touch; pages already there are left as
 // they are. False when the kernel refuses (older kernels: EINVAL).

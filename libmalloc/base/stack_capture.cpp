@@ -17,6 +17,12 @@ namespace aixmalloc::stack {
 
 __thread bool t_busy = false;
 
+namespace memo {
+std::atomic<uint32_t> g_generation{1};
+__thread uintptr_t t_stack_low = 0, t_stack_high = 0;
+__thread Memo t_memo[kWays];
+}  // namespace memo
+
 namespace {
 
 // --- the cache -----------------------------------------------------------------------------------
@@ -34,7 +40,8 @@ struct Slot {
 };
 Slot g_cache[kCacheSlots];
 std::atomic<uint64_t> g_misses{0}, g_cached{0}, g_walked{0};
-std::atomic<uint32_t> g_generation{1}, g_forgotten{0};
+std::atomic<uint32_t> g_forgotten{0};
+using memo::g_generation;
 
 inline size_t home_of(uintptr_t ret) { return (ret * 0x9e3779b97f4a7c15u) >> (64 - kCacheBits); }
 
@@ -77,8 +84,8 @@ inline size_t home_of(uintptr_t ret) { return (ret * 0x9e3779b97f4a7c15u) >> (64
   return rule_slow(ret, generation);
 }
 
-// This thread's stack, found once (pthread_getattr_np may allocate: t_busy is set by then).
-__thread uintptr_t t_stack_low = 0, t_stack_high = 0;
+using memo::t_stack_high;
+using memo::t_stack_low;
 
 bool stack_bounds(uintptr_t sp, uintptr_t* high) {
   if (!(sp >= t_stack_low && sp < t_stack_high)) {
@@ -111,21 +118,10 @@ bool in_this_library(uintptr_t pc) {
   return at >= start.load(std::memory_order_relaxed) && at < end.load(std::memory_order_relaxed);
 }
 
-// One frame while unwinding: where it executes (a return address, or one more than an address
-// inside the instruction of interest), its stack pointer and rbp; the stack's readable range
-// [low, high) and the cache's generation.
-struct Walk {
-  uintptr_t pc, sp, rbp;
-  uintptr_t low, high;
-  uint64_t generation;
-};
+using memo::Walk;
 enum class Step { kNext, kEnd, kLost };
 
-// What a step read from the stack, for the memo below: where the caller's return address was and
-// it, where rbp was saved (0: the frame did not save it) and it.
-struct MemoStep {
-  uintptr_t ret_slot, ret, rbp_slot, rbp;
-};
+using MemoStep = memo::Step;
 
 // From w's frame to its caller's: kEnd at the outermost frame, kLost where the stack cannot be
 // followed (no usable rule, or a slot outside the stack). `seen`, when not null: what it read, and
@@ -176,50 +172,20 @@ struct MemoStep {
 // all still hold those values is taken from there without looking up a rule. Its first
 // kMemoSteps steps are kept; a deeper stack is walked on from where they end. Only walks that
 // took all those steps are kept.
-constexpr unsigned kMemoSteps = 3, kMemoWays = 4;
-struct Memo {
-  uintptr_t first, cfa, rbp;  // the program's frame, where the walk starts
-  uintptr_t sp;               // the stack pointer after the steps
-  uintptr_t low, top;         // the lowest slot read, and the end of the highest
-  uint64_t stamp;             // the cache's generation, kRbpKey, the steps kept; 0: an empty way
-  uint64_t kept;              // the caller's word (Result::kept)
-  MemoStep steps[kMemoSteps];
-};
-__thread Memo t_memo[kMemoWays];
-
-inline Memo& memo_of(uintptr_t first, uintptr_t cfa) {
-  return t_memo[((first ^ (first >> 7) ^ (cfa >> 4)) * 0x9e3779b97f4a7c15u) >> 62];
+constexpr unsigned kMemoSteps = memo::kSteps;
+using memo::Memo;
+using memo::recall;
+inline Memo& memo_of(uintptr_t first, uintptr_t cfa) { return memo::of(first, cfa); }
+inline uint64_t memo_stamp(uint64_t generation, unsigned steps) {
+  return memo::stamp(generation, steps);
 }
-inline uint64_t memo_stamp(uint64_t generation, unsigned steps) { return generation << 8 | steps; }
-constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on the program's rbp
-
-// The walk of `steps` steps from w (the program's frame) as m kept it, if every slot it read still
-// holds what it held: then out[1, steps] and w are what those steps give.
-[[gnu::always_inline]] inline bool recall(const Memo& m, Walk& w, unsigned steps, uintptr_t* out) {
-  if (m.first != w.pc || m.cfa != w.sp || (m.stamp & ~kRbpKey) != memo_stamp(w.generation, steps) ||
-      ((m.stamp & kRbpKey) && m.rbp != w.rbp) || m.low < w.low || m.top > w.high)
-    return false;
-  uintptr_t rbp = w.rbp;
-  const MemoStep* s = m.steps;
-#pragma GCC unroll 3
-  for (unsigned k = 0; k < kMemoSteps; ++k) {
-    if (k == steps) break;
-    if (*reinterpret_cast<const uintptr_t*>(s[k].ret_slot) != s[k].ret) return false;
-    if (uintptr_t at = s[k].rbp_slot) {
-      if (*reinterpret_cast<const uintptr_t*>(at) != s[k].rbp) return false;
-      rbp = s[k].rbp;
-    }
-    out[k + 1] = s[k].ret;
-  }
-  w.pc = s[steps - 1].ret, w.sp = m.sp, w.rbp = rbp;
-  return true;
-}
+using memo::kRbpKey;
 
 [[gnu::noinline]] void walk_on(Walk& w, uintptr_t* out, unsigned depth, Result* res) { walk(w, out, depth, res); }
 
 // From the program's frame w (out[0] filled): `steps` steps taken and kept in m, then on to `depth`.
 [[gnu::noinline]] void walk_and_keep(Memo& m, Walk& w, uintptr_t* out, unsigned depth, unsigned steps, Result* res) {
-  Memo fresh{w.pc, w.sp, w.rbp, 0, w.high, 0, memo_stamp(w.generation, steps), 0, {}};
+  Memo fresh{w.pc, w.sp, w.rbp, 0, w.high, 0, memo_stamp(w.generation, steps), 0, 0, 0, {}};
   bool restored = false;  // rbp read from a frame: the program's rbp is no longer used
   for (unsigned k = 0; k < steps; ++k) {
     bool from_rbp = false;
@@ -239,6 +205,13 @@ constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on the pro
   }
   fresh.sp = w.sp;
   m = fresh;
+  m.rbp_mask = (m.stamp & kRbpKey) ? ~uintptr_t{0} : 0;
+  for (unsigned k = 0; k < steps; ++k) {
+    if (m.steps[k].rbp_slot != 0)
+      m.saved |= 1u << k;
+    else
+      m.steps[k].rbp_slot = reinterpret_cast<uintptr_t>(&m.steps[k].rbp);
+  }
   if (res->frames == depth) res->kept = &m.kept;
   walk(w, out, depth, res);
 }

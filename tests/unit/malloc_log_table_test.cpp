@@ -2,6 +2,8 @@
 // and never move; the live table inserts, replaces, removes and filters, through its growth.
 #include "options/malloc_log_table.h"
 
+#include "options/malloc_log_side.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -119,4 +121,32 @@ TEST(MallocLogLive, InsertRemoveReplaceAgainstAModel) {
   for (auto& [a, rec] : model) EXPECT_EQ(t.remove(a), rec % 2 == 0 ? rec : kNoRecord);
   EXPECT_EQ(t.live(), 0u);
   t.destroy();
+}
+
+// The side arrays (options/malloc_log_side.h): one entry per block number of every page, distinct,
+// reading 0 until written; committed as pages are reached, none past the reservation; what is
+// written is resident and counted, and clearing gives it back.
+TEST(MallocLogSide, EntriesPerPageCommittedCountedAndCleared) {
+  namespace side = aixmalloc::mlog::side;
+  side::Entry* first = side::entry(side::kWatson2, 0, 0);
+  ASSERT_NE(first, nullptr);
+  uint64_t resident = side::resident_bytes();
+  for (size_t page : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{1000}}) {
+    for (uint32_t k : {0u, 1u, 4095u}) {
+      side::Entry* e = side::entry(side::kWatson2, page, k);
+      ASSERT_NE(e, nullptr);
+      EXPECT_EQ(e - first, static_cast<ptrdiff_t>(page * side::kEntriesPerPage + k));
+      EXPECT_EQ(e->load(), 0u);
+      e->store(static_cast<uint32_t>(page * 7 + k + 1));
+    }
+  }
+  EXPECT_EQ(side::entry(side::kWatson2, 1000, 4095)->load(), 1000u * 7 + 4095 + 1);
+  // Five pages of the area written, two memory pages of entries each (blocks 0 and 1 share the
+  // first): 10 of them resident beyond what was before.
+  EXPECT_GE(side::resident_bytes(), resident + 10 * 4096);
+  EXPECT_EQ(side::entry(side::kWatson2, side::kMaxPages, 0), nullptr);  // beyond the reservation
+  side::clear_all();
+  EXPECT_EQ(side::entry(side::kWatson2, 1000, 4095)->load(), 0u);
+  EXPECT_EQ(side::entry(side::kWatson2, 0, 1)->load(), 0u);
+  EXPECT_LT(side::resident_bytes(), resident + 4 * 4096);
 }
