@@ -355,7 +355,7 @@ class MultiheapLayer {
       o.failures = h.counters.failures;
       o.contended = h.counters.contended;
       o.acquired = h.memory.committed();
-      o.free_bytes = h.policy.free_bytes();
+      o.free_bytes = h.policy.free_bytes() + (o.acquired - h.memory.given());  // acquired = free + held
       o.free_blocks = h.policy.free_blocks();
       o.largest_free = h.policy.largest_free();
       o.grow_calls = h.memory.grow_calls();

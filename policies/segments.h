@@ -108,7 +108,7 @@ inline size_t grow_amount(const HeapMemory& memory, size_t need, size_t have, si
   const Segment* seg = memory.segments();
   if (seg == nullptr || have == 0) return need;
   size_t lack = need > have ? need - have : kAlignment;
-  return seg->end - seg->top >= lack + fence_size ? lack : need;
+  return seg->end - seg->handed >= lack + fence_size ? lack : need;
 }
 
 // Grows the heap by at least `bytes` and returns the new free range in *start, *size, with the
@@ -116,7 +116,7 @@ inline size_t grow_amount(const HeapMemory& memory, size_t need, size_t have, si
 inline bool grow_fenced(HeapMemory* memory, size_t bytes, size_t fence_size, uintptr_t* start,
                         size_t* size) {
   HeapMemory::Grown g;
-  if (!memory->grow(bytes + fence_size, &g)) return false;
+  if (!memory->grow(bytes, &g, fence_size)) return false;
   if (g.new_segment) {
     BlockHeader::at(g.start)->mark_fence(fence_size);
     g.start += fence_size;
@@ -135,7 +135,7 @@ bool grow_tiled(HeapMemory* memory, size_t need, size_t fence_size, const Blocks
                 Insert insert) {
   const Segment* seg = memory->segments();
   size_t have = 0;
-  if (seg && !by_address.empty() && by_address.rbegin()->end() == seg->top)
+  if (seg && !by_address.empty() && by_address.rbegin()->end() == seg->handed)
     have = by_address.rbegin()->size();
   // The segment's reservation grows in place as it fills (heap_memory.h): make it hold what the top
   // block lacks, so that the growth joins that block.
@@ -166,10 +166,10 @@ bool walk_segments(const HeapMemory& memory, size_t fence_size, size_t min_block
     const BlockHeader* fence = BlockHeader::at(a);
     if (fence->check != (kFenceMagic ^ a) || fence->size() != fence_size)
       return fail("segment fence damaged", a);
-    for (a += fence_size; a < s->top;) {
+    for (a += fence_size; a < s->handed;) {
       const BlockHeader* h = BlockHeader::at(a);
       size_t size = h->size();
-      if (size < min_block || size % kAlignment || a + size > s->top)
+      if (size < min_block || size % kAlignment || a + size > s->handed)
         return fail("block size runs off the segment", a);
       if (h->in_use()) {
         if (!h->valid_in_use() && !h->cached()) return fail("in-use block with a bad check word", a);

@@ -177,7 +177,7 @@ bool ThreeOne::check(Text* why) const {
   };
   for (const Segment* s = memory_->segments(); s; s = s->next) {
     uintptr_t a = align_up(s->first_block(), page);
-    uintptr_t stop = (s == memory_->segments()) ? cursor_ : s->top;
+    uintptr_t stop = (s == memory_->segments()) ? cursor_ : s->handed;
     while (a < stop) {
       const BlockHeader* h = BlockHeader::at(a);
       size_t size = h->size();

@@ -23,6 +23,9 @@ namespace aixmalloc {
 struct Segment {
   uintptr_t base;  // granule-aligned; this record sits at base
   uintptr_t top;   // committed end
+  // End of what the policy has been given; [handed, top) is committed and kept for the next growth,
+  // so that the policy's blocks stay packed below it (see HeapMemory::grow).
+  uintptr_t handed;
   uintptr_t end;   // reserved end
   uintptr_t room_end;  // how far the reservation may be extended in place (its zone's end)
   Segment* next;   // older segment
@@ -44,14 +47,18 @@ class HeapMemory {
   HeapMemory(const HeapMemory&) = delete;
   HeapMemory& operator=(const HeapMemory&) = delete;
 
-  // Commits at least `bytes` more and returns the new range. False when the OS refuses.
-  bool grow(size_t bytes, Grown* out);
+  // Gives `bytes` more (committing as needed) and returns the new range; `fence` more when the
+  // range opens a new segment (the policy's fence at its start). False when the OS refuses.
+  bool grow(size_t bytes, Grown* out, size_t fence = 0);
   // Makes room for `bytes` above the newest segment's top, extending its reservation in place, so
   // that growing by that much continues the segment. False when it cannot (no segment yet, its zone
   // is full, the addresses above are taken): growing then opens a new segment.
   bool ensure_room(size_t bytes);
 
   size_t committed() const { return committed_; }      // bytes acquired, AIX's "from sbrk()"
+  // Of those, the bytes the policy has been given (the rest is committed above them for the next
+  // growth: free, and counted with the free bytes in the statistics).
+  size_t given() const;
   unsigned grow_calls() const { return grow_calls_; }  // AIX's "sbrk()s called by malloc"
   const Segment* segments() const { return newest_; }
   bool owns(uintptr_t a) const;

@@ -157,7 +157,7 @@ class Run {
       size_t overhead = 0;
       for (const Segment* s = h_.memory.segments(); s; s = s->next)
         overhead += s->first_block() - s->base + P::kMinBlock;
-      if (h_.memory.committed() - h_.policy.free_bytes() != overhead)
+      if (h_.memory.given() - h_.policy.free_bytes() != overhead)
         fail("after every block is freed, committed - free is not the segments' overhead");
     }
   }
@@ -167,7 +167,7 @@ class Run {
     fprintf(stderr, "policy_fuzzer: %s, step %zu of %zu: %s", P::kName, step_, ops_.size(), what);
     if (p) fprintf(stderr, " (block %p)", p);
     fprintf(stderr, "\n  %zu live blocks, %zu live bytes, committed %zu, free %zu\n", live_.size(),
-            live_bytes_, h_.memory.committed(), h_.policy.free_bytes());
+            live_bytes_, h_.memory.given(), h_.policy.free_bytes());
     abort();
   }
 

@@ -41,9 +41,9 @@ TEST(Buckets, BlocksComeFromRegionsOfThePolicyAndAreReused) {
   for (int i = 1; i < 8; ++i) got.push_back(b.allocate(0, h.policy));
   for (size_t i = 1; i < got.size(); ++i)
     EXPECT_EQ(static_cast<char*>(got[i]) - static_cast<char*>(got[i - 1]), 80);
-  size_t free_after_region = h.policy.free_bytes();
-  void* ninth = b.allocate(0, h.policy);  // a second region
-  EXPECT_LT(h.policy.free_bytes(), free_after_region);
+  size_t free_after_region = h.policy.free_bytes(), given = h.memory.given();
+  void* ninth = b.allocate(0, h.policy);  // a second region: from the policy's free memory, or more
+  EXPECT_TRUE(h.policy.free_bytes() < free_after_region || h.memory.given() > given);
   EXPECT_TRUE(Buckets::is_bucket_block(BlockHeader::of(ninth)));
   b.release(BlockHeader::of(got[3]));
   EXPECT_TRUE(Buckets::is_free_bucket_block(BlockHeader::of(got[3])));

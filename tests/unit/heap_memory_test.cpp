@@ -48,7 +48,8 @@ TEST(HeapMemory, GrowsAtTheTopOfOneSegment) {
   EXPECT_EQ(first.start, seg->first_block());  // right after the segment's record
   EXPECT_EQ(first.start % kAlignment, 0u);
   EXPECT_GE(first.size, 1000u);
-  EXPECT_EQ(first.start + first.size, seg->top);
+  EXPECT_EQ(first.start + first.size, seg->handed);  // what was asked for; the rest committed above
+  EXPECT_LE(seg->handed, seg->top);
   EXPECT_EQ(seg->base % kGranule, 0u);
   memset(reinterpret_cast<void*>(first.start), 0xab, first.size);  // committed: writable
 
@@ -58,9 +59,11 @@ TEST(HeapMemory, GrowsAtTheTopOfOneSegment) {
   EXPECT_EQ(next.start, first.start + first.size);  // contiguous, like sbrk
   EXPECT_GE(next.size, 3 * kGranule);
   EXPECT_EQ(h.memory.segments(), seg);
-  EXPECT_EQ(seg->top, next.start + next.size);
+  EXPECT_EQ(seg->handed, next.start + next.size);
+  EXPECT_LE(seg->handed, seg->top);
   memset(reinterpret_cast<void*>(next.start), 0xcd, next.size);
   EXPECT_EQ(h.memory.committed(), seg->top - seg->base);
+  EXPECT_EQ(h.memory.given(), seg->handed - seg->base);
   EXPECT_EQ(h.memory.grow_calls(), 2u);
 }
 
@@ -82,18 +85,26 @@ TEST(HeapMemory, OwnsWhatItCommittedAndTheMapSaysSo) {
 }
 
 // The growth step follows the heap's size (about an eighth of it, at least a granule), so a growing
-// heap makes few system calls.
+// heap makes few system calls; the policy gets what it asked for, and the rest of the step serves
+// the next requests without a system call.
 TEST(HeapMemory, StepsGrowWithTheHeap) {
   ReserveSize room(64 << 20);  // one segment throughout, with or without a zone to grow into
   TestHeap h;
   HeapMemory::Grown g;
   ASSERT_TRUE(h.memory.grow(kGranule, &g));
   ASSERT_TRUE(h.memory.grow(64 * kGranule, &g));
+  const Segment* seg = h.memory.segments();
   size_t before = h.memory.committed();
-  ASSERT_TRUE(h.memory.grow(16, &g));  // a tiny request still commits a step
-  EXPECT_EQ(g.size % kGranule, 0u);
-  EXPECT_GE(g.size, before / 8 / kGranule * kGranule);
-  EXPECT_EQ(h.memory.committed(), before + g.size);
+  size_t kept = seg->top - seg->handed;
+  unsigned calls = h.memory.grow_calls();
+  ASSERT_TRUE(h.memory.grow(kept + 16, &g));  // 16 bytes more than is kept: a step is committed
+  EXPECT_EQ(g.size, kept + 16);
+  EXPECT_EQ((h.memory.committed() - before) % kGranule, 0u);
+  EXPECT_GE(h.memory.committed() - before, before / 8 / kGranule * kGranule);
+  EXPECT_EQ(h.memory.grow_calls(), calls + 1);
+  ASSERT_TRUE(h.memory.grow(16, &g));  // from what the step left: no system call
+  EXPECT_EQ(g.size, 16u);
+  EXPECT_EQ(h.memory.grow_calls(), calls + 1);
 }
 
 // A full segment: the next growth reserves another range, not necessarily adjacent.

@@ -96,12 +96,12 @@ void run_sequence(uint64_t seed, int steps) {
   }
   ASSERT_TRUE(h.valid());
   if constexpr (P::kCoalescing) {
-    // With every block freed, every committed byte is free again but each segment's record and
-    // fence: nothing leaked, nothing counted twice.
+    // With every block freed, every byte the policy was given is free again but each segment's
+    // record and fence: nothing leaked, nothing counted twice.
     size_t overhead = 0;
     for (const Segment* s = h.memory.segments(); s; s = s->next)
       overhead += s->first_block() - s->base + P::kMinBlock;
-    EXPECT_EQ(h.memory.committed() - h.policy.free_bytes(), overhead);
+    EXPECT_EQ(h.memory.given() - h.policy.free_bytes(), overhead);
   }
 }
 

@@ -7,7 +7,12 @@
 namespace aixmalloc::testing {
 namespace {
 
-using H = PolicyHarness<Watson>;
+// A heap that has grown once and holds what it took as one free block, as a program's heap does
+// once its first blocks have come and gone: the rules below are about carving such a block. (The
+// heap gives the policy only what a request lacks, so a fresh one has no free block at all.)
+struct H : PolicyHarness<Watson> {
+  H() { release(alloc(60000)); }
+};
 
 // A block whose size word was overwritten reaches into a free block: the free stops the process.
 // (1000 bytes: a small block would wait on its class list and be merged only later.)
