@@ -484,13 +484,13 @@ void totals(Watson2Figures* out) {
       out->allocations += h->allocations[c];
       remote += h->remote_frees[c];
     }
-    pages += h->pages;
+    pages += __atomic_load_n(&h->pages, __ATOMIC_RELAXED);  // the shared heap counts atomically
     spares += h->spares;
     out->slow_calls += h->slow_calls;
   }
   for (unsigned c = kFirstShared; c < kClasses; ++c)
     out->shared_classes += !g_class[c].own_heaps.load(std::memory_order_relaxed) && !g_class[c].dead;
-  if (g_shared) out->shared_bytes = g_shared->pages * kPageSize;
+  if (g_shared) out->shared_bytes = __atomic_load_n(&g_shared->pages, __ATOMIC_RELAXED) * kPageSize;
   out->heaps = g_heap_count;
   out->orphans = g_orphan_count;
   out->adopted = g_adopted;
