@@ -109,10 +109,6 @@ inline constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on 
 
 }  // namespace memo
 
-// capture(), whose common case runs inline in the caller (the Malloc Log's note, 25 instructions
-// of call and frame less): a stack no deeper than the memo keeps, from a trusted program's frame
-// (its return address still in its place below the CFA: this call's, not an earlier one's),
-// found in the memo. Anything else is capture()'s.
 // The default depth (4: the program's frame and three steps), all from the memo: its way, or
 // nullptr. Its slots lie in this thread's stack (above the frame it was walked from: the way's
 // cfa, this call's), so there are no bounds to check; and every step's two slots are compared
@@ -135,6 +131,10 @@ inline constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on 
   return __builtin_expect(differ == 0, 1) ? &m : nullptr;
 }
 
+// capture(), whose common case runs inline in the caller (the Malloc Log's note, 25 instructions
+// of call and frame less): the default depth from a trusted program's frame (its return address
+// still in its place below the CFA: this call's, not an earlier one's), found in the memo. Any
+// other depth, or a walk not in the memo, is capture()'s (which looks in the memo first too).
 [[gnu::always_inline]] inline Result capture_inline(uintptr_t first, uintptr_t cfa, uintptr_t rbp,
                                                     uintptr_t* out, unsigned depth) {
   if (depth == memo::kSteps + 1) {
@@ -144,26 +144,6 @@ inline constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on 
       res.frames = depth;
       res.kept = &m->kept;
       return res;
-    }
-    return capture(first, cfa, rbp, out, depth);
-  }
-  if (depth - 2 < memo::kSteps && first != 0) {
-    memo::Walk w;
-    asm volatile("mov %%rsp, %0" : "=r"(w.low));
-    uintptr_t high = memo::t_stack_high;
-    if (w.low >= memo::t_stack_low && w.low < high && cfa % 8 == 0 && cfa - 8 >= w.low &&
-        cfa <= high && *reinterpret_cast<const uintptr_t*>(cfa - 8) == first) {
-      w.high = high;
-      w.generation = memo::g_generation.load(std::memory_order_acquire);
-      w.pc = first, w.sp = cfa, w.rbp = rbp;
-      memo::Memo& m = memo::of(first, cfa);
-      if (memo::recall(m, w, depth - 1, out)) {
-        out[0] = first;
-        Result res;
-        res.frames = depth;
-        res.kept = &m.kept;
-        return res;
-      }
     }
   }
   return capture(first, cfa, rbp, out, depth);
