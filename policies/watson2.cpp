@@ -105,6 +105,21 @@ void retire(Heap* h, Page* page, Retire how) {
 
 void unlink_partial(Heap* h, Page* page) { h->partial[page->cls].erase(h->partial[page->cls].iterator_to(*page)); }
 
+// A free took the page's count of blocks out below 0: the page was full (on no list) and goes back
+// to its heap's partial pages, or it is empty and leaves its class (`how`), unless it is the page
+// its class allocates from.
+void page_reopened_or_emptied(Heap* h, Page* page, Retire how) {
+  unsigned c = page->cls;
+  if (page->held < -1) {
+    page->held -= kFull;
+    h->partial[c].push_front(*page);
+    return;
+  }
+  if (page == h->cur[c]) return;
+  unlink_partial(h, page);
+  retire(h, page, how);
+}
+
 // Takes back the blocks other threads freed into this heap's pages. The page's link in the pending
 // stack is read before its remote list is taken: once it is, another free may push it again.
 void drain(Heap* h, Retire how) {
@@ -350,14 +365,7 @@ bool release_shared(Page* page, Block* b) {
   b->next = page->free;
   page->free = b;
   ++s->frees[c];
-  if (--page->held >= 0) return true;
-  if (page->held < -1) {  // it was full
-    page->held -= kFull;
-    s->partial[c].push_front(*page);
-    return true;
-  }
-  unlink_partial(s, page);  // empty: for any class, any heap
-  retire(s, page, kGive);
+  if (--page->held < 0) page_reopened_or_emptied(s, page, kGive);  // for any class, any heap
   return true;
 }
 }  // namespace
@@ -403,16 +411,7 @@ void* allocate_slow(size_t size) {
 // The page is empty, or it was full and has a free block again.
 void page_changed(Page* page) {
   BusySection busy;
-  Heap* h = page->owner;
-  unsigned c = page->cls;
-  if (page->held < -1) {
-    page->held -= kFull;
-    h->partial[c].push_front(*page);
-    return;
-  }
-  if (page == h->cur[c]) return;
-  unlink_partial(h, page);
-  retire(h, page, kKeep);
+  page_reopened_or_emptied(page->owner, page, kKeep);
 }
 
 void release_remote(Page* page, void* p) {
