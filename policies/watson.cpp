@@ -152,6 +152,9 @@ bool Watson::flush_cache() {
 }
 
 bool Watson::grow(size_t need) {
+  // A small block's size (32, 48) is below what a tree block can be: a growth that small could not
+  // be listed, and would be lost. Ask for a tree block at least; the rest stays free beside it.
+  if (need < kMinBlock) need = kMinBlock;
   return grow_tiled(memory_, need, kMinBlock, by_address_,
                     [this](uintptr_t at, size_t size) { insert_merging(at, size); });
 }

@@ -189,5 +189,22 @@ TEST(Watson, ReallocGrowsInPlaceAndMovesToTheBestFit) {
   EXPECT_TRUE(h.valid());
 }
 
+// A small class's block (48 bytes) is below what the trees can hold. When a fresh heap's free memory
+// is all on class lists, growing a small block must still grow the heap by a listable block: the
+// reallocation succeeds, and every byte the heap handed out is accounted for.
+TEST(Watson, ASmallReallocOnAHeapWithOnlyClassListsGrowsIt) {
+  PolicyHarness<Watson> h;
+  void* p = h.alloc(2);  // one 4 KiB run of 32-byte blocks, all on the class list but p
+  ASSERT_NE(p, nullptr);
+  fill(p, 2, 7);
+  void* q = h.policy.reallocate(p, 17);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(first_mismatch(q, 2, 7), 2u);
+  EXPECT_GE(h.policy.usable_size(q), 17u);
+  EXPECT_TRUE(h.valid());
+  h.release(q);
+  EXPECT_TRUE(h.valid());
+}
+
 }  // namespace
 }  // namespace aixmalloc::testing
