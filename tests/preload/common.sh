@@ -5,6 +5,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${AIXMALLOC_LIB:?set by ctest}"
 : "${AIXMALLOC_BUILD:?set by ctest}"
 work=$(mktemp -d)
+# The programs these tests run are Debian's, which tools/setup installs. A version manager's shim
+# earlier on PATH would run in their place (pyenv's python3 is a bash script that starts some 40
+# processes), and every one of those processes would run under the allocator and its reports.
+export PATH="/usr/bin:/bin:$PATH"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
