@@ -9,7 +9,7 @@ LD_PRELOAD="$AIXMALLOC_LIB" redis-server --bind 127.0.0.1 --port "$port" --save 
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -q -n 20000 -r 10000 -d 200 -t set,get,lpush,lpop,sadd \
+timeout 120 redis-benchmark -h 127.0.0.1 -p "$port" -q -n 10000 -r 10000 -d 200 -t set,get,lpush,lpop,sadd \
   > "$work/bench" || fail "redis-benchmark failed: $(cat "$work/bench")"
 for i in $(seq 1 500); do echo "SET key:$i $(printf 'v%.0s' $(seq 1 $((i % 50 + 1))))"; done |
   redis-cli -h 127.0.0.1 -p "$port" > /dev/null
