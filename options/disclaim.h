@@ -4,6 +4,9 @@
 //
 // PSALLOC=early: every free gives back the whole pages of the block it frees, as AIX's text reads.
 //
+// What a heap keeps goes back early when another part of the allocator takes fresh memory and the
+// heap does not reuse it (give_back_kept(), libmalloc/base/reclaim.h).
+//
 // disclaim: each heap keeps a reserve of freed memory resident (22 MiB to start); what a free adds
 // beyond it goes back at that free, so a program that frees and goes idle shrinks at once (after
 // freeing 256 MiB it is 22.1-22.5 MiB above where it started, within the 24 MiB that
@@ -41,6 +44,7 @@
 #include "libmalloc/base/config.h"
 #include "libmalloc/base/decay.h"
 #include "libmalloc/base/os.h"
+#include "libmalloc/base/reclaim.h"
 #include "policies/policy.h"
 
 namespace aixmalloc {
@@ -52,6 +56,10 @@ class DisclaimLayer : public P {
   static constexpr size_t kMaxReserve = size_t{256} << 20;
   // A free block keeps its prefix and tree hooks in its first bytes: no policy's take more.
   static constexpr size_t kHooks = 64;
+  // From this much freed memory kept, another part of the allocator that grows asks for it back
+  // first (libmalloc/base/reclaim.h); below, a sweep of the heap would cost more than it returns.
+  static constexpr size_t kKeptForOthers = size_t{256} << 10;
+  static constexpr uint64_t kSettleNs = 20'000'000;  // kept this long before it is given to others
 
   explicit DisclaimLayer(HeapMemory* memory) : P(memory) {}
 
@@ -66,6 +74,44 @@ class DisclaimLayer : public P {
       note_allocated(reinterpret_cast<uintptr_t>(p) - kHeaderSize, P::usable_size(p) + kHeaderSize);
     }
     return p;
+  }
+
+  // Another part of the allocator takes fresh memory from the system (watson2's pages): the
+  // freed memory this heap keeps resident goes back, as it would a second later, so that the
+  // process does not hold both. Unless the heap reuses it, for then giving it back would only
+  // have its pages faulted in again (a program that churns large and small blocks at once made 8
+  // times the madvise calls and 2.4 times the page faults, for the same peak):
+  //  - it was freed less than 20 ms ago (a loop's buffers between two rounds), or the heap
+  //    allocated more than an eighth of it since the last ask;
+  //  - a give-back whose memory the heap took again (half of it) by the next ask was wasted: the
+  //    heap declines twice as many asks as the last time, and once one holds, none.
+  // True while it keeps some, so that it is asked again.
+  bool give_back_kept() {
+    if (!on_ || every_free_) return false;
+    size_t taken = taken_since_asked_;
+    taken_since_asked_ = 0;
+    if (swept_ != 0) {
+      decline_ = taken * 2 >= swept_ ? decline_ * 2 + 1 : 0;
+      skip_ = decline_;
+      swept_ = 0;
+    }
+    if (resident_ < kKeptForOthers) return false;
+    if (taken > resident_ / 8 || os::now_ns() - kept_since_ < kSettleNs) return true;
+    if (skip_ != 0) {
+      --skip_;
+      return true;
+    }
+    swept_ = resident_;
+    resident_ = 0;
+    P::disclaim_free();
+    return false;
+  }
+
+  // In place or moved within the heap: memory the heap reuses itself (give_back_kept()).
+  void* reallocate(void* p, size_t size) {
+    void* q = P::reallocate(p, size);
+    if (on_ && q != nullptr) taken_since_asked_ += size;
+    return q;
   }
 
   FreeRange release(void* p) {
@@ -91,6 +137,10 @@ class DisclaimLayer : public P {
     resident_ += size;
     if (!every_free_ && resident_ <= reserve_) {
       if (kept <= reserve_ / 8 && resident_ > reserve_ / 8) rose_at_ = os::now_ns();
+      if (kept < kKeptForOthers && resident_ >= kKeptForOthers) {
+        kept_since_ = os::now_ns();
+        reclaim::heaps.keeping.store(true, std::memory_order_relaxed);
+      }
       return;
     }
     resident_ -= size;
@@ -125,6 +175,7 @@ class DisclaimLayer : public P {
   // cancel out.
   void note_allocated(uintptr_t start, size_t size) {
     resident_ = resident_ > size ? resident_ - size : 0;
+    taken_since_asked_ += size;
     if (refill_ != 0 && start < refill_hi_ && start + size > refill_lo_) refill(start, size);
     if (given_ == 0 || start < given_lo_ || start >= given_hi_) return;
     taken_ += size;
@@ -163,6 +214,10 @@ class DisclaimLayer : public P {
   DecayTimer timer_;
   size_t reserve_ = kFirstReserve;
   size_t resident_ = 0;  // bytes freed since the last return, as far as frees and allocations tell
+  size_t taken_since_asked_ = 0;  // bytes allocated since give_back_kept() was last called
+  size_t swept_ = 0;              // bytes it gave back at that call, if it did
+  uint32_t decline_ = 0, skip_ = 0;  // asks to decline after a wasted give-back, and still to
+  uint64_t kept_since_ = 0;          // when what it keeps last rose to kKeptForOthers
   size_t given_ = 0;     // bytes given back beyond the reserve since it last grew
   size_t taken_ = 0;     // bytes allocated since then inside [given_lo_, given_hi_)
   uintptr_t given_lo_ = 0, given_hi_ = 0;

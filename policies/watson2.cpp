@@ -8,6 +8,7 @@
 #include "libmalloc/base/large_blocks.h"
 #include "libmalloc/base/meta.h"
 #include "libmalloc/base/os.h"
+#include "libmalloc/base/reclaim.h"
 #include "libmalloc/base/thread_exit.h"
 #include "libmalloc/base/zones.h"
 #include "policies/watson2_classes.h"
@@ -217,11 +218,15 @@ Page* new_page(Heap* h, unsigned c) {
   }
   collect_orphans();  // pages emptied by frees into abandoned heaps come first
   large::before_growth();
+  bool fresh;
   {
     LockGuard guard(g_lock);
-    page = pages::take_locked();
+    page = pages::take_locked(&fresh);
   }
-  return page ? init_page(page, h, c) : nullptr;
+  if (page == nullptr) return nullptr;
+  // Memory from the system: the freed memory the heaps keep for their own reuse goes back first.
+  if (fresh) reclaim::before_growth(reclaim::heaps);
+  return init_page(page, h, c);
 }
 
 // A list of never-used blocks of the page: a few at a time, so that a page costs memory only as

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "libmalloc/base/os.h"
+#include "libmalloc/base/reclaim.h"
 #include "libmalloc/base/zones.h"
 
 namespace aixmalloc::watson2 {
@@ -170,6 +171,14 @@ bool open() {
   }
   range.room = room;
   static_cast<zones::GrowingArea&>(g_area) = range;
+  // A heap about to grow asks for the resident empty pages first (libmalloc/base/reclaim.h): only
+  // when g_lock is free at once, for the heap's lock may be held.
+  reclaim::pages.give_back = [](void*) {
+    if (!g_lock.try_lock()) return;
+    return_all_locked();
+    reclaim::pages.keeping.store(false, std::memory_order_relaxed);
+    g_lock.unlock();
+  };
   g_area.pages = reinterpret_cast<Page*>(rec);
   g_records_reserved = records;
   return true;
@@ -182,9 +191,10 @@ void close() {
   g_records_reserved = 0;
 }
 
-Page* take_locked() {
+Page* take_locked(bool* fresh) {
   tick_locked();
   Page* page;
+  *fresh = false;
   if ((page = g_resident_pages) != nullptr) {
     g_resident_pages = page->next_spare;
     --g_resident_count;
@@ -194,8 +204,10 @@ Page* take_locked() {
   } else if ((page = g_free_pages) != nullptr) {
     g_free_pages = page->next_spare;
     --g_free_count;
+    *fresh = true;
   } else {
     page = take_page();
+    *fresh = true;
   }
   uint64_t held = held_locked();
   if (held > g_peak) g_peak = held;
@@ -211,6 +223,8 @@ void give_back_locked(Page* page) {
   g_resident_pages = page;
   ++g_resident_count;
   g_given_ns = os::now_ns();
+  if (!reclaim::pages.keeping.load(std::memory_order_relaxed))
+    reclaim::pages.keeping.store(true, std::memory_order_relaxed);
 }
 void give_back(Page* page) {
   LockGuard guard(g_lock);

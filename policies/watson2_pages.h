@@ -25,8 +25,9 @@ inline uintptr_t address_of(const Page* page) {
 }
 
 // An empty page for a heap: one given up lately (still resident), then one given back to the
-// system, then a fresh one; nullptr when the area is full. g_lock is held.
-Page* take_locked();
+// system, then a fresh one; nullptr when the area is full. *fresh: the page's memory comes from the
+// system (its first touch raises the process's resident size). g_lock is held.
+Page* take_locked(bool* fresh);
 // An empty page that no heap keeps: for any heap (watson2_pages.cpp says how long it stays
 // resident). give_back takes g_lock.
 void give_back_locked(Page* page);

@@ -5,6 +5,7 @@
 #include "libmalloc/base/large_blocks.h"
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/platform.h"
+#include "libmalloc/base/reclaim.h"
 #include "libmalloc/base/zones.h"
 
 namespace aixmalloc {
@@ -138,6 +139,7 @@ bool HeapMemory::grow(size_t bytes, Grown* out, size_t fence) {
     step = align_up(lack > step ? lack : step, kGranule);
     if (step > seg->end - seg->top && !extend(seg, step)) step = seg->end - seg->top;
     if (step < lack) return false;
+    reclaim::before_growth(reclaim::pages);  // fresh memory: watson2's resident empty pages go first
     if (!os::commit(seg->top, step)) return false;
     if (!address_map().assign(seg->top, step, owner_)) return false;
     seg->top += step;

@@ -131,6 +131,40 @@ TEST(Watson2, EmptyPagesGoBackASecondLater) {
   EXPECT_LE(resident_bytes(), start + (size_t{4} << 20)) << "start " << start;
 }
 
+// The heap of large blocks and the pages of small ones cannot use each other's free memory, so
+// neither keeps its own while the other grows. 16 MiB of large blocks freed (kept by the heap's
+// reserve) and left alone for a moment, then 16 MiB of small blocks: the process holds about
+// 16 MiB, not 32. The small blocks freed (their pages kept), then 32 MiB of large blocks: about
+// 32 MiB, not 48.
+TEST(Watson2, TheHeapAndThePagesGiveBackWhatTheOtherNeeds) {
+  if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
+  constexpr size_t kMiB = size_t{1} << 20, kLarge = 256 << 10, kSmall = 1000;
+  auto take = [](std::vector<void*>& v, size_t size, size_t bytes) {
+    for (size_t got = 0; got < bytes; got += size) {
+      v.push_back(malloc(size));
+      ASSERT_NE(v.back(), nullptr);
+      memset(v.back(), 0x5a, size);
+    }
+  };
+  auto give = [](std::vector<void*>& v) {
+    for (void* p : v) free(p);
+    v.clear();
+  };
+  malloc_trim(0);
+  size_t start = resident_bytes();
+  std::vector<void*> large, small;
+  take(large, kLarge, 16 * kMiB);
+  give(large);
+  usleep(50'000);  // memory freed a moment ago may be a loop's, taken again at once: it is kept
+  take(small, kSmall, 16 * kMiB);
+  EXPECT_LE(resident_bytes(), start + 20 * kMiB) << "start " << start;
+  give(small);
+  take(large, kLarge, 32 * kMiB);
+  EXPECT_LE(resident_bytes(), start + 36 * kMiB) << "start " << start;
+  give(large);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
 // The statistics have a section for watson2's small blocks, which follows the program's.
 TEST(Watson2, StatisticsDescribeTheSmallBlocks) {
   if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
