@@ -121,6 +121,7 @@ class Watson {
   void cache(uintptr_t at, size_t size);
   bool flush_cache();  // class lists back into the trees; true when anything moved
   bool grow(size_t need);
+  bool flush_before_growth(size_t need);
 
   HeapMemory* memory_;
   AddressTree by_address_;

@@ -59,6 +59,9 @@ class HeapMemory {
   // Of those, the bytes the policy has been given (the rest is committed above them for the next
   // growth: free, and counted with the free bytes in the statistics).
   size_t given() const;
+  // Of those, what the newest segment keeps committed above the policy's blocks: the next growth
+  // up to this much takes no system call and no memory the process does not already have.
+  size_t kept() const { return newest_ ? newest_->top - newest_->handed : 0; }
   unsigned grow_calls() const { return grow_calls_; }  // AIX's "sbrk()s called by malloc"
   const Segment* segments() const { return newest_; }
   bool owns(uintptr_t a) const;
