@@ -206,5 +206,26 @@ TEST(Watson, ASmallReallocOnAHeapWithOnlyClassListsGrowsIt) {
   EXPECT_TRUE(h.valid());
 }
 
+// The class lists go back to the trees before the heap takes memory it does not have yet, not while
+// it keeps committed room above its blocks: a list's refill then grows into that room and leaves
+// the other lists' blocks where they are (a flush walks every list; on every refill it doubled the
+// cost of a small malloc/free pair).
+TEST(Watson, ARefillGrowsIntoKeptRoomWithoutFlushingTheLists) {
+  PolicyHarness<Watson> h;
+  void* below = h.alloc(1000);  // a tree block, right below the class run that follows
+  std::vector<void*> small;
+  for (int i = 0; i < 60; ++i) small.push_back(h.alloc(50));
+  h.release(below);
+  for (void* p : small) h.release(p);  // on class 64's list, the first beside the tree block
+  size_t blocks = h.policy.free_blocks();
+  ASSERT_GT(h.memory.kept(), size_t{8192});
+  void* other = h.alloc(300);  // class 320's first run: more than the tree block holds
+  ASSERT_NE(other, nullptr);
+  EXPECT_GE(h.policy.free_blocks(), blocks) << "the class lists were flushed into the trees";
+  EXPECT_TRUE(h.valid());
+  h.release(other);
+  EXPECT_TRUE(h.valid());
+}
+
 }  // namespace
 }  // namespace aixmalloc::testing
