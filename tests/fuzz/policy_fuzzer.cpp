@@ -158,7 +158,7 @@ class Run {
       for (const Segment* s = h_.memory.segments(); s; s = s->next)
         overhead += s->first_block() - s->base + P::kMinBlock;
       if (h_.memory.given() - h_.policy.free_bytes() != overhead)
-        fail("after every block is freed, committed - free is not the segments' overhead");
+        fail("after every block is freed, given - free is not the segments' overhead");
     }
   }
 
@@ -166,7 +166,7 @@ class Run {
   [[noreturn]] void fail(const char* what, const void* p = nullptr) {
     fprintf(stderr, "policy_fuzzer: %s, step %zu of %zu: %s", P::kName, step_, ops_.size(), what);
     if (p) fprintf(stderr, " (block %p)", p);
-    fprintf(stderr, "\n  %zu live blocks, %zu live bytes, committed %zu, free %zu\n", live_.size(),
+    fprintf(stderr, "\n  %zu live blocks, %zu live bytes, given to the policy %zu, free %zu\n", live_.size(),
             live_bytes_, h_.memory.given(), h_.policy.free_bytes());
     abort();
   }
