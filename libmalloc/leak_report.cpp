@@ -406,10 +406,10 @@ void render_json(Gathered* g, Sink& sink, Names& names, Modules& modules, const 
 
 }  // namespace
 
-void leak_reports_at_exit() {
-  bool text = g_config.enabled(OptionId::kReportAllocations);
-  bool json = g_config.leaks_json.kind != Destination::kNone;
-  if (!mlog::g_on || !(text || json)) return;
+namespace {
+// Every process exits through the test of leak_reports_at_exit; few write the reports, whose code
+// stays out of the pages the others have resident.
+[[gnu::noinline, gnu::cold]] void write_leak_reports_at_exit(bool text, bool json) {
   stack::t_busy = true;  // what the report allocates (the symbolizer) is not logged
   bool extended = mlog::extended();
   Gathered g(mlog::records().count(), extended ? mlog::live().live() : 0);
@@ -432,6 +432,13 @@ void leak_reports_at_exit() {
     Sink sink(fd);
     render_json(&g, sink, names, modules, program, LeakWhen::kExit);
   }
+}
+}  // namespace
+
+void leak_reports_at_exit() {
+  bool text = g_config.enabled(OptionId::kReportAllocations);
+  bool json = g_config.leaks_json.kind != Destination::kNone;
+  if (mlog::g_on && (text || json)) write_leak_reports_at_exit(text, json);
 }
 
 bool leak_reports_wanted() { return mlog::g_on; }
