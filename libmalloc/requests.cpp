@@ -11,6 +11,7 @@
 #include "libmalloc/base/bootstrap.h"
 #include "libmalloc/base/debug_output.h"
 #include "libmalloc/base/fatal.h"
+#include "libmalloc/base/fresh.h"
 #include "libmalloc/log_side.h"
 #include "libmalloc/probes.h"
 #include "libmalloc/replacement.h"
@@ -129,6 +130,7 @@ void* allocate_zeroed_block(size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) return fail_nomem();
   if (total == 0 && g_config.zero_size_null) return nullptr;  // AIX: no zero-size objects
+  fresh::forget();  // a note is for the block this call allocates, none earlier
   void* p = allocate_any(total, kAlignment);
   if (p == nullptr || !ready()) return p;  // the bootstrap area is never reused: zero already
   g_stack.clear(p, total);

@@ -37,6 +37,7 @@
 #include "libmalloc/base/config.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/fresh.h"
 #include "libmalloc/base/heap_memory.h"
 #include "libmalloc/base/lock.h"
 #include "libmalloc/base/platform.h"
@@ -330,8 +331,8 @@ class MultiheapLayer {
     return q;
   }
 
-  // calloc: a heap block may hold old data.
-  void clear(void* p, size_t size) { memset(p, 0, size); }
+  // calloc: a heap block may hold old data, but for what its policy noted as never written.
+  void clear(void* p, size_t size) { fresh::clear(p, size); }
 
   size_t trim() {
     size_t total = 0;

@@ -100,6 +100,71 @@ size_t disclaim_free_pages(const Blocks& blocks, size_t hooks) {
   return total;
 }
 
+// Zeros nothing has written since the system gave them, in a tiling policy's heap: the part of its
+// latest growths that no block handed out and no prefix or link of the policy's own has touched
+// (calloc leaves them as they are: libmalloc/base/fresh.h). Blocks carved from one end of a free
+// block (Yorktown its head, Watson its tail) keep it one range beside them. The range lies inside
+// the free block that the growths made, so only what writes into a free block reports here (under
+// the policy's lock): a growth (the new block's prefix), a carve (the block handed out and the
+// remainder's prefix: hand_out) and realloc growing into its neighbour. Freeing writes only at the
+// start of the block freed and of its free neighbours, none of it pristine; check() looks at the
+// range's ends, where a write not reported would lie.
+class PristineRange {
+ public:
+  // [at, at + size) comes fresh from the system; it joins the range when it continues it.
+  void grown(uintptr_t at, size_t size) {
+    if (hi_ != at || lo_ == hi_) lo_ = at;
+    hi_ = at + size;
+  }
+  // [at, end) is written: of what lies below and above it, the larger stays.
+  void written(uintptr_t at, uintptr_t end) {
+    if (end <= lo_ || at >= hi_) return;
+    size_t below = at > lo_ ? at - lo_ : 0;
+    size_t above = hi_ > end ? hi_ - end : 0;
+    if (below >= above) {
+      hi_ = lo_ + below;
+    } else {
+      lo_ = end;
+    }
+    if (hi_ <= lo_) lo_ = hi_ = 0;
+  }
+  // A block [start, end) about to be handed out, whose user part starts at `user`: what of that
+  // part is pristine becomes the carved part (carved_lo(), carved_hi()), and the block leaves the
+  // range, with what the carve writes beside it up to `written_end` (the remainder's prefix and
+  // links).
+  // The carved part is read only after forget_carved() and one carve.
+  void hand_out(uintptr_t start, uintptr_t user, uintptr_t end, uintptr_t written_end) {
+    if (__builtin_expect(written_end <= lo_ || start >= hi_, 1)) return;  // from elsewhere in the heap
+    hand_out_pristine(start, user, end, written_end);
+  }
+  void forget_carved() { carved_lo_ = carved_hi_ = 0; }
+  // check(): the range's ends hold zeros (a write of the policy's beside a block it handed out, not
+  // reported, would lie there). Its address, or 0.
+  uintptr_t nonzero_at_ends() const {
+    constexpr size_t kEnd = 512;
+    size_t len = hi_ - lo_;
+    for (uintptr_t a : {lo_, len > kEnd ? hi_ - kEnd : lo_}) {
+      const auto* p = reinterpret_cast<const unsigned char*>(a);
+      for (size_t i = 0; i < kEnd && i < len; ++i)
+        if (p[i] != 0) return a + i;
+    }
+    return 0;
+  }
+  uintptr_t carved_lo() const { return carved_lo_; }
+  uintptr_t carved_hi() const { return carved_hi_; }
+
+ private:
+  [[gnu::noinline]] void hand_out_pristine(uintptr_t start, uintptr_t user, uintptr_t end, uintptr_t written_end) {
+    carved_lo_ = user > lo_ ? user : lo_;
+    carved_hi_ = end < hi_ ? end : hi_;
+    if (carved_hi_ <= carved_lo_) carved_lo_ = carved_hi_ = 0;
+    written(start, written_end);
+  }
+
+  uintptr_t lo_ = 0, hi_ = 0;
+  uintptr_t carved_lo_ = 0, carved_hi_ = 0;
+};
+
 // How much to ask the heap for, to make a free block of `need` bytes. When the highest free block
 // (`have` bytes, 0 if none) ends at the top of the newest segment and that segment has room, only
 // what it lacks: the new space merges with it, as sbrk extends the last free block on AIX. When the

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 
+#include "libmalloc/base/fresh.h"
 #include "libmalloc/base/os.h"
 #include "policies/segments.h"
 
@@ -98,7 +99,9 @@ void* Watson::carve_tail(FreeBlock* b, size_t need) {
     remove(b);
     need = size;
   }
-  BlockHeader* h = BlockHeader::at(at + size - need);
+  uintptr_t start = at + size - need;
+  pristine_.hand_out(start, start + kHeaderSize, at + size, at + size);
+  BlockHeader* h = BlockHeader::at(start);
   h->mark_in_use(need);
   return h->user();
 }
@@ -113,11 +116,15 @@ void* Watson::carve_aligned(FreeBlock* b, size_t need, size_t align) {
   uintptr_t start = user - kHeaderSize;
   if (start != at) make_free(at, start - at);  // b's neighbours were not free: no merge needed
   size_t rest = at + size - (start + need);
+  uintptr_t written_end = start + need;
   if (rest >= kMinBlock) {
     make_free(start + need, rest);
+    written_end += sizeof(FreeBlock);
   } else {
     need += rest;
+    written_end += rest;
   }
+  pristine_.hand_out(start, user, start + need, written_end);
   BlockHeader::at(start)->mark_in_use(need);
   return reinterpret_cast<void*>(user);
 }
@@ -155,8 +162,11 @@ bool Watson::grow(size_t need) {
   // A small block's size (32, 48) is below what a tree block can be: a growth that small could not
   // be listed, and would be lost. Ask for a tree block at least; the rest stays free beside it.
   if (need < kMinBlock) need = kMinBlock;
-  return grow_tiled(memory_, need, kMinBlock, by_address_,
-                    [this](uintptr_t at, size_t size) { insert_merging(at, size); });
+  return grow_tiled(memory_, need, kMinBlock, by_address_, [this](uintptr_t at, size_t size) {
+    pristine_.grown(at, size);
+    insert_merging(at, size);
+    pristine_.written(at, at + sizeof(FreeBlock));  // its prefix and links, unless it merged
+  });
 }
 
 // The cached small blocks go back to the trees before the heap grows, so that they may merge into
@@ -215,7 +225,11 @@ void* Watson::allocate_small(size_t block) {
 
 void* Watson::allocate(size_t size, size_t align) {
   if (size <= kSmallMax && align <= kAlignment) return allocate_small(small_block(size));
-  return allocate_large(block_size_for(size, kMinBlock), align);
+  if (size < fresh::kMinBytes) return allocate_large(block_size_for(size, kMinBlock), align);
+  pristine_.forget_carved();
+  void* p = allocate_large(block_size_for(size, kMinBlock), align);
+  if (p != nullptr) fresh::note(p, size, pristine_.carved_lo(), pristine_.carved_hi());
+  return p;
 }
 
 BlockState Watson::state(void* p) const { return tiled_block_state(*memory_, p, kMinSmallBlock); }
@@ -256,6 +270,7 @@ void* Watson::reallocate(void* p, size_t size) {
       } else {
         need = total;
       }
+      pristine_.written(at, at + need + sizeof(FreeBlock));  // with the remainder's prefix
       h->mark_in_use(need);
       return p;
     }
@@ -271,6 +286,7 @@ void* Watson::reallocate(void* p, size_t size) {
       size_t rest = merged - need;
       if (rest < kMinBlock) need = merged, rest = 0;
       uintptr_t dest = merged_at + rest;
+      pristine_.written(dest, dest + need);
       memmove(reinterpret_cast<void*>(dest + kHeaderSize), p, old - kHeaderSize);
       if (rest) make_free(merged_at, rest);
       BlockHeader::at(dest)->mark_in_use(need);
@@ -332,6 +348,7 @@ bool Watson::check(Text* why) const {
   };
   if (!walk_segments(*memory_, kMinBlock, kMinSmallBlock, listed, &walked_free, why)) return false;
   if (walked_free != count + cached) return fail("free structures hold blocks the walk did not find", walked_free);
+  if (uintptr_t a = pristine_.nonzero_at_ends()) return fail("a written byte in the range kept as zeros", a);
   return true;
 }
 

@@ -28,6 +28,7 @@
 #include "libmalloc/base/heap_memory.h"
 #include "libmalloc/base/block.h"
 #include "policies/policy.h"
+#include "policies/segments.h"
 
 namespace aixmalloc {
 
@@ -124,6 +125,7 @@ class Watson {
   bool flush_before_growth(size_t need);
 
   HeapMemory* memory_;
+  PristineRange pristine_;  // calloc's fresh zeros (segments.h)
   AddressTree by_address_;
   SizeTree by_size_;
   ClassList lists_[kLists];

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 
+#include "libmalloc/base/fresh.h"
 #include "libmalloc/base/os.h"
 #include "policies/segments.h"
 
@@ -115,12 +116,15 @@ Yorktown::FreeBlock* Yorktown::insert_merging(uintptr_t at, size_t size) {
 void* Yorktown::carve_in_place(FreeBlock* b, size_t need) {
   uintptr_t at = b->addr();
   size_t size = b->size();
+  uintptr_t written_end = at + size;
   if (size - need >= kMinBlock) {
     take_place(b, at + need, size - need);
     size = need;
+    written_end = at + need + sizeof(FreeBlock);
   } else {
     remove(b);
   }
+  pristine_.hand_out(at, at + kHeaderSize, at + size, written_end);
   BlockHeader* h = BlockHeader::at(at);
   h->mark_in_use(size);
   return h->user();
@@ -129,11 +133,14 @@ void* Yorktown::carve_in_place(FreeBlock* b, size_t need) {
 void* Yorktown::carve(FreeBlock* b, size_t need) {
   uintptr_t at = b->addr();
   size_t size = b->size();
+  uintptr_t written_end = at + size;
   if (size - need >= kMinBlock) {
     // The runt's neighbours are this block and whatever followed b, which was not free.
     make_free(at + need, size - need);
     size = need;
+    written_end = at + need + sizeof(FreeBlock);
   }
+  pristine_.hand_out(at, at + kHeaderSize, at + size, written_end);
   BlockHeader* h = BlockHeader::at(at);
   h->mark_in_use(size);
   return h->user();
@@ -151,16 +158,28 @@ void* Yorktown::carve_aligned(FreeBlock* b, size_t need, size_t align) {
     size -= start - at;
   }
   FreeBlock* rest = reinterpret_cast<FreeBlock*>(start);
+  pristine_.written(start, start + sizeof(rest->size_flags));
   rest->size_flags = size;
   return carve(rest, need);
 }
 
 bool Yorktown::grow(size_t need) {
-  return grow_tiled(memory_, need, kMinBlock, tree_,
-                    [this](uintptr_t at, size_t size) { insert_merging(at, size); });
+  return grow_tiled(memory_, need, kMinBlock, tree_, [this](uintptr_t at, size_t size) {
+    pristine_.grown(at, size);
+    insert_merging(at, size);
+    pristine_.written(at, at + sizeof(FreeBlock));  // its prefix and links, unless it merged
+  });
 }
 
 void* Yorktown::allocate(size_t size, size_t align) {
+  if (size < fresh::kMinBytes) return allocate_block(size, align);  // no note: calloc clears all
+  pristine_.forget_carved();
+  void* p = allocate_block(size, align);
+  if (p != nullptr) fresh::note(p, size, pristine_.carved_lo(), pristine_.carved_hi());
+  return p;
+}
+
+void* Yorktown::allocate_block(size_t size, size_t align) {
   size_t need = block_size_for(size, kMinBlock);
   size_t search = align <= kAlignment ? need : need + align + kMinBlock;
   FreeBlock* b = lowest_fit(search);
@@ -199,6 +218,7 @@ void* Yorktown::reallocate(void* p, size_t size) {
     size_t right_size = right ? right->size() : 0;
     if (old + right_size >= need) {  // grow in place into the following free block
       remove(right);
+      pristine_.written(at, at + old + right_size);  // the block and its new neighbour's prefix
       h->size_flags = (old + right_size) | kInUse;
       if (old + right_size - need >= kMinBlock) {
         h->mark_in_use(need);
@@ -215,6 +235,7 @@ void* Yorktown::reallocate(void* p, size_t size) {
     if (merged >= need && (other == nullptr || merged_at < other->addr())) {
       if (right) remove(right);
       if (left) remove(left);
+      pristine_.written(merged_at, merged_at + merged);
       memmove(reinterpret_cast<void*>(merged_at + kHeaderSize), p, old - kHeaderSize);
       auto* whole = reinterpret_cast<FreeBlock*>(merged_at);
       whole->size_flags = merged;
@@ -257,6 +278,7 @@ bool Yorktown::check(Text* why) const {
   auto listed = [&](uintptr_t a) { return tree_.find(a, ByAddress()) != tree_.end(); };
   if (!walk_segments(*memory_, kMinBlock, kMinBlock, listed, &walked_free, why)) return false;
   if (walked_free != count) return fail("tree holds blocks the heap walk did not find", count);
+  if (uintptr_t a = pristine_.nonzero_at_ends()) return fail("a written byte in the range kept as zeros", a);
   return true;
 }
 

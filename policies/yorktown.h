@@ -20,6 +20,7 @@
 #include "libmalloc/base/heap_memory.h"
 #include "libmalloc/base/block.h"
 #include "policies/policy.h"
+#include "policies/segments.h"
 
 namespace aixmalloc {
 
@@ -91,9 +92,11 @@ class Yorktown {
   void* carve(FreeBlock* b, size_t need);            // b removed from the tree already
   void* carve_in_place(FreeBlock* b, size_t need);   // b still in the tree
   void* carve_aligned(FreeBlock* b, size_t need, size_t align);
+  void* allocate_block(size_t size, size_t align);  // allocate() but for calloc's note
   bool grow(size_t need);
 
   HeapMemory* memory_;
+  PristineRange pristine_;  // calloc's fresh zeros (segments.h)
   Tree tree_;
   size_t free_bytes_ = 0;
 };

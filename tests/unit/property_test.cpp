@@ -2,9 +2,12 @@
 // realloc, memalign and free over sizes from 1 byte to several MiB. Every block holds its own
 // pattern, verified before free and after realloc; no two live blocks overlap; check() after every
 // step. The seed is printed on failure, so a failing sequence can be replayed.
+#include <sys/mman.h>
+
 #include <map>
 #include <vector>
 
+#include "libmalloc/base/fresh.h"
 #include "policies/three_one.h"
 #include "policies/watson.h"
 #include "policies/yorktown.h"
@@ -118,6 +121,111 @@ TYPED_TEST(Property, RandomSequencesAgainstAShadowModel) {
 #else
   for (uint64_t seed : {1ull, 2ull, 3ull, 42ull, 1234567ull}) run_sequence<TypeParam>(seed, 3000);
 #endif
+}
+
+// calloc, as the runtime makes it of a policy's blocks: the policy's note for the block, then the
+// clear (libmalloc/base/fresh.h).
+template <class P>
+void* calloc_on(PolicyHarness<P>& h, size_t n, size_t align = 16) {
+  fresh::forget();
+  void* p = h.alloc(n, align);
+  if (p != nullptr) fresh::clear(p, n);
+  return p;
+}
+
+// Every block calloc returns holds zeros, whatever the heap did before: blocks filled and freed,
+// merged, split, moved and grown in place by realloc, aligned, small ones on class lists. Each step
+// dirties every byte it hands out, so a write (the program's, or the policy's own prefixes and
+// links) that the policy's pristine range failed to leave shows as a nonzero byte.
+TYPED_TEST(Property, EveryCallocHoldsZerosAfterAnyHistory) {
+  PolicyHarness<TypeParam> h;
+  std::mt19937_64 rng(20261206);
+  struct Block {
+    void* p;
+    size_t n;
+  };
+  std::vector<Block> live;
+  auto some_size = [&] {
+    switch (rng() % 4) {
+      case 0: return size_t{16} + rng() % 600;
+      case 1: return size_t{600} + rng() % 60000;
+      default: return fresh::kMinBytes + rng() % (size_t{1} << 20);
+    }
+  };
+  for (int step = 0; step < 1500; ++step) {
+    unsigned op = rng() % 8;
+    if (live.empty() || op < 3) {
+      size_t n = some_size();
+      size_t align = rng() % 4 == 0 ? size_t{64} << (rng() % 8) : 16;
+      auto* p = static_cast<unsigned char*>(calloc_on(h, n, align));
+      ASSERT_NE(p, nullptr);
+      size_t zeros = 0;
+      while (zeros < n && p[zeros] == 0) ++zeros;
+      ASSERT_EQ(zeros, n) << "step " << step << ": a nonzero byte in a calloc of " << n;
+      memset(p, 0xa5, n);
+      live.push_back({p, n});
+    } else if (op < 5) {
+      size_t n = some_size();
+      void* p = h.alloc(n);
+      ASSERT_NE(p, nullptr);
+      memset(p, 0x5a, n);
+      live.push_back({p, n});
+    } else if (op < 7) {
+      size_t i = rng() % live.size();
+      h.release(live[i].p);
+      live[i] = live.back();
+      live.pop_back();
+    } else {
+      size_t i = rng() % live.size();
+      size_t n = some_size();
+      void* q = h.policy.reallocate(live[i].p, n);
+      ASSERT_NE(q, nullptr);
+      memset(q, 0x3c, n);
+      live[i] = {q, n};
+    }
+    ASSERT_TRUE(h.valid()) << "step " << step;
+  }
+  for (const Block& b : live) h.release(b.p);
+  EXPECT_TRUE(h.valid());
+}
+
+size_t resident_pages(const void* p, size_t n) {
+  uintptr_t a = align_down(reinterpret_cast<uintptr_t>(p), page_size());
+  size_t len = align_up(reinterpret_cast<uintptr_t>(p) + n, page_size()) - a;
+  std::vector<unsigned char> v(len / page_size());
+  EXPECT_EQ(mincore(reinterpret_cast<void*>(a), len, v.data()), 0);
+  size_t count = 0;
+  for (unsigned char c : v) count += c & 1;
+  return count;
+}
+
+// A calloc the heap grows for comes from memory nothing has written: the policy leaves it as the
+// system gave it, zeros not yet resident, as a sparse table stays under glibc. Before, every page
+// of it was cleared and so made resident (python3 at start-up: 384 KiB).
+template <class P>
+class FreshCalloc : public ::testing::Test {};
+using TrackingTypes = ::testing::Types<Yorktown, Watson>;
+TYPED_TEST_SUITE(FreshCalloc, TrackingTypes);
+
+TYPED_TEST(FreshCalloc, LeavesThePagesOfFreshMemoryUntouched) {
+  PolicyHarness<TypeParam> h;
+  void* before = h.alloc(100000);  // the heap's first growth, its segment's first pages
+  ASSERT_NE(before, nullptr);
+  constexpr size_t kSize = size_t{1} << 20;
+  for (int i = 0; i < 3; ++i) {
+    auto* p = static_cast<unsigned char*>(calloc_on(h, kSize));
+    ASSERT_NE(p, nullptr);
+    EXPECT_LE(resident_pages(p, kSize), 2u) << "calloc " << i;
+    for (size_t k = 0; k < kSize; k += 512) ASSERT_EQ(p[k], 0) << k;
+  }
+  // Written and freed, the same memory is cleared for the next calloc.
+  auto* q = static_cast<unsigned char*>(h.alloc(kSize));
+  memset(q, 0xee, kSize);
+  h.release(q);
+  auto* r = static_cast<unsigned char*>(calloc_on(h, kSize));
+  ASSERT_NE(r, nullptr);
+  for (size_t k = 0; k < kSize; ++k) ASSERT_EQ(r[k], 0) << k;
+  EXPECT_TRUE(h.valid());
 }
 
 }  // namespace
