@@ -32,6 +32,11 @@ uint64_t g_tick_ns = 0;            // the last tick of the one-second clock
 uint64_t g_given_ns = 0;           // when a page was last given up resident
 uint64_t g_peak = 0, g_peak_before = 0;  // most pages held by heaps since the last tick, and before
 size_t g_records_committed = 0, g_records_reserved = 0;
+// Pages are committed (made readable and writable) 16 at a time: one system call for 1 MiB of
+// fresh pages, not one for each (a program filling 96 MiB of small blocks made 1,536 calls).
+// Committed memory costs nothing until it is touched.
+constexpr size_t kCommitChunk = 16 * kPageSize;
+uintptr_t g_committed_span = 0;
 bool g_records_grow = false;  // in a zone: the records' reservation extends in place
 bool g_on = false, g_debug_ok = true, g_align_ok = true;
 
@@ -59,7 +64,14 @@ Page* take_page() {
     if (!os::commit(at, kRecordChunk)) return nullptr;
     g_records_committed += kRecordChunk;
   }
-  if (!os::commit(g_area.base + span, kPageSize)) return nullptr;
+  if (span + kPageSize > g_committed_span) {
+    uintptr_t end = span + kCommitChunk < g_area.reserved ? span + kCommitChunk : g_area.reserved;
+    if (!os::commit(g_area.base + span, end - span)) {
+      end = span + kPageSize;  // the chunk refused (a limit on committed memory): the page alone
+      if (!os::commit(g_area.base + span, kPageSize)) return nullptr;
+    }
+    g_committed_span = end;
+  }
   Page* page = new (g_area.pages + index) Page{};
   page->cls = kNoClass;
   publish_span(span + kPageSize);
@@ -181,6 +193,7 @@ bool open() {
   };
   g_area.pages = reinterpret_cast<Page*>(rec);
   g_records_reserved = records;
+  g_committed_span = 0;
   return true;
 }
 
