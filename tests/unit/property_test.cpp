@@ -228,5 +228,38 @@ TYPED_TEST(FreshCalloc, LeavesThePagesOfFreshMemoryUntouched) {
   EXPECT_TRUE(h.valid());
 }
 
+// A growth that takes more than the request lacks (the heap hands a policy the last few KiB of
+// its committed step with the growth that leaves them) leaves a remainder beside the block, whose
+// prefix is written in fresh memory: the range kept as zeros must leave it (check() looks), and a
+// calloc from the remainder must still hold zeros. Also in place and moved by realloc.
+TYPED_TEST(FreshCalloc, ARemainderBesideAFreshBlockLeavesTheRange) {
+  PolicyHarness<TypeParam> h;
+  std::vector<void*> live;
+  live.push_back(h.alloc(1000));
+  for (int i = 0; i < 40; ++i) {
+    size_t kept = h.memory.kept();
+    size_t n = kept > 6000 ? kept - 3000 : 70000;
+    void* p = h.alloc(n);
+    ASSERT_NE(p, nullptr);
+    ASSERT_TRUE(h.valid()) << "step " << i;
+    memset(p, 0x6b, n);
+    live.push_back(p);
+    auto* q = static_cast<unsigned char*>(calloc_on(h, 200));
+    ASSERT_NE(q, nullptr);
+    for (size_t k = 0; k < 200; ++k) ASSERT_EQ(q[k], 0) << "step " << i;
+    memset(q, 0x6c, 200);
+    live.push_back(q);
+    if (i % 3 == 0) {  // realloc: in place into fresh memory, or moved
+      void* r = h.policy.reallocate(live[live.size() - 2], n + 5000);
+      ASSERT_NE(r, nullptr);
+      memset(r, 0x6d, n + 5000);
+      live[live.size() - 2] = r;
+      ASSERT_TRUE(h.valid()) << "step " << i;
+    }
+  }
+  for (void* p : live) h.release(p);
+  EXPECT_TRUE(h.valid());
+}
+
 }  // namespace
 }  // namespace aixmalloc::testing
