@@ -141,6 +141,33 @@ TEST(Runtime, CallocZeroesRecycledMemory) {
   free(big);
 }
 
+// Large blocks in every configuration: those the heaps leave uncleared where they know the memory
+// fresh from the system (libmalloc/base/fresh.h) must hold zeros all the same once the same memory
+// was written, freed, grown by realloc and merged.
+TEST(Runtime, CallocOfLargeBlocksHoldsZerosAfterTheirMemoryWasWritten) {
+  const size_t sizes[] = {size_t{64} << 10, 100000, 300000, size_t{1} << 20, 3000000};
+  for (int round = 0; round < 3; ++round) {
+    std::vector<void*> blocks;
+    for (size_t n : sizes) {
+      auto* p = static_cast<unsigned char*>(calloc(1, n));
+      ASSERT_NE(p, nullptr);
+      size_t zeros = 0;
+      while (zeros < n && p[zeros] == 0) ++zeros;
+      ASSERT_EQ(zeros, n) << "round " << round << ", calloc of " << n;
+      memset(p, 0xc5, n);
+      blocks.push_back(p);
+    }
+    // Grown in place or moved, then freed: the next round's callocs reuse this memory.
+    for (void*& p : blocks) {
+      size_t n = malloc_usable_size(p) + 20000;
+      p = realloc(p, n);
+      ASSERT_NE(p, nullptr);
+      memset(p, 0xc6, n);
+    }
+    for (void* p : blocks) free(p);
+  }
+}
+
 TEST(Runtime, ReallocFollowsGlibc) {
   void* p = realloc(nullptr, 50);  // realloc(NULL, n) is malloc(n)
   ASSERT_NE(p, nullptr);
