@@ -11,6 +11,7 @@
 #include "libmalloc/base/block.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/fresh.h"
 #include "libmalloc/base/heap_memory.h"
 #include "libmalloc/base/os.h"
 
@@ -111,10 +112,16 @@ size_t disclaim_free_pages(const Blocks& blocks, size_t hooks) {
 // range's ends, where a write not reported would lie.
 class PristineRange {
  public:
-  // [at, at + size) comes fresh from the system; it joins the range when it continues it.
-  void grown(uintptr_t at, size_t size) {
+  // A free block's prefix and links: no tiling policy's take more (both trees' hooks of Watson).
+  static constexpr size_t kFreeBlockHooks = 64;
+
+  // [at, at + size) comes fresh from the system; it joins the range when it continues it. `block`
+  // is where the policy's free block that now holds it starts: when at `at` (it merged with
+  // nothing below), its prefix and links were written there.
+  void grown(uintptr_t at, size_t size, uintptr_t block) {
     if (hi_ != at || lo_ == hi_) lo_ = at;
     hi_ = at + size;
+    if (block == at) written(at, at + kFreeBlockHooks);
   }
   // [at, end) is written: of what lies below and above it, the larger stays.
   void written(uintptr_t at, uintptr_t end) {
@@ -129,7 +136,7 @@ class PristineRange {
     if (hi_ <= lo_) lo_ = hi_ = 0;
   }
   // A block [start, end) about to be handed out, whose user part starts at `user`: what of that
-  // part is pristine becomes the carved part (carved_lo(), carved_hi()), and the block leaves the
+  // part is pristine becomes the carved part (note_carved()), and the block leaves the
   // range, with what the carve writes beside it up to `written_end` (the remainder's prefix and
   // links).
   // The carved part is read only after forget_carved() and one carve.
@@ -138,6 +145,9 @@ class PristineRange {
     hand_out_pristine(start, user, end, written_end);
   }
   void forget_carved() { carved_lo_ = carved_hi_ = 0; }
+  // The policy's allocate, after one carve of `user` for a request of `size` bytes: calloc's note
+  // (libmalloc/base/fresh.h).
+  void note_carved(void* user, size_t size) const { fresh::note(user, size, carved_lo_, carved_hi_); }
   // check(): the range's ends hold zeros (a write of the policy's beside a block it handed out, not
   // reported, would lie there). Its address, or 0.
   uintptr_t nonzero_at_ends() const {
@@ -150,8 +160,6 @@ class PristineRange {
     }
     return 0;
   }
-  uintptr_t carved_lo() const { return carved_lo_; }
-  uintptr_t carved_hi() const { return carved_hi_; }
 
  private:
   [[gnu::noinline]] void hand_out_pristine(uintptr_t start, uintptr_t user, uintptr_t end, uintptr_t written_end) {

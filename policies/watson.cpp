@@ -163,9 +163,9 @@ bool Watson::grow(size_t need) {
   // be listed, and would be lost. Ask for a tree block at least; the rest stays free beside it.
   if (need < kMinBlock) need = kMinBlock;
   return grow_tiled(memory_, need, kMinBlock, by_address_, [this](uintptr_t at, size_t size) {
-    pristine_.grown(at, size);
-    insert_merging(at, size);
-    pristine_.written(at, at + sizeof(FreeBlock));  // its prefix and links, unless it merged
+    static_assert(sizeof(FreeBlock) <= PristineRange::kFreeBlockHooks);
+    FreeBlock* b = insert_merging(at, size);
+    pristine_.grown(at, size, b ? b->addr() : at);
   });
 }
 
@@ -228,7 +228,7 @@ void* Watson::allocate(size_t size, size_t align) {
   if (size < fresh::kMinBytes) return allocate_large(block_size_for(size, kMinBlock), align);
   pristine_.forget_carved();
   void* p = allocate_large(block_size_for(size, kMinBlock), align);
-  if (p != nullptr) fresh::note(p, size, pristine_.carved_lo(), pristine_.carved_hi());
+  if (p != nullptr) pristine_.note_carved(p, size);
   return p;
 }
 

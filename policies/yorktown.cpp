@@ -165,9 +165,9 @@ void* Yorktown::carve_aligned(FreeBlock* b, size_t need, size_t align) {
 
 bool Yorktown::grow(size_t need) {
   return grow_tiled(memory_, need, kMinBlock, tree_, [this](uintptr_t at, size_t size) {
-    pristine_.grown(at, size);
-    insert_merging(at, size);
-    pristine_.written(at, at + sizeof(FreeBlock));  // its prefix and links, unless it merged
+    static_assert(sizeof(FreeBlock) <= PristineRange::kFreeBlockHooks);
+    FreeBlock* b = insert_merging(at, size);
+    pristine_.grown(at, size, b ? b->addr() : at);
   });
 }
 
@@ -175,7 +175,7 @@ void* Yorktown::allocate(size_t size, size_t align) {
   if (size < fresh::kMinBytes) return allocate_block(size, align);  // no note: calloc clears all
   pristine_.forget_carved();
   void* p = allocate_block(size, align);
-  if (p != nullptr) fresh::note(p, size, pristine_.carved_lo(), pristine_.carved_hi());
+  if (p != nullptr) pristine_.note_carved(p, size);
   return p;
 }
 
