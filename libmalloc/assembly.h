@@ -26,7 +26,8 @@ extern bool g_debug_layers;
 // True when the Malloc Log is the one MALLOCDEBUG layer on (no trace, no replacement, no
 // AIXMALLOC_ZERO_SIZE=null): malloc and free then run the plain stack's path with the log's note
 // around it (requests.cpp), the same work as the whole stack's without the other layers' tests.
-extern bool g_log_alone;
+// Named for the assembly of malloc's route to it (allocate_off_fast_tail).
+[[gnu::visibility("hidden")]] extern bool g_log_alone asm("aixmalloc_log_alone");
 
 // Configures the stack for g_config (at start-up, and when mallopt(M_MXFAST) replaces the policy
 // before the first allocation).

@@ -412,6 +412,7 @@ namespace {
 [[gnu::noinline, gnu::cold]] void write_leak_reports_at_exit(bool text, bool json) {
   stack::t_busy = true;  // what the report allocates (the symbolizer) is not logged
   bool extended = mlog::extended();
+  mlog::refresh_counts();  // first: the walk may make records, which the room below counts
   Gathered g(mlog::records().count(), extended ? mlog::live().live() : 0);
   if (!g.ok()) {
     static const char kNoRoom[] = "MALLOCDEBUG: report_allocations: no memory for the report";
@@ -454,6 +455,7 @@ void write_leak_document_on_request(int fd) {
     return;
   }
   bool extended = mlog::extended();
+  mlog::refresh_counts();  // first: the walk may make records, which the room below counts
   Gathered g(mlog::records().count(), extended ? mlog::live().live() : 0);
   if (!g.ok()) return;
   gather(g, extended);

@@ -37,6 +37,9 @@ static_assert(pool::kPageSize / 16 <= mlog::side::kEntriesPerPage &&
                   watson2::kPageSize / 16 <= mlog::side::kEntriesPerPage,
               "a block of 16 bytes or more has an entry in its page's part of the side array");
 
+static_assert(pool::kMaxRequest <= mlog::side::kMaxSize && watson2::kMaxSmall <= mlog::side::kMaxSize,
+              "an entry holds the size of any block of the pool or of watson2");
+
 // mlog::g_side_of: any pointer; nullptr unless a block of watson2 or the pool.
 mlog::side::Entry* log_entry_of(const void* p);
 

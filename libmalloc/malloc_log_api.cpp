@@ -49,6 +49,7 @@ AIX_EXPORT size_t get_malloc_log(void* addr, void* buf, size_t bufsize) {
   if (!mlog::g_on) return 0;
   int heap = heap_of(addr);
   if (heap == -2 || buf == nullptr) return 0;
+  mlog::refresh_counts();
   mlog::Records& r = mlog::records();
   auto* out = static_cast<struct malloc_log*>(buf);
   size_t room = bufsize / sizeof(struct malloc_log), copied = 0;
@@ -68,6 +69,7 @@ AIX_EXPORT size_t get_malloc_log(void* addr, void* buf, size_t bufsize) {
 AIX_EXPORT struct malloc_log* get_malloc_log_live(void* addr) {
   rt::ensure_started();
   if (!mlog::g_on || heap_of(addr) == -2) return nullptr;
+  mlog::refresh_counts();  // the array's counts as of this call
   return reinterpret_cast<struct malloc_log*>(mlog::records().live_array());
 }
 
@@ -76,10 +78,7 @@ AIX_EXPORT void reset_malloc_log(void* addr) {
   if (!mlog::g_on) return;
   int heap = heap_of(addr);
   if (heap == -2) return;
-  mlog::Records& r = mlog::records();
-  mlog::live().filter([&](uint32_t rec) { return heap >= 0 && r.info(rec).heap != heap; });
-  if (heap <= 0) mlog::side::clear_all();  // the pool's and watson2's blocks: heap 0
-  r.zero_counts(heap);
+  mlog::reset_counts(heap);
 }
 
 // dlclose: libc's, then the unwind rules read so far are forgotten (stack_capture.h), since

@@ -252,9 +252,15 @@ void* allocate_watson2_miss(size_t size) {
 }
 
 // A block of watson2's or the pool's lists: its record goes to its side array (log_side.h) while
-// the array is on, else to the table.
-[[gnu::noinline]] void* allocate_logged(size_t size) {
-  if (__builtin_expect(!ready(), 0)) return allocate_debug(size);
+// the array is on, else to the table. `f`: the program's frame, as caller::frame() holds it or,
+// with kFrameNoted false, as allocate_off_fast_tail passed it in registers (then stored there
+// before any path that reads it from caller::frame()).
+template <bool kFrameNoted>
+[[gnu::always_inline]] inline void* allocate_logged_from(size_t size, caller::Frame f) {
+  auto noted = [&] {
+    if constexpr (!kFrameNoted) caller::t_frame = f;
+  };
+  if (__builtin_expect(!ready(), 0)) return noted(), allocate_debug(size);
   if (size > kMaxRequest) return refuse_request(size);
   size_t align = g_default_align > kAlignment ? g_default_align : kAlignment;
   PlainStack& plain = g_stack;
@@ -267,14 +273,21 @@ void* allocate_watson2_miss(size_t size) {
     p = pool::pop(size);
     if (p != nullptr && mlog::side::g_on) e = pool_log_entry(p, false);
   }
-  if (e != nullptr)
-    mlog::note_side(e, size);
-  else if (p != nullptr)
-    g_stack.note_unowned(p, size);
-  else
-    p = allocate_logged_plain(size, align);
+  if (e != nullptr) {
+    mlog::note_side<kFrameNoted>(e, size, f);
+  } else {
+    noted();
+    if (p != nullptr)
+      g_stack.note_unowned(p, size);
+    else
+      p = allocate_logged_plain(size, align);
+  }
   AIXMALLOC_PROBE2(malloc, size, p);
   return p;
+}
+
+[[gnu::noinline]] void* allocate_logged(size_t size) {
+  return allocate_logged_from<true>(size, caller::frame());
 }
 
 mlog::side::Entry* log_entry_of(const void* p) {
@@ -308,8 +321,29 @@ __attribute__((naked)) void* allocate_off_fast(size_t, const void*) {
   AIXMALLOC_NOTING_TAIL_THUNK(aixmalloc_allocate_off_fast);
 }
 
+}  // namespace aixmalloc::rt
+
+// malloc under the Malloc Log alone (g_log_alone), from the thunk below: the program's frame in
+// registers, noted in caller::frame() only if a path needs it there.
+extern "C" [[gnu::visibility("hidden"), gnu::flatten]] void* aixmalloc_allocate_logged(size_t size, const void* ret,
+                                                                                   uintptr_t cfa, uintptr_t rbp) {
+  using namespace aixmalloc::rt;
+  return allocate_logged_from<false>(size, aixmalloc::caller::Frame{ret, cfa, rbp});
+}
+
+namespace aixmalloc::rt {
+
+// malloc's jump for every request its inline paths do not take (under the log, all of them):
+// malloc's frame is untouched, so (%rsp) is the program's return address. Under the log alone,
+// the frame goes on in registers (return address, stack pointer after the return, rbp).
 __attribute__((naked)) void* allocate_off_fast_tail(size_t) {
-  asm("movq (%rsp), %rsi");  // the program's return address: malloc's frame is untouched
+  asm("movq (%rsp), %rsi\n\t"
+      "cmpb $0, aixmalloc_log_alone(%rip)\n\t"
+      "je 1f\n\t"
+      "leaq 8(%rsp), %rdx\n\t"
+      "movq %rbp, %rcx\n\t"
+      "jmp aixmalloc_allocate_logged\n"
+      "1:");
   AIXMALLOC_NOTING_TAIL_THUNK(aixmalloc_allocate_off_fast);
 }
 
@@ -374,14 +408,14 @@ namespace {
 }
 
 // With the side arrays on, a block's entry; without one (no block's start, which the allocator's
-// release then reports, or no array for its page), the table.
-[[gnu::noinline]] void release_logged(void* p, const char* call) {
+// release then reports, or no array for its page), the table. Inline in free's path.
+[[gnu::always_inline]] inline void release_logged(void* p, const char* call) {
   if (p == nullptr) return;
   PlainStack& plain = g_stack;
   if (plain.watson2_holds(p)) {
     mlog::side::Entry* e = mlog::side::g_on ? watson2_log_entry(p, true) : nullptr;
     if (e != nullptr)
-      mlog::forget_side(e, p);
+      mlog::forget_side_on_free(e, p);
     else
       g_stack.forget_block(p);
     return watson2::release(p, call);
@@ -389,7 +423,7 @@ namespace {
   if (pool::owns(p)) {
     mlog::side::Entry* e = mlog::side::g_on ? pool_log_entry(p, true) : nullptr;
     if (e != nullptr)
-      mlog::forget_side(e, p);
+      mlog::forget_side_on_free(e, p);
     else
       g_stack.forget_block(p);
     return pool::release(p, call);

@@ -71,7 +71,7 @@ __attribute__((constructor)) void on_load() {
 }  // namespace
 
 bool g_debug_layers = false;
-bool g_log_alone = false;
+bool g_log_alone asm("aixmalloc_log_alone") = false;
 
 // AIXMALLOC_ZERO_SIZE=null: a request of 0 bytes must reach the runtime's test, so malloc leaves
 // the pool's inline path and takes the path of the debug layers (allocate_debug, requests.cpp).

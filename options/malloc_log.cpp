@@ -15,7 +15,6 @@ namespace aixmalloc::mlog {
 namespace {
 
 constinit LiveTable g_live;
-unsigned g_depth = 4;
 bool g_extended = false;
 bool g_started = false;
 std::atomic<uint64_t> g_sequence{0};
@@ -23,50 +22,38 @@ std::atomic<uint64_t> g_sequence{0};
 // Record memory is kept under this much address space whatever the depth.
 constexpr size_t kRecordSpace = size_t{256} << 20;
 
-// Allocations noted in the side arrays since start, by thread (a statistic: the table counts its
-// own per stripe). A thread takes a counter of its own on its first note, shared past 64 threads.
 struct alignas(64) Counter {
   uint64_t n;
 };
 Counter g_side_logged[64];
 std::atomic<unsigned> g_side_counters{0};
-__thread uint64_t* t_side_counter = nullptr;  // this thread's; null until its first note
 
-[[gnu::noinline]] uint64_t* take_side_counter() {
-  unsigned i = g_side_counters.fetch_add(1, std::memory_order_relaxed) % 64;
-  return t_side_counter = &g_side_logged[i].n;
-}
-
-// `alone`: __libc_single_threaded, read once for this and the record's count (lock.h says why a
-// plain add is then safe).
-[[gnu::always_inline]] inline void count_side_note(bool alone) {
-  uint64_t* n = t_side_counter;
-  if (__builtin_expect(n == nullptr, 0)) n = take_side_counter();
-  if (alone)
-    __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-  else
-    __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
-}
-
-// The record of this call's stack at (heap, size), counted once more: the capture (its memo's
-// common case inline) and the record's lookup (inline but for a new record).
+// The record of this call's stack at (heap, size), not counted: the capture (its memo's common
+// case inline) and the record's lookup (inline but for a new record). A walk of the memo keeps
+// its first record (one more than it): the stack of every later call from the same walk.
 [[gnu::always_inline]] inline uint32_t record_of_call(size_t size, unsigned heap) {
   uintptr_t frames[stack::kMaxDepth];
   const caller::Frame& f = caller::frame();
   stack::Result r =
       stack::capture_inline(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp, frames, g_depth);
-  uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated, r.kept);
-  g_records.add(record);
+  uint32_t record = g_records.intern(heap, size, frames, r.frames, r.truncated);
+  if (r.kept != nullptr && *r.kept == 0 && record != kOverflow) *r.kept = record + 1;
   return record;
 }
 
+// The counts of the side arrays are made by a walk, one at a time (fork takes this lock first).
+constinit Lock g_count_lock;
+
 }  // namespace
+
+uint64_t* take_side_counter() {
+  unsigned i = g_side_counters.fetch_add(1, std::memory_order_relaxed) % 64;
+  return t_side_counter = &g_side_logged[i].n;
+}
 
 bool start(const Config& c) {
   if (g_started) {  // the stack configured again (mallopt(M_MXFAST) before any allocation)
-    g_live.filter([](uint32_t) { return false; });
-    side::clear_all();
-    g_records.zero_counts(-1);
+    reset_counts(-1);
     return true;
   }
   g_depth = static_cast<unsigned>(c.value(OptionId::kStackDepth));
@@ -93,28 +80,28 @@ static_assert(stack::memo::kSteps + 1 == kApiDepth,
 namespace {
 
 // The common case, in few registers and without a frame of 64 return addresses: the default
-// depth, the walk in this thread's memo and its record made already. Counted; kNoRecord when the
-// call is not that case (then the capture and intern() the slow way). Nothing on the way
+// depth and the walk in this thread's memo, with a record of its stack. That record + 1; 0 when
+// the call is not that case (then the capture and intern() the slow way). Nothing on the way
 // allocates, so t_busy is only read.
-[[gnu::always_inline]] inline uint32_t quick_record(size_t size, unsigned heap) {
-  if (__builtin_expect(g_depth != stack::memo::kSteps + 1 || stack::t_busy, 0)) return kNoRecord;
+[[gnu::always_inline]] inline uint64_t quick_walk(stack::memo::Memo** way) {
+  if (__builtin_expect(g_depth != stack::memo::kSteps + 1 || stack::t_busy, 0)) return 0;
   const caller::Frame& f = caller::frame();
-  uintptr_t first = reinterpret_cast<uintptr_t>(f.ret);
-  stack::memo::Memo* m = stack::recall_default(first, f.cfa, f.rbp);
-  if (__builtin_expect(m == nullptr || m->kept == 0, 0)) return kNoRecord;
-  uint32_t record = g_records.existing(heap, size, first, m->steps[0].ret, m->steps[1].ret,
-                                       m->steps[2].ret, m->kept);
-  if (__builtin_expect(record != kNoRecord, 1)) g_records.add(record);
-  return record;
+  stack::memo::Memo* m = stack::recall_default(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp);
+  if (__builtin_expect(m == nullptr, 0)) return 0;
+  *way = m;
+  return m->kept;
 }
 
-// A counted record, into the block's side entry.
-[[gnu::always_inline]] inline void keep_in(side::Entry* e, uint32_t record) {
-  uint32_t had = e->load(std::memory_order_relaxed);
-  e->store(record + 1, std::memory_order_relaxed);
-  // A block freed while the log could not see it.
-  if (__builtin_expect(had != 0, 0)) g_records.drop(had - 1);
-  count_side_note(__libc_single_threaded);
+// The same, then the record of (heap, size) with that stack, counted; kNoRecord when not found
+// without the slow way.
+[[gnu::always_inline]] inline uint32_t quick_record(size_t size, unsigned heap) {
+  stack::memo::Memo* m = nullptr;
+  uint64_t kept = quick_walk(&m);
+  if (__builtin_expect(kept == 0, 0)) return kNoRecord;
+  uint32_t record = g_records.existing(heap, size, m->first, m->steps[0].ret, m->steps[1].ret,
+                                       m->steps[2].ret, g_records.info(static_cast<uint32_t>(kept - 1)).stack_hash);
+  if (__builtin_expect(record != kNoRecord, 1)) g_records.add(record);
+  return record;
 }
 
 // A counted record, into the table (with `extended`, the call's fields too).
@@ -134,33 +121,45 @@ namespace {
   }
 }
 
-// Any other call: the capture may walk the stack and look its rules up (pthread_getattr_np may
-// allocate, once per thread: t_busy), and the record may be new.
-[[gnu::noinline, gnu::flatten]] void note_side_slow(side::Entry* e, size_t size) {
-  if (stack::t_busy) return;  // an allocation made by the capture itself
-  stack::t_busy = true;
-  keep_in(e, record_of_call(size, 0));
-  stack::t_busy = false;
-}
-
 [[gnu::noinline, gnu::flatten]] void note_in_table_slow(void* p, size_t size, unsigned heap) {
   if (stack::t_busy) return;
   stack::t_busy = true;
-  keep_in_table(p, record_of_call(size, heap));
+  uint32_t record = record_of_call(size, heap);
+  g_records.add(record);
+  keep_in_table(p, record);
   stack::t_busy = false;
+}
+
+// The record of a side entry's value: its stack's record if that is of its size and heap 0 (the
+// heap of every block of the pool and watson2), or the record of (0, size, that stack), made if new.
+uint32_t record_of_entry(uint64_t v) {
+  uint32_t rep = side::rep_of(v);
+  size_t size = side::size_of(v);
+  if (rep == kOverflow || rep >= g_records.count()) return kOverflow;
+  const RecordInfo& in = g_records.info(rep);
+  if (g_records.record(rep).size == size && in.heap == 0) return rep;
+  uint64_t hash = in.stack_hash;
+  return g_records.intern(0, size, g_records.frames(rep), in.frames, in.truncated, &hash);
 }
 
 }  // namespace
 
-[[gnu::flatten]] void note_side(side::Entry* e, size_t size) {
-  uint32_t record = quick_record(size, 0);
-  if (__builtin_expect(record != kNoRecord, 1)) return keep_in(e, record);
-  note_side_slow(e, size);
+// Any other call (malloc_log.h's note_side): the capture may walk the stack and look its rules
+// up (pthread_getattr_np may allocate, once per thread: t_busy), and the record may be new.
+[[gnu::noinline, gnu::flatten]] void note_side_slow(side::Entry* e, size_t size) {
+  if (stack::t_busy) return;  // an allocation made by the capture itself
+  stack::t_busy = true;
+  uint32_t record = record_of_call(size, 0);
+  e->store(side::value(record, size), std::memory_order_relaxed);
+  uint64_t* n = t_side_counter;
+  if (n == nullptr) n = take_side_counter();
+  __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+  stack::t_busy = false;
 }
 
 [[gnu::flatten]] void note_allocation(void* p, size_t size, unsigned heap) {
   if (SideOf side_of = g_side_of) {
-    if (side::Entry* e = side_of(p)) return note_side(e, size);
+    if (side::Entry* e = side_of(p)) return note_side(e, size, caller::frame());
   }
   uint32_t record = quick_record(size, heap);
   if (__builtin_expect(record != kNoRecord, 1)) {
@@ -173,7 +172,7 @@ namespace {
   note_in_table_slow(p, size, heap);
 }
 
-uint32_t forget(void* p, Extended* ext) {
+Taken forget(void* p, Extended* ext) {
   if (SideOf side_of = g_side_of) {
     side::Entry* e = side_of(p);
     if (e != nullptr && e->load(std::memory_order_relaxed) != 0) {
@@ -186,15 +185,13 @@ uint32_t forget(void* p, Extended* ext) {
   return had;
 }
 
-void restore(void* p, uint32_t record, const Extended& ext) {
-  g_records.add(record);
-  if (SideOf side_of = g_side_of) {
-    if (side::Entry* e = side_of(p)) {
-      uint32_t had = e->exchange(record + 1, std::memory_order_relaxed);
-      if (had != 0) g_records.drop(had - 1);
-      return;
-    }
+void restore(void* p, Taken taken, const Extended& ext) {
+  if (taken & kSideTaken) {  // p is the block it was: its entry is where the value came from
+    if (side::Entry* e = g_side_of ? g_side_of(p) : nullptr) e->store(taken & ~kSideTaken, std::memory_order_relaxed);
+    return;
   }
+  uint32_t record = static_cast<uint32_t>(taken);
+  g_records.add(record);
   uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, &ext, false);
   if (had == LiveTable::kNoRoom) {
     g_records.drop(record);
@@ -210,6 +207,7 @@ bool extended() { return g_extended; }
 // Sites: records counted by distinct stack, through a sorted copy of their stack hashes in memory
 // of its own (no allocation: callable from the live-statistics signal handler).
 void totals(MallocLogFigures* out) {
+  refresh_counts();
   uint32_t n = g_records.count();
   out->records = n;
   uint64_t logged = g_live.logged();
@@ -243,18 +241,46 @@ void totals(MallocLogFigures* out) {
   out->rules_forgotten = c.forgotten;
 }
 
-// Fork: the records' lock, then every stripe's, in index order.
+// Reads the side arrays' entries; intern() may make a record (under the records' lock, t_busy
+// set as on every slow path, so that a signal handler's allocation meanwhile is not logged).
+void refresh_counts() {
+  if (!side::g_on) return;
+  LockGuard g(g_count_lock);
+  bool was_busy = stack::t_busy;
+  stack::t_busy = true;
+  g_records.begin_side_walk();
+  uint64_t last = 0;
+  uint32_t record = kOverflow;
+  side::for_each_entry([&](uint64_t v) {
+    if (v != last) last = v, record = record_of_entry(v);  // a run of one kind of block: once
+    g_records.see_side(record);
+  });
+  g_records.end_side_walk();
+  stack::t_busy = was_busy;
+}
+
+void reset_counts(int heap) {
+  LockGuard g(g_count_lock);
+  g_live.filter([&](uint32_t rec) { return heap >= 0 && g_records.info(rec).heap != heap; });
+  if (heap <= 0) side::clear_all();  // the pool's and watson2's blocks: heap 0
+  g_records.zero_counts(heap);
+}
+
+// Fork: the count lock, the records' lock, then every stripe's, in index order.
 void lock_all() {
+  g_count_lock.lock();
   g_records.lock().lock();
   g_live.lock_all();
 }
 void unlock_all() {
   g_live.unlock_all();
   g_records.lock().unlock();
+  g_count_lock.unlock();
 }
 void reset_in_child() {
   g_live.reset_locks_in_child();
   g_records.lock().reset_in_child();
+  g_count_lock.reset_in_child();
 }
 // A child forked without the locks: a table may be half-way through a change, so the log stops
 // there (its report says so by having no sites; the program goes on unlogged).

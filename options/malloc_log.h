@@ -19,8 +19,10 @@
 #include <cstdint>
 
 #include "libmalloc/base/address_map.h"
+#include "libmalloc/base/caller.h"
 #include "libmalloc/base/config.h"
 #include "libmalloc/base/debug_output.h"
+#include "libmalloc/base/stack_capture.h"
 #include "libmalloc/base/statistics.h"
 #include "options/malloc_log_side.h"
 #include "options/malloc_log_table.h"
@@ -47,20 +49,69 @@ inline SideOf g_side_of = nullptr;
 bool start(const Config& c);
 // The allocation of `size` bytes at p from heap `heap`: captures the caller's stack and records it.
 void note_allocation(void* p, size_t size, unsigned heap);
-// p is freed (or about to move): forgets it; its record (and extended fields) for restore().
-uint32_t forget(void* p, Extended* ext = nullptr);
-void restore(void* p, uint32_t record, const Extended& ext);
-// note_allocation() of a block (heap 0) whose side entry is e.
-void note_side(side::Entry* e, size_t size);
-// forget() of a block whose side entry is e; without a record there (the block was noted while
+// What forget() took from a block, for restore(): a side entry's value with kSideTaken set, a
+// table record, or kNoRecord.
+using Taken = uint64_t;
+inline constexpr Taken kSideTaken = uint64_t{1} << 63;
+// p is freed (or about to move): forgets it; what it had (and extended fields) for restore().
+Taken forget(void* p, Extended* ext = nullptr);
+void restore(void* p, Taken had, const Extended& ext);
+// The stack depth (stack_depth:n); 4 by default.
+[[gnu::visibility("hidden")]] inline constinit unsigned g_depth = 4;
+// Allocations noted in the side arrays since start, by thread (a statistic: the table counts its
+// own per stripe): this thread's counter, taken on its first note (shared past 64 threads).
+[[gnu::visibility("hidden"), gnu::tls_model("initial-exec")]] inline constinit thread_local uint64_t*
+    t_side_counter = nullptr;
+uint64_t* take_side_counter();
+
+// note_allocation() of a block (heap 0) whose side entry is e, inline in malloc under the log
+// alone: the common case is the default depth with the caller's walk in this thread's memo
+// (stack_capture.h), which keeps one more than a record of its stack. The entry takes that and
+// the size; the walk over the arrays counts it (refresh_counts). A value already there is a
+// block freed while the log could not see it: replaced. Anything else: note_side_slow().
+// `f`: the program's frame, as the entry point noted it (caller::frame()) or passed it on in
+// registers; the slow path reads it from caller::frame(), where it is then stored.
+void note_side_slow(side::Entry* e, size_t size);
+template <bool kFrameNoted = true>
+[[gnu::always_inline]] inline void note_side(side::Entry* e, size_t size, caller::Frame f) {
+  if (__builtin_expect(g_depth == stack::memo::kSteps + 1 && !stack::t_busy, 1)) {
+    stack::memo::Memo* m =
+        stack::recall_default<!kFrameNoted>(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp);
+    if (__builtin_expect(m != nullptr && m->kept != 0, 1)) {
+      e->store(uint64_t{size} << 32 | m->kept, std::memory_order_relaxed);  // side::value()
+      uint64_t* n = t_side_counter;
+      if (__builtin_expect(n == nullptr, 0)) n = take_side_counter();
+      // A plain add while the process has one thread (lock.h's SpinLock says why that is safe).
+      if (__libc_single_threaded)
+        __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+      else
+        __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+      return;
+    }
+  }
+  if constexpr (!kFrameNoted) caller::t_frame = f;
+  note_side_slow(e, size);
+}
+// forget() of a block whose side entry is e; without a value there (the block was noted while
 // the array could not cover it, or not at all), the table's.
-[[gnu::always_inline]] inline uint32_t forget_side(side::Entry* e, void* p) {
-  uint32_t had = e->load(std::memory_order_relaxed);
+[[gnu::always_inline]] inline Taken forget_side(side::Entry* e, void* p) {
+  uint64_t had = e->load(std::memory_order_relaxed);
   if (__builtin_expect(had == 0, 0)) return forget(p);
   e->store(0, std::memory_order_relaxed);
-  g_records.drop(had - 1);
-  return had - 1;
+  return had | kSideTaken;
 }
+// The same on free, which needs nothing back: while no block that has an entry was ever put in
+// the table (side::g_spilled), the entry is cleared without being read first.
+[[gnu::always_inline]] inline void forget_side_on_free(side::Entry* e, void* p) {
+  if (__builtin_expect(!side::g_spilled.load(std::memory_order_relaxed), 1))
+    return e->store(0, std::memory_order_relaxed);
+  forget_side(e, p);
+}
+// The records' counts of the blocks in the side arrays made current (malloc_log_side.h): before
+// anything reads a count. Takes the log's count lock; never allocates.
+void refresh_counts();
+// reset_malloc_log(): every block of heap `heap` (-1: all) forgotten, the counts to 0.
+void reset_counts(int heap);
 
 LiveTable& live();
 unsigned depth();
@@ -119,7 +170,7 @@ class MallocLogLayer : public Next {
   void* reallocate(void* p, Owner o, size_t size) {
     if (__builtin_expect(!g_on, 1)) return Next::reallocate(p, o, size);
     Extended ext{};
-    uint32_t had = forget(p, &ext);
+    Taken had = forget(p, &ext);
     void* q = Next::reallocate(p, o, size);
     if (q == nullptr || q == debug::kDropped) {
       if (had != kNoRecord) restore(p, had, ext);

@@ -13,10 +13,10 @@
 namespace aixmalloc::mlog::side {
 namespace {
 
-constexpr size_t kPageBytes = kEntriesPerPage * sizeof(Entry);  // 16 KiB per page of the area
-constexpr size_t kCommitPages = 64;                            // 1 MiB of entries at a time
+constexpr size_t kPageBytes = kEntriesPerPage * sizeof(Entry);  // 32 KiB per page of the area
+constexpr size_t kCommitPages = 32;                            // 1 MiB of entries at a time
 
-// Reserves the area's array: 1 GiB of address space, less under RLIMIT_AS (an eighth of it at
+// Reserves the area's array: 2 GiB of address space, less under RLIMIT_AS (an eighth of it at
 // most, as every range of the allocator), halved while the kernel refuses.
 bool reserve(Area& a) {
   size_t bytes = zones::within_address_limit(kMaxPages * kPageBytes, kCommitPages * kPageBytes);
@@ -57,10 +57,13 @@ Entry* commit_for(unsigned area, size_t page, uint32_t k) {
 // allocates gets no entry (its block goes to the table, which then skips it) instead of waiting
 // for a lock its own thread holds. So does a thread already inside the log's slow path (t_busy).
 Entry* entry_slow(unsigned area, size_t page, uint32_t k) {
-  if (stack::t_busy) return nullptr;
-  stack::t_busy = true;
-  Entry* e = commit_for(area, page, k);
-  stack::t_busy = false;
+  Entry* e = nullptr;
+  if (!stack::t_busy) {
+    stack::t_busy = true;
+    e = commit_for(area, page, k);
+    stack::t_busy = false;
+  }
+  if (e == nullptr) g_spilled.store(true, std::memory_order_relaxed);
   return e;
 }
 
@@ -69,6 +72,12 @@ void clear_all() {
     size_t ready = a.ready.load(std::memory_order_acquire);
     if (ready != 0) os::disclaim(reinterpret_cast<uintptr_t>(a.entries), ready * kPageBytes);
   }
+}
+
+Entry* area_entries(unsigned area, size_t* pages) {
+  Area& a = g_areas[area];
+  *pages = a.ready.load(std::memory_order_acquire);
+  return a.entries;
 }
 
 uint64_t resident_bytes() {

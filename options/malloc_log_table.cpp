@@ -132,7 +132,7 @@ uint32_t Records::make_record(uint64_t sh, uint64_t key, unsigned heap, size_t s
   for (unsigned k = 0; k < kApiDepth; ++k) r.callers[k] = k < n ? frames[k] : 0;
   uintptr_t* f = frames_ + size_t{at} * depth_;
   memcpy(f, frames, n * sizeof(uintptr_t));
-  info_[at] = RecordInfo{sh, static_cast<uint16_t>(heap), static_cast<uint8_t>(n), truncated};
+  info_[at] = RecordInfo{sh, static_cast<uint16_t>(heap), static_cast<uint8_t>(n), truncated, 0, 0};
   if (truncated) truncated_.fetch_add(1, std::memory_order_relaxed);
   count_.store(at + 1, std::memory_order_release);
   if (2 * (size_t{at} + 1) > size_t{mask} + 1 && 2 * (size_t{mask} + 1) <= max_slots_)
@@ -144,9 +144,35 @@ uint32_t Records::make_record(uint64_t sh, uint64_t key, unsigned heap, size_t s
 
 void Records::zero_counts(int heap) {
   uint32_t n = count();
-  for (uint32_t i = 0; i < n; ++i)
-    if (heap < 0 || info_[i].heap == heap) __atomic_store_n(&records_[i].cnt, 0, __ATOMIC_RELAXED);
-  if (heap <= 0) __atomic_store_n(&overflow_.cnt, 0, __ATOMIC_RELAXED);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (heap < 0 || info_[i].heap == heap) {
+      __atomic_store_n(&records_[i].cnt, 0, __ATOMIC_RELAXED);
+      info_[i].side_counted = 0;
+    }
+  }
+  if (heap <= 0) {
+    __atomic_store_n(&overflow_.cnt, 0, __ATOMIC_RELAXED);
+    overflow_info_.side_counted = 0;
+  }
+}
+
+void Records::begin_side_walk() {
+  uint32_t n = count();
+  for (uint32_t i = 0; i < n; ++i) info_[i].side_seen = 0;
+  overflow_info_.side_seen = 0;
+}
+
+// The records made during the walk (count() grew) started at 0 and are moved too.
+void Records::end_side_walk() {
+  auto settle = [&](uint32_t i) {
+    RecordInfo& in = info_mut(i);
+    if (in.side_seen != in.side_counted)
+      count_by(record(i).cnt, static_cast<int64_t>(in.side_seen - in.side_counted));
+    in.side_counted = in.side_seen;
+  };
+  uint32_t n = count();
+  for (uint32_t i = 0; i < n; ++i) settle(i);
+  settle(kOverflow);
 }
 
 // --- live allocations -----------------------------------------------------------------------------

@@ -42,6 +42,10 @@ struct RecordInfo {
   uint16_t heap;
   uint8_t frames;       // return addresses recorded
   uint8_t truncated;    // the capture ended early (a frame without a usable rule)
+  // Blocks of the side arrays (malloc_log_side.h) in this record: as the last walk over them
+  // counted them (and added them to the record's cnt), and as the walk in progress does.
+  uint64_t side_counted;
+  uint64_t side_seen;
 };
 
 class Records {
@@ -65,10 +69,16 @@ class Records {
   // SpinLock says why that is safe).
   void add(uint32_t i) { count_by(record(i).cnt, 1); }
   void drop(uint32_t i) { count_by(record(i).cnt, -1); }
+  // A walk over the side arrays (one at a time: the caller's lock): every record's side_seen to
+  // 0, then see_side() once per block, then end_side_walk() moves each count to what was seen.
+  void begin_side_walk();
+  void see_side(uint32_t i) { ++info_mut(i).side_seen; }
+  void end_side_walk();
 
   uint32_t count() const { return count_.load(std::memory_order_acquire); }
   Record& record(uint32_t i) { return i == kOverflow ? overflow_ : records_[i]; }
   const RecordInfo& info(uint32_t i) const { return i == kOverflow ? overflow_info_ : info_[i]; }
+  RecordInfo& info_mut(uint32_t i) { return i == kOverflow ? overflow_info_ : info_[i]; }
   const uintptr_t* frames(uint32_t i) const { return i == kOverflow ? nullptr : frames_ + size_t{i} * depth_; }
   Record* live_array() { return records_; }
   unsigned depth() const { return depth_; }
@@ -81,11 +91,11 @@ class Records {
   Lock& lock() { return lock_; }
 
  private:
-  static void count_by(size_t& cnt, int by) {
+  static void count_by(size_t& cnt, int64_t by) {
     if (__libc_single_threaded)
-      __atomic_store_n(&cnt, __atomic_load_n(&cnt, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
+      __atomic_store_n(&cnt, __atomic_load_n(&cnt, __ATOMIC_RELAXED) + static_cast<size_t>(by), __ATOMIC_RELAXED);
     else
-      __atomic_fetch_add(&cnt, by, __ATOMIC_RELAXED);
+      __atomic_fetch_add(&cnt, static_cast<size_t>(by), __ATOMIC_RELAXED);
   }
   bool same(uint32_t i, unsigned heap, size_t size, const uintptr_t* frames, unsigned n) const;
   uint32_t find(uint64_t key, unsigned heap, size_t size, const uintptr_t* frames, unsigned n,

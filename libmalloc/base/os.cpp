@@ -129,6 +129,11 @@ uint64_t resident_bytes(uintptr_t addr, size_t size) {
   return resident;
 }
 
+bool resident_vector(uintptr_t addr, size_t size, unsigned char* vec) {
+  KeepErrno keep;
+  return mincore(reinterpret_cast<void*>(addr), size, vec) == 0;
+}
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif

@@ -34,6 +34,8 @@ void disclaim(uintptr_t addr, size_t size);
 // refuses. For statistics: a page counts once it was touched (written, or read from a private
 // anonymous mapping) until disclaim() drops it.
 uint64_t resident_bytes(uintptr_t addr, size_t size);
+// mincore() of [addr, addr+size) into vec (a byte per page, bit 0: resident); false when refused.
+bool resident_vector(uintptr_t addr, size_t size, unsigned char* vec);
 // Faults in every page of [addr, addr+size) for writing in one call (madvise(MADV_POPULATE_WRITE),
 // Linux 5.14), instead of one page fault per page at first touch; pages already there are left as
 // they are. False when the kernel refuses (older kernels: EINVAL).

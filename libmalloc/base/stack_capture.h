@@ -111,24 +111,31 @@ inline constexpr uint64_t kRbpKey = 0x80;  // in the stamp: the walk depends on 
 
 // The default depth (4: the program's frame and three steps), all from the memo: its way, or
 // nullptr. Its slots lie in this thread's stack (above the frame it was walked from: the way's
-// cfa, this call's), so there are no bounds to check; and every step's two slots are compared
-// alike, without a branch. Its frames: `first`, then steps[0..2].ret.
-[[gnu::always_inline]] inline memo::Memo* recall_default(uintptr_t first, uintptr_t cfa,
-                                                         uintptr_t rbp) {
-  uintptr_t sp;
-  asm volatile("mov %%rsp, %0" : "=r"(sp));
-  memo::Memo& m = memo::of(first, cfa);
+// cfa, this call's), so there are no bounds to check. The return addresses' slots are compared
+// at once without a branch, and so are the saved rbp's when a step read one (Memo::saved). Its
+// frames: `first`, then steps[0..2].ret. kTrusted: the frame was taken from the stack pointer of
+// this very call (passed in registers by the entry point), so its return address is known to be
+// in its place below the CFA; otherwise (a frame noted in caller::frame()) that is checked.
+template <bool kTrusted = false>
+[[gnu::always_inline]] inline memo::Memo* recall_default(uintptr_t first, uintptr_t cfa, uintptr_t rbp) {
+  memo::Memo* m = &memo::of(first, cfa);
   uint64_t want = memo::stamp(memo::g_generation.load(std::memory_order_acquire), memo::kSteps);
-  if (m.first != first || m.cfa != cfa || (m.stamp & ~memo::kRbpKey) != want ||
-      ((m.rbp ^ rbp) & m.rbp_mask) != 0 || cfa - 8 < sp ||
-      *reinterpret_cast<const uintptr_t*>(cfa - 8) != first)
+  if (m->first != first || m->cfa != cfa || (m->stamp & ~memo::kRbpKey) != want ||
+      ((m->rbp ^ rbp) & m->rbp_mask) != 0)
     return nullptr;
-  const memo::Step* s = m.steps;
+  if constexpr (!kTrusted) {
+    uintptr_t sp;
+    asm volatile("mov %%rsp, %0" : "=r"(sp));
+    if (cfa - 8 < sp || *reinterpret_cast<const uintptr_t*>(cfa - 8) != first) return nullptr;
+  }
+  const memo::Step* s = m->steps;
   auto at = [](uintptr_t slot) { return *reinterpret_cast<const uintptr_t*>(slot); };
-  uintptr_t differ = (at(s[0].ret_slot) ^ s[0].ret) | (at(s[0].rbp_slot) ^ s[0].rbp) |
-                     (at(s[1].ret_slot) ^ s[1].ret) | (at(s[1].rbp_slot) ^ s[1].rbp) |
-                     (at(s[2].ret_slot) ^ s[2].ret) | (at(s[2].rbp_slot) ^ s[2].rbp);
-  return __builtin_expect(differ == 0, 1) ? &m : nullptr;
+  uintptr_t differ = (at(s[0].ret_slot) ^ s[0].ret) | (at(s[1].ret_slot) ^ s[1].ret) |
+                     (at(s[2].ret_slot) ^ s[2].ret);
+  if (__builtin_expect(m->saved != 0, 0))
+    differ |= (at(s[0].rbp_slot) ^ s[0].rbp) | (at(s[1].rbp_slot) ^ s[1].rbp) |
+              (at(s[2].rbp_slot) ^ s[2].rbp);
+  return __builtin_expect(differ == 0, 1) ? m : nullptr;
 }
 
 // capture(), whose common case runs inline in the caller (the Malloc Log's note, 25 instructions

@@ -42,6 +42,20 @@ static size_t live_count(void* addr, size_t size) {
 __attribute__((noinline)) void* site_a(size_t n) { return malloc(n); }
 __attribute__((noinline)) void* site_kept(size_t n) { return malloc(n); }
 __attribute__((noinline)) void* site_realloc(void* p, size_t n) { return realloc(p, n); }
+__attribute__((noinline)) void* site_sizes(size_t n) { return malloc(n); }
+
+/* The records of `size` bytes whose innermost caller is `caller`'s call site (a return address
+ * within the function's first 64 bytes). */
+static size_t records_from(void* caller, size_t size, size_t* count) {
+  static struct malloc_log buf[8192];
+  size_t got = get_malloc_log(NULL, buf, sizeof buf), n = 0;
+  *count = 0;
+  for (size_t i = 0; i < got / sizeof buf[0]; ++i) {
+    uintptr_t at = buf[i].callers[0], from = (uintptr_t)caller;
+    if (buf[i].size == size && at > from && at < from + 64) ++n, *count += buf[i].cnt;
+  }
+  return n;
+}
 
 static void* free_odd(void* arg) {
   (void)arg;
@@ -73,6 +87,11 @@ int main(void) {
   CHECK(live_count(NULL, 40) == before + kBlocks / 2 - 1);
   CHECK(live_count(NULL, 44) == at44 + 1);
 
+  /* A realloc that fails leaves the block logged as it was. */
+  errno = 0;
+  CHECK(site_realloc(blocks[0], (size_t)1 << 62) == NULL && errno == ENOMEM);
+  CHECK(live_count(NULL, 44) == at44 + 1);
+
   /* The rest, freed by this thread. */
   for (int i = 2; i < kBlocks; i += 2) free(blocks[i]);
   free(blocks[0]);
@@ -90,6 +109,24 @@ int main(void) {
   CHECK(live_count(NULL, 40) == 1);
   free(again);
   CHECK(live_count(NULL, 40) == 0);
+
+  /* One site, 200 sizes (the pool's and watson2's blocks note their stack once and their size,
+   * and the records of each size are made when the log is read): a record per size, with its
+   * exact count, every one naming the site. */
+  static void* sized[200][3];
+  for (int k = 0; k < 200; ++k)
+    for (int j = 0; j < 3; ++j) CHECK((sized[k][j] = site_sizes(16 + (size_t)k * 2)) != NULL);
+  for (int k = 0; k < 200; ++k) {
+    size_t count = 0;
+    CHECK(records_from((void*)site_sizes, 16 + (size_t)k * 2, &count) == 1 && count == 3);
+  }
+  for (int k = 0; k < 200; ++k) free(sized[k][1]);
+  for (int k = 0; k < 200; ++k) {
+    size_t count = 0;
+    CHECK(records_from((void*)site_sizes, 16 + (size_t)k * 2, &count) == 1 && count == 2);
+    free(sized[k][0]), free(sized[k][2]);
+  }
+  CHECK(live_count(NULL, 0) == 0);
 
   /* Blocks left live at exit: the statistics count them (malloc_log_side_test.sh). */
   for (int i = 0; i < kKept; ++i) {
