@@ -10,27 +10,31 @@
 
 namespace aixmalloc::rt {
 
+// The entry of block x of a pool page, and of a watson2 page.
+[[gnu::always_inline]] inline mlog::side::Entry* pool_log_entry_at(const pool::PoolPage* page, uint64_t x) {
+  size_t index = (reinterpret_cast<uintptr_t>(page) - pool::g_area.base) >> pool::kPageShift;
+  return mlog::side::entry(mlog::side::kPool, index, static_cast<uint32_t>(x));
+}
+[[gnu::always_inline]] inline mlog::side::Entry* watson2_log_entry_at(const void* p, uint64_t x) {
+  size_t index = (reinterpret_cast<uintptr_t>(p) - watson2::g_area.base) >> watson2::kPageShift;
+  return mlog::side::entry(mlog::side::kWatson2, index, static_cast<uint32_t>(x));
+}
+
 // A pool block's entry; with `check`, nullptr for a pointer that is not a block's start (free
 // then reports it as the pool would).
 [[gnu::always_inline]] inline mlog::side::Entry* pool_log_entry(const void* p, bool check) {
   const pool::PoolPage* page = pool::page_of(p);
-  uint64_t x = (reinterpret_cast<uintptr_t>(p) - page->first()) * page->inverse;
-  uint32_t s = page->shift;
-  x = (x >> s) | (x << ((64 - s) & 63));
-  if (check && !(x <= page->limit && reinterpret_cast<uintptr_t>(p) < page->bump)) return nullptr;
-  size_t index = (reinterpret_cast<uintptr_t>(page) - pool::g_area.base) >> pool::kPageShift;
-  return mlog::side::entry(mlog::side::kPool, index, static_cast<uint32_t>(x));
+  uint64_t x = pool::block_number(page, p);
+  if (check && !pool::is_block_number(page, p, x)) return nullptr;
+  return pool_log_entry_at(page, x);
 }
 
 // A watson2 block's entry, the same way.
 [[gnu::always_inline]] inline mlog::side::Entry* watson2_log_entry(const void* p, bool check) {
   const watson2::Page* page = watson2::page_of(p);
-  uint64_t x = (reinterpret_cast<uintptr_t>(p) & (watson2::kPageSize - 1)) * page->inverse;
-  unsigned s = page->shift;
-  x = (x >> s) | (x << ((64 - s) & 63));
+  uint64_t x = watson2::block_number(page, p);
   if (check && !(x < plain(page->carved))) return nullptr;
-  size_t index = (reinterpret_cast<uintptr_t>(p) - watson2::g_area.base) >> watson2::kPageShift;
-  return mlog::side::entry(mlog::side::kWatson2, index, static_cast<uint32_t>(x));
+  return watson2_log_entry_at(p, x);
 }
 
 static_assert(pool::kPageSize / 16 <= mlog::side::kEntriesPerPage &&

@@ -407,26 +407,29 @@ namespace {
   static_cast<PlainStack&>(g_stack).release(p, o, call);
 }
 
-// With the side arrays on, a block's entry; without one (no block's start, which the allocator's
-// release then reports, or no array for its page), the table. Inline in free's path.
+// With the side arrays on, a block's entry, cleared once the allocator's release has found p to
+// be a block's start (a pointer that is not one it reports, as without the log); without an
+// entry (the side arrays off, or no array for its page), the table. Inline in free's path.
 [[gnu::always_inline]] inline void release_logged(void* p, const char* call) {
   if (p == nullptr) return;
   PlainStack& plain = g_stack;
   if (plain.watson2_holds(p)) {
-    mlog::side::Entry* e = mlog::side::g_on ? watson2_log_entry(p, true) : nullptr;
-    if (e != nullptr)
-      mlog::forget_side_on_free(e, p);
-    else
-      g_stack.forget_block(p);
-    return watson2::release(p, call);
+    return watson2::release_with(p, call, [&](const watson2::Page*, uint64_t x) {
+      mlog::side::Entry* e = mlog::side::g_on ? watson2_log_entry_at(p, x) : nullptr;
+      if (e != nullptr)
+        mlog::forget_side_on_free(e, p);
+      else
+        g_stack.forget_block(p);
+    });
   }
   if (pool::owns(p)) {
-    mlog::side::Entry* e = mlog::side::g_on ? pool_log_entry(p, true) : nullptr;
-    if (e != nullptr)
-      mlog::forget_side_on_free(e, p);
-    else
-      g_stack.forget_block(p);
-    return pool::release(p, call);
+    return pool::release_with(p, call, [&](const pool::PoolPage* page, uint64_t x) {
+      mlog::side::Entry* e = mlog::side::g_on ? pool_log_entry_at(page, x) : nullptr;
+      if (e != nullptr)
+        mlog::forget_side_on_free(e, p);
+      else
+        g_stack.forget_block(p);
+    });
   }
   release_logged_plain(p, call);
 }

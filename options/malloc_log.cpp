@@ -22,12 +22,6 @@ std::atomic<uint64_t> g_sequence{0};
 // Record memory is kept under this much address space whatever the depth.
 constexpr size_t kRecordSpace = size_t{256} << 20;
 
-struct alignas(64) Counter {
-  uint64_t n;
-};
-Counter g_side_logged[64];
-std::atomic<unsigned> g_side_counters{0};
-
 // The record of this call's stack at (heap, size), not counted: the capture (its memo's common
 // case inline) and the record's lookup (inline but for a new record). A walk of the memo keeps
 // its first record (one more than it): the stack of every later call from the same walk.
@@ -45,11 +39,6 @@ std::atomic<unsigned> g_side_counters{0};
 constinit Lock g_count_lock;
 
 }  // namespace
-
-uint64_t* take_side_counter() {
-  unsigned i = g_side_counters.fetch_add(1, std::memory_order_relaxed) % 64;
-  return t_side_counter = &g_side_logged[i].n;
-}
 
 bool start(const Config& c) {
   if (g_started) {  // the stack configured again (mallopt(M_MXFAST) before any allocation)
@@ -151,9 +140,6 @@ uint32_t record_of_entry(uint64_t v) {
   stack::t_busy = true;
   uint32_t record = record_of_call(size, 0);
   e->store(side::value(record, size), std::memory_order_relaxed);
-  uint64_t* n = t_side_counter;
-  if (n == nullptr) n = take_side_counter();
-  __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
   stack::t_busy = false;
 }
 
@@ -206,13 +192,11 @@ bool extended() { return g_extended; }
 
 // Sites: records counted by distinct stack, through a sorted copy of their stack hashes in memory
 // of its own (no allocation: callable from the live-statistics signal handler).
-void totals(MallocLogFigures* out) {
+void totals(MallocLogFigures* out, uint64_t side_allocations) {
   refresh_counts();
   uint32_t n = g_records.count();
   out->records = n;
-  uint64_t logged = g_live.logged();
-  for (const Counter& c : g_side_logged) logged += __atomic_load_n(&c.n, __ATOMIC_RELAXED);
-  out->logged = logged;
+  out->logged = g_live.logged() + side_allocations;
   out->overflow = g_records.record(kOverflow).cnt;
   out->truncated = g_records.truncated();
   out->metadata = g_records.metadata_bytes() + g_live.metadata_bytes() + side::resident_bytes();

@@ -58,12 +58,6 @@ Taken forget(void* p, Extended* ext = nullptr);
 void restore(void* p, Taken had, const Extended& ext);
 // The stack depth (stack_depth:n); 4 by default.
 [[gnu::visibility("hidden")]] inline constinit unsigned g_depth = 4;
-// Allocations noted in the side arrays since start, by thread (a statistic: the table counts its
-// own per stripe): this thread's counter, taken on its first note (shared past 64 threads).
-[[gnu::visibility("hidden"), gnu::tls_model("initial-exec")]] inline constinit thread_local uint64_t*
-    t_side_counter = nullptr;
-uint64_t* take_side_counter();
-
 // note_allocation() of a block (heap 0) whose side entry is e, inline in malloc under the log
 // alone: the common case is the default depth with the caller's walk in this thread's memo
 // (stack_capture.h), which keeps one more than a record of its stack. The entry takes that and
@@ -72,23 +66,21 @@ uint64_t* take_side_counter();
 // `f`: the program's frame, as the entry point noted it (caller::frame()) or passed it on in
 // registers; the slow path reads it from caller::frame(), where it is then stored.
 void note_side_slow(side::Entry* e, size_t size);
+// note_side()'s common case, with no call: true when the block is noted. kTrusted: f was taken
+// from this call's own stack pointer (stack_capture.h's recall_default). Nothing is counted here:
+// the pool and watson2 count their allocations already, and the statistics take those
+// (MallocLogLayer::statistics).
+template <bool kTrusted>
+[[gnu::always_inline]] inline bool note_side_quick(side::Entry* e, size_t size, caller::Frame f) {
+  if (__builtin_expect(g_depth != stack::memo::kSteps + 1 || stack::t_busy, 0)) return false;
+  stack::memo::Memo* m = stack::recall_default<kTrusted>(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp);
+  if (__builtin_expect(m == nullptr || m->kept == 0, 0)) return false;
+  e->store(uint64_t{size} << 32 | m->kept, std::memory_order_relaxed);  // side::value()
+  return true;
+}
 template <bool kFrameNoted = true>
 [[gnu::always_inline]] inline void note_side(side::Entry* e, size_t size, caller::Frame f) {
-  if (__builtin_expect(g_depth == stack::memo::kSteps + 1 && !stack::t_busy, 1)) {
-    stack::memo::Memo* m =
-        stack::recall_default<!kFrameNoted>(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp);
-    if (__builtin_expect(m != nullptr && m->kept != 0, 1)) {
-      e->store(uint64_t{size} << 32 | m->kept, std::memory_order_relaxed);  // side::value()
-      uint64_t* n = t_side_counter;
-      if (__builtin_expect(n == nullptr, 0)) n = take_side_counter();
-      // A plain add while the process has one thread (lock.h's SpinLock says why that is safe).
-      if (__libc_single_threaded)
-        __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-      else
-        __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
-      return;
-    }
-  }
+  if (__builtin_expect(note_side_quick<!kFrameNoted>(e, size, f), 1)) return;
   if constexpr (!kFrameNoted) caller::t_frame = f;
   note_side_slow(e, size);
 }
@@ -116,7 +108,9 @@ void reset_counts(int heap);
 LiveTable& live();
 unsigned depth();
 bool extended();
-void totals(MallocLogFigures* out);
+// The log's figures; `side_allocations`: the pool's and watson2's allocations since start, which
+// are the allocations the side arrays took (blocks noted in the table count there).
+void totals(MallocLogFigures* out, uint64_t side_allocations);
 
 void lock_all();
 void unlock_all();
@@ -183,7 +177,12 @@ class MallocLogLayer : public Next {
   void statistics(Statistics& f) {
     Next::statistics(f);
     if (!g_on) return;
-    totals(&f.malloc_log);
+    uint64_t side_allocations = 0;
+    if (side::g_on) {
+      for (unsigned c = 0; c < f.pool_classes; ++c) side_allocations += f.pool_class[c].allocations;
+      if (f.has_watson2) side_allocations += f.watson2.allocations;
+    }
+    totals(&f.malloc_log, side_allocations);
     f.has_malloc_log = 1;
   }
 

@@ -57,12 +57,10 @@ Entry* commit_for(unsigned area, size_t page, uint32_t k) {
 // allocates gets no entry (its block goes to the table, which then skips it) instead of waiting
 // for a lock its own thread holds. So does a thread already inside the log's slow path (t_busy).
 Entry* entry_slow(unsigned area, size_t page, uint32_t k) {
-  Entry* e = nullptr;
-  if (!stack::t_busy) {
-    stack::t_busy = true;
-    e = commit_for(area, page, k);
-    stack::t_busy = false;
-  }
+  if (stack::t_busy) return nullptr;  // and the block is not logged at all (t_busy)
+  stack::t_busy = true;
+  Entry* e = commit_for(area, page, k);
+  stack::t_busy = false;
   if (e == nullptr) g_spilled.store(true, std::memory_order_relaxed);
   return e;
 }

@@ -56,13 +56,15 @@ struct Area {
 
 // On while the log keeps these blocks here (not with `extended`): set once by the runtime.
 inline bool g_on = false;
-// Set once a block of these areas had no entry when it was noted (entry_slow() returned
-// nullptr) and may be in the table: from then on a free reads its entry before clearing it.
+// Set once a block of these areas had no entry when it was noted (entry_slow() could not
+// commit the array's memory, or the page is past the reservation) and may be in the table: from
+// then on a free reads its entry before clearing it. (A block noted while its thread was inside
+// the log, t_busy, is not logged at all.)
 [[gnu::visibility("hidden")]] inline constinit std::atomic<bool> g_spilled{false};
 
 // Commits the entries of page `page` (and some after it) under the records' lock, reserving the
-// array first; nullptr when it cannot cover the page, or while this thread is inside the log
-// (stack::t_busy: a signal handler's allocation), and then the block goes to the table.
+// array first; nullptr when it cannot cover the page (the block then goes to the table), or while
+// this thread is inside the log (stack::t_busy: a signal handler's allocation, which the log skips).
 Entry* entry_slow(unsigned area, size_t page, uint32_t k);
 
 // The entry of block k of page `page` of area `area` (k < kEntriesPerPage).

@@ -153,12 +153,20 @@ inline bool owns_fast(const void* p) {
 inline PoolPage* page_of(const void* p) {
   return reinterpret_cast<PoolPage*>(reinterpret_cast<uintptr_t>(p) & ~(kPageSize - 1));
 }
-inline bool is_block_start(const PoolPage* page, const void* p) {
+// p's block number in its page, if p is a block's start: its offset divided by the block size
+// as a multiply by the inverse and a rotate, which leaves any offset that is not a multiple of it
+// above page->limit.
+inline uint64_t block_number(const PoolPage* page, const void* p) {
   uint64_t off = reinterpret_cast<uintptr_t>(p) - page->first();
   uint64_t x = off * page->inverse;
   uint32_t s = page->shift;
-  x = (x >> s) | (x << ((64 - s) & 63));  // rotate right by s (a ror)
+  return (x >> s) | (x << ((64 - s) & 63));  // rotate right by s (a ror)
+}
+inline bool is_block_number(const PoolPage* page, const void* p, uint64_t x) {
   return x <= page->limit && reinterpret_cast<uintptr_t>(p) < page->bump;
+}
+inline bool is_block_start(const PoolPage* page, const void* p) {
+  return is_block_number(page, p, block_number(page, p));
 }
 
 // malloc of size <= kMaxRequest: a pop from this thread's free list of the class; nullptr when the
@@ -184,9 +192,14 @@ inline void* allocate(size_t size) {
 }
 
 // free of a block that owns() said is in the pool.
-inline void release(void* p, const char* call) {
+// `before(page, number)` runs once p is known to be a block's start, before the block goes to any
+// list (the Malloc Log forgets the block there: libmalloc/requests.cpp).
+template <class Before>
+[[gnu::always_inline]] inline void release_with(void* p, const char* call, Before before) {
   PoolPage* page = page_of(p);
-  if (__builtin_expect(!is_block_start(page, p), 0)) return release_bad(p, call, false);
+  uint64_t x = block_number(page, p);
+  if (__builtin_expect(!is_block_number(page, p, x), 0)) return release_bad(p, call, false);
+  before(page, x);
   ThreadPool* tp = t_pool;
   if (__builtin_expect(page->owner == tp, 1)) {
     unsigned c = page->cls;
@@ -199,6 +212,9 @@ inline void release(void* p, const char* call) {
     return;
   }
   release_remote(page, p);
+}
+inline void release(void* p, const char* call) {
+  release_with(p, call, [](const PoolPage*, uint64_t) {});
 }
 
 inline size_t usable_size(const void* p) { return page_of(p)->block_size; }

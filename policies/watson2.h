@@ -151,11 +151,15 @@ inline bool owns_fast(const void* p) {
 inline Page* page_of(const void* p) {
   return g_area.pages + ((reinterpret_cast<uintptr_t>(p) - g_area.base) >> kPageShift);
 }
-inline bool is_block_start(const Page* page, const void* p) {
+// p's block number in its page, if p is a block's start (below page->carved): its offset divided
+// by the block size as a multiply by the inverse and a rotate; any other offset comes out larger.
+inline uint64_t block_number(const Page* page, const void* p) {
   uint64_t x = (reinterpret_cast<uintptr_t>(p) & (kPageSize - 1)) * page->inverse;
   unsigned s = page->shift;
-  x = (x >> s) | (x << ((64 - s) & 63));
-  return x < plain(page->carved);
+  return (x >> s) | (x << ((64 - s) & 63));
+}
+inline bool is_block_start(const Page* page, const void* p) {
+  return block_number(page, p) < plain(page->carved);
 }
 
 // Slow paths (watson2.cpp).
@@ -204,9 +208,14 @@ inline void* allocate(size_t size) {
 // list: the page's count of blocks out going below 0 (the page is empty, or it was full and on no
 // list) is the one case that leaves the inline path, one decrement and one test of the sign. A
 // block of another heap's page is a remote free.
-inline void release(void* p, const char* call) {
+// `before(page, number)` runs once p is known to be a block's start, before the block goes to any
+// list (the Malloc Log forgets the block there: libmalloc/requests.cpp).
+template <class Before>
+[[gnu::always_inline]] inline void release_with(void* p, const char* call, Before before) {
   Page* page = page_of(p);
-  if (__builtin_expect(!is_block_start(page, p), 0)) return release_bad(p, call, false);
+  uint64_t x = block_number(page, p);
+  if (__builtin_expect(!(x < plain(page->carved)), 0)) return release_bad(p, call, false);
+  before(page, x);
   HeapLists* h = t_heap;
   unsigned c = page->cls;
   auto* b = static_cast<Block*>(p);
@@ -226,6 +235,9 @@ inline void release(void* p, const char* call) {
     return;
   }
   release_remote(page, p);
+}
+inline void release(void* p, const char* call) {
+  release_with(p, call, [](const Page*, uint64_t) {});
 }
 
 inline size_t usable_size(const void* p) { return page_of(p)->size; }
