@@ -82,7 +82,7 @@ namespace {
 }
 
 // The same, then the record of (heap, size) with that stack, counted; kNoRecord when not found
-// without the slow way.
+// without the slow way. (With `extended`, whose listing needs each block's own record.)
 [[gnu::always_inline]] inline uint32_t quick_record(size_t size, unsigned heap) {
   stack::memo::Memo* m = nullptr;
   uint64_t kept = quick_walk(&m);
@@ -93,8 +93,9 @@ namespace {
   return record;
 }
 
-// A counted record, into the table (with `extended`, the call's fields too).
-[[gnu::always_inline]] inline void keep_in_table(void* p, uint32_t record) {
+// A record into the table: counted, with aux 0; or a record of the block's stack, with aux
+// table_aux(size, heap), to be counted when the log is read. With `extended`, the call's fields too.
+[[gnu::always_inline]] inline void keep_in_table(void* p, uint32_t record, uint64_t aux = 0) {
   Extended ext{};
   if (g_extended) {  // one counter for the process: the sequence is the order of the calls
     ext.seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -102,10 +103,11 @@ namespace {
     ext.tid = static_cast<uint32_t>(os::thread_id());
     ext.pid = static_cast<uint32_t>(os::process_id());
   }
-  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, g_extended ? &ext : nullptr);
+  uint64_t had_aux = 0;
+  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, g_extended ? &ext : nullptr, true, aux, &had_aux);
   if (had == LiveTable::kNoRoom) {
-    g_records.drop(record);
-  } else if (had != kNoRecord) {
+    if (aux == 0) g_records.drop(record);
+  } else if (had != kNoRecord && had_aux == 0) {
     g_records.drop(had);
   }
 }
@@ -119,16 +121,14 @@ namespace {
   stack::t_busy = false;
 }
 
-// The record of a side entry's value: its stack's record if that is of its size and heap 0 (the
-// heap of every block of the pool and watson2), or the record of (0, size, that stack), made if new.
-uint32_t record_of_entry(uint64_t v) {
-  uint32_t rep = side::rep_of(v);
-  size_t size = side::size_of(v);
+// The record of (heap, size) with the stack of record `rep`: rep itself if it is that, else the
+// record of (heap, size, rep's stack), made if new.
+uint32_t record_like(uint32_t rep, size_t size, unsigned heap) {
   if (rep == kOverflow || rep >= g_records.count()) return kOverflow;
   const RecordInfo& in = g_records.info(rep);
-  if (g_records.record(rep).size == size && in.heap == 0) return rep;
+  if (g_records.record(rep).size == size && in.heap == heap) return rep;
   uint64_t hash = in.stack_hash;
-  return g_records.intern(0, size, g_records.frames(rep), in.frames, in.truncated, &hash);
+  return g_records.intern(heap, size, g_records.frames(rep), in.frames, in.truncated, &hash);
 }
 
 }  // namespace
@@ -147,9 +147,16 @@ uint32_t record_of_entry(uint64_t v) {
   if (SideOf side_of = g_side_of) {
     if (side::Entry* e = side_of(p)) return note_side(e, size, caller::frame());
   }
-  uint32_t record = quick_record(size, heap);
-  if (__builtin_expect(record != kNoRecord, 1)) {
-    // A signal handler's allocation meanwhile is not logged: the stripe's lock is held.
+  if (__builtin_expect(!g_extended, 1)) {
+    stack::memo::Memo* m = nullptr;
+    if (uint64_t kept = quick_walk(&m)) {
+      // A signal handler's allocation meanwhile is not logged: the stripe's lock is held.
+      stack::t_busy = true;
+      keep_in_table(p, static_cast<uint32_t>(kept - 1), table_aux(size, heap));
+      stack::t_busy = false;
+      return;
+    }
+  } else if (uint32_t record = quick_record(size, heap); record != kNoRecord) {
     stack::t_busy = true;
     keep_in_table(p, record);
     stack::t_busy = false;
@@ -166,22 +173,25 @@ Taken forget(void* p, Extended* ext) {
       return forget_side(e, p);
     }
   }
-  uint32_t had = g_live.remove(reinterpret_cast<uintptr_t>(p), ext);
-  if (had != kNoRecord) g_records.drop(had);
-  return had;
+  uint64_t aux = 0;
+  uint32_t had = g_live.remove(reinterpret_cast<uintptr_t>(p), ext, &aux);
+  if (had != kNoRecord && aux == 0) g_records.drop(had);
+  return Taken{aux, had, false};
 }
 
 void restore(void* p, Taken taken, const Extended& ext) {
-  if (taken & kSideTaken) {  // p is the block it was: its entry is where the value came from
-    if (side::Entry* e = g_side_of ? g_side_of(p) : nullptr) e->store(taken & ~kSideTaken, std::memory_order_relaxed);
+  if (taken.side) {  // p is the block it was: its entry is where the value came from
+    if (side::Entry* e = g_side_of ? g_side_of(p) : nullptr) e->store(taken.value, std::memory_order_relaxed);
     return;
   }
-  uint32_t record = static_cast<uint32_t>(taken);
-  g_records.add(record);
-  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, &ext, false);
+  uint32_t record = taken.record;
+  uint64_t aux = taken.value;
+  if (aux == 0) g_records.add(record);
+  uint64_t had_aux = 0;
+  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, &ext, false, aux, &had_aux);
   if (had == LiveTable::kNoRoom) {
-    g_records.drop(record);
-  } else if (had != kNoRecord) {
+    if (aux == 0) g_records.drop(record);
+  } else if (had != kNoRecord && had_aux == 0) {
     g_records.drop(had);
   }
 }
@@ -228,15 +238,29 @@ void totals(MallocLogFigures* out, uint64_t side_allocations) {
 // Reads the side arrays' entries; intern() may make a record (under the records' lock, t_busy
 // set as on every slow path, so that a signal handler's allocation meanwhile is not logged).
 void refresh_counts() {
-  if (!side::g_on) return;
+  if (g_extended) return;  // every block is in the table, with its own record, counted
   LockGuard g(g_count_lock);
   bool was_busy = stack::t_busy;
   stack::t_busy = true;
   g_records.begin_side_walk();
   uint64_t last = 0;
   uint32_t record = kOverflow;
-  side::for_each_entry([&](uint64_t v) {
-    if (v != last) last = v, record = record_of_entry(v);  // a run of one kind of block: once
+  if (side::g_on) {
+    side::for_each_entry([&](uint64_t v) {
+      // A run of one kind of block: once.
+      if (v != last) last = v, record = record_like(side::rep_of(v), side::size_of(v), 0);
+      g_records.see_side(record);
+    });
+  }
+  // The table's entries whose count is made here, under each stripe's lock in turn. A record
+  // made meanwhile takes the records' lock inside a stripe's: the one thread that takes them the
+  // other way round, fork's lock_all(), takes the count lock first, which this walk holds; no
+  // other holder of the records' lock waits for a stripe.
+  uint32_t last_rep = kNoRecord;
+  uint64_t last_aux = 0;
+  g_live.for_each_deferred([&](uint32_t rep, uint64_t aux) {
+    if (rep != last_rep || aux != last_aux)
+      last_rep = rep, last_aux = aux, record = record_like(rep, aux_size(aux), aux_heap(aux));
     g_records.see_side(record);
   });
   g_records.end_side_walk();
@@ -245,7 +269,9 @@ void refresh_counts() {
 
 void reset_counts(int heap) {
   LockGuard g(g_count_lock);
-  g_live.filter([&](uint32_t rec) { return heap >= 0 && g_records.info(rec).heap != heap; });
+  g_live.filter([&](uint32_t rec, uint64_t aux) {
+    return heap >= 0 && (aux != 0 ? aux_heap(aux) : g_records.info(rec).heap) != static_cast<unsigned>(heap);
+  });
   if (heap <= 0) side::clear_all();  // the pool's and watson2's blocks: heap 0
   g_records.zero_counts(heap);
 }

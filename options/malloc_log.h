@@ -49,10 +49,14 @@ inline SideOf g_side_of = nullptr;
 bool start(const Config& c);
 // The allocation of `size` bytes at p from heap `heap`: captures the caller's stack and records it.
 void note_allocation(void* p, size_t size, unsigned heap);
-// What forget() took from a block, for restore(): a side entry's value with kSideTaken set, a
-// table record, or kNoRecord.
-using Taken = uint64_t;
-inline constexpr Taken kSideTaken = uint64_t{1} << 63;
+// What forget() took from a block, for restore(): a side entry's value, or a table entry's record
+// and aux (malloc_log_table.h), or nothing.
+struct Taken {
+  uint64_t value = 0;            // the side entry's value, or the table entry's aux
+  uint32_t record = kNoRecord;   // the table entry's record
+  bool side = false;
+  bool any() const { return side || record != kNoRecord; }
+};
 // p is freed (or about to move): forgets it; what it had (and extended fields) for restore().
 Taken forget(void* p, Extended* ext = nullptr);
 void restore(void* p, Taken had, const Extended& ext);
@@ -90,7 +94,7 @@ template <bool kFrameNoted = true>
   uint64_t had = e->load(std::memory_order_relaxed);
   if (__builtin_expect(had == 0, 0)) return forget(p);
   e->store(0, std::memory_order_relaxed);
-  return had | kSideTaken;
+  return Taken{had, kNoRecord, true};
 }
 // The same on free, which needs nothing back: while no block that has an entry was ever put in
 // the table (side::g_spilled), the entry is cleared without being read first.
@@ -167,7 +171,7 @@ class MallocLogLayer : public Next {
     Taken had = forget(p, &ext);
     void* q = Next::reallocate(p, o, size);
     if (q == nullptr || q == debug::kDropped) {
-      if (had != kNoRecord) restore(p, had, ext);
+      if (had.any()) restore(p, had, ext);
       return q;
     }
     note_allocation(q, size, heap_of(q));

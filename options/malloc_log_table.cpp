@@ -181,15 +181,19 @@ bool LiveTable::allocate(Stripe& s, uint32_t slots) {
   auto* fresh = reinterpret_cast<uint64_t*>(os::map(size_t{slots} * sizeof(uint64_t), page_size()));
   if (fresh == nullptr) return false;
   Extended* ext = nullptr;
+  uint64_t* aux = nullptr;
   if (extended_) {
     ext = reinterpret_cast<Extended*>(os::map(size_t{slots} * sizeof(Extended), page_size()));
-    if (ext == nullptr) {
-      os::release(reinterpret_cast<uintptr_t>(fresh), size_t{slots} * sizeof(uint64_t));
-      return false;
-    }
+  } else {
+    aux = reinterpret_cast<uint64_t*>(os::map(size_t{slots} * sizeof(uint64_t), page_size()));
+  }
+  if (ext == nullptr && aux == nullptr) {
+    os::release(reinterpret_cast<uintptr_t>(fresh), size_t{slots} * sizeof(uint64_t));
+    return false;
   }
   s.slots = fresh;
   s.ext = ext;
+  s.aux = aux;
   s.mask = slots - 1;
   s.used = 0;
   return true;
@@ -206,14 +210,15 @@ void LiveTable::destroy() {
   for (Stripe& s : stripes_) {
     if (s.slots) os::release(reinterpret_cast<uintptr_t>(s.slots), (size_t{s.mask} + 1) * sizeof(uint64_t));
     if (s.ext) os::release(reinterpret_cast<uintptr_t>(s.ext), (size_t{s.mask} + 1) * sizeof(Extended));
-    s.slots = nullptr, s.ext = nullptr, s.mask = 0, s.used = 0;
+    if (s.aux) os::release(reinterpret_cast<uintptr_t>(s.aux), (size_t{s.mask} + 1) * sizeof(uint64_t));
+    s.slots = nullptr, s.ext = nullptr, s.aux = nullptr, s.mask = 0, s.used = 0;
   }
 }
 
 // Doubles the stripe's table (at 7/8 full), moving every entry; the stripe's lock is held.
 bool LiveTable::grow(Stripe& s) {
   Stripe old;
-  old.mask = s.mask, old.slots = s.slots, old.ext = s.ext;
+  old.mask = s.mask, old.slots = s.slots, old.ext = s.ext, old.aux = s.aux;
   uint32_t used = s.used;
   if (!allocate(s, (s.mask + 1) * 2)) return false;
   for (uint32_t i = 0; i <= old.mask; ++i) {
@@ -222,10 +227,12 @@ bool LiveTable::grow(Stripe& s) {
     while (s.slots[j] != 0) j = (j + 1) & s.mask;
     s.slots[j] = old.slots[i];
     if (s.ext) s.ext[j] = old.ext[i];
+    if (s.aux) s.aux[j] = old.aux[i];
   }
   s.used = used;
   os::release(reinterpret_cast<uintptr_t>(old.slots), (size_t{old.mask} + 1) * sizeof(uint64_t));
   if (old.ext) os::release(reinterpret_cast<uintptr_t>(old.ext), (size_t{old.mask} + 1) * sizeof(Extended));
+  if (old.aux) os::release(reinterpret_cast<uintptr_t>(old.aux), (size_t{old.mask} + 1) * sizeof(uint64_t));
   return true;
 }
 
@@ -239,6 +246,7 @@ void LiveTable::erase_at(Stripe& s, uint32_t i) {
     if (stays) continue;
     s.slots[i] = s.slots[j];
     if (s.ext) s.ext[i] = s.ext[j];
+    if (s.aux) s.aux[i] = s.aux[j];
     s.slots[j] = 0;
     i = j;
   }
@@ -258,7 +266,8 @@ uint64_t LiveTable::logged() const {
 
 uint64_t LiveTable::metadata_bytes() const {
   uint64_t n = sizeof(*this);
-  for (const Stripe& s : stripes_) n += (uint64_t{s.mask} + 1) * (sizeof(uint64_t) + (s.ext ? sizeof(Extended) : 0));
+  for (const Stripe& s : stripes_)
+    n += (uint64_t{s.mask} + 1) * (sizeof(uint64_t) + (s.ext ? sizeof(Extended) : 0) + (s.aux ? sizeof(uint64_t) : 0));
   return n;
 }
 

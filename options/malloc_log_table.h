@@ -11,7 +11,10 @@
 //
 //   LiveTable  64 stripes by address, each an open-addressing table of 8-byte entries
 //              (address >> 4) << 20 | record, under the stripe's lock; with `extended` a parallel
-//              array of pid, thread, sequence number and time per entry.
+//              array of pid, thread, sequence number and time per entry, without it a parallel
+//              array of 8-byte words: 0 when the entry's record is the block's own (counted in
+//              it), else the block's size and heap (table_aux()) with a record of its stack,
+//              counted when the log is read (malloc_log.h's refresh_counts).
 #pragma once
 
 #include <atomic>
@@ -137,8 +140,17 @@ struct Extended {
 struct LiveEntry {
   uintptr_t address;
   uint32_t record;
+  uint64_t aux;  // 0, or table_aux(): record is then a record of the block's stack
   Extended ext;
 };
+
+// A table entry whose count is made when the log is read: the block's size (below 2^47, as every
+// request) and heap, and bit 0 set.
+inline constexpr uint64_t table_aux(size_t size, unsigned heap) {
+  return uint64_t{size} << 16 | uint64_t{heap & 0x7fff} << 1 | 1;
+}
+inline constexpr size_t aux_size(uint64_t aux) { return static_cast<size_t>(aux >> 16); }
+inline constexpr unsigned aux_heap(uint64_t aux) { return static_cast<unsigned>(aux >> 1) & 0x7fff; }
 
 class LiveTable {
  public:
@@ -147,13 +159,15 @@ class LiveTable {
   bool init(bool extended);
   void destroy();
 
-  // Records `address` as live in `record`. Returns the record it had (a block freed while the log
-  // could not see it), kNoRecord, or kNoRoom when the table could not grow (then it is not kept).
+  // Records `address` as live in `record` (with `aux`, 0 or table_aux(): kept only without
+  // `extended`). Returns the record it had (a block freed while the log could not see it; its
+  // aux in *had_aux), kNoRecord, or kNoRoom when the table could not grow (then it is not kept).
   // `fresh`: a new allocation, counted in logged(); false for one put back (a failed realloc).
   static constexpr uint32_t kNoRoom = UINT32_MAX - 1;
-  uint32_t insert(uintptr_t address, uint32_t record, const Extended* ext, bool fresh = true);
-  // Forgets `address`; its record (and, when kept, its extended fields), or kNoRecord.
-  uint32_t remove(uintptr_t address, Extended* ext = nullptr);
+  uint32_t insert(uintptr_t address, uint32_t record, const Extended* ext, bool fresh = true,
+                  uint64_t aux = 0, uint64_t* had_aux = nullptr);
+  // Forgets `address`; its record (and, when kept, its extended fields and aux), or kNoRecord.
+  uint32_t remove(uintptr_t address, Extended* ext = nullptr, uint64_t* aux = nullptr);
 
   // Calls f(LiveEntry) for every entry, one stripe at a time under its lock.
   template <class F>
@@ -162,15 +176,19 @@ class LiveTable {
       LockGuard g(s.lock);
       for (uint32_t i = 0; i <= s.mask; ++i) {
         if (s.slots[i] == 0) continue;
-        LiveEntry e{(s.slots[i] >> kRecordBits) << 4, static_cast<uint32_t>(s.slots[i] & kRecordMask), {}};
+        LiveEntry e{(s.slots[i] >> kRecordBits) << 4, static_cast<uint32_t>(s.slots[i] & kRecordMask),
+                    s.aux ? s.aux[i] : 0, {}};
         if (s.ext) e.ext = s.ext[i];
         f(e);
       }
     }
   }
-  // Forgets every entry for which keep(record) is false.
+  // Forgets every entry for which keep(record, aux) is false.
   template <class Keep>
   void filter(Keep keep);
+  // Calls f(record, aux) for every entry whose aux is not 0, under its stripe's lock.
+  template <class F>
+  void for_each_deferred(F f);
 
   uint64_t live() const;
   uint64_t logged() const;  // allocations inserted since start (a racy sum: a statistic)
@@ -190,6 +208,7 @@ class LiveTable {
     uint64_t logged = 0;  // insertions of a new allocation (not of one put back)
     uint64_t* slots = nullptr;
     Extended* ext = nullptr;
+    uint64_t* aux = nullptr;  // without `extended`
   };
   static uint64_t hash(uintptr_t address) { return (address >> 4) * 0x9e3779b97f4a7c15u; }
   Stripe& stripe_of(uint64_t h) { return stripes_[h >> 58]; }
@@ -208,12 +227,22 @@ void LiveTable::filter(Keep keep) {
     LockGuard g(s.lock);
     for (uint32_t i = 0; i <= s.mask;) {
       // erase_at shifts a later entry into slot i: look at it again.
-      if (s.slots[i] != 0 && !keep(static_cast<uint32_t>(s.slots[i] & kRecordMask))) {
+      if (s.slots[i] != 0 && !keep(static_cast<uint32_t>(s.slots[i] & kRecordMask), s.aux ? s.aux[i] : 0)) {
         erase_at(s, i);
         continue;
       }
       ++i;
     }
+  }
+}
+
+template <class F>
+void LiveTable::for_each_deferred(F f) {
+  for (Stripe& s : stripes_) {
+    LockGuard g(s.lock);
+    if (s.aux == nullptr) continue;
+    for (uint32_t i = 0; i <= s.mask; ++i)
+      if (s.slots[i] != 0 && s.aux[i] != 0) f(static_cast<uint32_t>(s.slots[i] & kRecordMask), s.aux[i]);
   }
 }
 
@@ -309,7 +338,7 @@ inline uint32_t Records::intern(unsigned heap, size_t size, const uintptr_t* fra
 }
 
 inline uint32_t LiveTable::insert(uintptr_t address, uint32_t record, const Extended* ext,
-                                  bool fresh) {
+                                  bool fresh, uint64_t aux, uint64_t* had_aux) {
   uint64_t h = hash(address);
   Stripe& s = stripe_of(h);
   uint64_t key = address >> 4;
@@ -322,16 +351,21 @@ inline uint32_t LiveTable::insert(uintptr_t address, uint32_t record, const Exte
       uint32_t had = static_cast<uint32_t>(s.slots[i] & kRecordMask);
       s.slots[i] = key << kRecordBits | record;
       if (s.ext && ext) s.ext[i] = *ext;
+      if (s.aux) {
+        if (had_aux) *had_aux = s.aux[i];
+        s.aux[i] = aux;
+      }
       return had;
     }
   }
   s.slots[i] = key << kRecordBits | record;
   if (s.ext && ext) s.ext[i] = *ext;
+  if (s.aux) s.aux[i] = aux;
   ++s.used;
   return kNoRecord;
 }
 
-inline uint32_t LiveTable::remove(uintptr_t address, Extended* ext) {
+inline uint32_t LiveTable::remove(uintptr_t address, Extended* ext, uint64_t* aux) {
   uint64_t h = hash(address);
   Stripe& s = stripe_of(h);
   uint64_t key = address >> 4;
@@ -340,6 +374,7 @@ inline uint32_t LiveTable::remove(uintptr_t address, Extended* ext) {
     if ((s.slots[i] >> kRecordBits) != key) continue;
     uint32_t had = static_cast<uint32_t>(s.slots[i] & kRecordMask);
     if (ext && s.ext) *ext = s.ext[i];
+    if (aux) *aux = s.aux ? s.aux[i] : 0;
     if (s.slots[(i + 1) & s.mask] == 0) {  // the usual case: no entry after it to shift back
       s.slots[i] = 0;
       --s.used;

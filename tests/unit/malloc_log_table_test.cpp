@@ -117,9 +117,53 @@ TEST(MallocLogLive, InsertRemoveReplaceAgainstAModel) {
   EXPECT_EQ(seen, model.size());
   // 8 bytes per slot, at least 1/2 full after a growth (7/8 before it), plus the extended fields.
   EXPECT_LE(t.metadata_bytes(), model.size() * 2 * (8 + sizeof(Extended)) + 64 * 4096 * 8);
-  t.filter([](uint32_t rec) { return rec % 2 == 0; });
+  t.filter([](uint32_t rec, uint64_t) { return rec % 2 == 0; });
   for (auto& [a, rec] : model) EXPECT_EQ(t.remove(a), rec % 2 == 0 ? rec : kNoRecord);
   EXPECT_EQ(t.live(), 0u);
+  t.destroy();
+}
+
+// Without `extended`, an entry may carry the block's size and heap (table_aux) with a record of its
+// stack, counted when the log is read: the word follows its entry through replacement, growth
+// (tens of thousands of entries) and the backward shifts of removal, and for_each_deferred()
+// sees exactly the entries that have one.
+TEST(MallocLogLive, DeferredEntriesKeepTheirSizeAndHeap) {
+  LiveTable t;
+  ASSERT_TRUE(t.init(false));
+  std::map<uintptr_t, std::pair<uint32_t, uint64_t>> model;
+  std::mt19937_64 rng(11);
+  for (int step = 0; step < 300000; ++step) {
+    uintptr_t a = 0x7f0000000000 + (rng() % 60000) * 16;
+    uint32_t rec = static_cast<uint32_t>(rng() % 1000);
+    uint64_t aux = rng() % 4 ? table_aux(rng() % 100000, static_cast<unsigned>(rng() % 32)) : 0;
+    if (rng() % 3) {
+      uint64_t had_aux = 99;
+      uint32_t had = t.insert(a, rec, nullptr, true, aux, &had_aux);
+      auto it = model.find(a);
+      ASSERT_EQ(had, it == model.end() ? kNoRecord : it->second.first);
+      if (it != model.end()) {
+        ASSERT_EQ(had_aux, it->second.second);
+      }
+      model[a] = {rec, aux};
+    } else {
+      uint64_t got = 99;
+      uint32_t had = t.remove(a, nullptr, &got);
+      auto it = model.find(a);
+      ASSERT_EQ(had, it == model.end() ? kNoRecord : it->second.first);
+      if (it != model.end()) {
+        ASSERT_EQ(got, it->second.second);
+        model.erase(it);
+      }
+    }
+  }
+  std::map<std::pair<uint32_t, uint64_t>, size_t> want, seen;
+  for (auto& [a, e] : model)
+    if (e.second != 0) ++want[e];
+  t.for_each_deferred([&](uint32_t rec, uint64_t aux) { ++seen[{rec, aux}]; });
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(aux_size(table_aux(12345, 7)), 12345u);
+  EXPECT_EQ(aux_heap(table_aux(12345, 7)), 7u);
+  EXPECT_NE(table_aux(0, 0), 0u);  // a block of 0 bytes in heap 0 is deferred too
   t.destroy();
 }
 
