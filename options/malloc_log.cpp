@@ -95,16 +95,20 @@ namespace {
 
 // A record into the table: counted, with aux 0; or a record of the block's stack, with aux
 // table_aux(size, heap), to be counted when the log is read. With `extended`, the call's fields too.
+[[gnu::noinline]] Extended* extended_fields(Extended* ext) {
+  // One counter for the process: the sequence is the order of the calls.
+  ext->seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
+  ext->time_ns = os::realtime_ns();
+  ext->tid = static_cast<uint32_t>(os::thread_id());
+  ext->pid = static_cast<uint32_t>(os::process_id());
+  return ext;
+}
+
 [[gnu::always_inline]] inline void keep_in_table(void* p, uint32_t record, uint64_t aux = 0) {
-  Extended ext{};
-  if (g_extended) {  // one counter for the process: the sequence is the order of the calls
-    ext.seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
-    ext.time_ns = os::realtime_ns();
-    ext.tid = static_cast<uint32_t>(os::thread_id());
-    ext.pid = static_cast<uint32_t>(os::process_id());
-  }
+  Extended ext;
   uint64_t had_aux = 0;
-  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record, g_extended ? &ext : nullptr, true, aux, &had_aux);
+  uint32_t had = g_live.insert(reinterpret_cast<uintptr_t>(p), record,
+                               __builtin_expect(g_extended, 0) ? extended_fields(&ext) : nullptr, true, aux, &had_aux);
   if (had == LiveTable::kNoRoom) {
     if (aux == 0) g_records.drop(record);
   } else if (had != kNoRecord && had_aux == 0) {

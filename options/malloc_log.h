@@ -126,6 +126,7 @@ class MallocLogLayer : public Next {
  public:
   void configure(const Config& c) {
     Next::configure(c);
+    one_heap_ = Next::heap_count() <= 1;
     if (c.enabled(OptionId::kLog) || c.enabled(OptionId::kReportAllocations) ||
         c.enabled(OptionId::kRecordAllocations) || c.enabled(OptionId::kExtended))
       g_on = start(c);
@@ -212,10 +213,11 @@ class MallocLogLayer : public Next {
   // The heap a block came from: a heap's number; 0 for the blocks no heap owns (pool, large and
   // guarded blocks), as for every block without multiheap.
   unsigned heap_of(void* p) {
-    if (pool::owns(p)) return 0;
+    if (one_heap_ || pool::owns(p)) return 0;
     Owner o = address_map().lookup(p);
     return o.kind() == OwnerKind::kHeap ? Next::heap_index(o) : 0;
   }
+  bool one_heap_ = true;  // without multiheap: every block is heap 0's
 };
 
 }  // namespace aixmalloc::mlog
