@@ -1,5 +1,6 @@
 // The Malloc Log's state (malloc_log.h): the process's two tables, the capture of each
-// allocation's stack, the statistics and the fork hooks.
+// allocation's stack, the walk that makes the counts when the log is read, the statistics and
+// the fork hooks.
 #include "options/malloc_log.h"
 
 #include <algorithm>
@@ -246,14 +247,14 @@ void refresh_counts() {
   LockGuard g(g_count_lock);
   bool was_busy = stack::t_busy;
   stack::t_busy = true;
-  g_records.begin_side_walk();
+  g_records.begin_walk();
   uint64_t last = 0;
   uint32_t record = kOverflow;
   if (side::g_on) {
     side::for_each_entry([&](uint64_t v) {
       // A run of one kind of block: once.
       if (v != last) last = v, record = record_like(side::rep_of(v), side::size_of(v), 0);
-      g_records.see_side(record);
+      g_records.see_in_walk(record);
     });
   }
   // The table's entries whose count is made here, under each stripe's lock in turn. A record
@@ -265,9 +266,9 @@ void refresh_counts() {
   g_live.for_each_deferred([&](uint32_t rep, uint64_t aux) {
     if (rep != last_rep || aux != last_aux)
       last_rep = rep, last_aux = aux, record = record_like(rep, aux_size(aux), aux_heap(aux));
-    g_records.see_side(record);
+    g_records.see_in_walk(record);
   });
-  g_records.end_side_walk();
+  g_records.end_walk();
   stack::t_busy = was_busy;
 }
 

@@ -103,8 +103,9 @@ template <bool kFrameNoted = true>
     return e->store(0, std::memory_order_relaxed);
   forget_side(e, p);
 }
-// The records' counts of the blocks in the side arrays made current (malloc_log_side.h): before
-// anything reads a count. Takes the log's count lock; never allocates.
+// The records' counts made current for the blocks noted with a record of their stack and their
+// size (the side arrays' and the table's, malloc_log_side.h and malloc_log_table.h): before
+// anything reads a count. Takes the log's count lock, then each stripe's; never allocates.
 void refresh_counts();
 // reset_malloc_log(): every block of heap `heap` (-1: all) forgotten, the counts to 0.
 void reset_counts(int heap);

@@ -147,28 +147,28 @@ void Records::zero_counts(int heap) {
   for (uint32_t i = 0; i < n; ++i) {
     if (heap < 0 || info_[i].heap == heap) {
       __atomic_store_n(&records_[i].cnt, 0, __ATOMIC_RELAXED);
-      info_[i].side_counted = 0;
+      info_[i].walk_counted = 0;
     }
   }
   if (heap <= 0) {
     __atomic_store_n(&overflow_.cnt, 0, __ATOMIC_RELAXED);
-    overflow_info_.side_counted = 0;
+    overflow_info_.walk_counted = 0;
   }
 }
 
-void Records::begin_side_walk() {
+void Records::begin_walk() {
   uint32_t n = count();
-  for (uint32_t i = 0; i < n; ++i) info_[i].side_seen = 0;
-  overflow_info_.side_seen = 0;
+  for (uint32_t i = 0; i < n; ++i) info_[i].walk_seen = 0;
+  overflow_info_.walk_seen = 0;
 }
 
 // The records made during the walk (count() grew) started at 0 and are moved too.
-void Records::end_side_walk() {
+void Records::end_walk() {
   auto settle = [&](uint32_t i) {
     RecordInfo& in = info_mut(i);
-    if (in.side_seen != in.side_counted)
-      count_by(record(i).cnt, static_cast<int64_t>(in.side_seen - in.side_counted));
-    in.side_counted = in.side_seen;
+    if (in.walk_seen != in.walk_counted)
+      count_by(record(i).cnt, static_cast<int64_t>(in.walk_seen - in.walk_counted));
+    in.walk_counted = in.walk_seen;
   };
   uint32_t n = count();
   for (uint32_t i = 0; i < n; ++i) settle(i);

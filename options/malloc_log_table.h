@@ -4,10 +4,12 @@
 //
 //   Records   | Record 0 | Record 1 | ... |   the array get_malloc_log_live() returns: AIX's
 //             |  size cnt callers[4]     |   struct malloc_log; ends at a record whose
-//   RecordInfo| hash heap frames         |   callers[0] is 0. Never moves, never shrinks: a
+//   RecordInfo| hash heap frames, walk's |   callers[0] is 0. Never moves, never shrinks: a
 //   frames    | depth return addresses   |   record is found without a lock and counted with
-//   index     | tag, heap, record        |   atomic adds; only a new record takes the lock
-//             (open addressing, twice the records' count, doubled under the lock).
+//   index     | tag, heap, record        |   atomic adds (or by the walk that makes the counts
+//             (open addressing, twice    |   when the log is read: malloc_log.h); only a new
+//              the records' count,       |   record takes the lock
+//              doubled under the lock)
 //
 //   LiveTable  64 stripes by address, each an open-addressing table of 8-byte entries
 //              (address >> 4) << 20 | record, under the stripe's lock; with `extended` a parallel
@@ -45,10 +47,11 @@ struct RecordInfo {
   uint16_t heap;
   uint8_t frames;       // return addresses recorded
   uint8_t truncated;    // the capture ended early (a frame without a usable rule)
-  // Blocks of the side arrays (malloc_log_side.h) in this record: as the last walk over them
-  // counted them (and added them to the record's cnt), and as the walk in progress does.
-  uint64_t side_counted;
-  uint64_t side_seen;
+  // Blocks counted in this record by the walk that makes the counts when the log is read (those
+  // of the side arrays, malloc_log_side.h, and the table's entries with a size, table_aux): as the
+  // last walk counted them (and added them to the record's cnt), and as the walk in progress does.
+  uint64_t walk_counted;
+  uint64_t walk_seen;
 };
 
 class Records {
@@ -72,11 +75,11 @@ class Records {
   // SpinLock says why that is safe).
   void add(uint32_t i) { count_by(record(i).cnt, 1); }
   void drop(uint32_t i) { count_by(record(i).cnt, -1); }
-  // A walk over the side arrays (one at a time: the caller's lock): every record's side_seen to
-  // 0, then see_side() once per block, then end_side_walk() moves each count to what was seen.
-  void begin_side_walk();
-  void see_side(uint32_t i) { ++info_mut(i).side_seen; }
-  void end_side_walk();
+  // The walk that makes the counts (one at a time: the caller's lock): every record's walk_seen
+  // to 0, then see_in_walk() once per block, then end_walk() moves each count to what was seen.
+  void begin_walk();
+  void see_in_walk(uint32_t i) { ++info_mut(i).walk_seen; }
+  void end_walk();
 
   uint32_t count() const { return count_.load(std::memory_order_acquire); }
   Record& record(uint32_t i) { return i == kOverflow ? overflow_ : records_[i]; }
