@@ -127,7 +127,7 @@ class MallocLogLayer : public Next {
  public:
   void configure(const Config& c) {
     Next::configure(c);
-    one_heap_ = Next::heap_count() <= 1;
+    many_heaps_ = Next::heap_count() > 1;
     if (c.enabled(OptionId::kLog) || c.enabled(OptionId::kReportAllocations) ||
         c.enabled(OptionId::kRecordAllocations) || c.enabled(OptionId::kExtended))
       g_on = start(c);
@@ -214,11 +214,13 @@ class MallocLogLayer : public Next {
   // The heap a block came from: a heap's number; 0 for the blocks no heap owns (pool, large and
   // guarded blocks), as for every block without multiheap.
   unsigned heap_of(void* p) {
-    if (one_heap_ || pool::owns(p)) return 0;
+    if (!many_heaps_ || pool::owns(p)) return 0;
     Owner o = address_map().lookup(p);
     return o.kind() == OwnerKind::kHeap ? Next::heap_index(o) : 0;
   }
-  bool one_heap_ = true;  // without multiheap: every block is heap 0's
+  // With multiheap; without it every block is heap 0's. (False, as every member of the stack
+  // starts, so that the stack stays in .bss instead of the library file's data.)
+  bool many_heaps_ = false;
 };
 
 }  // namespace aixmalloc::mlog
