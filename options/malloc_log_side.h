@@ -80,16 +80,12 @@ void clear_all();
 // Bytes of the side arrays that are resident (the statistics' metadata).
 uint64_t resident_bytes();
 // Calls f(value) for every entry that holds a block, reading only the memory pages of the arrays
-// that are resident (a page never written is not made resident by the walk). Lock-free: entries
-// written meanwhile may be seen or not.
+// that are resident (mincore: a page never written is not made resident by the walk). Lock-free:
+// entries written meanwhile may be seen or not.
 template <class F>
 void for_each_entry(F f);
 // The area's entries and the pages of the area they cover now (0: none yet).
 Entry* area_entries(unsigned area, size_t* pages);
-
-}  // namespace aixmalloc::mlog::side
-
-namespace aixmalloc::mlog::side {
 
 template <class F>
 void for_each_entry(F f) {
@@ -102,7 +98,9 @@ void for_each_entry(F f) {
     for (size_t done = 0; done < bytes;) {
       size_t chunk = bytes - done < sizeof(vec) * page ? bytes - done : sizeof(vec) * page;
       uintptr_t at = reinterpret_cast<uintptr_t>(e) + done;
-      if (!os::resident_vector(at, chunk, vec)) break;
+      // Without the residency vector (the kernel refused), every page is read: a page never
+      // written then reads as zeros, which costs the walk time but no count.
+      if (!os::resident_vector(at, chunk, vec)) __builtin_memset(vec, 1, sizeof(vec));
       for (size_t m = 0; m < chunk / page; ++m) {
         if (!(vec[m] & 1)) continue;
         const Entry* x = reinterpret_cast<const Entry*>(at + m * page);
