@@ -94,10 +94,9 @@ namespace {
   return record;
 }
 
-// A record into the table: counted, with aux 0; or a record of the block's stack, with aux
-// table_aux(size, heap), to be counted when the log is read. With `extended`, the call's fields too.
+// `extended`'s fields of this call. One counter for the process: the sequence is the order of
+// the calls.
 [[gnu::noinline]] Extended* extended_fields(Extended* ext) {
-  // One counter for the process: the sequence is the order of the calls.
   ext->seq = g_sequence.fetch_add(1, std::memory_order_relaxed) + 1;
   ext->time_ns = os::realtime_ns();
   ext->tid = static_cast<uint32_t>(os::thread_id());
@@ -105,6 +104,8 @@ namespace {
   return ext;
 }
 
+// A record into the table: counted, with aux 0; or a record of the block's stack, with aux
+// table_aux(size, heap), to be counted when the log is read. With `extended`, the call's fields too.
 [[gnu::always_inline]] inline void keep_in_table(void* p, uint32_t record, uint64_t aux = 0) {
   Extended ext;
   uint64_t had_aux = 0;
