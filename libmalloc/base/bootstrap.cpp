@@ -9,7 +9,13 @@
 namespace aixmalloc::bootstrap {
 namespace {
 
-alignas(kGranule) char g_area[kGranule];
+// Two granules, of which the granule-aligned one inside is the area. A granule's alignment on the
+// object itself would give .bss a LOAD segment of its own, aligned to 64 KiB and starting at file
+// offset 0, where valgrind cannot place the library's sections (it then shows none of its
+// symbols). The part left over is never touched, so it takes no memory.
+alignas(4096) char g_raw[2 * kGranule];
+constexpr size_t kAreaSize = kGranule;
+char* area() { return reinterpret_cast<char*>(align_up(reinterpret_cast<uintptr_t>(g_raw), kGranule)); }
 constinit Lock g_lock;
 size_t g_used = 0;
 bool g_registered = false;
@@ -18,15 +24,15 @@ bool g_registered = false;
 
 void* allocate(size_t size, size_t align) {
   LockGuard guard(g_lock);
-  uintptr_t base = reinterpret_cast<uintptr_t>(g_area);
+  uintptr_t base = reinterpret_cast<uintptr_t>(area());
   if (!g_registered) {
-    address_map().assign(base, sizeof(g_area), Owner::make(OwnerKind::kBootstrap, g_area));
+    address_map().assign(base, kAreaSize, Owner::make(OwnerKind::kBootstrap, area()));
     g_registered = true;
   }
   if (align < kAlignment) align = kAlignment;
   uintptr_t user = align_up(base + g_used + kHeaderSize, align);
   size_t end = user - base + align_up(size, kAlignment);
-  if (size > sizeof(g_area) || end > sizeof(g_area)) return nullptr;
+  if (size > kAreaSize || end > kAreaSize) return nullptr;
   BlockHeader* h = BlockHeader::of(reinterpret_cast<void*>(user));
   h->size_flags = (align_up(size, kAlignment) + kHeaderSize) | kInUse;
   h->check = 0;
