@@ -36,7 +36,8 @@ constexpr size_t kRecordSpace = size_t{256} << 20;
   return record;
 }
 
-// The counts of the side arrays are made by a walk, one at a time (fork takes this lock first).
+// The counts of the blocks noted with a record of their stack (side arrays and table) are made
+// by a walk, one at a time (fork takes this lock first).
 constinit Lock g_count_lock;
 
 }  // namespace
@@ -69,24 +70,11 @@ static_assert(stack::memo::kSteps + 1 == kApiDepth,
 
 namespace {
 
-// The common case, in few registers and without a frame of 64 return addresses: the default
-// depth and the walk in this thread's memo, with a record of its stack. That record + 1; 0 when
-// the call is not that case (then the capture and intern() the slow way). Nothing on the way
-// allocates, so t_busy is only read.
-[[gnu::always_inline]] inline uint64_t quick_walk(stack::memo::Memo** way) {
-  if (__builtin_expect(g_depth != stack::memo::kSteps + 1 || stack::t_busy, 0)) return 0;
-  const caller::Frame& f = caller::frame();
-  stack::memo::Memo* m = stack::recall_default(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp);
-  if (__builtin_expect(m == nullptr, 0)) return 0;
-  *way = m;
-  return m->kept;
-}
-
-// The same, then the record of (heap, size) with that stack, counted; kNoRecord when not found
+// walk_record() (malloc_log.h), then the record of (heap, size) with that stack, counted; kNoRecord when not found
 // without the slow way. (With `extended`, whose listing needs each block's own record.)
 [[gnu::always_inline]] inline uint32_t quick_record(size_t size, unsigned heap) {
   stack::memo::Memo* m = nullptr;
-  uint64_t kept = quick_walk(&m);
+  uint64_t kept = walk_record(caller::frame(), &m);
   if (__builtin_expect(kept == 0, 0)) return kNoRecord;
   uint32_t record = g_records.existing(heap, size, m->first, m->steps[0].ret, m->steps[1].ret,
                                        m->steps[2].ret, g_records.info(static_cast<uint32_t>(kept - 1)).stack_hash);
@@ -154,8 +142,7 @@ uint32_t record_like(uint32_t rep, size_t size, unsigned heap) {
     if (side::Entry* e = side_of(p)) return note_side(e, size, caller::frame());
   }
   if (__builtin_expect(!g_extended, 1)) {
-    stack::memo::Memo* m = nullptr;
-    if (uint64_t kept = quick_walk(&m)) {
+    if (uint64_t kept = walk_record(caller::frame())) {
       // A signal handler's allocation meanwhile is not logged: the stripe's lock is held.
       stack::t_busy = true;
       keep_in_table(p, static_cast<uint32_t>(kept - 1), table_aux(size, heap));

@@ -70,16 +70,26 @@ void restore(void* p, Taken had, const Extended& ext);
 // `f`: the program's frame, as the entry point noted it (caller::frame()) or passed it on in
 // registers; the slow path reads it from caller::frame(), where it is then stored.
 void note_side_slow(side::Entry* e, size_t size);
-// note_side()'s common case, with no call: true when the block is noted. kTrusted: f was taken
-// from this call's own stack pointer (stack_capture.h's recall_default). Nothing is counted here:
-// the pool and watson2 count their allocations already, and the statistics take those
+// The common case of every note, with no call and nothing allocated (t_busy is only read): the
+// default depth and the caller's walk in this thread's memo, with a record of its stack. That
+// record + 1 (the memo's kept word), or 0: then the capture and the record the slow way.
+// kTrusted: f was taken from this call's own stack pointer (stack_capture.h's recall_default).
+template <bool kTrusted = false>
+[[gnu::always_inline]] inline uint64_t walk_record(caller::Frame f, stack::memo::Memo** way = nullptr) {
+  if (__builtin_expect(g_depth != stack::memo::kSteps + 1 || stack::t_busy, 0)) return 0;
+  stack::memo::Memo* m = stack::recall_default<kTrusted>(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp);
+  if (__builtin_expect(m == nullptr, 0)) return 0;
+  if (way) *way = m;
+  return m->kept;
+}
+// note_side()'s common case: true when the block is noted. Nothing is counted here: the pool and
+// watson2 count their allocations already, and the statistics take those
 // (MallocLogLayer::statistics).
 template <bool kTrusted>
 [[gnu::always_inline]] inline bool note_side_quick(side::Entry* e, size_t size, caller::Frame f) {
-  if (__builtin_expect(g_depth != stack::memo::kSteps + 1 || stack::t_busy, 0)) return false;
-  stack::memo::Memo* m = stack::recall_default<kTrusted>(reinterpret_cast<uintptr_t>(f.ret), f.cfa, f.rbp);
-  if (__builtin_expect(m == nullptr || m->kept == 0, 0)) return false;
-  e->store(uint64_t{size} << 32 | m->kept, std::memory_order_relaxed);  // side::value()
+  uint64_t kept = walk_record<kTrusted>(f);
+  if (__builtin_expect(kept == 0, 0)) return false;
+  e->store(side::value(static_cast<uint32_t>(kept - 1), size), std::memory_order_relaxed);
   return true;
 }
 template <bool kFrameNoted = true>

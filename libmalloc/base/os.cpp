@@ -116,13 +116,12 @@ void disclaim(uintptr_t addr, size_t size) {
 }
 
 uint64_t resident_bytes(uintptr_t addr, size_t size) {
-  KeepErrno keep;
   const size_t page = page_size();
   unsigned char vec[256];
   uint64_t resident = 0;
   for (size_t done = 0; done < size;) {
     size_t chunk = size - done < sizeof(vec) * page ? size - done : sizeof(vec) * page;
-    if (mincore(reinterpret_cast<void*>(addr + done), chunk, vec) != 0) return 0;
+    if (!resident_vector(addr + done, chunk, vec)) return 0;
     for (size_t i = 0; i < (chunk + page - 1) / page; ++i) resident += (vec[i] & 1) ? page : 0;
     done += chunk;
   }
