@@ -1,6 +1,11 @@
-// pthread_atfork. Two ways through a fork, chosen by the thread that forks:
+// pthread_atfork. Three ways through a fork, chosen by the thread that forks:
 //
-//  * It holds none of the allocator's locks (the ordinary case): like glibc, take libc's list of
+//  * The process has never had a second thread and this one holds none of the allocator's locks
+//    (a shell, make, a program that runs others): no lock can be held, so none is taken, as glibc
+//    does for its own malloc. Taking them would cost two page faults for each page that holds one
+//    (the parent's unlock and the child's reset each write to a page the two processes share,
+//    15-20 us a fault on a virtual machine), which was most of a fork's cost.
+//  * It holds none (the ordinary case of a threaded process): like glibc, take libc's list of
 //    streams, then every allocator lock in one order, so the child starts from consistent
 //    structures; the child then resets the locks (their holders do not exist there).
 //  * It already holds one: fork() was called from a signal handler that interrupted this thread
@@ -35,7 +40,7 @@ namespace {
 // the prepare handler, and the child is a copy of it, so thread-local words carry it over (two
 // threads may fork at once). A signal handler may fork while its thread is inside fork() itself,
 // between the prepare handler and the parent's: the ways nest, as the handlers' calls do.
-enum ForkWay : uint8_t { kUntouched, kLocked, kLockedWithStreams, kSetAside };
+enum ForkWay : uint8_t { kUntouched, kAlone, kLocked, kLockedWithStreams, kSetAside };
 constexpr unsigned kNesting = 4;
 __thread uint8_t t_fork_ways[kNesting];
 __thread uint8_t t_fork_depth = 0;
@@ -98,7 +103,9 @@ void fork_prepare() {
     push_way(kUntouched);
   } else if (t_locks_held != 0 || t_fork_depth >= kNesting) {
     push_way(kSetAside);
-  } else if (!__libc_single_threaded && _IO_list_lock && _IO_list_unlock && _IO_list_resetlock) {
+  } else if (__libc_single_threaded) {
+    push_way(kAlone);  // only this thread could hold a lock, and it holds none
+  } else if (_IO_list_lock && _IO_list_unlock && _IO_list_resetlock) {
     push_way(kLockedWithStreams);
     _IO_list_lock();
     lock_everything();
@@ -126,6 +133,8 @@ void fork_child() {
     case kUntouched:  // start-up was under way
       startup_reset_in_child();
       bootstrap::reset_in_child();
+      break;
+    case kAlone:
       break;
     case kLocked:
     case kLockedWithStreams:

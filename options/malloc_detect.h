@@ -163,22 +163,25 @@ class MallocDetectLayer : public Next {
     f.has_detect = 1;
   }
 
-  // The stripes' locks before every lock below, released after them (LockedAtFork's order).
+  // The stripes' locks before every lock below, released after them (LockedAtFork's order). While
+  // the layer is off no thread takes them, and they are left alone: sixteen stripes are sixteen
+  // pages, which every fork would otherwise copy twice (the parent's unlock and the child's reset
+  // each write to pages the two processes share).
   void fork_prepare() {
-    lock_all();
+    if (on_) lock_all();
     Next::fork_prepare();
   }
   void fork_parent() {
     Next::fork_parent();
-    unlock_all();
+    if (on_) unlock_all();
   }
   void fork_child() {
     Next::fork_child();
-    reset_in_child();
+    if (on_) reset_in_child();
   }
   void fork_child_set_aside() {
     Next::fork_child_set_aside();
-    set_aside_in_child();
+    if (on_) set_aside_in_child();
   }
 
  private:

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# What a fork costs (aixmalloc(7), "Fork"): the page faults of a fork whose child allocates, frees
+# and exits, with the library against the same program without it.
+#  - A process that never had a second thread: at most EXTRA (8) more a fork. No allocator lock
+#    is taken there; taking them cost a copy-on-write fault in the parent and one in the child for
+#    each page that holds one (51 more a fork, 2.8 times glibc's time, when Malloc Detect's sixteen
+#    stripes were locked while the layer was off).
+#  - A process that had one: the locks are taken, at most EXTRA_THREADED (96) more a fork. Each
+#    heap of multiheap (32 by default) has its lock on a page of its own: 79 more under
+#    MALLOCOPTIONS=pool,multiheap, 15 under the default configuration.
+source "$(dirname "$0")/common.sh"
+forks=${FORKS:-200}
+check() {  # check MODE BOUND
+  local plain ours p o
+  plain=$("$AIXMALLOC_BUILD/tests/fork_cost" "$forks" "$1")
+  ours=$(preloaded "$AIXMALLOC_BUILD/tests/fork_cost" "$forks" "$1")
+  p=$(sed -n 's/^faults_per_fork=\([0-9.]*\)$/\1/p' <<< "$plain")
+  o=$(sed -n 's/^faults_per_fork=\([0-9.]*\)$/\1/p' <<< "$ours")
+  [ -n "$p" ] && [ -n "$o" ] || fail "$1: no figures: '$plain' '$ours'"
+  echo "$1: page faults a fork: ${o} with the library, ${p} without it (at most $2 more allowed)"
+  awk -v o="$o" -v p="$p" -v e="$2" 'BEGIN { exit !(o <= p + e) }' ||
+    fail "$1: a fork costs ${o} page faults with the library, ${p} without it: more than $2 more"
+}
+check single "${EXTRA:-8}"
+check threaded "${EXTRA_THREADED:-96}"
+no_diagnostics
