@@ -85,8 +85,8 @@ class DisclaimLayer : public P {
   //    allocated more than an eighth of it since the last ask;
   //  - a give-back whose memory the heap took again (half of it) by the next ask was wasted: the
   //    heap declines twice as many asks as the last time, and once one holds, none.
-  // True while it keeps some, so that it is asked again.
-  bool give_back_kept() {
+  // True while it keeps some, so that it is asked again; adds the bytes it gave back to *given.
+  bool give_back_kept(size_t* given) {
     if (!on_ || every_free_) return false;
     size_t taken = taken_since_asked_;
     taken_since_asked_ = 0;
@@ -103,7 +103,7 @@ class DisclaimLayer : public P {
     }
     swept_ = resident_;
     resident_ = 0;
-    P::disclaim_free();
+    *given += P::disclaim_free();
     return false;
   }
 

@@ -39,6 +39,8 @@ constexpr size_t kCommitChunk = 16 * kPageSize;
 uintptr_t g_committed_span = 0;
 bool g_records_grow = false;  // in a zone: the records' reservation extends in place
 bool g_on = false, g_debug_ok = true, g_align_ok = true;
+reclaim::Handover g_handover;  // what the heaps gave back as the area grew
+std::atomic<bool> g_handing{false};  // g_handover has bytes left
 
 void publish_span(uintptr_t span) {
   g_area.used_span.store(span, std::memory_order_release);
@@ -185,11 +187,14 @@ bool open() {
   static_cast<zones::GrowingArea&>(g_area) = range;
   // A heap about to grow asks for the resident empty pages first (libmalloc/base/reclaim.h): only
   // when g_lock is free at once, for the heap's lock may be held.
-  reclaim::pages.give_back = [](void*) {
-    if (!g_lock.try_lock()) return;
+  reclaim::pages.give_back = [](void*) -> size_t {
+    if (!g_lock.try_lock()) return 0;
+    uint64_t before = g_disclaimed;
     return_all_locked();
     reclaim::pages.keeping.store(false, std::memory_order_relaxed);
+    size_t given = (g_disclaimed - before) * kPageSize;
     g_lock.unlock();
+    return given;
   };
   g_area.pages = reinterpret_cast<Page*>(rec);
   g_records_reserved = records;
@@ -226,6 +231,14 @@ Page* take_locked(bool* fresh) {
   if (held > g_peak) g_peak = held;
   return page;
 }
+
+size_t handed_over_locked(size_t given) {
+  g_handover.add(given);
+  size_t n = g_handover.take(kPageSize);
+  g_handing.store(g_handover.budget() != 0, std::memory_order_relaxed);
+  return n;
+}
+bool handover_pending() { return g_handing.load(std::memory_order_relaxed); }
 
 void give_back_locked(Page* page) {
   tick_locked();

@@ -139,7 +139,9 @@ bool HeapMemory::grow(size_t bytes, Grown* out, size_t fence) {
     step = align_up(lack > step ? lack : step, kGranule);
     if (step > seg->end - seg->top && !extend(seg, step)) step = seg->end - seg->top;
     if (step < lack) return false;
-    reclaim::before_growth(reclaim::pages);  // fresh memory: watson2's resident empty pages go first
+    // Fresh memory: watson2's resident empty pages go first, and as much of the growth is
+    // populated below.
+    handover_.add(reclaim::before_growth(reclaim::pages));
     if (!os::commit(seg->top, step)) return false;
     if (!address_map().assign(seg->top, step, owner_)) return false;
     seg->top += step;
@@ -152,6 +154,10 @@ bool HeapMemory::grow(size_t bytes, Grown* out, size_t fence) {
   out->size = bytes;
   out->new_segment = fresh;
   seg->handed += bytes;
+  if (size_t n = handover_.take(bytes)) {
+    uintptr_t lo = align_down(out->start, page_size()), hi = align_up(out->start + n, page_size());
+    os::populate(lo, hi - lo);
+  }
   if (fresh) ++grow_calls_;
   return true;
 }

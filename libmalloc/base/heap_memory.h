@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "libmalloc/base/address_map.h"
+#include "libmalloc/base/reclaim.h"
 
 namespace aixmalloc {
 
@@ -75,6 +76,7 @@ class HeapMemory {
   bool extend(Segment* seg, size_t min_bytes);
 
   Owner owner_;
+  reclaim::Handover handover_;  // watson2's pages given back as this heap grew (reclaim.h)
   Segment* newest_ = nullptr;
   size_t committed_ = 0;
   unsigned grow_calls_ = 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -162,6 +163,62 @@ TEST(Watson2, TheHeapAndThePagesGiveBackWhatTheOtherNeeds) {
   take(large, kLarge, 32 * kMiB);
   EXPECT_LE(resident_bytes(), start + 36 * kMiB) << "start " << start;
   give(large);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
+// What one part gives back as the other grows was resident a moment before: the growth takes as
+// much with one madvise(MADV_POPULATE_WRITE) instead of a page fault a page (reclaim.h's Handover).
+// Small blocks freed (their pages kept), then a 2 MiB block: the heap's growth is resident before
+// the program touches it, and the process is no larger than before. Then large blocks freed (kept
+// by the heap), and small blocks again: their fresh pages are resident whole.
+TEST(Watson2, WhatOnePartGivesBackTheOtherTakesPopulated) {
+  if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
+  constexpr size_t kMiB = size_t{1} << 20, kSmall = 1000;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  auto resident_part = [page](const void* p, size_t size) {
+    uintptr_t lo = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
+    uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + size + page - 1) & ~(page - 1);
+    std::vector<unsigned char> vec((hi - lo) / page);
+    if (mincore(reinterpret_cast<void*>(lo), hi - lo, vec.data()) != 0) return 0.0;
+    size_t in = 0;
+    for (unsigned char v : vec) in += v & 1;
+    return static_cast<double>(in) / static_cast<double>(vec.size());
+  };
+  malloc_trim(0);
+  std::vector<void*> small;
+  for (size_t got = 0; got < 8 * kMiB; got += kSmall) {
+    small.push_back(malloc(kSmall));
+    ASSERT_NE(small.back(), nullptr);
+    memset(small.back(), 0x5a, kSmall);
+  }
+  for (void* p : small) free(p);
+  small.clear();
+  size_t before = resident_bytes();
+  void* big = malloc(2 * kMiB);
+  ASSERT_NE(big, nullptr);
+  EXPECT_GE(resident_part(big, 2 * kMiB), 0.9) << "the growth after the pages' give-back";
+  EXPECT_LE(resident_bytes(), before + kMiB / 2) << "before " << before;
+  memset(big, 0x33, 2 * kMiB);
+  free(big);
+
+  std::vector<void*> large;
+  for (int i = 0; i < 64; ++i) {
+    large.push_back(malloc(256 << 10));
+    ASSERT_NE(large.back(), nullptr);
+    memset(large.back(), 0x44, 256 << 10);
+  }
+  for (void* p : large) free(p);
+  usleep(50'000);  // kept a while: no longer a loop's buffers, so the heap gives them back
+  bool populated = false;
+  for (size_t got = 0; got < 8 * kMiB && !populated; got += kSmall) {
+    small.push_back(malloc(kSmall));
+    ASSERT_NE(small.back(), nullptr);
+    // A block at the start of a page of 64 KiB: the page was fresh, is it resident whole?
+    if ((reinterpret_cast<uintptr_t>(small.back()) & 0xffff) == 0)
+      populated = resident_part(small.back(), 0x10000) == 1.0;
+  }
+  EXPECT_TRUE(populated) << "no fresh page of small blocks was populated after the heap's give-back";
+  for (void* p : small) free(p);
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 
