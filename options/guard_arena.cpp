@@ -75,7 +75,7 @@ bool g_full_reported = false;
 size_t g_warm_bytes = 0;
 GuardFigures g_figures;
 std::atomic<uint64_t> g_misuse{0};
-Lock g_lock;
+AIXMALLOC_FORK_LOCK Lock g_lock;
 
 uintptr_t page_addr(uint32_t page) { return g_base + (uintptr_t{page} << g_page_shift); }
 uintptr_t guard_page(const Record& r) { return page_addr(r.first_page + r.pages - 1); }

@@ -10,7 +10,7 @@ namespace aixmalloc::trace {
 
 namespace {
 
-Lock g_lock;
+AIXMALLOC_FORK_LOCK Lock g_lock;
 uint64_t g_sequence = 0;  // under g_lock
 
 const char* const kNames[] = {"malloc", "calloc", "realloc", "free", "memalign"};

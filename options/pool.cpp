@@ -28,7 +28,7 @@ const uint8_t kClassOf[kMaxRequest / 16 + 1] = {
 
 namespace {
 
-constinit Lock g_lock;  // pages, the list of pools, the orphans
+AIXMALLOC_FORK_LOCK constinit Lock g_lock;  // pages, the list of pools, the orphans
 ThreadPool* g_pools = nullptr;
 ThreadPool* g_orphans = nullptr;
 uint64_t g_orphan_count = 0;

@@ -14,7 +14,7 @@ __thread ThreadCache* t_cache = nullptr;
 
 namespace {
 
-constinit Lock g_lock;
+AIXMALLOC_FORK_LOCK constinit Lock g_lock;
 ThreadCache* g_all = nullptr;    // every cache record
 ThreadCache* g_spare = nullptr;  // records of exited threads, empty, for reuse
 

@@ -51,7 +51,7 @@ std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned he
 // lock. A class whose lock makes more than one call in kMaxWaits / kWindow wait goes back to the
 // threads' own heaps for good (its blocks in shared pages stay there until they are freed).
 Heap* g_shared = nullptr;
-constinit Lock g_class_lock[kClasses];
+AIXMALLOC_FORK_LOCK constinit Lock g_class_lock[kClasses];
 struct SharedClass {
   std::atomic<bool> own_heaps{false};  // contended: new blocks come from the threads' own heaps
   bool dead = false;                   // a child forked while its lock was held: the class is off

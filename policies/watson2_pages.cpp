@@ -11,7 +11,7 @@
 
 namespace aixmalloc::watson2 {
 
-constinit Lock g_lock;
+AIXMALLOC_FORK_LOCK constinit Lock g_lock;
 
 namespace pages {
 namespace {

@@ -83,7 +83,7 @@ struct CachedRange {
   uint64_t since;
 };
 
-constinit Lock g_cache_lock;
+AIXMALLOC_FORK_LOCK constinit Lock g_cache_lock;
 CachedRange g_cache[kCacheSlots];
 unsigned g_cached = 0;
 size_t g_cached_bytes = 0;

@@ -125,6 +125,15 @@ class SpinLock {
   std::atomic<bool> state_{false};
 };
 
+// On a lock that fork's handlers take (and on nothing else): the linker gathers such locks on one
+// page (libmalloc/hot_text.ld). In a process that has had a second thread, the handlers lock and
+// release every one of them, and each page that holds one costs a copy-on-write fault in the
+// parent (its release) and one in the child (its reset) at every fork: scattered over the
+// layers' pages, eight locks cost twelve faults a fork. Each starts a cache line of its own, so
+// that threads taking two of them do not contend for one line. A static library links them with
+// .bss.
+#define AIXMALLOC_FORK_LOCK [[gnu::section(".bss.aixmalloc_fork_locks")]] alignas(64)
+
 template <class L>
 class LockGuard {
  public:

@@ -11,7 +11,7 @@
 namespace aixmalloc {
 namespace {
 
-constinit Lock g_lock;
+AIXMALLOC_FORK_LOCK constinit Lock g_lock;
 uintptr_t g_next = 0, g_end = 0;
 
 }  // namespace
