@@ -39,8 +39,6 @@ constexpr size_t kCommitChunk = 16 * kPageSize;
 uintptr_t g_committed_span = 0;
 bool g_records_grow = false;  // in a zone: the records' reservation extends in place
 bool g_on = false, g_debug_ok = true, g_align_ok = true;
-reclaim::Handover g_handover;  // what the heaps gave back as the area grew
-std::atomic<bool> g_handing{false};  // g_handover has bytes left
 
 void publish_span(uintptr_t span) {
   g_area.used_span.store(span, std::memory_order_release);
@@ -231,14 +229,6 @@ Page* take_locked(bool* fresh) {
   if (held > g_peak) g_peak = held;
   return page;
 }
-
-size_t handed_over_locked(size_t given) {
-  g_handover.add(given);
-  size_t n = g_handover.take(kPageSize);
-  g_handing.store(g_handover.budget() != 0, std::memory_order_relaxed);
-  return n;
-}
-bool handover_pending() { return g_handing.load(std::memory_order_relaxed); }
 
 void give_back_locked(Page* page) {
   tick_locked();

@@ -28,11 +28,7 @@ inline uintptr_t address_of(const Page* page) {
 // system, then a fresh one; nullptr when the area is full. *fresh: the page's memory comes from the
 // system (its first touch raises the process's resident size). g_lock is held.
 Page* take_locked(bool* fresh);
-// The heaps gave back `given` bytes as a fresh page was taken (libmalloc/base/reclaim.h): of the
-// fresh page's memory (and the next ones', for a second), the bytes to populate now. g_lock is held.
-size_t handed_over_locked(size_t given);
-// Whether some of what the heaps gave back is left to populate (read without the lock).
-bool handover_pending();
+
 // An empty page that no heap keeps: for any heap (watson2_pages.cpp says how long it stays
 // resident). give_back takes g_lock.
 void give_back_locked(Page* page);

@@ -11,11 +11,12 @@
 // it finds free at once (try_lock): the part that grows may hold a lock of its own, and the order
 // between the two parts' locks is never fixed.
 //
-// What the keeper gave back was resident a moment before, and the part that grows is about to
-// touch as much: it takes up to that much of its growth with one madvise(MADV_POPULATE_WRITE)
-// rather than a page fault a page (Handover). A fault costs 10-11 us a page on a virtual machine
-// with shadow page tables, populating and then touching 5-6; the process's resident size goes no
-// higher than it was before the give-back.
+// What the keeper gave back was resident a moment before, and a heap that grows is about to touch
+// as much: it takes up to that much of its growth with one madvise(MADV_POPULATE_WRITE) rather than
+// a page fault a page (Handover). A fault costs 10-11 us a page on a virtual machine with shadow
+// page tables, populating and then touching 5-6; the process's resident size goes no higher than it
+// was before the give-back. watson2 does not populate its fresh pages so: a class may never fill
+// one, and its blocks are carved as they are used.
 #pragma once
 
 #include <atomic>
@@ -67,7 +68,6 @@ class Handover {
     budget_ -= n;
     return n;
   }
-  size_t budget() const { return budget_; }
 
  private:
   size_t budget_ = 0;

@@ -166,12 +166,14 @@ TEST(Watson2, TheHeapAndThePagesGiveBackWhatTheOtherNeeds) {
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 
-// What one part gives back as the other grows was resident a moment before: the growth takes as
-// much with one madvise(MADV_POPULATE_WRITE) instead of a page fault a page (reclaim.h's Handover).
-// Small blocks freed (their pages kept), then a 2 MiB block: the heap's growth is resident before
-// the program touches it, and the process is no larger than before. Then large blocks freed (kept
-// by the heap), and small blocks again: their fresh pages are resident whole.
-TEST(Watson2, WhatOnePartGivesBackTheOtherTakesPopulated) {
+// What the pages give back as the heap grows was resident a moment before: the heap's growth takes
+// as much with one madvise(MADV_POPULATE_WRITE) instead of a page fault a page (reclaim.h's
+// Handover). Small blocks freed (their pages kept), then a 2 MiB block: the heap's growth is
+// resident before the program touches it, and the process is no larger than before. The other way
+// round, the pages' fresh memory is not populated (a class may never fill a page): after large
+// blocks freed and kept by the heap, a fresh page of small blocks has only its first blocks
+// resident.
+TEST(Watson2, WhatThePagesGiveBackTheHeapTakesPopulated) {
   if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
   constexpr size_t kMiB = size_t{1} << 20, kSmall = 1000;
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -209,15 +211,14 @@ TEST(Watson2, WhatOnePartGivesBackTheOtherTakesPopulated) {
   }
   for (void* p : large) free(p);
   usleep(50'000);  // kept a while: no longer a loop's buffers, so the heap gives them back
-  bool populated = false;
-  for (size_t got = 0; got < 8 * kMiB && !populated; got += kSmall) {
+  double fresh_page = -1;
+  for (size_t got = 0; got < 8 * kMiB && fresh_page < 0; got += kSmall) {
     small.push_back(malloc(kSmall));
     ASSERT_NE(small.back(), nullptr);
-    // A block at the start of a page of 64 KiB: the page was fresh, is it resident whole?
-    if ((reinterpret_cast<uintptr_t>(small.back()) & 0xffff) == 0)
-      populated = resident_part(small.back(), 0x10000) == 1.0;
+    if ((reinterpret_cast<uintptr_t>(small.back()) & 0xffff) == 0) fresh_page = resident_part(small.back(), 0x10000);
   }
-  EXPECT_TRUE(populated) << "no fresh page of small blocks was populated after the heap's give-back";
+  EXPECT_GE(fresh_page, 0.0) << "no block at the start of a page of 64 KiB";
+  EXPECT_LE(fresh_page, 0.5) << "a fresh page of small blocks was made resident whole";
   for (void* p : small) free(p);
   EXPECT_EQ(aixmalloc_check(), 0);
 }
