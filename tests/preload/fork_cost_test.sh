@@ -3,8 +3,8 @@
 # and exits, with the library against the same program without it.
 #  - A process that never had a second thread: at most EXTRA (8) more a fork. No allocator lock
 #    is taken there; taking them cost a copy-on-write fault in the parent and one in the child for
-#    each page that holds one (51 more a fork, 2.8 times glibc's time, when Malloc Detect's sixteen
-#    stripes were locked while the layer was off).
+#    each page that holds one (48 more a fork, when Malloc Detect's sixteen stripes were locked
+#    while the layer was off).
 #  - A process that had one: the locks are taken, at most EXTRA_THREADED (12) more a fork (6-9).
 #    The locks lie side by side on two pages (the layers' on one, AIXMALLOC_FORK_LOCK; the heaps'
 #    of multiheap on another) and the handlers' code with what every process runs: scattered,
