@@ -1,11 +1,14 @@
 // The exported C entry points: glibc's signatures, errno behaviour and aliases. No logic here
 // beyond argument checks that glibc makes at the boundary; everything forwards to the runtime.
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "libmalloc/aixmalloc.h"
@@ -269,6 +272,24 @@ AIX_EXPORT int aixmalloc_check(void) {
 #if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmissing-attributes"
 #endif
+// pthread_join: under MALLOCTYPE=watson2 the waiting thread first leaves its heap to the threads
+// that run meanwhile (policies/watson2.cpp, park()): a main thread that allocates a server's
+// state, starts the workers and waits for them would otherwise keep every page whose blocks they
+// free, since only its own next call takes those frees back. Then libc's, the next definition
+// after ours; dlsym may allocate, and no lock of ours is held here.
+AIX_EXPORT int pthread_join(pthread_t thread, void** result) {
+  using Join = int (*)(pthread_t, void**);
+  static std::atomic<Join> real{nullptr};
+  Join f = real.load(std::memory_order_acquire);
+  if (f == nullptr) {
+    f = reinterpret_cast<Join>(dlsym(RTLD_NEXT, "pthread_join"));
+    if (f == nullptr) return ENOSYS;
+    real.store(f, std::memory_order_release);
+  }
+  watson2::park();
+  return f(thread, result);
+}
+
 // Signal handlers: MALLOCDEBUG=catch_overflow keeps its SIGSEGV and SIGBUS handler first, and runs
 // the program's after its report (or, with override_signal_handling, not for its faults); every
 // other signal, and every signal when catch_overflow is off, goes straight to the system.

@@ -314,6 +314,16 @@ Heap* attach() {
 
 }  // namespace
 
+// A thread about to wait for another (pthread_join) leaves its heap as an exiting thread does:
+// the blocks it allocated and others free meanwhile are then taken back by the threads that run,
+// rather than waiting in its pages for its own next call. Its next request finds it a heap again
+// (attach(): the newest abandoned one, often its own).
+void park() {
+  if (!g_area.enabled || own_heap() == nullptr) return;
+  BusySection busy;
+  on_thread_exit();
+}
+
 bool configure() {
   if (g_area.enabled) return true;
   void* shared = meta_allocate(sizeof(Heap));

@@ -174,6 +174,9 @@ void set_inline(bool on, bool debug_ok, bool align_ok);
 void set_inline_debug(bool ok);
 void set_inline_align(bool ok);
 size_t trim();
+// The calling thread is about to wait for another thread to end: it leaves its heap to the others,
+// as at its exit (watson2.cpp).
+void park();
 void totals(Watson2Figures* out);
 Lock& fork_lock();
 void set_aside_in_child();

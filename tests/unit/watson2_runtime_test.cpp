@@ -2,7 +2,9 @@
 // and go in phases hand their blocks on and the process's resident memory stays near its live
 // bytes, and the statistics describe it. These tests run in the runtime's executable under every
 // configuration and act where watson2 is the policy.
+#include <fcntl.h>
 #include <malloc.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -104,6 +106,54 @@ TEST(Watson2, ThreadsInPhasesStayNearTheirLiveBytes) {
       EXPECT_TRUE(intact(l.p, l.size, l.seed));
       free(l.p);
     }
+}
+
+// Whether thread `tid` of this process sleeps (state S in /proc/self/task/TID/stat).
+bool sleeping(pid_t tid) {
+  char path[64], text[512];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid));
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return false;
+  text[n] = 0;
+  const char* end = strrchr(text, ')');  // the command's name may hold spaces and parentheses
+  return end && end[1] == ' ' && end[2] == 'S';
+}
+
+// A thread that waits in pthread_join leaves its heap to the others: the blocks it allocated and
+// the thread it waits for frees are that thread's to reuse. The main thread allocates 16 MiB of
+// 256-byte blocks and waits for a worker; the worker, once the main thread sleeps in the join,
+// frees them and allocates as much: the process grows by much less than 16 MiB. (It grew by
+// 16 MiB when those frees waited in the main thread's pages for its next call: bench_churn's and
+// bench_larson's main threads fill a table, then wait while the workers replace it.)
+TEST(Watson2, AThreadWaitingInJoinLeavesItsHeap) {
+  if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
+  constexpr size_t kBlocks = 65536, kSize = 256;
+  std::vector<void*> mine(kBlocks), theirs(kBlocks);
+  for (void*& p : mine) {
+    p = malloc(kSize);
+    memset(p, 0x5a, kSize);
+  }
+  pid_t main_tid = gettid();
+  std::atomic<bool> joining{false};
+  size_t before = 0, after = 0;
+  std::thread worker([&] {
+    while (!joining.load()) sched_yield();
+    while (!sleeping(main_tid)) usleep(1000);
+    before = resident_bytes();
+    for (void* p : mine) free(p);
+    for (void*& p : theirs) {
+      p = malloc(kSize);
+      memset(p, 0xa5, kSize);
+    }
+    after = resident_bytes();
+  });
+  joining.store(true);
+  worker.join();
+  EXPECT_LE(after, before + (size_t{4} << 20)) << "before " << before;
+  for (void* p : theirs) free(p);
 }
 
 // Empty pages that no heap holds stay resident for reuse only for a while: a thread that frees
