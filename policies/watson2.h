@@ -107,7 +107,7 @@ struct HeapLists {
 
 struct Heap : HeapLists {
   uint64_t remote_frees[kClasses] = {};  // by other threads, counted when the owner takes them back
-  PageList partial[kClasses];            // pages with free blocks, other than cur[c]
+  PageList partial[kClasses];            // pages with free or never-used blocks, other than cur[c]
   Page* spare = nullptr;                 // empty pages, for any class
   uint64_t spares = 0;
   uint64_t pages = 0;       // pages with a class

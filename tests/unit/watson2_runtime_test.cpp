@@ -108,6 +108,28 @@ TEST(Watson2, ThreadsInPhasesStayNearTheirLiveBytes) {
     }
 }
 
+// Freed blocks come back before never-used ones: a thread that frees 100 blocks of a class in an
+// earlier page gets them back on its next 100 requests of the class (all but what its allocation
+// list held already), not blocks of its current page that it never touched.
+TEST(Watson2, FreedBlocksComeBeforeNeverUsedOnes) {
+  if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
+  constexpr size_t kSize = 256, kBlocks = 600, kFreed = 100;  // 256 blocks a page
+  std::vector<void*> held(kBlocks);
+  for (void*& p : held) p = malloc(kSize);
+  std::vector<void*> freed(held.begin(), held.begin() + kFreed);
+  for (void* p : freed) free(p);
+  std::sort(freed.begin(), freed.end());
+  size_t reused = 0;
+  std::vector<void*> again(kFreed);
+  for (void*& p : again) {
+    p = malloc(kSize);
+    reused += std::binary_search(freed.begin(), freed.end(), p);
+  }
+  EXPECT_GE(reused, kFreed * 3 / 4);
+  for (void* p : again) free(p);
+  for (size_t i = kFreed; i < kBlocks; ++i) free(held[i]);
+}
+
 // Whether thread `tid` of this process sleeps (state S in /proc/self/task/TID/stat).
 bool sleeping(pid_t tid) {
   char path[64], text[512];
