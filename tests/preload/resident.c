@@ -1,10 +1,11 @@
 /* The library's own pages resident in a process that starts, allocates and frees (aixmalloc(7),
  * "Resident memory").
  *
- * main installs a signal handler with signal(), as sqlite3 and git do (the library keeps an eye on
- * the handlers of the signals it reports on), allocates and frees blocks of every layer's sizes
- * (small and mixed sizes, calloc, realloc, a large block), then sums the Rss of the mappings of the library's file (argv[1], its real
- * path) in /proc/self/smaps: its code, its read-only data and its data.
+ * main installs a signal handler with signal(), as sqlite3 and git do (the library exports
+ * signal() to keep the handlers of the signals it reports on), allocates and frees blocks of
+ * every layer's sizes (small and mixed sizes, calloc, realloc, a large block), then sums the Rss
+ * of the mappings of the library's file (argv[1], its real path) in /proc/self/smaps: its code,
+ * its read-only data and its data.
  * Prints "text_kb=N file_kb=M". */
 #include <signal.h>
 #include <stdio.h>
