@@ -253,26 +253,29 @@ class MultiheapLayer {
       if constexpr (requires(P& q) { q.configure(c); }) heaps_[i].policy.configure(c);
     }
     selector_.configure(heaps_.at, n, c.enabled(OptionId::kConsidersize));
-    if constexpr (requires(P& q, size_t* n) { q.give_back_kept(n); }) {
+    if constexpr (requires(P& q, size_t* n) { q.give_back_kept(size_t{0}, n); }) {
       reclaim::heaps.self = this;
-      reclaim::heaps.give_back = [](void* self) { return static_cast<MultiheapLayer*>(self)->give_back_kept(); };
+      reclaim::heaps.give_back = [](void* self, size_t want) {
+        return static_cast<MultiheapLayer*>(self)->give_back_kept(want);
+      };
     }
   }
 
-  // Another part of the allocator grows (libmalloc/base/reclaim.h): each heap gives back the freed
-  // memory it keeps and does not reuse itself; a heap that is busy, or still keeps some, is asked
-  // again next time. The bytes they gave back.
-  size_t give_back_kept() {
+  // Another part of the allocator is about to take `want` bytes (libmalloc/base/reclaim.h): the
+  // heaps give back as much of the freed memory they keep and do not reuse themselves, the first
+  // heaps first; a heap that is busy, or still keeps some, is asked again next time. The bytes they
+  // gave back.
+  size_t give_back_kept(size_t want) {
     reclaim::heaps.keeping.store(false, std::memory_order_relaxed);
     bool again = false;
     size_t given = 0;
     for (unsigned i = 0; i < heap_count(); ++i) {
       HeapT& h = heaps_[i];
-      if (!h.lock.try_lock()) {
+      if (given >= want || !h.lock.try_lock()) {
         again = true;
         continue;
       }
-      again |= h.policy.give_back_kept(&given);
+      again |= h.policy.give_back_kept(want - given, &given);
       h.lock.unlock();
     }
     if (again) reclaim::heaps.keeping.store(true, std::memory_order_relaxed);

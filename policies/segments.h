@@ -101,6 +101,36 @@ size_t disclaim_free_pages(const Blocks& blocks, size_t hooks) {
   return total;
 }
 
+// Gives back whole pages of free blocks, from the lowest address up, until `want` bytes (whole
+// pages) or the last block: from *low, below which every free page went back already, and moves
+// *low to where it stopped, or to UINTPTR_MAX past the last block. Blocks: as above, a set ordered
+// by address, searched with `by_address`. Returns bytes.
+template <class Blocks, class ByAddress>
+size_t disclaim_free_pages_from(const Blocks& blocks, ByAddress by_address, size_t hooks, uintptr_t* low,
+                                size_t want) {
+  size_t total = 0, page = page_size();
+  auto it = blocks.upper_bound(*low, by_address);
+  if (it != blocks.begin() && std::prev(it)->end() > *low) --it;
+  for (; it != blocks.end(); ++it) {
+    uintptr_t from = align_up(it->addr() + hooks, page), to = align_down(it->end(), page);
+    if (from < align_down(*low, page)) from = align_down(*low, page);
+    if (to > from) {
+      size_t n = to - from;
+      if (n > want - total) n = align_up(want - total, page);
+      os::disclaim(from, n);
+      total += n;
+      if (from + n < to) {
+        *low = from + n;
+        return total;
+      }
+    }
+    *low = it->end();
+    if (total >= want) return total;
+  }
+  *low = UINTPTR_MAX;
+  return total;
+}
+
 // Zeros nothing has written since the system gave them, in a tiling policy's heap: the part of its
 // latest growths that no block handed out and no prefix or link of the policy's own has touched
 // (calloc leaves them as they are: libmalloc/base/fresh.h). Blocks carved from one end of a free

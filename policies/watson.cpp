@@ -308,6 +308,9 @@ void* Watson::reallocate(void* p, size_t size) {
 }
 
 size_t Watson::disclaim_free() { return disclaim_free_pages(by_address_, kMinBlock); }
+size_t Watson::disclaim_free_from(uintptr_t* low, size_t want) {
+  return disclaim_free_pages_from(by_address_, ByAddress(), kMinBlock, low, want);
+}
 
 bool Watson::check(Text* why) const {
   auto fail = [&](const char* what, uintptr_t at) {

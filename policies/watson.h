@@ -53,6 +53,9 @@ class Watson {
   size_t free_blocks() const { return by_address_.size() + cached_blocks_; }
   size_t largest_free() const { return by_size_.empty() ? 0 : by_size_.rbegin()->size(); }
   size_t disclaim_free();
+  // About `want` bytes of free pages, lowest first (segments.h): Watson hands out the tail of the
+  // smallest block that fits, so the low end of its free memory is what it reuses last.
+  size_t disclaim_free_from(uintptr_t* low, size_t want);
   bool check(Text* why) const;
 
   // The built-in class a small request maps to (16-byte steps to 256 bytes, 32 to 512), in bytes

@@ -227,7 +227,7 @@ Page* new_page(Heap* h, unsigned c) {
   // Memory from the system: the freed memory the heaps keep for their own reuse goes back first.
   // The page is not populated with what they gave back (reclaim.h): a class may never fill it,
   // and its blocks are carved as they are used (sqlite3's peak rose by 0.3 MiB when it was).
-  if (fresh) reclaim::before_growth(reclaim::heaps);
+  if (fresh) reclaim::before_growth(reclaim::heaps, kPageSize);
   return init_page(page, h, c);
 }
 

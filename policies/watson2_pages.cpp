@@ -185,7 +185,7 @@ bool open() {
   static_cast<zones::GrowingArea&>(g_area) = range;
   // A heap about to grow asks for the resident empty pages first (libmalloc/base/reclaim.h): only
   // when g_lock is free at once, for the heap's lock may be held.
-  reclaim::pages.give_back = [](void*) -> size_t {
+  reclaim::pages.give_back = [](void*, size_t) -> size_t {
     if (!g_lock.try_lock()) return 0;
     uint64_t before = g_disclaimed;
     return_all_locked();

@@ -141,7 +141,7 @@ bool HeapMemory::grow(size_t bytes, Grown* out, size_t fence) {
     if (step < lack) return false;
     // Fresh memory: watson2's resident empty pages go first, and as much of the growth is
     // populated below.
-    handover_.add(reclaim::before_growth(reclaim::pages));
+    handover_.add(reclaim::before_growth(reclaim::pages, step));
     if (!os::commit(seg->top, step)) return false;
     if (!address_map().assign(seg->top, step, owner_)) return false;
     seg->top += step;

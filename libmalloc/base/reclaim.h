@@ -7,9 +7,12 @@
 // part is about to take fresh memory from the system, what the other keeps goes back first.
 //
 // Each part that keeps memory has a Keeper: `keeping` says there is something to give back (a
-// relaxed load, the only cost when there is not), `give_back` gives it. give_back only takes locks
-// it finds free at once (try_lock): the part that grows may hold a lock of its own, and the order
-// between the two parts' locks is never fixed.
+// relaxed load, the only cost when there is not), `give_back` gives it: at least `want` bytes, what
+// the growing part is about to take, where it can (the heaps give back about that much, the end of
+// their free memory they reuse last, and keep the rest for themselves: one heap, as glibc's, would
+// have lent the growing part as much and kept the rest too); all it keeps, where it cannot.
+// give_back only takes locks it finds free at once (try_lock): the part that grows may hold a lock
+// of its own, and the order between the two parts' locks is never fixed.
 //
 // What the keeper gave back was resident a moment before, and a heap that grows is about to touch
 // as much: it takes up to that much of its growth with one madvise(MADV_POPULATE_WRITE) rather than
@@ -30,17 +33,17 @@ namespace aixmalloc::reclaim {
 struct Keeper {
   std::atomic<bool> keeping{false};
   void* self = nullptr;
-  size_t (*give_back)(void* self) = nullptr;  // the bytes it gave back
+  size_t (*give_back)(void* self, size_t want) = nullptr;  // the bytes it gave back
 };
 
 inline constinit Keeper heaps;  // freed memory the heaps keep resident (options/disclaim.h)
 inline constinit Keeper pages;  // watson2's empty pages of no heap, still resident
 
-// The part that is not `keeper` is about to take fresh memory: `keeper` gives back what it keeps.
-// The bytes it gave back.
-inline size_t before_growth(Keeper& keeper) {
+// The part that is not `keeper` is about to take `want` bytes of fresh memory: `keeper` gives back
+// what it keeps, or that much of it. The bytes it gave back.
+inline size_t before_growth(Keeper& keeper, size_t want) {
   if (!keeper.keeping.load(std::memory_order_relaxed)) return 0;
-  if (auto* give = keeper.give_back) return give(keeper.self);
+  if (auto* give = keeper.give_back) return give(keeper.self, want);
   return 0;
 }
 

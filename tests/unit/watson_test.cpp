@@ -152,6 +152,53 @@ TEST(Watson, FreeMergesWithBothNeighbours) {
   EXPECT_TRUE(h.valid());
 }
 
+// Asked for part of its free memory (another part of the allocator grows), the heap gives back
+// whole pages from the lowest free address up, as much as asked, and remembers where it stopped;
+// the blocks stay usable.
+TEST(Watson, GivesBackFreePagesFromTheLowestAddressUp) {
+  H h;
+  const size_t page = page_size(), kBlock = 64 * page;
+  auto resident = [page](const void* p, size_t size) {  // of the whole pages inside [p, p + size)
+    uintptr_t lo = align_up(reinterpret_cast<uintptr_t>(p), page);
+    uintptr_t hi = align_down(reinterpret_cast<uintptr_t>(p) + size, page);
+    return os::resident_bytes(lo, hi - lo);
+  };
+  void* a = h.alloc(kBlock);
+  void* sep = h.alloc(1000);
+  void* b = h.alloc(kBlock);
+  void* sep2 = h.alloc(1000);
+  ASSERT_LT(a, b);
+  fill(a, kBlock, 1), fill(b, kBlock, 2);
+  h.release(a), h.release(b);
+  size_t whole = resident(a, kBlock);
+  ASSERT_GE(whole, kBlock - 2 * page);
+  uintptr_t low = 0;
+  EXPECT_EQ(h.policy.disclaim_free_from(&low, 16 * page), 16 * page);
+  EXPECT_LE(resident(a, kBlock), whole - 16 * page);
+  EXPECT_GE(resident(a, kBlock), whole - 17 * page);
+  EXPECT_GE(resident(b, kBlock), kBlock - 2 * page) << "the higher block went back first";
+  EXPECT_GT(low, reinterpret_cast<uintptr_t>(a));
+  EXPECT_LT(low, reinterpret_cast<uintptr_t>(a) + kBlock);
+  // The rest of the lower block, then the higher one; nothing below `low` is given twice.
+  size_t rest = h.policy.disclaim_free_from(&low, kBlock);
+  EXPECT_GE(rest, kBlock - page);
+  EXPECT_LE(rest, kBlock + 2 * page);
+  EXPECT_EQ(resident(a, kBlock), 0u);
+  EXPECT_LT(resident(b, kBlock), kBlock - 2 * page);
+  EXPECT_GT(resident(b, kBlock), 0u);
+  h.policy.disclaim_free_from(&low, 4 * kBlock);
+  EXPECT_EQ(resident(b, kBlock), 0u);
+  EXPECT_EQ(low, UINTPTR_MAX) << "past the last free block";
+  EXPECT_EQ(h.policy.disclaim_free_from(&low, kBlock), 0u);
+  EXPECT_TRUE(h.valid());
+  void* c = h.alloc(kBlock);
+  ASSERT_NE(c, nullptr);
+  fill(c, kBlock, 3);
+  EXPECT_EQ(first_mismatch(c, kBlock, 3), kBlock);
+  h.release(c), h.release(sep), h.release(sep2);
+  EXPECT_TRUE(h.valid());
+}
+
 TEST(Watson, CachedSmallBlocksGoBackToTheTreesBeforeTheHeapGrows) {
   H h;
   std::vector<void*> small;
