@@ -54,7 +54,7 @@ class Watson {
   size_t largest_free() const { return by_size_.empty() ? 0 : by_size_.rbegin()->size(); }
   size_t disclaim_free();
   // About `want` bytes of free pages, lowest first (segments.h): Watson hands out the tail of the
-  // smallest block that fits, so the low end of its free memory is what it reuses last.
+  // smallest block that fits, so the head of a free block is what it reuses last.
   size_t disclaim_free_from(uintptr_t* low, size_t want);
   bool check(Text* why) const;
 
