@@ -295,8 +295,13 @@ class Watson2Layer : public LockedAtFork<Next, fork_lock, set_aside_in_child> {
     if (on_ && owns(p)) return watson2::usable_size(p);
     return Next::usable_size(p, o, call);
   }
+  // In place while the block holds `size` and at most half of it goes unused; otherwise the
+  // runtime moves the block (a class cannot grow or shrink in place).
   void* reallocate(void* p, Owner o, size_t size) {
-    if (on_ && owns(p)) return size <= watson2::usable_size(p) ? p : nullptr;
+    if (on_ && owns(p)) {
+      size_t usable = watson2::usable_size(p);
+      return size <= usable && size >= usable / 2 ? p : nullptr;
+    }
     return Next::reallocate(p, o, size);
   }
   void clear(void* p, size_t size) {
