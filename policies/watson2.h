@@ -43,7 +43,7 @@ namespace aixmalloc::watson2 {
 inline constexpr size_t kMaxSmall = 16384;
 inline constexpr size_t kPageShift = 16;
 inline constexpr size_t kPageSize = size_t{1} << kPageShift;
-inline constexpr unsigned kClasses = 54;
+inline constexpr unsigned kClasses = 57;
 inline constexpr uint8_t kNoClass = 0xff;
 inline constexpr int32_t kFull = INT32_MIN;  // added to Page::held
 // Classes from this one (blocks of 1 KiB and more) are shared by every thread once the process
