@@ -9,6 +9,7 @@
 
 #include "libmalloc/base/caller.h"
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/platform.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/os.h"
 
@@ -20,7 +21,7 @@ const DebugSettings* g_debug = nullptr;
 // Call sites already looked up: the return address, with bit 62 set when the site is chosen and
 // bit 63 when the entry is filled. Direct-mapped; a collision only costs another lookup.
 constexpr size_t kSites = 1024;
-std::atomic<uint64_t> g_sites[kSites];
+AIXMALLOC_LARGE_TABLE std::atomic<uint64_t> g_sites[kSites];
 
 }  // namespace
 

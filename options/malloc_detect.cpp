@@ -42,7 +42,7 @@ struct alignas(64) Stripe {
   uint64_t validated = 0;
 };
 
-constinit Stripe g_stripes[kStripes];
+AIXMALLOC_LARGE_TABLE constinit Stripe g_stripes[kStripes];
 // Set by the first record: until then reset() has nothing to forget and leaves the 256 KiB of
 // stripes untouched, so a process without Malloc Detect never has their pages.
 constinit std::atomic<bool> g_recorded{false};

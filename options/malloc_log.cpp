@@ -9,13 +9,14 @@
 #include "libmalloc/base/caller.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/platform.h"
 #include "libmalloc/base/os.h"
 #include "libmalloc/base/stack_capture.h"
 
 namespace aixmalloc::mlog {
 namespace {
 
-constinit LiveTable g_live;
+AIXMALLOC_LARGE_TABLE constinit LiveTable g_live;
 bool g_extended = false;
 bool g_started = false;
 std::atomic<uint64_t> g_sequence{0};

@@ -3,11 +3,12 @@
 #include "libmalloc/base/address_map.h"
 
 #include "libmalloc/base/os.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc {
 
 namespace {
-constinit AddressMap g_map;
+AIXMALLOC_LARGE_TABLE constinit AddressMap g_map;
 }
 
 AddressMap& address_map() { return g_map; }

@@ -13,7 +13,7 @@ namespace {
 // object itself would give .bss a LOAD segment of its own, aligned to 64 KiB and starting at file
 // offset 0, where valgrind cannot place the library's sections (it then shows none of its
 // symbols). The part left over is never touched, so it takes no memory.
-alignas(4096) char g_raw[2 * kGranule];
+AIXMALLOC_LARGE_TABLE alignas(4096) char g_raw[2 * kGranule];
 constexpr size_t kAreaSize = kGranule;
 char* area() { return reinterpret_cast<char*>(align_up(reinterpret_cast<uintptr_t>(g_raw), kGranule)); }
 constinit Lock g_lock;

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "libmalloc/base/eh_frame.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc::stack {
 
@@ -38,7 +39,7 @@ struct Slot {
   std::atomic<uintptr_t> key;
   std::atomic<uint64_t> rule;
 };
-Slot g_cache[kCacheSlots];
+AIXMALLOC_LARGE_TABLE Slot g_cache[kCacheSlots];
 std::atomic<uint64_t> g_misses{0}, g_cached{0}, g_walked{0};
 std::atomic<uint32_t> g_forgotten{0};
 using memo::g_generation;
