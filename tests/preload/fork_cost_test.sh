@@ -17,29 +17,21 @@
 # start-up, 145 KiB written (56-60).
 source "$(dirname "$0")/common.sh"
 forks=${FORKS:-200}
-check() {  # check MODE BOUND
+check() {  # check MODE COUNT WHAT BOUND: fork_cost COUNT MODE prints faults_per_WHAT=F
   local plain ours p o
-  plain=$("$AIXMALLOC_BUILD/tests/fork_cost" "$forks" "$1")
-  ours=$(preloaded "$AIXMALLOC_BUILD/tests/fork_cost" "$forks" "$1")
-  p=$(sed -n 's/^faults_per_fork=\([0-9.]*\)$/\1/p' <<< "$plain")
-  o=$(sed -n 's/^faults_per_fork=\([0-9.]*\)$/\1/p' <<< "$ours")
+  plain=$("$AIXMALLOC_BUILD/tests/fork_cost" "$2" "$1")
+  ours=$(preloaded "$AIXMALLOC_BUILD/tests/fork_cost" "$2" "$1")
+  p=$(sed -n "s/^faults_per_$3=\([0-9.]*\)\$/\1/p" <<< "$plain")
+  o=$(sed -n "s/^faults_per_$3=\([0-9.]*\)\$/\1/p" <<< "$ours")
   [ -n "$p" ] && [ -n "$o" ] || fail "$1: no figures: '$plain' '$ours'"
-  echo "$1: page faults a fork: ${o} with the library, ${p} without it (at most $2 more allowed)"
-  awk -v o="$o" -v p="$p" -v e="$2" 'BEGIN { exit !(o <= p + e) }' ||
-    fail "$1: a fork costs ${o} page faults with the library, ${p} without it: more than $2 more"
+  echo "$1: page faults a $3: ${o} with the library, ${p} without it (at most $4 more allowed)"
+  awk -v o="$o" -v p="$p" -v e="$4" 'BEGIN { exit !(o <= p + e) }' ||
+    fail "$1: a $3 costs ${o} page faults with the library, ${p} without it: more than $4 more"
 }
-check single "${EXTRA:-8}"
-check threaded "${EXTRA_THREADED:-12}"
-
+check single "$forks" fork "${EXTRA:-8}"
+check threaded "$forks" fork "${EXTRA_THREADED:-12}"
 start_bound=${START_EXTRA:-28}
 [ -n "${MALLOCOPTIONS:-}" ] && start_bound=${START_EXTRA:-34}
 [[ ",${MALLOCOPTIONS:-}," == *",multiheap,"* ]] && start_bound=${START_EXTRA:-64}
-plain=$("$AIXMALLOC_BUILD/tests/fork_cost" 50 start)
-ours=$(preloaded "$AIXMALLOC_BUILD/tests/fork_cost" 50 start)
-p=$(sed -n 's/^faults_per_start=\([0-9.]*\)$/\1/p' <<< "$plain")
-o=$(sed -n 's/^faults_per_start=\([0-9.]*\)$/\1/p' <<< "$ours")
-[ -n "$p" ] && [ -n "$o" ] || fail "start: no figures: '$plain' '$ours'"
-echo "start: page faults a process: ${o} with the library, ${p} without it (at most $start_bound more allowed)"
-awk -v o="$o" -v p="$p" -v e="$start_bound" 'BEGIN { exit !(o <= p + e) }' ||
-  fail "start: a process costs ${o} page faults with the library, ${p} without it: more than $start_bound more"
+check start 50 start "$start_bound"
 no_diagnostics
