@@ -119,9 +119,13 @@ class DisclaimLayer : public P {
   }
 
   // In place or moved within the heap: memory the heap reuses itself (give_back_kept()).
+  // What it leaves free (a shrunk block's tail, or the block it moved from) is resident from p up.
   void* reallocate(void* p, size_t size) {
     void* q = P::reallocate(p, size);
-    if (on_ && q != nullptr) taken_since_asked_ += size;
+    if (on_ && q != nullptr) {
+      taken_since_asked_ += size;
+      if (reinterpret_cast<uintptr_t>(p) < low_) low_ = reinterpret_cast<uintptr_t>(p);
+    }
     return q;
   }
 
