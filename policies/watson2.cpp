@@ -231,6 +231,28 @@ Page* new_page(Heap* h, unsigned c) {
   return init_page(page, h, c);
 }
 
+// Memory of a page that carve() is about to hand out for the first time: its first system page
+// is faulted in at first touch, as any memory is; once a class uses more of the page, the memory
+// ahead (kReadyAhead) is faulted in with one call, not one fault a system page. In a virtual
+// machine a fault costs more than zeroing its page (a system page touched at a time: 11 us; a
+// 64 KiB page made ready in one call: 6 us a system page). A class that stops within the page
+// holds at most kReadyAhead less a system page it has not used.
+constexpr uint32_t kReadyAhead = 16384;
+bool g_populate_ok = true;  // the kernel has MADV_POPULATE_WRITE (Linux 5.14)
+
+void make_ready(Page* page, uint32_t end) {
+  const uint32_t os_page = static_cast<uint32_t>(page_size());
+  uint32_t need = static_cast<uint32_t>(align_up(end, os_page));
+  if (need <= os_page) return;  // the first system page: faulted in when touched
+  uint32_t to = static_cast<uint32_t>(align_down(end, os_page)) + kReadyAhead;
+  if (to < need) to = need;
+  if (to > kPageSize) to = kPageSize;
+  uint32_t from = static_cast<uint32_t>(align_down(page->ready, os_page));
+  page->ready = to;
+  if (g_populate_ok && to > from && !os::populate(pages::address_of(page) + from, to - from))
+    g_populate_ok = false;
+}
+
 // A list of never-used blocks of the page: a few at a time, so that a page costs memory only as
 // its blocks are used.
 Block* carve(Page* page) {
@@ -238,6 +260,7 @@ Block* carve(Page* page) {
   uint32_t k = page->capacity - carved;
   uint32_t want = page->size >= kCarveBytes ? 1 : static_cast<uint32_t>(kCarveBytes / page->size);
   if (k > want) k = want;
+  if ((carved + k) * page->size > page->ready) make_ready(page, (carved + k) * page->size);
   uintptr_t first = pages::address_of(page) + uintptr_t{carved} * page->size;
   for (uint32_t i = 0; i + 1 < k; ++i)
     reinterpret_cast<Block*>(first + uintptr_t{i} * page->size)->next =

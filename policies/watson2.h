@@ -75,6 +75,9 @@ struct alignas(128) Page {
   uint64_t inverse;
   uint8_t shift;
   uint8_t cls;
+  // Bytes from the page's start that are resident or being made so (carve()): 0 when its memory
+  // is fresh from the system. Owner only.
+  uint32_t ready;
   boost::intrusive::list_member_hook<boost::intrusive::link_mode<kLinkMode>> hook;  // heap's partial pages
   alignas(64) std::atomic<Block*> remote;  // other threads' frees
   Page* next_pending;                      // in the owner's pending stack

@@ -225,6 +225,7 @@ Page* take_locked(bool* fresh) {
     page = take_page();
     *fresh = true;
   }
+  if (*fresh) page->ready = 0;
   uint64_t held = held_locked();
   if (held > g_peak) g_peak = held;
   return page;

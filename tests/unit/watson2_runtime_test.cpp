@@ -330,6 +330,36 @@ TEST(Watson2, WhatThePagesGiveBackTheHeapTakesPopulated) {
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 
+// A class that goes on filling a page has the page's memory ahead made resident with one call
+// (madvise(MADV_POPULATE_WRITE)), not faulted in a system page at a time: once the blocks handed
+// out reach the page's second system page, its first 16 KiB are resident, while its second half,
+// which no block has reached yet, is not.
+TEST(Watson2, AClassFillingAPageHasTheMemoryAheadMadeResident) {
+  if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  if (page != 4096) GTEST_SKIP() << "system pages of " << page << " bytes: a watson2 page holds few";
+  constexpr size_t kBlock = 256, kMiB = size_t{1} << 20;
+  auto resident = [](uintptr_t lo, size_t size) { return aixmalloc::os::resident_bytes(lo, size); };
+  std::vector<void*> blocks;
+  uintptr_t fresh = 0;
+  bool checked = false;
+  for (size_t got = 0; got < 8 * kMiB && !checked; got += kBlock) {
+    blocks.push_back(malloc(kBlock));
+    ASSERT_NE(blocks.back(), nullptr);
+    uintptr_t at = reinterpret_cast<uintptr_t>(blocks.back());
+    // A page whose first block this is, with nothing resident past its second system page.
+    if ((at & 0xffff) == 0 && resident(at + 2 * page, 0x10000 - 2 * page) == 0) fresh = at;
+    if (fresh != 0 && at == fresh + page) {
+      EXPECT_EQ(resident(fresh, 16384), 16384u) << "the memory ahead of the blocks handed out";
+      EXPECT_EQ(resident(fresh + 0x8000, 0x8000), 0u) << "the half of the page no block has reached";
+      checked = true;
+    }
+  }
+  EXPECT_TRUE(checked) << "no fresh page of 64 KiB among 8 MiB of blocks";
+  for (void* p : blocks) free(p);
+  EXPECT_EQ(aixmalloc_check(), 0);
+}
+
 // realloc keeps a block in place while it holds the new size and at most half of it goes unused;
 // shrunk below half, the block moves to a smaller class, its bytes with it. (Kept in place, ruby's
 // strings trimmed after building held 1.1 MiB more at the program's peak: 9.8 against 8.9 MiB.)
