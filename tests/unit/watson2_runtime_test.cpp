@@ -330,11 +330,11 @@ TEST(Watson2, WhatThePagesGiveBackTheHeapTakesPopulated) {
   EXPECT_EQ(aixmalloc_check(), 0);
 }
 
-// A class that goes on filling a page has the page's memory ahead made resident with one call
-// (madvise(MADV_POPULATE_WRITE)), not faulted in a system page at a time: once the blocks handed
-// out reach the page's second system page, its first 16 KiB are resident, while its second half,
-// which no block has reached yet, is not.
-TEST(Watson2, AClassFillingAPageHasTheMemoryAheadMadeResident) {
+// A class with many blocks out has the memory ahead of the blocks it hands out made resident
+// with one call (madvise(MADV_POPULATE_WRITE)), not faulted in a system page at a time: with 1 MiB
+// of 256-byte blocks out, once the blocks handed out of a fresh page reach its second system page,
+// its first 16 KiB are resident, while its second half, which no block has reached, is not.
+TEST(Watson2, AClassWithManyBlocksOutHasTheMemoryAheadMadeResident) {
   if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   if (page != 4096) GTEST_SKIP() << "system pages of " << page << " bytes: a watson2 page holds few";
@@ -346,9 +346,10 @@ TEST(Watson2, AClassFillingAPageHasTheMemoryAheadMadeResident) {
   for (size_t got = 0; got < 8 * kMiB && !checked; got += kBlock) {
     blocks.push_back(malloc(kBlock));
     ASSERT_NE(blocks.back(), nullptr);
+    if (got < kMiB) continue;
     uintptr_t at = reinterpret_cast<uintptr_t>(blocks.back());
-    // A page whose first block this is, with nothing resident past its second system page.
-    if ((at & 0xffff) == 0 && resident(at + 2 * page, 0x10000 - 2 * page) == 0) fresh = at;
+    // A page whose first block this is, with nothing resident in its second half.
+    if ((at & 0xffff) == 0 && resident(at + 0x8000, 0x8000) == 0) fresh = at;
     if (fresh != 0 && at == fresh + page) {
       EXPECT_EQ(resident(fresh, 16384), 16384u) << "the memory ahead of the blocks handed out";
       EXPECT_EQ(resident(fresh + 0x8000, 0x8000), 0u) << "the half of the page no block has reached";
