@@ -241,7 +241,9 @@ Page* new_page(Heap* h, unsigned c) {
 // reuses freed blocks of its other pages carves its current page only when they have none left,
 // and would leave such memory on many pages: it faults its pages in as it uses them.
 constexpr uint32_t kReadyAhead = 16384;
-bool g_populate_ok = true;  // the kernel has MADV_POPULATE_WRITE (Linux 5.14)
+// The kernel has MADV_POPULATE_WRITE (Linux 5.14); every heap's carve reads it, the first refusal
+// clears it.
+std::atomic<bool> g_populate_ok{true};
 
 uint32_t ready_ahead(const Heap* h, unsigned c) {
   uint64_t back = h->frees[c] + h->remote_frees[c];
@@ -258,7 +260,8 @@ void make_ready(Page* page, uint32_t end, uint32_t ahead) {
   if (to > kPageSize) to = kPageSize;
   uint32_t from = static_cast<uint32_t>(align_down(page->ready, os_page));
   page->ready = to;
-  if (g_populate_ok && !os::populate(pages::address_of(page) + from, to - from)) g_populate_ok = false;
+  if (g_populate_ok.load(std::memory_order_relaxed) && !os::populate(pages::address_of(page) + from, to - from))
+    g_populate_ok.store(false, std::memory_order_relaxed);
 }
 
 // A list of never-used blocks of the page: a few at a time, so that a page costs memory only as
