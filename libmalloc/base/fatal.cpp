@@ -37,6 +37,16 @@ void report_corruption(const char* where, const char* what, const void* p) {
   abort();
 }
 
+void report_lock_reentry(const void* lock) {
+  TextBuf<256> t;
+  t.str("aixmalloc: the allocator was entered again by a thread already inside it (a signal handler that "
+        "calls malloc or free?): lock ")
+      .ptr(lock)
+      .str(" held by this thread\n");
+  t.flush(STDERR_FILENO);
+  abort();
+}
+
 void warn(const char* line, size_t len) {
   int fd = report::stream(STDERR_FILENO);  // the standard error the process started with
   if (fd < 0) return;

@@ -5,6 +5,7 @@
 //   aixmalloc: free(): double free of 0x...
 //   aixmalloc: realloc(): invalid pointer 0x...: not the start of an allocated block
 //   aixmalloc: heap corruption detected in the Yorktown heap: a block overlaps a free block at 0x...
+//   aixmalloc: the allocator was entered again by a thread already inside it (a signal handler ...
 #pragma once
 
 #include <cstddef>
@@ -23,6 +24,11 @@ enum class Misuse {
 // damaged heap, which would turn the program's bug into silent corruption or an exploitable write.
 // `where` names the structure, `what` the broken invariant, `p` the block.
 [[noreturn]] void report_corruption(const char* where, const char* what, const void* p);
+
+// A thread took one of the allocator's locks while it already held it: the allocator was entered
+// again from inside itself, by a signal handler that allocates or frees (malloc is not
+// async-signal-safe). Detected while the process has one thread (libmalloc/base/lock.h).
+[[noreturn, gnu::cold]] void report_lock_reentry(const void* lock);
 
 // One diagnostic line on stderr, prefixed "aixmalloc: " and ended with a newline.
 void warn(const char* line, size_t len);

@@ -61,6 +61,50 @@ TEST(Lock, SleeperIsWokenByUnlock) {
   EXPECT_FALSE(lock.is_locked());
 }
 
+// While the process has one thread, lock and unlock are plain stores. A lock taken then, and held
+// while the holder starts a second thread, must still keep that thread out and wake it when it is
+// released (each test runs in a process of its own: this one starts with one thread).
+TEST(Lock, TakenWithOneThreadStillExcludesAThreadStartedWhileHeld) {
+  if (!__libc_single_threaded) GTEST_SKIP() << "this process has already had a second thread";
+  Lock lock;
+  lock.lock();
+  EXPECT_TRUE(lock.is_locked());
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    lock.lock();
+    got = true;
+    lock.unlock();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(got);
+  lock.unlock();
+  waiter.join();
+  EXPECT_TRUE(got);
+  EXPECT_FALSE(lock.is_locked());
+}
+
+// With one thread, a lock already held can only be held by the thread taking it again: the
+// allocator entered from inside itself (a signal handler that allocates). It stops with a report
+// naming the lock, where it used to wait for itself for ever.
+TEST(LockDeathTest, TakenAgainByItsHolderWithOneThreadIsReported) {
+  if (!__libc_single_threaded) GTEST_SKIP() << "this process has already had a second thread";
+  static Lock lock;
+  static SpinLock spin;
+  EXPECT_DEATH(
+      {
+        lock.lock();
+        lock.lock();
+      },
+      "^aixmalloc: the allocator was entered again by a thread already inside it \\(a signal handler that "
+      "calls malloc or free\\?\\): lock 0x[0-9a-f]+ held by this thread");
+  EXPECT_DEATH(
+      {
+        spin.lock();
+        spin.lock();
+      },
+      "entered again by a thread already inside it");
+}
+
 TEST(Lock, TryLockFailsWhileHeld) {
   Lock lock;
   ASSERT_TRUE(lock.try_lock());
