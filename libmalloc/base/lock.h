@@ -40,8 +40,8 @@ class Lock {
   // fences keep the compiler from moving it across), so a signal handler on this thread never sees
   // 0 while the thread holds a lock. True when another thread held it (the heaps count these).
   // While the process has one thread (glibc's __libc_single_threaded, which its own malloc trusts
-  // the same way: only this thread could start another, and it is here, not inside the allocator),
-  // lock and unlock are plain stores: in a single-threaded malloc/free loop under Yorktown, three
+  // the same way: only this thread could start another, and the allocator starts none), lock and
+  // unlock are plain stores: in a single-threaded malloc/free loop under Yorktown, three
   // quarters of the samples in malloc's and free's entry points fell on the two atomics (each waits
   // for the stores before it), and the loop took 18 % less time without them. A lock already held
   // then can only be held by this thread: the allocator was entered again from inside itself (a
