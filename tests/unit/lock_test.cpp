@@ -91,7 +91,7 @@ TEST(Lock, TakenWithOneThreadStillExcludesAThreadStartedWhileHeld) {
 
 // With one thread, a lock already held can only be held by the thread taking it again: the
 // allocator entered from inside itself (a signal handler that allocates). It stops with a report
-// naming the lock, where it used to wait for itself for ever.
+// naming the lock rather than wait for itself for ever.
 TEST(LockDeathTest, TakenAgainByItsHolderWithOneThreadIsReported) {
 #if defined(__SANITIZE_THREAD__) || AIXMALLOC_CLANG_TSAN
   // ThreadSanitizer starts a background thread in the death test's child: the child has
