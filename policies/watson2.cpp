@@ -12,6 +12,7 @@
 #include "libmalloc/base/thread_exit.h"
 #include "libmalloc/base/zones.h"
 #include "policies/watson2_classes.h"
+#include "policies/watson2_carve.h"
 #include "policies/watson2_pages.h"
 
 namespace aixmalloc::watson2 {
@@ -33,7 +34,6 @@ Heap* own_heap() { return t_heap == &g_no_heap ? nullptr : static_cast<Heap*>(t_
 namespace {
 
 constexpr uint64_t kKeptSpares = 4;    // empty pages a heap keeps resident
-constexpr size_t kCarveBytes = 4096;   // carved into a list at a time
 
 Heap* g_heaps = nullptr;
 Heap* g_orphans = nullptr;
@@ -129,6 +129,11 @@ void drain(Heap* h, Retire how) {
   while (page) {
     Page* next = page->next_pending;
     Block* blocks = page->remote.exchange(nullptr, std::memory_order_acq_rel);
+    if (page->cls == kMixed) {
+      take_back_mixed(h, page, blocks);
+      page = next;
+      continue;
+    }
     uint32_t k = 1;
     Block* tail = blocks;
     while (tail->next) tail = tail->next, ++k;
@@ -174,14 +179,15 @@ void flush(Heap* h) {
     Page* page = h->cur[c];
     if (page == nullptr) continue;
     h->cur[c] = nullptr;
-    if (Block* list = h->alloc[c]) {
-      h->alloc[c] = nullptr;
-      uint32_t k = 1;
-      Block* tail = list;
-      while (tail->next) tail = tail->next, ++k;
-      tail->next = page->free;
-      page->free = list;
-      page->held -= k;
+    // The allocation list goes back to the page, but for the mixed page's blocks on it, which stay.
+    Block* list = h->alloc[c];
+    h->alloc[c] = nullptr;
+    while (Block* b = list) {
+      list = b->next;
+      Block*& to = page_of(b) == page ? page->free : h->alloc[c];
+      b->next = to;
+      to = b;
+      page->held -= page_of(b) == page;
     }
     if (page->held == -1) {
       retire(h, page, kGive);
@@ -231,57 +237,6 @@ Page* new_page(Heap* h, unsigned c) {
   return init_page(page, h, c);
 }
 
-// Memory of a page that carve() is about to hand out for the first time is faulted in at first
-// touch, a system page at a time, as any memory is; for a class that has many blocks out in the
-// heap, the memory ahead of what the carve hands out is made resident with one call instead. In
-// a virtual machine a fault costs more than zeroing its page (a system page touched at a time: 11
-// us; 64 KiB made resident in one call: 6 us a system page). How far ahead: a sixteenth of the
-// bytes the class has out, whole system pages, at most kReadyAhead; so a class that stops there
-// holds at most that much it has not used, and a class with few blocks out, none. A class that
-// reuses freed blocks of its other pages carves its current page only when they have none left,
-// and would leave such memory on many pages: it faults its pages in as it uses them.
-constexpr uint32_t kReadyAhead = 16384;
-// The kernel has MADV_POPULATE_WRITE (Linux 5.14); every heap's carve reads it, the first refusal
-// clears it.
-std::atomic<bool> g_populate_ok{true};
-
-uint32_t ready_ahead(const Heap* h, unsigned c) {
-  uint64_t back = h->frees[c] + h->remote_frees[c];
-  if (h->allocations[c] <= back) return 0;
-  uint64_t bytes = (h->allocations[c] - back) * kSizes[c] / 16;
-  return bytes < kReadyAhead ? static_cast<uint32_t>(bytes) : kReadyAhead;
-}
-
-void make_ready(Page* page, uint32_t end, uint32_t ahead) {
-  const uint32_t os_page = static_cast<uint32_t>(page_size());
-  uint32_t need = static_cast<uint32_t>(align_up(end, os_page));
-  uint32_t to = static_cast<uint32_t>(align_down(end, os_page) + align_down(ahead, os_page));
-  if (to <= need) return;  // no more than the carve touches: faulted in as it does
-  if (to > kPageSize) to = kPageSize;
-  uint32_t from = static_cast<uint32_t>(align_down(page->ready, os_page));
-  page->ready = to;
-  if (g_populate_ok.load(std::memory_order_relaxed) && !os::populate(pages::address_of(page) + from, to - from))
-    g_populate_ok.store(false, std::memory_order_relaxed);
-}
-
-// A list of never-used blocks of the page: a few at a time, so that a page costs memory only as
-// its blocks are used.
-Block* carve(Page* page, uint32_t ahead) {
-  uint32_t carved = static_cast<uint32_t>(page->carved.load(std::memory_order_relaxed));
-  uint32_t k = page->capacity - carved;
-  uint32_t want = page->size >= kCarveBytes ? 1 : static_cast<uint32_t>(kCarveBytes / page->size);
-  if (k > want) k = want;
-  if (ahead != 0 && (carved + k) * page->size > page->ready) make_ready(page, (carved + k) * page->size, ahead);
-  uintptr_t first = pages::address_of(page) + uintptr_t{carved} * page->size;
-  for (uint32_t i = 0; i + 1 < k; ++i)
-    reinterpret_cast<Block*>(first + uintptr_t{i} * page->size)->next =
-        reinterpret_cast<Block*>(first + uintptr_t{i + 1} * page->size);
-  reinterpret_cast<Block*>(first + uintptr_t{k - 1} * page->size)->next = nullptr;
-  page->carved.store(carved + k, std::memory_order_relaxed);
-  page->held += k;
-  return reinterpret_cast<Block*>(first);
-}
-
 // A new allocation list for class c: the current page's local frees, then the free blocks of
 // another page of the class, then the current page's never-used blocks, then an empty page. Freed
 // blocks are resident; a never-used one raises the process's resident size at its first touch,
@@ -290,6 +245,13 @@ Block* carve(Page* page, uint32_t ahead) {
 // first kept 2-5 % more peak memory in bench_churn, bench_interp, bench_prodcons and
 // bench_xfree_wide.)
 Block* refill(Heap* h, unsigned c) {
+  if (h != g_shared && wants_slice(h, c)) {
+    if (h->mixed == nullptr && h->mixed_used < kMixedUnits) {
+      if (Page* page = new_page(h, c)) open_mixed(h, page);
+      else h->mixed_used = kMixedUnits;  // the area is full: no more tries
+    }
+    if (Block* list = take_slice(h, c)) return list;
+  }
   for (;;) {
     if (Page* page = h->cur[c]) {
       if (Block* list = page->free) {
@@ -538,7 +500,7 @@ void totals(Watson2Figures* out) {
   *out = Watson2Figures{};
   LockGuard guard(g_lock);
   // Other threads' counters are read while they run: statistics, not a synchronisation point.
-  uint64_t in_use = 0, pages = 0, spares = 0, remote = 0;
+  uint64_t in_use = 0, pages = 0, spares = 0, remote = 0, mixed = 0;
   for (Heap* h = g_heaps; h; h = h->next_heap) {
     for (unsigned c = 0; c < kClasses; ++c) {
       in_use += (h->allocations[c] - h->frees[c] - h->remote_frees[c]) * kSizes[c];
@@ -546,6 +508,7 @@ void totals(Watson2Figures* out) {
       remote += h->remote_frees[c];
     }
     pages += __atomic_load_n(&h->pages, __ATOMIC_RELAXED);  // the shared heap counts atomically
+    mixed += mixed_bytes(h);
     spares += h->spares;
     out->slow_calls += h->slow_calls;
   }
@@ -556,7 +519,7 @@ void totals(Watson2Figures* out) {
   out->orphans = g_orphan_count;
   out->adopted = g_adopted;
   out->remote_frees = remote;
-  out->bytes_in_pages = (pages + spares) * kPageSize;
+  out->bytes_in_pages = (pages + spares) * kPageSize + mixed;
   out->bytes_in_use = in_use;
   out->spare_pages = spares;
   pages::figures_locked(out);

@@ -5,6 +5,7 @@
 //
 //   area (one range, grows in place):  | page | page | page | ...... | used top | reserved ... room |
 //   page (64 KiB, one class, one owner heap): blocks only, no header; its record lives in a table:
+//   (a heap's mixed page holds the first blocks of each of its classes: watson2_carve.h)
 //   records:  | Page[0] | Page[1] | ... |   one 128-byte record per page, found by (p - base) >> 16
 //
 // Each thread has a Heap (and the classes of 1 KiB and more, once the process has a second thread,
@@ -49,6 +50,14 @@ inline constexpr int32_t kFull = INT32_MIN;  // added to Page::held
 // Classes from this one (blocks of 1 KiB and more) are shared by every thread once the process
 // has more than one (watson2.cpp says why).
 inline constexpr unsigned kFirstShared = 29;
+// A heap's mixed page (watson2_carve.cpp): the first blocks of each class, in slices of about
+// 1 KiB (one block, for a class of more), until the class took kMixedClassBytes there; then the
+// class has pages of its own. A slice starts on a unit of 256 bytes.
+inline constexpr uint8_t kMixed = 0xfe;  // Page::cls of a mixed page
+inline constexpr size_t kUnitShift = 8;
+inline constexpr unsigned kMixedUnits = kPageSize >> kUnitShift;
+inline constexpr uint32_t kSliceBytes = 1024;
+inline constexpr uint32_t kMixedClassBytes = 4096;
 
 struct Block {
   Block* next;
@@ -120,6 +129,12 @@ struct Heap : HeapLists {
   Block* cache[kClasses] = {};
   uint32_t cached[kClasses] = {};  // bytes a class
   uint32_t cache_bytes = 0;
+  Page* mixed = nullptr;                // its mixed page, once a class took a slice
+  uint32_t mixed_used = 0;              // units handed out
+  uint16_t mixed_taken[kClasses] = {};  // bytes each class took there
+  // Each unit's class + 1 where a slice starts, kSliceGoesOn in its further units, 0 where none
+  // was handed out; written before the slice's blocks are handed out, read by any thread's free.
+  uint8_t mixed_class[kMixedUnits] = {};
   Heap* next_heap = nullptr;    // every heap, for statistics
   Heap* next_orphan = nullptr;  // heaps of exited threads waiting to be adopted
   std::atomic<bool> orphan{false};  // read by other threads' frees
@@ -137,6 +152,9 @@ struct Area : zones::GrowingArea {
   std::atomic<size_t> fast_below{0};
   std::atomic<uintptr_t> fast_span{0};
   bool enabled = false;
+  // Heaps take slices of mixed pages: off while a MALLOCDEBUG layer above sees every call, as the
+  // Malloc Log finds a block by its page's class.
+  bool mixed = true;
 };
 // Hidden, as every symbol of the library: said here too, so that the inline paths address them
 // from the instruction pointer, not through the GOT.
@@ -171,6 +189,10 @@ void* allocate_slow(size_t size);
 void release_remote(Page* page, void* p);
 void page_changed(Page* page);  // a local free made the page partial or empty
 void release_bad(void* p, const char* call, bool double_free);
+// A mixed page's blocks (watson2_carve.cpp): whether p is one's start, its free, its size.
+bool is_mixed_block(const Page* page, const void* p);
+void release_mixed(Page* page, void* p, const char* call);
+size_t mixed_usable_size(const Page* page, const void* p);
 // The inline paths run while the layer is on, no MALLOCDEBUG layer above needs every call and the
 // default alignment is 16 bytes (mallopt(M_MALIGN)).
 void set_inline(bool on, bool debug_ok, bool align_ok);
@@ -220,7 +242,12 @@ template <class Before>
 [[gnu::always_inline]] inline void release_with(void* p, const char* call, Before before) {
   Page* page = page_of(p);
   uint64_t x = block_number(page, p);
-  if (__builtin_expect(!(x < plain(page->carved)), 0)) return release_bad(p, call, false);
+  if (__builtin_expect(!(x < plain(page->carved)), 0)) {
+    // A mixed page's record refuses every pointer (its carved is 0): its blocks take this branch.
+    if (page->cls != kMixed || !is_mixed_block(page, p)) return release_bad(p, call, false);
+    before(page, x);  // x is the offset in 16-byte steps: a mixed page's shift is 4, its inverse 1
+    return release_mixed(page, p, call);
+  }
   before(page, x);
   HeapLists* h = t_heap;
   unsigned c = page->cls;
@@ -246,7 +273,11 @@ inline void release(void* p, const char* call) {
   release_with(p, call, [](const Page*, uint64_t) {});
 }
 
-inline size_t usable_size(const void* p) { return page_of(p)->size; }
+inline size_t usable_size(const void* p) {
+  const Page* page = page_of(p);
+  if (__builtin_expect(page->cls == kMixed, 0)) return mixed_usable_size(page, p);
+  return page->size;
+}
 
 // The layer: at the top of the plain stack, passing everything through unless MALLOCTYPE=watson2.
 // The exported malloc and free run pop() and release() above inline while fast_below and

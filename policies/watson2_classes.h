@@ -1,5 +1,5 @@
 // Watson2's size classes: the block size of each class, and the class of each request size
-// (by 16-byte steps), computed at compile time. Included by policies/watson2.cpp alone.
+// (by 16-byte steps), computed at compile time. For watson2's own files.
 #pragma once
 
 #include <cstdint>

@@ -286,6 +286,7 @@ void set_inline(bool on, bool debug_ok, bool align_ok) {
 void set_inline_debug(bool ok) {
   LockGuard guard(g_lock);
   g_debug_ok = ok;
+  g_area.mixed = ok;  // set at start-up, before any block
   apply_inline();
 }
 void set_inline_align(bool ok) {

@@ -184,22 +184,24 @@ TEST(Watson2, AThreadWaitingInJoinLeavesItsHeap) {
 TEST(Watson2, EmptyPagesGoBackASecondLater) {
   if (!watson2()) GTEST_SKIP() << "runs under MALLOCTYPE=watson2";
   constexpr size_t kBlocks = 8192, kSize = 4000;
-  auto churn = [](size_t blocks) {
+  auto churn = [](size_t blocks, size_t size) {
     std::vector<void*> v;
     for (size_t i = 0; i < blocks; ++i) {
-      v.push_back(malloc(kSize));
-      memset(v.back(), 0x5a, kSize);
+      v.push_back(malloc(size));
+      memset(v.back(), 0x5a, size);
     }
     for (void* p : v) free(p);
   };
   malloc_trim(0);
   size_t start = resident_bytes();
-  std::thread(churn, kBlocks).join();
+  std::thread(churn, kBlocks, kSize).join();
   usleep(1'100'000);
-  std::thread(churn, 1).join();  // a new heap's first page: the clock ticks
+  // Any page taken makes the clock tick: here a thread's 16 KiB of 64-byte blocks, more than the
+  // first slices of its class in its heap's mixed page.
+  std::thread(churn, 256, 64).join();
   size_t later = resident_bytes();
   EXPECT_LE(later, start + (size_t{4} << 20)) << "start " << start;
-  std::thread(churn, kBlocks).join();
+  std::thread(churn, kBlocks, kSize).join();
   malloc_trim(0);
   EXPECT_LE(resident_bytes(), start + (size_t{4} << 20)) << "start " << start;
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -229,6 +230,56 @@ TEST_F(Watson2, ThreadsInPhasesHandBlocksOn) {
       EXPECT_TRUE(intact(l.p, l.size, l.seed));
       w2::release(l.p, "free");
     }
+}
+
+// A heap's first blocks of each class come from its mixed page, in slices: a new thread that asks
+// for a block of every class up to 896 bytes touches a few system pages of one page of the area,
+// not a page for each of the 29 classes. The blocks are distinct and intact; one its own thread
+// frees is the next of its class, one another thread frees comes back once the owner takes it
+// back; and past its slices a class has pages of its own.
+TEST_F(Watson2, AHeapsFirstBlocksShareItsMixedPage) {
+  std::thread([] {
+    std::vector<std::pair<void*, size_t>> blocks;
+    std::set<uintptr_t> area_pages, system_pages;
+    for (size_t size = 16; size <= 896; size += 16) {
+      if (!blocks.empty() && w2::class_of(size) == w2::class_of(blocks.back().second)) continue;
+      void* p = w2::allocate(size);
+      ASSERT_NE(p, nullptr);
+      ASSERT_GE(w2::usable_size(p), size);
+      fill(p, size, size);
+      blocks.emplace_back(p, size);
+      area_pages.insert(reinterpret_cast<uintptr_t>(p) >> w2::kPageShift);
+      system_pages.insert(reinterpret_cast<uintptr_t>(p) >> 12);
+    }
+    EXPECT_EQ(area_pages.size(), 1u);
+    EXPECT_LE(system_pages.size(), 9u);  // 29 slices of about 1 KiB
+    for (auto [p, size] : blocks) EXPECT_TRUE(intact(p, size, size)) << size;
+    auto [mine, mine_size] = blocks[20];  // 416 bytes
+    w2::release(mine, "free");
+    EXPECT_EQ(w2::allocate(mine_size), mine);
+    void* theirs = blocks[3].first;  // 64 bytes
+    std::thread([theirs] { w2::release(theirs, "free"); }).join();
+    bool back = false;
+    std::vector<void*> more;
+    for (int i = 0; i < 64 && !back; ++i) {
+      more.push_back(w2::allocate(64));
+      back = more.back() == theirs;
+    }
+    EXPECT_TRUE(back) << "a block another thread freed was not reused";
+    for (void* p : more) w2::release(p, "free");
+    // 4 KiB of 64-byte blocks in all come from the mixed page; the rest from a page of the class.
+    std::set<uintptr_t> pages_of_class;
+    more.clear();
+    for (int i = 0; i < 256; ++i) {
+      more.push_back(w2::allocate(64));
+      pages_of_class.insert(reinterpret_cast<uintptr_t>(more.back()) >> w2::kPageShift);
+    }
+    EXPECT_EQ(pages_of_class.size(), 2u);
+    EXPECT_EQ(pages_of_class.count(*area_pages.begin()), 1u);
+    for (void* p : more) w2::release(p, "free");
+    for (auto [p, size] : blocks)
+      if (p != theirs) w2::release(p, "free");
+  }).join();
 }
 
 }  // namespace
