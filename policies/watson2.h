@@ -6,7 +6,8 @@
 //   area (one range, grows in place):  | page | page | page | ...... | used top | reserved ... room |
 //   page (64 KiB, one class, one owner heap): blocks only, no header; its record lives in a table:
 //   (a heap's mixed page holds the first blocks of each of its classes: watson2_carve.h)
-//   records:  | Page[0] | Page[1] | ... |   one 128-byte record per page, found by (p - base) >> 16
+//   records, below the area, one 128-byte record per page, found by (p - base) >> 16:
+//            ... | Page[2] | Page[1] | Page[0] | page 0 | page 1 | ...   (watson2_pages.cpp says why)
 //
 // Each thread has a Heap (and the classes of 1 KiB and more, once the process has a second thread,
 // one heap that every thread shares under a lock a class: watson2.cpp). Per class it keeps an
@@ -144,7 +145,7 @@ struct Heap : HeapLists {
 // Process-wide: written at start-up and as the area grows (under the lock).
 // base (the first page; 64 KiB aligned), reserved and room: zones.h.
 struct Area : zones::GrowingArea {
-  Page* pages = nullptr;    // the records, Page[(p - base) >> kPageShift]
+  Page* pages = nullptr;    // record 0, just below base; page i's record is pages[-i]
   std::atomic<uintptr_t> used_span{0};  // pages below base + used_span have records
   // What the inline paths of the exported malloc and free read (one compare each): malloc takes a
   // request inline when size < fast_below, free a pointer when p - base < fast_span. Both 0 while
@@ -170,7 +171,7 @@ inline bool owns_fast(const void* p) {
   return reinterpret_cast<uintptr_t>(p) - g_area.base < plain(g_area.fast_span);
 }
 inline Page* page_of(const void* p) {
-  return g_area.pages + ((reinterpret_cast<uintptr_t>(p) - g_area.base) >> kPageShift);
+  return g_area.pages - ((reinterpret_cast<uintptr_t>(p) - g_area.base) >> kPageShift);
 }
 // p's block number in its page, if p is a block's start (below page->carved): its offset divided
 // by the block size as a multiply by the inverse and a rotate; any other offset comes out larger.

@@ -21,6 +21,15 @@ constexpr size_t kMaxExtend = size_t{1} << 30;
 constexpr size_t kMaxRoom = size_t{16} << 30;        // beyond, small blocks come from Watson's heap
 constexpr size_t kNoZoneReserve = size_t{64} << 20;  // no zone: reserved where the kernel says
 constexpr size_t kRecordChunk = 64 * sizeof(Page);   // records committed 64 pages at a time
+// The records lie below the area, record i just below record i - 1 (watson2.h), in one
+// reservation with it: the area's first pages and the records of its first 512 MiB share a 2 MiB
+// stretch of address space, so a process that uses a few pages of the area needs one page of page
+// tables for both (and one table a level up), where a reservation of their own cost it two more
+// pages of tables, each allocated, copied at every fork and freed at exit (in a virtual machine
+// that shadows page tables, each of those steps traps). kBelow: the records of kMaxRoom, and 1 MiB
+// more, so that in a zone (its start aligned to 128 GiB) the area starts 1 MiB into a 2 MiB stretch.
+constexpr size_t kRecordsMax = kMaxRoom / kPageSize * sizeof(Page);
+constexpr size_t kBelow = kRecordsMax + (size_t{1} << 20);
 constexpr uint64_t kKeptResident = 32;               // empty pages of no heap kept resident, at least
 constexpr uint64_t kDecayNs = 1'000'000'000;         // pages of no heap unused for 1-2 s go back
 
@@ -31,13 +40,13 @@ uint64_t g_free_count = 0, g_resident_count = 0, g_disclaimed = 0;
 uint64_t g_tick_ns = 0;            // the last tick of the one-second clock
 uint64_t g_given_ns = 0;           // when a page was last given up resident
 uint64_t g_peak = 0, g_peak_before = 0;  // most pages held by heaps since the last tick, and before
-size_t g_records_committed = 0, g_records_reserved = 0;
+size_t g_records_committed = 0, g_records_reserved = 0;  // below the area
+bool g_records_grow = false;  // in a zone: the records' reservation extends downwards in place
 // Pages are committed (made readable and writable) 16 at a time: one system call for 1 MiB of
 // fresh pages, not one for each (a program filling 96 MiB of small blocks made 1,536 calls).
 // Committed memory costs nothing until it is touched.
 constexpr size_t kCommitChunk = 16 * kPageSize;
 uintptr_t g_committed_span = 0;
-bool g_records_grow = false;  // in a zone: the records' reservation extends in place
 bool g_on = false, g_debug_ok = true, g_align_ok = true;
 
 void publish_span(uintptr_t span) {
@@ -52,17 +61,20 @@ Page* take_page() {
   size_t index = span >> kPageShift;
   size_t record_end = (index + 1) * sizeof(Page);
   if (record_end > g_records_committed) {
-    uintptr_t at = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_committed;
     if (g_records_committed + kRecordChunk > g_records_reserved) {
       // The records' reservation grows with the area, so that address space is taken as use
-      // needs it.
-      size_t more = g_records_reserved < kRecordChunk ? kRecordChunk : g_records_reserved;
-      uintptr_t end = reinterpret_cast<uintptr_t>(g_area.pages) + g_records_reserved;
-      if (!g_records_grow || !zones::extend(end, more)) return nullptr;
+      // needs it: into the part of the zone below it, which the kernel hands out to no one.
+      size_t more = g_records_reserved;
+      if (more > kBelow - g_records_reserved) more = kBelow - g_records_reserved;
+      if (!g_records_grow || more == 0 || os::reserve_at(g_area.base - g_records_reserved - more, more) != 0)
+        return nullptr;
       g_records_reserved += more;
     }
-    if (!os::commit(at, kRecordChunk)) return nullptr;
     g_records_committed += kRecordChunk;
+    if (!os::commit(g_area.base - g_records_committed, kRecordChunk)) {
+      g_records_committed -= kRecordChunk;
+      return nullptr;
+    }
   }
   if (span + kPageSize > g_committed_span) {
     uintptr_t end = span + kCommitChunk < g_area.reserved ? span + kCommitChunk : g_area.reserved;
@@ -72,7 +84,7 @@ Page* take_page() {
     }
     g_committed_span = end;
   }
-  Page* page = new (g_area.pages + index) Page{};
+  Page* page = new (g_area.pages - index) Page{};
   page->cls = kNoClass;
   publish_span(span + kPageSize);
   return page;
@@ -103,7 +115,7 @@ Page* merge_by_address(Page* a, Page* b) {
   Page* head = nullptr;
   Page** tail = &head;
   while (a && b) {
-    Page*& least = a < b ? a : b;
+    Page*& least = a > b ? a : b;  // the records run down as the addresses go up
     *tail = least;
     tail = &least->next_spare;
     least = least->next_spare;
@@ -133,7 +145,7 @@ void disclaim_list_locked(Page*& list) {
   while (page != nullptr) {
     Page* last = page;
     uint64_t n = 1;
-    for (; last->next_spare == last + 1; ++n) last = last->next_spare;
+    for (; last->next_spare == last - 1; ++n) last = last->next_spare;
     Page* next = last->next_spare;
     os::disclaim(address_of(page), n * kPageSize);
     last->next_spare = g_free_pages;  // the run joins the free pages whole
@@ -163,25 +175,31 @@ void tick_locked() {
 
 bool open() {
   zones::GrowingArea range;
-  if (!range.open(kFirstReserve, kNoZoneReserve, kPageSize)) return false;
-  size_t room = range.room < kMaxRoom ? range.room : kMaxRoom;
-  // The records: in a zone of their own when there is one, reserved for the area's first pages and
-  // extended in place as it grows; otherwise reserved for the whole room at once.
-  size_t records = align_up(room / kPageSize * sizeof(Page), page_size());
-  uintptr_t rec_end = 0;
-  uintptr_t rec = zones::reserve(kRecordChunk, &rec_end);
-  g_records_grow = rec != 0;
-  if (rec != 0) {
-    if (rec_end - rec < records) room = (rec_end - rec) / sizeof(Page) * kPageSize;
-    records = kRecordChunk;
+  uintptr_t start = 0, room_end = 0;
+  size_t size = zones::within_address_limit(kFirstReserve, kPageSize), below = kBelow;
+  if (size + below <= zones::within_address_limit(size + below, kPageSize)) start = zones::reserve(below + size, &room_end);
+  range.in_zone = start != 0;
+  if (range.in_zone) {
+    range.room = room_end - (start + below);
+    // The records' first 64 KiB stay reserved (as much as the area's first 32 MiB need); the
+    // rest of the zone below goes back until they grow into it.
+    constexpr size_t kFirstRecords = size_t{64} << 10;
+    os::release(start, below - kFirstRecords);
+    start += below - kFirstRecords;
+    below = kFirstRecords;
   } else {
-    rec = os::reserve(records, page_size());
+    // Where the kernel says, the room reserved whole, halved until it is given.
+    for (size = zones::within_address_limit(kNoZoneReserve, kPageSize); start == 0 && size >= kPageSize;) {
+      below = align_up(size / kPageSize * sizeof(Page), kPageSize);
+      start = os::reserve(below + size, kPageSize);
+      if (start == 0) size = align_down(size / 2, kPageSize);
+    }
+    if (start == 0) return false;
+    range.room = size;
   }
-  if (rec == 0) {
-    os::release(range.base, range.reserved);
-    return false;
-  }
-  range.room = room;
+  range.base = start + below;
+  range.reserved = size;
+  if (range.room > kMaxRoom) range.room = kMaxRoom;
   static_cast<zones::GrowingArea&>(g_area) = range;
   // A heap about to grow asks for the resident empty pages first (libmalloc/base/reclaim.h): only
   // when g_lock is free at once, for the heap's lock may be held.
@@ -194,15 +212,16 @@ bool open() {
     g_lock.unlock();
     return given;
   };
-  g_area.pages = reinterpret_cast<Page*>(rec);
-  g_records_reserved = records;
+  g_area.pages = reinterpret_cast<Page*>(g_area.base) - 1;
+  g_records_reserved = below;
+  g_records_grow = range.in_zone;
+  g_records_committed = 0;
   g_committed_span = 0;
   return true;
 }
 
 void close() {
-  os::release(reinterpret_cast<uintptr_t>(g_area.pages), g_records_reserved);
-  os::release(g_area.base, g_area.reserved);
+  os::release(g_area.base - g_records_reserved, g_records_reserved + g_area.reserved);
   g_area.pages = nullptr;
   g_records_reserved = 0;
 }

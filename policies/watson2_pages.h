@@ -21,7 +21,7 @@ bool open();
 void close();  // undoes open() before any page was taken
 
 inline uintptr_t address_of(const Page* page) {
-  return g_area.base + (static_cast<uintptr_t>(page - g_area.pages) << kPageShift);
+  return g_area.base + (static_cast<uintptr_t>(g_area.pages - page) << kPageShift);
 }
 
 // An empty page for a heap: one given up lately (still resident), then one given back to the
