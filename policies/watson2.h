@@ -133,8 +133,8 @@ struct Heap : HeapLists {
   Page* mixed = nullptr;                // its mixed page, once a class took a slice
   uint32_t mixed_used = 0;              // units handed out
   uint16_t mixed_taken[kClasses] = {};  // bytes each class took there
-  // Each unit's class + 1 where a slice starts, kSliceGoesOn in its further units, 0 where none
-  // was handed out; written before the slice's blocks are handed out, read by any thread's free.
+  // Each unit's class + 1 where a slice starts (watson2_carve.h says what its further units
+  // hold); written before the slice's blocks are handed out, read by any thread's free.
   uint8_t mixed_class[kMixedUnits] = {};
   Heap* next_heap = nullptr;    // every heap, for statistics
   Heap* next_orphan = nullptr;  // heaps of exited threads waiting to be adopted
@@ -190,9 +190,10 @@ void* allocate_slow(size_t size);
 void release_remote(Page* page, void* p);
 void page_changed(Page* page);  // a local free made the page partial or empty
 void release_bad(void* p, const char* call, bool double_free);
-// A mixed page's blocks (watson2_carve.cpp): whether p is one's start, its free, its size.
-bool is_mixed_block(const Page* page, const void* p);
-void release_mixed(Page* page, void* p, const char* call);
+// A mixed page's blocks (watson2_carve.cpp): the class of the block p starts (kNoClass if it
+// starts none), its free, its size.
+unsigned mixed_class_of(const Page* page, const void* p);
+void release_mixed(Page* page, void* p, unsigned c, const char* call);
 size_t mixed_usable_size(const Page* page, const void* p);
 // The inline paths run while the layer is on, no MALLOCDEBUG layer above needs every call and the
 // default alignment is 16 bytes (mallopt(M_MALIGN)).
@@ -245,9 +246,10 @@ template <class Before>
   uint64_t x = block_number(page, p);
   if (__builtin_expect(!(x < plain(page->carved)), 0)) {
     // A mixed page's record refuses every pointer (its carved is 0): its blocks take this branch.
-    if (page->cls != kMixed || !is_mixed_block(page, p)) return release_bad(p, call, false);
+    unsigned c = page->cls == kMixed ? mixed_class_of(page, p) : kNoClass;
+    if (c == kNoClass) return release_bad(p, call, false);
     before(page, x);  // x is the offset in 16-byte steps: a mixed page's shift is 4, its inverse 1
-    return release_mixed(page, p, call);
+    return release_mixed(page, p, c, call);
   }
   before(page, x);
   HeapLists* h = t_heap;

@@ -67,7 +67,9 @@ Block* carve(Page* page, uint32_t ahead) {
 
 // A heap's mixed page (watson2_carve.h).
 namespace {
-constexpr uint8_t kSliceGoesOn = 0xff;
+// Heap::mixed_class in a slice's further units: kGoesOn | how many units back its first one is.
+constexpr uint8_t kGoesOn = 0x80;
+static_assert(kMaxSmall >> kUnitShift < kGoesOn, "a slice's last unit says how far back its first is");
 
 uint32_t blocks_in_slice(uint32_t size) { return size >= kSliceBytes ? 1 : kSliceBytes / size; }
 
@@ -75,10 +77,13 @@ uint32_t blocks_in_slice(uint32_t size) { return size >= kSliceBytes ? 1 : kSlic
 // offset in it.
 unsigned slice_of(const Heap* h, uintptr_t off, uint32_t* in_slice) {
   uintptr_t u = off >> kUnitShift;
-  while (u > 0 && h->mixed_class[u] == kSliceGoesOn) --u;
-  *in_slice = static_cast<uint32_t>(off - (u << kUnitShift));
   uint8_t k = h->mixed_class[u];
-  return k == 0 || k == kSliceGoesOn ? kNoClass : k - 1u;
+  if (k & kGoesOn) {
+    u -= k & (kGoesOn - 1);
+    k = h->mixed_class[u];
+  }
+  *in_slice = static_cast<uint32_t>(off - (u << kUnitShift));
+  return k == 0 ? kNoClass : k - 1u;
 }
 
 uintptr_t offset_in(const Page* page, const void* p) {
@@ -106,7 +111,7 @@ Block* take_slice(Heap* h, unsigned c) {
   uint32_t u = h->mixed_used;
   h->mixed_used += units;
   h->mixed_class[u] = static_cast<uint8_t>(c + 1);
-  for (uint32_t i = 1; i < units; ++i) h->mixed_class[u + i] = kSliceGoesOn;
+  for (uint32_t i = 1; i < units; ++i) h->mixed_class[u + i] = static_cast<uint8_t>(kGoesOn | i);
   h->mixed_taken[c] = static_cast<uint16_t>(h->mixed_taken[c] + n * size);
   uintptr_t first = pages::address_of(h->mixed) + (uintptr_t{u} << kUnitShift);
   for (uint32_t i = 0; i + 1 < n; ++i)
@@ -115,12 +120,12 @@ Block* take_slice(Heap* h, unsigned c) {
   return reinterpret_cast<Block*>(first);
 }
 
-bool is_mixed_block(const Page* page, const void* p) {
+unsigned mixed_class_of(const Page* page, const void* p) {
   uint32_t r;
   unsigned c = slice_of(page->owner, offset_in(page, p), &r);
-  if (c == kNoClass) return false;
+  if (c == kNoClass) return kNoClass;
   uint32_t size = kSizes[c];
-  return r % size == 0 && r / size < blocks_in_slice(size);
+  return r % size == 0 && r / size < blocks_in_slice(size) ? c : kNoClass;
 }
 
 size_t mixed_usable_size(const Page* page, const void* p) {
@@ -131,12 +136,10 @@ size_t mixed_usable_size(const Page* page, const void* p) {
 
 // The owner's free goes on the class's allocation list, where the next malloc pops it inline;
 // any other thread's onto the page's remote list (release_remote()).
-void release_mixed(Page* page, void* p, const char* call) {
+void release_mixed(Page* page, void* p, unsigned c, const char* call) {
   Heap* h = page->owner;
   auto* b = static_cast<Block*>(p);
   if (static_cast<HeapLists*>(h) != t_heap) return release_remote(page, p);
-  uint32_t r;
-  unsigned c = slice_of(h, offset_in(page, p), &r);
   if (b == h->alloc[c]) return release_bad(p, call, true);
   b->next = h->alloc[c];
   h->alloc[c] = b;

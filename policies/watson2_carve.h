@@ -10,11 +10,12 @@
 // streams: mktemp, basename, sort) faulted in a system page for each size, where glibc's malloc,
 // which packs blocks of every size together, touches 3 to 5. The slices pack the first blocks of
 // the classes as tightly, and cost a long-running program nothing after them: at most 64 KiB a
-// heap, reused by their classes for good.
+// heap, reused by their classes for good. Slices are taken while the process has one thread.
 //
 //   mixed page (64 KiB, one heap):  | slice: class a | slice: class b ... | slice: class a | ...
 //   Heap::mixed_class[u]: for each unit of 256 bytes, the class + 1 of the slice that starts there,
-//                         kSliceGoesOn in a slice's further units, 0 where none was handed out
+//                         in a slice's further units 0x80 + how many units back it starts, 0 where
+//                         none was handed out
 //
 // Its record refuses every pointer on the inline paths (carved 0, class kMixed): its frees take
 // the cold branch of release_with(), which finds the class from the slice. A free by the owner
@@ -24,6 +25,8 @@
 // it); the heap every thread shares has none. Off while MALLOCDEBUG layers see every call
 // (Area::mixed): the Malloc Log keeps a block by its page's class.
 #pragma once
+
+#include <sys/single_threaded.h>
 
 #include <cstdint>
 
@@ -36,9 +39,12 @@ namespace aixmalloc::watson2 {
 Block* carve(Page* page, uint32_t ahead);
 uint32_t ready_ahead(const Heap* h, unsigned c);
 
-// Class c of heap h takes its next blocks from a slice.
+// Class c of heap h takes its next blocks from a slice: only while the process has one thread.
+// (With threads that pass blocks to each other, the slices taken as threads started raised the
+// peak of tools/bench's xfree_wide from 7.1 to 10.4 MiB, one slice a class as much as four, for
+// reasons not understood yet; the blocks a program's start-up takes are single-threaded.)
 inline bool wants_slice(const Heap* h, unsigned c) {
-  return h->mixed_taken[c] < kMixedClassBytes && g_area.mixed;
+  return h->mixed_taken[c] < kMixedClassBytes && g_area.mixed && __libc_single_threaded;
 }
 // The page (from new_page()) becomes h's mixed page.
 void open_mixed(Heap* h, Page* page);

@@ -176,8 +176,8 @@ void tick_locked() {
 bool open() {
   zones::GrowingArea range;
   uintptr_t start = 0, room_end = 0;
-  size_t size = zones::within_address_limit(kFirstReserve, kPageSize), below = kBelow;
-  if (size + below <= zones::within_address_limit(size + below, kPageSize)) start = zones::reserve(below + size, &room_end);
+  size_t size = kFirstReserve, below = kBelow;
+  if (zones::within_address_limit(size + below, kPageSize) == size + below) start = zones::reserve(below + size, &room_end);
   range.in_zone = start != 0;
   if (range.in_zone) {
     range.room = room_end - (start + below);
