@@ -190,10 +190,9 @@ void* allocate_slow(size_t size);
 void release_remote(Page* page, void* p);
 void page_changed(Page* page);  // a local free made the page partial or empty
 void release_bad(void* p, const char* call, bool double_free);
-// A mixed page's blocks (watson2_carve.cpp): the class of the block p starts (kNoClass if it
-// starts none), its free, its size.
-unsigned mixed_class_of(const Page* page, const void* p);
-void release_mixed(Page* page, void* p, unsigned c, const char* call);
+// A pointer that is no block's start of its page: a block of a mixed page, freed, or reported
+// (watson2_carve.cpp).
+void release_odd(Page* page, void* p, const char* call);
 size_t mixed_usable_size(const Page* page, const void* p);
 // The inline paths run while the layer is on, no MALLOCDEBUG layer above needs every call and the
 // default alignment is 16 bytes (mallopt(M_MALIGN)).
@@ -244,13 +243,9 @@ template <class Before>
 [[gnu::always_inline]] inline void release_with(void* p, const char* call, Before before) {
   Page* page = page_of(p);
   uint64_t x = block_number(page, p);
-  if (__builtin_expect(!(x < plain(page->carved)), 0)) {
-    // A mixed page's record refuses every pointer (its carved is 0): its blocks take this branch.
-    unsigned c = page->cls == kMixed ? mixed_class_of(page, p) : kNoClass;
-    if (c == kNoClass) return release_bad(p, call, false);
-    before(page, x);  // x is the offset in 16-byte steps: a mixed page's shift is 4, its inverse 1
-    return release_mixed(page, p, c, call);
-  }
+  // A mixed page's record refuses every pointer (its carved is 0): its blocks take this branch too,
+  // without `before`, for the Malloc Log never meets them (Area::mixed).
+  if (__builtin_expect(!(x < plain(page->carved)), 0)) return release_odd(page, p, call);
   before(page, x);
   HeapLists* h = t_heap;
   unsigned c = page->cls;
@@ -272,7 +267,7 @@ template <class Before>
   }
   release_remote(page, p);
 }
-inline void release(void* p, const char* call) {
+[[gnu::always_inline]] inline void release(void* p, const char* call) {
   release_with(p, call, [](const Page*, uint64_t) {});
 }
 

@@ -120,6 +120,7 @@ Block* take_slice(Heap* h, unsigned c) {
   return reinterpret_cast<Block*>(first);
 }
 
+namespace {
 unsigned mixed_class_of(const Page* page, const void* p) {
   uint32_t r;
   unsigned c = slice_of(page->owner, offset_in(page, p), &r);
@@ -127,6 +128,7 @@ unsigned mixed_class_of(const Page* page, const void* p) {
   uint32_t size = kSizes[c];
   return r % size == 0 && r / size < blocks_in_slice(size) ? c : kNoClass;
 }
+}  // namespace
 
 size_t mixed_usable_size(const Page* page, const void* p) {
   uint32_t r;
@@ -134,16 +136,32 @@ size_t mixed_usable_size(const Page* page, const void* p) {
   return c == kNoClass ? 0 : kSizes[c];
 }
 
-// The owner's free goes on the class's allocation list, where the next malloc pops it inline;
-// any other thread's onto the page's remote list (release_remote()).
-void release_mixed(Page* page, void* p, unsigned c, const char* call) {
+// A freed block of the mixed page goes back on its class's allocation list, where the next
+// malloc pops it inline, until the class has had kMixedUses requests in the heap: then the class
+// keeps to pages of its own and its blocks here are not used again (4 KiB of a class at most),
+// since their frees leave the inline path for release_odd().
+namespace {
+constexpr uint64_t kMixedUses = 256;
+bool keeps_mixed(Heap* h, unsigned c) {
+  if (h->allocations[c] <= kMixedUses) return true;
+  h->mixed_taken[c] = kMixedClassBytes;
+  return false;
+}
+}  // namespace
+
+// A block of the mixed page, or a pointer to report. The owner's free goes back on the class's
+// list; any other thread's onto the page's remote list (release_remote()).
+void release_odd(Page* page, void* p, const char* call) {
+  unsigned c = page->cls == kMixed ? mixed_class_of(page, p) : kNoClass;
+  if (c == kNoClass) return release_bad(p, call, false);
   Heap* h = page->owner;
   auto* b = static_cast<Block*>(p);
   if (static_cast<HeapLists*>(h) != t_heap) return release_remote(page, p);
   if (b == h->alloc[c]) return release_bad(p, call, true);
+  ++h->frees[c];
+  if (!keeps_mixed(h, c)) return;
   b->next = h->alloc[c];
   h->alloc[c] = b;
-  ++h->frees[c];
 }
 
 void take_back_mixed(Heap* h, Page* page, Block* blocks) {
@@ -151,9 +169,10 @@ void take_back_mixed(Heap* h, Page* page, Block* blocks) {
     blocks = b->next;
     uint32_t r;
     unsigned c = slice_of(h, offset_in(page, b), &r);
+    ++h->remote_frees[c];
+    if (!keeps_mixed(h, c)) continue;
     b->next = h->alloc[c];
     h->alloc[c] = b;
-    ++h->remote_frees[c];
   }
 }
 

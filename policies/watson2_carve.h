@@ -9,8 +9,10 @@
 // process that asks for blocks of 20 sizes a few times each (the C library's start-up, locale and
 // streams: mktemp, basename, sort) faulted in a system page for each size, where glibc's malloc,
 // which packs blocks of every size together, touches 3 to 5. The slices pack the first blocks of
-// the classes as tightly, and cost a long-running program nothing after them: at most 64 KiB a
-// heap, reused by their classes for good. Slices are taken while the process has one thread.
+// the classes as tightly. A class that has had 256 requests in the heap keeps to its own pages:
+// its blocks in the mixed page are not used again once freed, so that a program's busy classes
+// free on the inline path; a long-running program pays at most the mixed page's 64 KiB a heap.
+// Slices are taken while the process has one thread.
 //
 //   mixed page (64 KiB, one heap):  | slice: class a | slice: class b ... | slice: class a | ...
 //   Heap::mixed_class[u]: for each unit of 256 bytes, the class + 1 of the slice that starts there,
