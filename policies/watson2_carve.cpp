@@ -39,6 +39,14 @@ void make_ready(Page* page, uint32_t end, uint32_t ahead) {
     g_populate_ok.store(false, std::memory_order_relaxed);
 }
 
+// Links n blocks of `size` bytes from `first` into a list, and returns it.
+Block* link_blocks(uintptr_t first, uint32_t size, uint32_t n) {
+  for (uint32_t i = 0; i + 1 < n; ++i)
+    reinterpret_cast<Block*>(first + uintptr_t{i} * size)->next = reinterpret_cast<Block*>(first + uintptr_t{i + 1} * size);
+  reinterpret_cast<Block*>(first + uintptr_t{n - 1} * size)->next = nullptr;
+  return reinterpret_cast<Block*>(first);
+}
+
 }  // namespace
 
 uint32_t ready_ahead(const Heap* h, unsigned c) {
@@ -55,14 +63,9 @@ Block* carve(Page* page, uint32_t ahead) {
   uint32_t want = page->size >= kCarveBytes ? 1 : static_cast<uint32_t>(kCarveBytes / page->size);
   if (k > want) k = want;
   if (ahead != 0 && (carved + k) * page->size > page->ready) make_ready(page, (carved + k) * page->size, ahead);
-  uintptr_t first = pages::address_of(page) + uintptr_t{carved} * page->size;
-  for (uint32_t i = 0; i + 1 < k; ++i)
-    reinterpret_cast<Block*>(first + uintptr_t{i} * page->size)->next =
-        reinterpret_cast<Block*>(first + uintptr_t{i + 1} * page->size);
-  reinterpret_cast<Block*>(first + uintptr_t{k - 1} * page->size)->next = nullptr;
   page->carved.store(carved + k, std::memory_order_relaxed);
   page->held += k;
-  return reinterpret_cast<Block*>(first);
+  return link_blocks(pages::address_of(page) + uintptr_t{carved} * page->size, page->size, k);
 }
 
 // A heap's mixed page (watson2_carve.h).
@@ -113,11 +116,7 @@ Block* take_slice(Heap* h, unsigned c) {
   h->mixed_class[u] = static_cast<uint8_t>(c + 1);
   for (uint32_t i = 1; i < units; ++i) h->mixed_class[u + i] = static_cast<uint8_t>(kGoesOn | i);
   h->mixed_taken[c] = static_cast<uint16_t>(h->mixed_taken[c] + n * size);
-  uintptr_t first = pages::address_of(h->mixed) + (uintptr_t{u} << kUnitShift);
-  for (uint32_t i = 0; i + 1 < n; ++i)
-    reinterpret_cast<Block*>(first + uintptr_t{i} * size)->next = reinterpret_cast<Block*>(first + uintptr_t{i + 1} * size);
-  reinterpret_cast<Block*>(first + uintptr_t{n - 1} * size)->next = nullptr;
-  return reinterpret_cast<Block*>(first);
+  return link_blocks(pages::address_of(h->mixed) + (uintptr_t{u} << kUnitShift), size, n);
 }
 
 namespace {
