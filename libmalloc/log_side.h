@@ -1,6 +1,6 @@
 // Where the Malloc Log keeps the record of a block of the pool or of watson2: its entry in the side
-// array of its area (options/malloc_log_side.h), found from the block's page with the multiply and
-// rotate of the allocator's own is_block_start(). Here, where both allocators are known; the log
+// array of its area (options/malloc_log_side.h), found from the block's page with the multiply of
+// the allocator's own is_block_start() (and, for the pool, its rotate). Here, where both allocators are known; the log
 // reaches it through mlog::g_side_of, malloc and free under the log alone inline (requests.cpp).
 #pragma once
 
@@ -32,9 +32,8 @@ namespace aixmalloc::rt {
 // A watson2 block's entry, the same way.
 [[gnu::always_inline]] inline mlog::side::Entry* watson2_log_entry(const void* p, bool check) {
   const watson2::Page* page = watson2::page_of(p);
-  uint64_t x = watson2::block_number(page, p);
-  if (check && !(x < plain(page->carved))) return nullptr;
-  return watson2_log_entry_at(p, x);
+  if (check && !watson2::is_block_start(page, p)) return nullptr;
+  return watson2_log_entry_at(p, watson2::block_number(page, p));
 }
 
 static_assert(pool::kPageSize / 16 <= mlog::side::kEntriesPerPage &&

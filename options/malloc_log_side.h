@@ -1,7 +1,7 @@
 // The Malloc Log's side arrays: where the log keeps a live block of the pool or of watson2
 // (MALLOCDEBUG=log without `extended`), in place of the table by address (malloc_log_table.h).
 // Both carve 64 KiB pages into blocks of one size, at least 16 bytes, and find a block's number in
-// its page with a multiply and a rotate (their is_block_start()); so an area's side array has 4096
+// its page with a multiply (their block_number()); so an area's side array has 4096
 // entries per page, and entry k of page i describes block k of page i: its size in the high 32
 // bits, and in the low 32 bits one more than a record of its stack (any record of that stack: the
 // first its caller's walk found, kept with the walk in the thread's memo), 0 for none. Noting a

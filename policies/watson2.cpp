@@ -62,11 +62,6 @@ constexpr uint32_t kWindow = 1024, kMaxWaits = kWindow / 8;
 constexpr uint32_t kCacheBytes = 65536;       // a thread's cache of shared blocks
 constexpr uint32_t kCacheClassBytes = 16384;  // of one class (one block at least)
 
-uint64_t inverse_of_odd(uint64_t odd) {
-  uint64_t x = odd;  // Newton's iteration: each step doubles the correct low bits
-  for (int i = 0; i < 6; ++i) x *= 2 - odd * x;
-  return x;
-}
 
 
 Page* init_page(Page* page, Heap* h, unsigned c) {
@@ -76,10 +71,9 @@ Page* init_page(Page* page, Heap* h, unsigned c) {
   page->capacity = static_cast<uint16_t>(kPageSize / size);
   page->held = -1;
   page->size = size;
-  page->shift = static_cast<uint8_t>(__builtin_ctz(size));
-  page->inverse = inverse_of_odd(size >> page->shift);
+  page->magic = magic_for(size);
   page->cls = static_cast<uint8_t>(c);
-  page->carved.store(0, std::memory_order_relaxed);
+  set_carved(page, 0);
   page->remote.store(nullptr, std::memory_order_relaxed);
   __atomic_fetch_add(&h->pages, 1, __ATOMIC_RELAXED);  // the shared heap's classes run side by side
   return page;
@@ -90,7 +84,7 @@ Page* init_page(Page* page, Heap* h, unsigned c) {
 enum Retire { kKeep, kGive, kGiveLocked };
 
 void retire(Heap* h, Page* page, Retire how) {
-  page->carved.store(0, std::memory_order_relaxed);  // stale pointers into it are refused
+  set_carved(page, 0);  // stale pointers into it are refused
   page->cls = kNoClass;
   page->free = nullptr;
   __atomic_fetch_sub(&h->pages, 1, __ATOMIC_RELAXED);
@@ -256,10 +250,10 @@ Block* refill(Heap* h, unsigned c) {
     if (Page* page = h->cur[c]) {
       if (Block* list = page->free) {
         page->free = nullptr;
-        page->held = static_cast<int32_t>(page->carved.load(std::memory_order_relaxed)) - 1;
+        page->held = static_cast<int32_t>(page->carved) - 1;
         return list;
       }
-      if (page->carved.load(std::memory_order_relaxed) < page->capacity) {
+      if (page->carved < page->capacity) {
         if (h->partial[c].empty()) return carve(page, ready_ahead(h, c));
         if (h->partial[c].front().free == nullptr) return carve(page, 0);
         h->cur[c] = nullptr;

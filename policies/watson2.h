@@ -77,13 +77,14 @@ struct alignas(128) Page {
   int32_t held;
   uint16_t capacity;
   uint16_t size;
-  // Block-start test without a division: offset o in the page is block k iff
-  // rotr(o * inverse, shift) == k, with size = 2^shift * odd and inverse * odd == 1 (mod 2^64);
-  // only k < carved are blocks, so a page with no class (carved 0) refuses every pointer. 64 bits
-  // wide, for one compare with the rotated product.
-  std::atomic<uint64_t> carved;   // read by other threads' frees
-  uint64_t inverse;
-  uint8_t shift;
+  // Block-start test without a division or a rotate: with magic = floor(2^64 / size) + 1, an
+  // offset o = k * size + r in the page (r < size) gives o * magic = k * step + r * magic
+  // (mod 2^64), where step = size * magic (mod 2^64) is between 1 and size; any r > 0 lands at
+  // magic or above, far past every k * step. So o is the start of block k < carved iff the product
+  // is below carved * step, one compare; and k is the product's high half (block_number()).
+  std::atomic<uint64_t> limit;  // carved * step, 0 refusing every pointer: read by other threads' frees
+  uint64_t magic;
+  uint16_t carved;  // blocks carved so far, from the page's start; owner only
   uint8_t cls;
   // Bytes from the page's start that are resident or being made so (carve()): 0 when its memory
   // is fresh from the system. Owner only.
@@ -173,15 +174,27 @@ inline bool owns_fast(const void* p) {
 inline Page* page_of(const void* p) {
   return g_area.pages - ((reinterpret_cast<uintptr_t>(p) - g_area.base) >> kPageShift);
 }
-// p's block number in its page, if p is a block's start (below page->carved): its offset divided
-// by the block size as a multiply by the inverse and a rotate; any other offset comes out larger.
-inline uint64_t block_number(const Page* page, const void* p) {
-  uint64_t x = (reinterpret_cast<uintptr_t>(p) & (kPageSize - 1)) * page->inverse;
-  unsigned s = page->shift;
-  return (x >> s) | (x << ((64 - s) & 63));
+// The product of p's offset in its page and the page's magic: below page->limit iff p is the
+// start of a block carved (Page says why).
+inline uint64_t scaled_offset(const Page* page, const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & (kPageSize - 1)) * page->magic;
 }
 inline bool is_block_start(const Page* page, const void* p) {
-  return block_number(page, p) < plain(page->carved);
+  return scaled_offset(page, p) < plain(page->limit);
+}
+// p's block number in its page, p a block's start: its offset divided by the block size, as the
+// high half of the same product.
+inline uint32_t block_number(const Page* page, const void* p) {
+  unsigned __int128 x = (reinterpret_cast<uintptr_t>(p) & (kPageSize - 1)) * static_cast<unsigned __int128>(page->magic);
+  return static_cast<uint32_t>(x >> 64);
+}
+// A page's magic for blocks of `size` bytes, and its limit once `carved` blocks are out of it.
+inline uint64_t magic_for(uint32_t size) {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(1) << 64) / size) + 1;
+}
+inline void set_carved(Page* page, uint32_t carved) {
+  page->carved = static_cast<uint16_t>(carved);
+  page->limit.store(carved * (page->size * page->magic), std::memory_order_relaxed);
 }
 
 // Slow paths (watson2.cpp).
@@ -242,11 +255,10 @@ inline void* allocate(size_t size) {
 template <class Before>
 [[gnu::always_inline]] inline void release_with(void* p, const char* call, Before before) {
   Page* page = page_of(p);
-  uint64_t x = block_number(page, p);
-  // A mixed page's record refuses every pointer (its carved is 0): its blocks take this branch too,
+  // A mixed page's record refuses every pointer (its limit is 0): its blocks take this branch too,
   // without `before`, for the Malloc Log never meets them (Area::mixed).
-  if (__builtin_expect(!(x < plain(page->carved)), 0)) return release_odd(page, p, call);
-  before(page, x);
+  if (__builtin_expect(!is_block_start(page, p), 0)) return release_odd(page, p, call);
+  before(page, block_number(page, p));
   HeapLists* h = t_heap;
   unsigned c = page->cls;
   auto* b = static_cast<Block*>(p);

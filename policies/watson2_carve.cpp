@@ -58,12 +58,12 @@ uint32_t ready_ahead(const Heap* h, unsigned c) {
 
 // A few blocks at a time, so that a page costs memory only as its blocks are used.
 Block* carve(Page* page, uint32_t ahead) {
-  uint32_t carved = static_cast<uint32_t>(page->carved.load(std::memory_order_relaxed));
+  uint32_t carved = page->carved;
   uint32_t k = page->capacity - carved;
   uint32_t want = page->size >= kCarveBytes ? 1 : static_cast<uint32_t>(kCarveBytes / page->size);
   if (k > want) k = want;
   if (ahead != 0 && (carved + k) * page->size > page->ready) make_ready(page, (carved + k) * page->size, ahead);
-  page->carved.store(carved + k, std::memory_order_relaxed);
+  set_carved(page, carved + k);
   page->held += k;
   return link_blocks(pages::address_of(page) + uintptr_t{carved} * page->size, page->size, k);
 }
@@ -97,8 +97,8 @@ uintptr_t offset_in(const Page* page, const void* p) {
 void open_mixed(Heap* h, Page* page) {
   page->cls = kMixed;
   page->size = 16;  // block_number(): the offset in 16-byte steps (the Malloc Log's index)
-  page->shift = 4;
-  page->inverse = 1;
+  page->magic = magic_for(16);
+  set_carved(page, 0);
   page->capacity = 0;
   __atomic_fetch_sub(&h->pages, 1, __ATOMIC_RELAXED);  // counted by its slices instead
   h->mixed = page;

@@ -19,7 +19,7 @@
 //                         in a slice's further units 0x80 + how many units back it starts, 0 where
 //                         none was handed out
 //
-// Its record refuses every pointer on the inline paths (carved 0, class kMixed): its frees take
+// Its record refuses every pointer on the inline paths (limit 0, class kMixed): its frees take
 // the cold branch of release_with(), which finds the class from the slice. A free by the owner
 // pushes the block on the class's allocation list, where the next malloc of the class pops it
 // inline; any other thread's goes onto the page's remote list, as on any page, and the owner takes

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "policies/watson2.h"
+#include "policies/watson2_classes.h"
 #include "tests/unit/harness.h"
 
 namespace aixmalloc::testing {
@@ -43,6 +44,33 @@ TEST_F(Watson2, SizesMapToClassesThatHoldThem) {
     // A class wastes at most a quarter of its block (16 bytes for the smallest).
     EXPECT_LE(usable - size, usable / 4 > 16 ? usable / 4 : 16) << size;
     w2::release(p, "free");
+  }
+}
+
+// free's block-start test, one multiply and one compare, against a division: for every class and
+// every offset in a page, with none, one, half and all of the page's blocks carved, an offset is
+// taken for block k iff it is a multiple of the size with k below the carved count, and
+// block_number() is the quotient.
+TEST(Watson2Page, BlockStartTestAgreesWithADivision) {
+  w2::Page page{};
+  for (unsigned c = 0; c < w2::kClasses; ++c) {
+    uint32_t size = w2::kSizes[c], capacity = static_cast<uint32_t>(w2::kPageSize / size);
+    page.size = static_cast<uint16_t>(size);
+    page.magic = w2::magic_for(size);
+    for (uint32_t carved : {0u, 1u, capacity / 2, capacity}) {
+      w2::set_carved(&page, carved);
+      uint32_t taken = 0;
+      for (uintptr_t o = 0; o < w2::kPageSize; ++o) {
+        const void* p = reinterpret_cast<const void*>(0x7f0000000000 + o);
+        bool start = o % size == 0 && o / size < carved;
+        ASSERT_EQ(w2::is_block_start(&page, p), start) << "size " << size << " offset " << o << " carved " << carved;
+        if (start) {
+          ++taken;
+          ASSERT_EQ(w2::block_number(&page, p), o / size) << "size " << size << " offset " << o;
+        }
+      }
+      EXPECT_EQ(taken, carved) << size;
+    }
   }
 }
 
