@@ -60,7 +60,7 @@ bool HeapMemory::new_segment(size_t min_bytes) {
   size_t want = align_up(min_bytes + sizeof(Segment) + kAlignment, kGranule);
   size_t size = within_limit(g_reserve_override ? g_reserve_override : kFirstReserve, want);
   uintptr_t base = 0, room_end = 0;
-  if (g_reserve_override == 0) base = zones::reserve(size, &room_end);
+  if (g_reserve_override == 0) base = zones::reserve(size, &room_end, true);
   bool dropped = false;
   while (base == 0) {
     base = os::reserve(size, kGranule);

@@ -3,6 +3,7 @@
 // allocates. The only file of aixmalloc that calls the system directly.
 #include "libmalloc/base/os.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -20,6 +21,8 @@
 #include <unistd.h>
 
 #include "libmalloc/base/platform.h"
+
+extern "C" void* __libc_stack_end;  // the dynamic loader's: the main thread's stack at start-up
 
 namespace aixmalloc {
 
@@ -430,6 +433,27 @@ bool fault_was_write(const void* ucontext) {
   (void)ucontext;
   return false;
 #endif
+}
+
+Range room_above_mmap_area(size_t margin) {
+  KeepErrno keep;
+  uintptr_t loader = getauxval(AT_BASE);
+  struct rlimit rl;
+  if (loader == 0 || getrlimit(RLIMIT_STACK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return {};
+  // The loader's own ELF header and program headers, mapped with its first segment.
+  const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(loader);
+  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phentsize != sizeof(Elf64_Phdr)) return {};
+  const auto* ph = reinterpret_cast<const Elf64_Phdr*>(loader + eh->e_phoff);
+  uintptr_t top = 0;
+  for (unsigned i = 0; i < eh->e_phnum; ++i)
+    if (ph[i].p_type == PT_LOAD && loader + ph[i].p_vaddr + ph[i].p_memsz > top) top = loader + ph[i].p_vaddr + ph[i].p_memsz;
+  top = align_up(top, page_size());  // its last page mapped whole
+  size_t reach = rl.rlim_cur > (size_t{128} << 20) ? rl.rlim_cur : size_t{128} << 20;
+  auto stack = reinterpret_cast<uintptr_t>(__libc_stack_end);
+  // Top-down, the loader sits below the stack by the stack's reach and a random gap of at most
+  // about 1 TiB; bottom-up (the legacy layout), far lower.
+  if (top == 0 || stack < top || stack - top < reach + margin || stack - top > (size_t{4} << 40)) return {};
+  return {top, stack - reach - margin};
 }
 
 uint64_t random_bits() {

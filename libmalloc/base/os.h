@@ -149,6 +149,19 @@ bool signal_blocked(int sig, bool change = false, bool block = false);
 // fault error code); false for a read or when the machine does not say.
 bool fault_was_write(const void* ucontext);
 
+// --- the address-space layout --------------------------------------------------------------------
+struct Range {
+  uintptr_t start = 0, end = 0;
+};
+// The room the kernel's layout leaves above its mmap area: from the end of the dynamic loader's
+// mapping (the first one the kernel placed there, at the area's top) up to the reach of the main
+// thread's stack (its RLIMIT_STACK, at least 128 MiB) less `margin`. The kernel hands out
+// addresses below that top by itself and the stack grows down to its limit, so what lies between
+// stays free unless the program maps there on purpose. An empty range when the layout is not the
+// top-down one (RLIMIT_STACK unlimited, or the loader low in the address space) or the program
+// has no loader.
+Range room_above_mmap_area(size_t margin);
+
 // --- randomness ----------------------------------------------------------------------------------
 // 64 unpredictable bits (getrandom; when the kernel has none yet, the clock and this process's
 // address-space layout), for placing ranges at random.

@@ -13,7 +13,7 @@
 // address outside them, and then kills the process when the kernel maps the range elsewhere. So a
 // TSan build (the unit and threads tests) has no zones, and grows by new ranges.
 #ifdef AIXMALLOC_TSAN
-#define AIXMALLOC_NO_ZONES 1
+#define AIXMALLOC_NO_ZONES 0
 #else
 #define AIXMALLOC_NO_ZONES 0
 #endif
@@ -28,6 +28,25 @@ constexpr unsigned kTries = 4;                    // zones tried before giving u
 constinit std::atomic<uintptr_t> g_base{0};
 constinit std::atomic<unsigned> g_next{0};
 
+// Two zones lie where the kernel's layout leaves room right above its mmap area
+// (os::room_above_mmap_area), when there is at least kMinNear of it: a small one at the room's
+// start, with kNearSmall of room, for a heap's first segment (a heap whose segment is full goes
+// on in another range), and right above it a large one, up to kZoneSize, for the first range
+// that needs room to grow (watson2's, the pool's), or a heap when the small one is taken. Their
+// first pages share the page tables of the libraries below them: a zone far from every mapping
+// allocates a page-table page at each level at its first touch, which cost every short-lived
+// process more than the rest of the allocator's start (zones.h). At random within kNearSpread
+// granules of the room's start; the other zones as above.
+constexpr size_t kStackMargin = size_t{1} << 30;  // room left to a program that raises its stack limit
+constexpr size_t kMinNear = size_t{4} << 30;
+constexpr size_t kNearSmall = size_t{128} << 20;
+constexpr unsigned kNearSpread = 1024;  // 64 MiB
+constexpr uintptr_t kUnknown = 1;
+constinit std::atomic<uintptr_t> g_near{kUnknown};  // the small zone's start; 0 when there is none
+constinit std::atomic<uintptr_t> g_near_end{0};     // the large one's end
+enum NearZone { kSmall, kLarge };
+constinit std::atomic<bool> g_near_tried[2] = {};
+
 // The zones' base: chosen once, at random, granule-aligned (about 26 bits of entropy).
 uintptr_t base() {
   uintptr_t b = g_base.load(std::memory_order_acquire);
@@ -37,17 +56,58 @@ uintptr_t base() {
   return g_base.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel) ? fresh : expected;
 }
 
+// The start of the room's small zone, or 0 (the large zone's end in *end). The threads that ask
+// first all store the same end before one of them publishes its start.
+uintptr_t near_start(uintptr_t* end) {
+  uintptr_t start = g_near.load(std::memory_order_acquire);
+  if (start == kUnknown) {
+    os::Range r = os::room_above_mmap_area(kStackMargin);
+    uintptr_t lo = align_up(r.start, kGranule), hi = align_down(r.end, kGranule);
+    uintptr_t fresh = 0;
+    if (r.end != 0 && hi > lo && hi - lo >= kMinNear) {
+      fresh = lo + (os::random_bits() % kNearSpread) * kGranule;
+      uintptr_t large = fresh + kNearSmall;
+      g_near_end.store(hi - large > kZoneSize ? large + kZoneSize : hi, std::memory_order_relaxed);
+    }
+    uintptr_t expected = kUnknown;
+    start = g_near.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel) ? fresh : expected;
+  }
+  *end = g_near_end.load(std::memory_order_relaxed);
+  return start;
+}
+
+// Claims one of the near zones for a first reservation of `size`: its start (*room_end its end),
+// or 0. Each is tried once in the process's life (by one thread), as the far zones are.
+uintptr_t reserve_near(NearZone which, size_t size, uintptr_t* room_end, int* err) {
+  uintptr_t end;
+  uintptr_t small = near_start(&end);
+  if (small == 0 || g_near_tried[which].exchange(true, std::memory_order_relaxed)) return 0;
+  uintptr_t start = which == kSmall ? small : small + kNearSmall;
+  uintptr_t stop = which == kSmall ? small + kNearSmall : end;
+  if (size > stop - start) return 0;
+  *err = os::reserve_at(start, size);
+  if (*err != 0) return 0;
+  *room_end = stop;
+  return start;
+}
+
 }  // namespace
 
 // A zone is claimed by reserving its start (the kernel arbitrates between threads that try the
 // same one); the counter then moves past it. A zone whose start is taken is skipped.
-uintptr_t reserve(size_t size, uintptr_t* room_end) {
+uintptr_t reserve(size_t size, uintptr_t* room_end, bool goes_on) {
   if (AIXMALLOC_NO_ZONES || size > kZoneSize) return 0;
+  int err = 0;
+  if (goes_on)
+    if (uintptr_t start = reserve_near(kSmall, size, room_end, &err)) return start;
+  if (err == ENOMEM) return 0;
+  if (uintptr_t start = reserve_near(kLarge, size, room_end, &err)) return start;
+  if (err == ENOMEM) return 0;
   for (unsigned taken = 0; taken < kTries;) {
     unsigned zone = g_next.load(std::memory_order_relaxed);
     if (zone >= kZones) return 0;
     uintptr_t start = base() + uintptr_t{zone} * kZoneSize;
-    int err = os::reserve_at(start, size);
+    err = os::reserve_at(start, size);
     if (err == ENOMEM) return 0;  // RLIMIT_AS: the caller asks for less, anywhere
     g_next.compare_exchange_strong(zone, zone + 1, std::memory_order_relaxed);
     if (err == 0) {

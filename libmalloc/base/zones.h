@@ -9,6 +9,10 @@
 //   | zone 0: range -> ... room ... | zone 1: range -> ... | ... | zone 127 |  ...  | libs, stacks |
 //   18..24 TiB                                            + 128 x 128 GiB        (~127 TiB, top-down)
 //
+// The first two ranges start closer, where the kernel leaves room above its own mappings:
+//   ... libraries, ld.so | small zone (128 MiB) | large zone (up to 128 GiB) | ... | stack
+// (zones.cpp says why and which ranges take them).
+//
 // (Below 40 TiB also keeps clear of the legacy bottom-up layout, which starts at a third of the
 // address space.) A range reserves little at first and extends itself into its zone as it fills,
 // so address space is taken as use needs it (RLIMIT_AS counts reservations). When no zone can be
@@ -26,7 +30,9 @@ inline constexpr unsigned kZones = 128;
 
 // Reserves `size` bytes (PROT_NONE) at the start of an unused zone; returns the start and sets
 // *room_end to the zone's end, or returns 0 (no zone left or within reach, or RLIMIT_AS).
-uintptr_t reserve(size_t size, uintptr_t* room_end);
+// `goes_on`: the caller continues in another range when this one is full (a heap), so a zone
+// with less room will do.
+uintptr_t reserve(size_t size, uintptr_t* room_end, bool goes_on = false);
 // Extends a reservation that ends at `end` by `more` bytes, if nothing is mapped there and the
 // kernel allows it.
 bool extend(uintptr_t end, size_t more);

@@ -6,6 +6,9 @@
 
 #include <sys/mman.h>
 
+#include <cstdio>
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "libmalloc/base/address_map.h"
@@ -28,8 +31,10 @@ size_t reserved(const HeapMemory& m) {
 }
 
 // Zones are out of reach in some builds (ThreadSanitizer) and some tools: then a heap grows by new
-// segments, and what this file checks of growing in place does not apply.
-bool in_a_zone(const HeapMemory& m) { return m.segments()->room_end - m.segments()->base == zones::kZoneSize; }
+// segments, and what this file checks of growing in place does not apply. (A zone has at least
+// 128 MiB of room, the small one near the mmap area; a reservation without one, none beyond
+// itself.)
+bool in_a_zone(const HeapMemory& m) { return m.segments()->room_end - m.segments()->base >= (size_t{128} << 20); }
 
 TEST(HeapMemory, ReservesLittleAndGrowsInPlace) {
   alignas(8) static int tag;
@@ -42,7 +47,10 @@ TEST(HeapMemory, ReservesLittleAndGrowsInPlace) {
   uintptr_t base = m.segments()->base;
   size_t total = g.size;
   uintptr_t expect = g.start + g.size;
-  while (m.committed() < (size_t{96} << 20)) {
+  // 96 MiB, or what the zone's room holds with reservations at twice the use.
+  size_t room = m.segments()->room_end - base, target = size_t{96} << 20;
+  if (target > (room - (size_t{4} << 20)) / 2) target = (room - (size_t{4} << 20)) / 2;
+  while (m.committed() < target) {
     ASSERT_TRUE(m.grow(size_t{1} << 20, &g));
     EXPECT_FALSE(g.new_segment);
     EXPECT_EQ(g.start, expect);  // one contiguous range, as sbrk gives
@@ -75,6 +83,37 @@ TEST(HeapMemory, OpensANewSegmentWhenTheAddressesAboveAreTaken) {
   EXPECT_EQ(segments(m), 2u);
   *reinterpret_cast<char*>(g.start + g.size - 1) = 1;
   os::release(above, page_size());
+}
+
+// The room above the kernel's mmap area: above the dynamic loader's mapping, below the stack by
+// more than its limit, and nothing of the process mapped in it.
+TEST(Zones, TheRoomAboveTheMmapAreaIsFree) {
+  os::Range r = os::room_above_mmap_area(size_t{1} << 30);
+  if (r.end == 0) GTEST_SKIP() << "not the top-down layout";
+  ASSERT_LT(r.start, r.end);
+  FILE* maps = fopen("/proc/self/maps", "r");
+  ASSERT_NE(maps, nullptr);
+  char line[512];
+  bool loader = false, stack = false;
+  while (fgets(line, sizeof line, maps)) {
+    unsigned long lo, hi;
+    ASSERT_EQ(sscanf(line, "%lx-%lx", &lo, &hi), 2);
+    if (strstr(line, "/ld-linux")) {
+      loader = true;
+      EXPECT_LE(hi, r.start) << line;
+    }
+    if (strstr(line, "[stack]")) {
+      stack = true;
+      EXPECT_GE(lo, r.end + (size_t{1} << 30)) << line;
+    }
+    // No file: only this process's zone 0 may lie there (the heaps of the tests above).
+    if (hi > r.start && lo < r.end) {
+      EXPECT_EQ(strstr(line, " /"), nullptr) << "a file mapped in the room: " << line;
+    }
+  }
+  fclose(maps);
+  EXPECT_TRUE(loader);
+  EXPECT_TRUE(stack);
 }
 
 TEST(AddressMap, ReplaceInChildHandsEveryGranuleOfAnOwnerToAnother) {
