@@ -58,9 +58,17 @@ void* allocate_ready(size_t size, size_t align) {
   return allocate_on(static_cast<PlainStack&>(g_stack), size, align);
 }
 
+// A block's owner in the address map. The areas of watson2 and of the pool are not in the map:
+// their blocks skip the lookup, which would read the map's top table for nothing (at a process's
+// first realloc, a page fault).
+inline Owner owner_of(const void* p) {
+  if (watson2::owns(p) || pool::owns(p)) return Owner{};
+  return address_map().lookup(p);
+}
+
 template <class S>
 [[gnu::flatten]] void release_on(S& stack, void* p, const char* call) {
-  Owner o = address_map().lookup(p);
+  Owner o = owner_of(p);
   if (o.kind() == OwnerKind::kBootstrap) return;  // never reused
   stack.release(p, o, call);
 }
@@ -152,7 +160,7 @@ void* reallocate_block(void* p, size_t size) {
     return nullptr;
   }
   if (size > kMaxRequest) return fail_nomem();
-  Owner o = address_map().lookup(p);
+  Owner o = owner_of(p);
   if (o.kind() != OwnerKind::kBootstrap) {
     if (void* q = g_stack.reallocate(p, o, size)) {
       if (__builtin_expect(q == debug::kDropped, 0)) {  // a bad pointer, reported (MALLOCDEBUG)
@@ -459,7 +467,7 @@ int set_signal_action(int sig, const struct sigaction* act, struct sigaction* ol
 
 size_t usable_size(void* p) {
   if (p == nullptr) return 0;
-  return usable_size_of(p, address_map().lookup(p), "malloc_usable_size");
+  return usable_size_of(p, owner_of(p), "malloc_usable_size");
 }
 
 }  // namespace aixmalloc::rt

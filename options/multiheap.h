@@ -492,14 +492,6 @@ class MultiheapLayer {
     }
   }
 
-  // Room for kMaxHeaps heaps, of which configure() builds the n in use: a process with one heap
-  // never touches the pages of the other 31 (the stack lives in .bss).
-  union Heaps {
-    Heaps() {}
-    ~Heaps() {}  // the heaps live as long as the process
-    HeapT& operator[](unsigned i) { return at[i]; }
-    HeapT at[kMaxHeaps];
-  } heaps_;
   // The heaps' locks, side by side, a cache line each: fork's handlers in a threaded process take
   // and release every one, and each page that holds one costs a copy-on-write fault in the parent
   // (its unlock) and one in the child (its reset) at every fork. In the heaps, 32 heaps were 64
@@ -510,6 +502,15 @@ class MultiheapLayer {
   HeapLock locks_[kMaxHeaps];
   HeapSelector<HeapT> selector_;
   const Config* config_ = nullptr;  // the runtime's, for a heap rebuilt in a forked child
+  // Room for kMaxHeaps heaps, of which configure() builds the n in use: a process with one heap
+  // never touches the pages of the other 31 (the stack lives in .bss). Last, so that the members
+  // above share heap 0's pages.
+  union Heaps {
+    Heaps() {}
+    ~Heaps() {}  // the heaps live as long as the process
+    HeapT& operator[](unsigned i) { return at[i]; }
+    HeapT at[kMaxHeaps];
+  } heaps_;
 };
 
 }  // namespace aixmalloc

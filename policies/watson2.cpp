@@ -21,8 +21,10 @@ constinit Area g_area;
 const ClassTable kClassOf = make_class_table();
 namespace {
 // A thread's lists until it has a heap, never written: the inline pop finds them empty and
-// allocate_slow() attaches a heap; no page has them for its owner.
-constinit HeapLists g_no_heap{.class_of = make_class_table()};
+// allocate_slow() attaches a heap; no page has them for its owner. Its class table is all zeros
+// (every request finds class 0's empty list, and allocate_slow() finds the class itself), so that
+// it lies in .bss, not in a page of the library's file that every process maps.
+constinit HeapLists g_no_heap{.class_of = {}};
 }  // namespace
 __thread HeapLists* t_heap = &g_no_heap;
 
@@ -50,7 +52,10 @@ std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned he
 // few of the shared blocks it frees (kCacheBytes in all) for its own next requests, without the
 // lock. A class whose lock makes more than one call in kMaxWaits / kWindow wait goes back to the
 // threads' own heaps for good (its blocks in shared pages stay there until they are freed).
-Heap* g_shared = nullptr;
+// Built at the first request for a shared class, in room of its own in .bss: a process that
+// never has a second thread never touches its pages.
+std::atomic<Heap*> g_shared{nullptr};
+AIXMALLOC_LARGE_TABLE alignas(Heap) constinit char g_shared_room[sizeof(Heap)];
 AIXMALLOC_FORK_LOCK constinit Lock g_class_lock[kClasses];
 struct SharedClass {
   std::atomic<bool> own_heaps{false};  // contended: new blocks come from the threads' own heaps
@@ -239,7 +244,7 @@ Page* new_page(Heap* h, unsigned c) {
 // first kept 2-5 % more peak memory in bench_churn, bench_interp, bench_prodcons and
 // bench_xfree_wide.)
 Block* refill(Heap* h, unsigned c) {
-  if (h != g_shared && wants_slice(h, c)) {
+  if (h != g_shared.load(std::memory_order_relaxed) && wants_slice(h, c)) {
     if (h->mixed == nullptr && h->mixed_used < kMixedUnits) {
       if (Page* page = new_page(h, c)) open_mixed(h, page);
       else h->mixed_used = kMixedUnits;  // the area is full: no more tries
@@ -327,15 +332,11 @@ void park() {
 
 bool configure() {
   if (g_area.enabled) return true;
-  void* shared = meta_allocate(sizeof(Heap));
-  if (shared == nullptr || !pages::open()) return false;
+  if (!pages::open()) return false;
   if (!thread_exit::add_hook(on_thread_exit)) {
     pages::close();
     return false;
   }
-  g_shared = new (shared) Heap;
-  g_shared->next_heap = g_heaps;  // counted in the statistics as a heap
-  g_heaps = g_shared;
   g_area.enabled = true;
   return true;
 }
@@ -354,9 +355,22 @@ struct ClassGuard {
   Lock& lock;
 };
 
+Heap* shared_heap() {
+  if (Heap* s = g_shared.load(std::memory_order_acquire)) return s;
+  LockGuard guard(g_lock);
+  Heap* s = g_shared.load(std::memory_order_relaxed);
+  if (s == nullptr) {
+    s = new (g_shared_room) Heap;
+    s->next_heap = g_heaps;  // counted in the statistics as a heap
+    g_heaps = s;
+    g_shared.store(s, std::memory_order_release);
+  }
+  return s;
+}
+
 // A block of a shared class, from the heap every thread shares.
 void* allocate_shared(unsigned c) {
-  Heap* s = g_shared;
+  Heap* s = shared_heap();
   ClassGuard guard(c);
   if (guard.cls.dead) return nullptr;
   Block* b = s->alloc[c];
@@ -368,7 +382,7 @@ void* allocate_shared(unsigned c) {
 
 // Its free, from any thread. False for a double free (reported by the caller, without the lock).
 bool release_shared(Page* page, Block* b) {
-  Heap* s = g_shared;
+  Heap* s = g_shared.load(std::memory_order_relaxed);  // page's owner
   unsigned c = page->cls;
   ClassGuard guard(c);
   if (guard.cls.dead) return true;  // its lists may be half-way through a change: left alone
@@ -434,7 +448,7 @@ void page_changed(Page* page) {
 
 void release_remote(Page* page, void* p) {
   auto* b = static_cast<Block*>(p);
-  if (page->owner == g_shared) {
+  if (page->owner == g_shared.load(std::memory_order_relaxed)) {
     unsigned c = page->cls;
     uint32_t size = kSizes[c];
     Heap* h = own_heap();
@@ -508,7 +522,7 @@ void totals(Watson2Figures* out) {
   }
   for (unsigned c = kFirstShared; c < kClasses; ++c)
     out->shared_classes += !g_class[c].own_heaps.load(std::memory_order_relaxed) && !g_class[c].dead;
-  if (g_shared) out->shared_bytes = __atomic_load_n(&g_shared->pages, __ATOMIC_RELAXED) * kPageSize;
+  if (Heap* s = g_shared.load(std::memory_order_acquire)) out->shared_bytes = __atomic_load_n(&s->pages, __ATOMIC_RELAXED) * kPageSize;
   out->heaps = g_heap_count;
   out->orphans = g_orphan_count;
   out->adopted = g_adopted;

@@ -190,7 +190,9 @@ inline uint32_t block_number(const Page* page, const void* p) {
 }
 // A page's magic for blocks of `size` bytes, and its limit once `carved` blocks are out of it.
 inline uint64_t magic_for(uint32_t size) {
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(1) << 64) / size) + 1;
+  // floor(2^64 / size) from 2^64 - 1, without a 128-bit division (a libgcc call)
+  uint64_t q = ~uint64_t{0} / size;
+  return q + (~uint64_t{0} % size == size - 1u) + 1;
 }
 inline void set_carved(Page* page, uint32_t carved) {
   page->carved = static_cast<uint16_t>(carved);

@@ -519,6 +519,7 @@ void read_variables(char* const* envp, RawVariables* vars) {
   for (char* const* e = envp; *e != nullptr; ++e) {
     const char* entry = *e;
     for (size_t i = 0; i < kVariableCount; ++i) {
+      if (entry[0] != kVariables[i].name[0]) continue;  // most of the environment, at once
       size_t n = strlen(kVariables[i].name);
       if (strncmp(entry, kVariables[i].name, n) == 0 && entry[n] == '=') vars->value[i] = entry + n + 1;
     }
