@@ -55,7 +55,8 @@ std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned he
 // Built at the first request for a shared class, in room of its own in .bss: a process that
 // never has a second thread never touches its pages.
 std::atomic<Heap*> g_shared{nullptr};
-AIXMALLOC_LARGE_TABLE alignas(Heap) constinit char g_shared_room[sizeof(Heap)];
+AIXMALLOC_LARGE_TABLE alignas(4096) constinit char g_shared_room[sizeof(Heap)];  // on two system pages, not three
+AIXMALLOC_LARGE_TABLE alignas(4096) constinit char g_first_heap_room[sizeof(Heap)];
 AIXMALLOC_FORK_LOCK constinit Lock g_class_lock[kClasses];
 struct SharedClass {
   std::atomic<bool> own_heaps{false};  // contended: new blocks come from the threads' own heaps
@@ -307,7 +308,9 @@ Heap* attach() {
       return h;
     }
   }
-  void* mem = meta_allocate(sizeof(Heap));
+  // The first heap in room of its own in .bss (a process with one thread maps no more for it).
+  static constinit std::atomic<bool> first_taken{false};
+  void* mem = first_taken.exchange(true, std::memory_order_relaxed) ? meta_allocate(sizeof(Heap)) : g_first_heap_room;
   if (mem == nullptr) return nullptr;
   auto* h = new (mem) Heap;
   LockGuard guard(g_lock);

@@ -52,12 +52,12 @@ inline constexpr int32_t kFull = INT32_MIN;  // added to Page::held
 // has more than one (watson2.cpp says why).
 inline constexpr unsigned kFirstShared = 29;
 // A heap's mixed page (watson2_carve.cpp): the first blocks of each class, in slices of about
-// 1 KiB (one block, for a class of more), until the class took kMixedClassBytes there; then the
-// class has pages of its own. A slice starts on a unit of 256 bytes.
+// 256 bytes (one block, for a class of more), until the class took kMixedClassBytes there; then
+// the class has pages of its own. A slice starts on a unit of 256 bytes.
 inline constexpr uint8_t kMixed = 0xfe;  // Page::cls of a mixed page
 inline constexpr size_t kUnitShift = 8;
 inline constexpr unsigned kMixedUnits = kPageSize >> kUnitShift;
-inline constexpr uint32_t kSliceBytes = 1024;
+inline constexpr uint32_t kSliceBytes = 256;
 inline constexpr uint32_t kMixedClassBytes = 4096;
 
 struct Block {

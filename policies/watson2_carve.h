@@ -1,15 +1,16 @@
 // Watson2's blocks cut from memory, for policies/watson2.cpp alone: a page's never-used blocks, a
 // few at a time, and the slices of a heap's mixed page.
 //
-// A class's first blocks in a heap come from the heap's mixed page, a slice at a time: about 1 KiB
-// of blocks (64 of 16 bytes, two of 512), or one block of a larger class, until the class took
-// kMixedClassBytes there; then the class has pages of its own. A program touches memory a system
+// A class's first blocks in a heap come from the heap's mixed page, a slice at a time: about 256
+// bytes of blocks (16 of 16 bytes, five of 48), or one block of a larger class, until the class
+// took kMixedClassBytes there; then the class has pages of its own. A program touches memory a system
 // page at a time, and a fault costs more than the work most short programs give the allocator (on
 // this project's test machine, a virtual machine, 11-20 us a fault): with a page a class, a
 // process that asks for blocks of 20 sizes a few times each (the C library's start-up, locale and
 // streams: mktemp, basename, sort) faulted in a system page for each size, where glibc's malloc,
 // which packs blocks of every size together, touches 3 to 5. The slices pack the first blocks of
-// the classes as tightly. A class that has had 256 requests in the heap keeps to its own pages:
+// the classes as tightly (slices of 1 KiB took mktemp, sort and sed 2 to 5 page faults more, for
+// blocks they never used). A class that has had 256 requests in the heap keeps to its own pages:
 // its blocks in the mixed page are not used again once freed, so that a program's busy classes
 // free on the inline path; a long-running program pays at most the mixed page's 64 KiB a heap.
 // Slices are taken while the process has one thread.

@@ -60,6 +60,14 @@ Page* take_page() {
   if (span + kPageSize > g_area.reserved && !g_area.grow(kPageSize, kMaxExtend)) return nullptr;
   size_t index = span >> kPageShift;
   size_t record_end = (index + 1) * sizeof(Page);
+  if (span == 0 && g_records_committed == 0 && g_records_reserved >= kRecordChunk) {
+    // The first page: its records and the pages side by side around base, in one call.
+    uintptr_t end = kCommitChunk < g_area.reserved ? kCommitChunk : g_area.reserved;
+    if (os::commit(g_area.base - kRecordChunk, kRecordChunk + end)) {
+      g_records_committed = kRecordChunk;
+      g_committed_span = end;
+    }
+  }
   if (record_end > g_records_committed) {
     if (g_records_committed + kRecordChunk > g_records_reserved) {
       // The records' reservation grows with the area, so that address space is taken as use
@@ -177,16 +185,15 @@ bool open() {
   zones::GrowingArea range;
   uintptr_t start = 0, room_end = 0;
   size_t size = kFirstReserve, below = kBelow;
-  if (zones::within_address_limit(size + below, kPageSize) == size + below) start = zones::reserve(below + size, &room_end);
+  // In a zone, the records' first 64 KiB reserved (as much as the area's first 32 MiB need); the
+  // rest of the zone below them waits until they grow into it.
+  constexpr size_t kFirstRecords = size_t{64} << 10;
+  if (zones::within_address_limit(size + below, kPageSize) == size + below)
+    start = zones::reserve(kFirstRecords + size, &room_end, false, below - kFirstRecords);
   range.in_zone = start != 0;
   if (range.in_zone) {
-    range.room = room_end - (start + below);
-    // The records' first 64 KiB stay reserved (as much as the area's first 32 MiB need); the
-    // rest of the zone below goes back until they grow into it.
-    constexpr size_t kFirstRecords = size_t{64} << 10;
-    os::release(start, below - kFirstRecords);
-    start += below - kFirstRecords;
     below = kFirstRecords;
+    range.room = room_end - (start + below);
   } else {
     // Where the kernel says, the room reserved whole, halved until it is given.
     for (size = zones::within_address_limit(kNoZoneReserve, kPageSize); start == 0 && size >= kPageSize;) {

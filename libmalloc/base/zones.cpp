@@ -76,43 +76,46 @@ uintptr_t near_start(uintptr_t* end) {
   return start;
 }
 
-// Claims one of the near zones for a first reservation of `size`: its start (*room_end its end),
-// or 0. Each is tried once in the process's life (by one thread), as the far zones are.
-uintptr_t reserve_near(NearZone which, size_t size, uintptr_t* room_end, int* err) {
+// Claims one of the near zones for a first reservation of `size`, `skip` bytes into it: the
+// reservation's start (*room_end the zone's end), or 0. Each is tried once in the process's life
+// (by one thread), as the far zones are.
+uintptr_t reserve_near(NearZone which, size_t size, size_t skip, uintptr_t* room_end, int* err) {
   uintptr_t end;
   uintptr_t small = near_start(&end);
   if (small == 0 || g_near_tried[which].exchange(true, std::memory_order_relaxed)) return 0;
   uintptr_t start = which == kSmall ? small : small + kNearSmall;
   uintptr_t stop = which == kSmall ? small + kNearSmall : end;
-  if (size > stop - start) return 0;
-  *err = os::reserve_at(start, size);
+  if (skip + size > stop - start) return 0;
+  *err = os::reserve_at(start + skip, size);
   if (*err != 0) return 0;
   *room_end = stop;
-  return start;
+  return start + skip;
 }
 
 }  // namespace
 
 // A zone is claimed by reserving its start (the kernel arbitrates between threads that try the
 // same one); the counter then moves past it. A zone whose start is taken is skipped.
-uintptr_t reserve(size_t size, uintptr_t* room_end, bool goes_on) {
-  if (AIXMALLOC_NO_ZONES || size > kZoneSize) return 0;
+uintptr_t reserve(size_t size, uintptr_t* room_end, bool goes_on, size_t skip) {
+  if (AIXMALLOC_NO_ZONES || skip + size > kZoneSize) return 0;
   int err = 0;
   if (goes_on)
-    if (uintptr_t start = reserve_near(kSmall, size, room_end, &err)) return start;
+    if (uintptr_t start = reserve_near(kSmall, size, skip, room_end, &err)) return start;
   if (err == ENOMEM) return 0;
-  if (uintptr_t start = reserve_near(kLarge, size, room_end, &err)) return start;
+  if (uintptr_t start = reserve_near(kLarge, size, skip, room_end, &err)) return start;
   if (err == ENOMEM) return 0;
   for (unsigned taken = 0; taken < kTries;) {
     unsigned zone = g_next.load(std::memory_order_relaxed);
     if (zone >= kZones) return 0;
+    // Claimed from its start, which every thread that tries this zone asks for.
     uintptr_t start = base() + uintptr_t{zone} * kZoneSize;
-    err = os::reserve_at(start, size);
+    err = os::reserve_at(start, skip + size);
     if (err == ENOMEM) return 0;  // RLIMIT_AS: the caller asks for less, anywhere
     g_next.compare_exchange_strong(zone, zone + 1, std::memory_order_relaxed);
     if (err == 0) {
+      if (skip != 0) os::release(start, skip);
       *room_end = start + kZoneSize;
-      return start;
+      return start + skip;
     }
     ++taken;
   }

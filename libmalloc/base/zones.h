@@ -28,11 +28,12 @@ namespace aixmalloc::zones {
 inline constexpr size_t kZoneSize = size_t{128} << 30;
 inline constexpr unsigned kZones = 128;
 
-// Reserves `size` bytes (PROT_NONE) at the start of an unused zone; returns the start and sets
-// *room_end to the zone's end, or returns 0 (no zone left or within reach, or RLIMIT_AS).
-// `goes_on`: the caller continues in another range when this one is full (a heap), so a zone
-// with less room will do.
-uintptr_t reserve(size_t size, uintptr_t* room_end, bool goes_on = false);
+// Reserves `size` bytes (PROT_NONE) at the start of an unused zone, or `skip` bytes into it (the
+// zone's first `skip` bytes left to the caller, to reserve as it grows downwards); returns the
+// reservation's start and sets *room_end to the zone's end, or returns 0 (no zone left or within
+// reach, or RLIMIT_AS). `goes_on`: the caller continues in another range when this one is full
+// (a heap), so a zone with less room will do.
+uintptr_t reserve(size_t size, uintptr_t* room_end, bool goes_on = false, size_t skip = 0);
 // Extends a reservation that ends at `end` by `more` bytes, if nothing is mapped there and the
 // kernel allows it.
 bool extend(uintptr_t end, size_t more);
