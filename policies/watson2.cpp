@@ -55,8 +55,9 @@ std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned he
 // Built at the first request for a shared class, in room of its own in .bss: a process that
 // never has a second thread never touches its pages.
 std::atomic<Heap*> g_shared{nullptr};
-AIXMALLOC_LARGE_TABLE alignas(4096) constinit char g_shared_room[sizeof(Heap)];  // on two system pages, not three
-AIXMALLOC_LARGE_TABLE alignas(4096) constinit char g_first_heap_room[sizeof(Heap)];
+// Each heap's room on two system pages, not three.
+AIXMALLOC_LARGE_TABLE alignas(4096) constinit char g_shared_room[sizeof(Heap)];
+AIXMALLOC_LARGE_TABLE alignas(4096) constinit char g_first_heap_room[sizeof(Heap)];  // attach()
 AIXMALLOC_FORK_LOCK constinit Lock g_class_lock[kClasses];
 struct SharedClass {
   std::atomic<bool> own_heaps{false};  // contended: new blocks come from the threads' own heaps
@@ -67,8 +68,6 @@ constinit SharedClass g_class[kClasses];
 constexpr uint32_t kWindow = 1024, kMaxWaits = kWindow / 8;
 constexpr uint32_t kCacheBytes = 65536;       // a thread's cache of shared blocks
 constexpr uint32_t kCacheClassBytes = 16384;  // of one class (one block at least)
-
-
 
 Page* init_page(Page* page, Heap* h, unsigned c) {
   uint32_t size = kSizes[c];

@@ -7,7 +7,7 @@
 #     frees blocks of every layer: every thread starts and every request succeeds.
 #  3. The first range the allocator reserves lies in the room above the kernel's mmap area
 #     (libmalloc/base/zones.cpp): a mapping between the dynamic loader's and the stack, within
-#     1 GiB of the loader's, where the kernel puts none by itself.
+#     1 GiB of the loader's, where the kernel puts none by itself (with a stack limit).
 source "$(dirname "$0")/common.sh"
 bound_kib=$(( ${BEFORE_MAIN_MIB:-16} * 1024 ))
 env -u LD_PRELOAD "$AIXMALLOC_BUILD/tests/address_space" > "$work/glibc" || fail "glibc run: $(cat "$work/glibc")"
@@ -21,7 +21,9 @@ echo "VmSize at the start of main: ${ours} kB with aixmalloc, ${plain} kB with g
 [ $(( ours - plain )) -le "$bound_kib" ] || fail "aixmalloc mapped $(( ours - plain )) kB before main, over ${bound_kib} kB"
 grep -qx "threads=8 created=8 failures=0" "$work/out" || fail "under RLIMIT_AS=1 GiB: $(tail -1 "$work/out")"
 tail -1 "$work/out"
-# 3. sort reads its own mappings after its start-up has allocated.
+# 3. sort reads its own mappings after its start-up has allocated. Without a stack limit the
+# kernel lays mappings out bottom-up and every zone is a far one: nothing to check then.
+if [ "$(ulimit -s)" = unlimited ]; then echo "stack unlimited: the zones are all far ones"; exit 0; fi
 preloaded sort /proc/self/maps > "$work/maps"
 no_diagnostics
 loader_end=0 first=0 stack_start=0
