@@ -13,7 +13,7 @@
 // address outside them, and then kills the process when the kernel maps the range elsewhere. So a
 // TSan build (the unit and threads tests) has no zones, and grows by new ranges.
 #ifdef AIXMALLOC_TSAN
-#define AIXMALLOC_NO_ZONES 0
+#define AIXMALLOC_NO_ZONES 1
 #else
 #define AIXMALLOC_NO_ZONES 0
 #endif
