@@ -43,7 +43,7 @@ constexpr size_t kNearSmall = size_t{128} << 20;
 constexpr unsigned kNearSpread = 1024;  // 64 MiB
 constexpr uintptr_t kUnknown = 1;
 constinit std::atomic<uintptr_t> g_near{kUnknown};  // the small zone's start; 0 when there is none
-constinit std::atomic<uintptr_t> g_near_end{0};     // the large one's end
+constinit std::atomic<uintptr_t> g_near_top{0};     // the room's end, the same for every thread
 enum NearZone { kSmall, kLarge };
 constinit std::atomic<bool> g_near_tried[2] = {};
 
@@ -56,23 +56,22 @@ uintptr_t base() {
   return g_base.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel) ? fresh : expected;
 }
 
-// The start of the room's small zone, or 0 (the large zone's end in *end). The threads that ask
-// first all store the same end before one of them publishes its start.
-uintptr_t near_start(uintptr_t* end) {
+// The start of the room's small zone, or 0 (the room's end in *top). The threads that ask first
+// all store the same top before one of them publishes its start.
+uintptr_t near_start(uintptr_t* top) {
   uintptr_t start = g_near.load(std::memory_order_acquire);
   if (start == kUnknown) {
     os::Range r = os::room_above_mmap_area(kStackMargin);
     uintptr_t lo = align_up(r.start, kGranule), hi = align_down(r.end, kGranule);
     uintptr_t fresh = 0;
     if (r.end != 0 && hi > lo && hi - lo >= kMinNear) {
+      g_near_top.store(hi, std::memory_order_relaxed);
       fresh = lo + (os::random_bits() % kNearSpread) * kGranule;
-      uintptr_t large = fresh + kNearSmall;
-      g_near_end.store(hi - large > kZoneSize ? large + kZoneSize : hi, std::memory_order_relaxed);
     }
     uintptr_t expected = kUnknown;
     start = g_near.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel) ? fresh : expected;
   }
-  *end = g_near_end.load(std::memory_order_relaxed);
+  *top = g_near_top.load(std::memory_order_relaxed);
   return start;
 }
 
@@ -80,11 +79,11 @@ uintptr_t near_start(uintptr_t* end) {
 // reservation's start (*room_end the zone's end), or 0. Each is tried once in the process's life
 // (by one thread), as the far zones are.
 uintptr_t reserve_near(NearZone which, size_t size, size_t skip, uintptr_t* room_end, int* err) {
-  uintptr_t end;
-  uintptr_t small = near_start(&end);
+  uintptr_t top;
+  uintptr_t small = near_start(&top);
   if (small == 0 || g_near_tried[which].exchange(true, std::memory_order_relaxed)) return 0;
   uintptr_t start = which == kSmall ? small : small + kNearSmall;
-  uintptr_t stop = which == kSmall ? small + kNearSmall : end;
+  uintptr_t stop = which == kSmall ? small + kNearSmall : top - start > kZoneSize ? start + kZoneSize : top;
   if (skip + size > stop - start) return 0;
   *err = os::reserve_at(start + skip, size);
   if (*err != 0) return 0;

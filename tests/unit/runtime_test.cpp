@@ -578,6 +578,19 @@ TEST(RuntimeDeathTest, FreeOfAnInteriorPointer) {
       "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not the start of an allocated block\n");
 }
 
+// The same in a block of a page of its class's own (under watson2, past the mixed page, whose
+// blocks a class has only for its first 4 KiB): the page's own block-start test refuses it.
+TEST(RuntimeDeathTest, FreeOfAnInteriorPointerOfABusyClass) {
+  EXPECT_DEATH(
+      {
+        char* last = nullptr;
+        for (int i = 0; i < 64; ++i) last = static_cast<char*>(malloc(1000));  // 62.5 KiB, kept
+        memset(last, 0, 1000);
+        free(launder(last + 64));
+      },
+      "^aixmalloc: free\\(\\): invalid pointer 0x[0-9a-f]+: not the start of an allocated block\n");
+}
+
 TEST(RuntimeDeathTest, ReallocOfAFreedBlock) {
   EXPECT_DEATH(
       {
