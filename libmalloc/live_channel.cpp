@@ -189,8 +189,8 @@ LiveRequestKind live_request_kind(int sig, const siginfo_t* info) {
   return LiveRequestKind::kNone;
 }
 
-void live_channel_reset_in_child() {
-  g_owner.store(0, std::memory_order_relaxed);
+void live_channel_reset_in_child() {  // writes only when set (Lock::reset_held_in_child)
+  if (g_owner.load(std::memory_order_relaxed) != 0) g_owner.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace aixmalloc::rt

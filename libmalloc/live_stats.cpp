@@ -94,6 +94,9 @@ void live_signal_handler(int sig, siginfo_t* info, void*) {
 
 void prepare_live_statistics() { set_deferred_hook(serve_live_statistics); }
 
-void live_statistics_reset_in_child() { g_live_busy.store(false, std::memory_order_relaxed); }
+// Writes only when set (the page would be copied for nothing: Lock::reset_held_in_child).
+void live_statistics_reset_in_child() {
+  if (g_live_busy.load(std::memory_order_relaxed)) g_live_busy.store(false, std::memory_order_relaxed);
+}
 
 }  // namespace aixmalloc::rt

@@ -93,9 +93,11 @@ class Lock {
   // After fork, in the child: the thread that held the lock does not exist there (and the one that
   // forked holds none any more: reset_held_in_child()).
   void reset_in_child() { state_.store(0, std::memory_order_relaxed); }
+  // Writes only what is set: in a child that is about to exec, each page it writes is a copy
+  // (a page fault) that a shell pays at every command it runs.
   static void reset_held_in_child() {
-    t_locks_held = 0;
-    g_deferred.store(false, std::memory_order_relaxed);
+    if (t_locks_held != 0) t_locks_held = 0;
+    if (g_deferred.load(std::memory_order_relaxed)) g_deferred.store(false, std::memory_order_relaxed);
   }
 
   static void release_held() {
