@@ -15,6 +15,8 @@
 // The heap's lock is held around every call; counters feed AIX's bucket statistics summary.
 #pragma once
 
+#include <algorithm>
+#include <iterator>
 #include <cstddef>
 #include <cstdint>
 
@@ -37,6 +39,14 @@ class Buckets {
     count_ = count;
     factor_ = factor;
     blocks_ = blocks_per_bucket;
+  }
+  // Empties every bucket; before the first request when the buckets are on (their tables are left
+  // unset otherwise, and nothing reads them).
+  void clear() {
+    std::fill(std::begin(free_), std::end(free_), nullptr);
+    std::fill(std::begin(cursor_), std::end(cursor_), 0);
+    std::fill(std::begin(end_), std::end(end_), 0);
+    std::fill(std::begin(requests_), std::end(requests_), 0);
   }
   unsigned count() const { return count_; }
   unsigned factor() const { return factor_; }
@@ -113,11 +123,13 @@ class Buckets {
   }
 
   unsigned count_ = 16, factor_ = 64, blocks_ = 1024;
-  BlockHeader* free_[kMaxBuckets] = {};
-  uintptr_t cursor_[kMaxBuckets] = {};
-  uintptr_t end_[kMaxBuckets] = {};
-  uint64_t requests_[kMaxBuckets] = {};
   size_t free_bytes_ = 0;
+  // Set by clear(), when the buckets are on, and last: a heap's 4 KiB of them would otherwise be
+  // written (a page of every process touched, two when they straddle) where nothing uses them.
+  BlockHeader* free_[kMaxBuckets];
+  uintptr_t cursor_[kMaxBuckets];
+  uintptr_t end_[kMaxBuckets];
+  uint64_t requests_[kMaxBuckets];
 };
 
 // The per-heap layer: requests the buckets serve never reach the policy it wraps; blocks of the
@@ -132,6 +144,7 @@ class BucketsLayer : public P {
     buckets_.configure(static_cast<unsigned>(c.value(OptionId::kNumberOfBuckets)),
                        static_cast<unsigned>(c.value(OptionId::kBucketSizingFactor)),
                        static_cast<unsigned>(c.value(OptionId::kBlocksPerBucket)));
+    if (on_) buckets_.clear();
     if constexpr (requires(P& q) { q.configure(c); }) P::configure(c);
   }
 
@@ -197,8 +210,8 @@ class BucketsLayer : public P {
   }
 
  private:
-  Buckets buckets_;
   bool on_ = false;
+  Buckets buckets_;  // last: its tables are written only when on_ (Heap's members, multiheap.h)
 };
 
 }  // namespace aixmalloc

@@ -227,13 +227,15 @@ struct Heap {
   explicit Heap(Lock* l) : lock(*l), memory(Owner::make(OwnerKind::kHeap, this)), policy(&memory) {}
   Lock& lock;
   HeapMemory memory;
-  P policy;
   struct Counters {
     uint64_t allocations = 0, frees = 0, reallocs = 0;
     uint64_t failures = 0;   // requests this heap could not satisfy
     uint64_t contended = 0;  // requests that found a heap's lock held by another thread
   } counters;
   unsigned index = 0;
+  // Last: what building a heap writes then lies on one page, and the buckets' tables (4 KiB,
+  // written only when MALLOCOPTIONS=buckets is on) at the end of it (options/buckets.h).
+  P policy;
 };
 
 // The bottom layer of every stack: n heaps (one without multiheap). It takes the heap's lock around

@@ -33,6 +33,7 @@ TEST(Buckets, BlocksComeFromRegionsOfThePolicyAndAreReused) {
   PolicyHarness<Yorktown> h;
   Buckets b;
   b.configure(16, 64, 8);
+  b.clear();  // what BucketsLayer::configure does when the buckets are on
   size_t free_before = h.policy.free_bytes();
   void* first = b.allocate(b.bucket_for(10), h.policy);
   // One region: 8 blocks of 16 + 64 bytes, one allocated block of the policy.
