@@ -9,6 +9,8 @@
 #include <new>
 
 #include "libmalloc/base/config.h"
+#include "libmalloc/base/fatal.h"
+#include "libmalloc/base/meta.h"
 #include "options/buckets.h"
 #include "options/disclaim.h"
 #include "options/multiheap.h"
@@ -43,6 +45,14 @@ class PolicySwitch {
   // Default-initialised: "()" would clear the room of all 32 heaps, 145 KiB, before configure()
   // builds the ones in use.
   void configure(const Config& c) {
+    if (storage_ == nullptr) {
+      storage_ = static_cast<unsigned char*>(claim_room(g_room_claimed, g_room, kSize));
+      if (storage_ == nullptr) {
+        static constexpr char kLine[] = "aixmalloc: no memory for the heaps of a second stack\n";
+        warn(kLine, sizeof kLine - 1);
+        __builtin_trap();
+      }
+    }
     policy_ = c.policy;
     switch (policy_) {
       case Policy::kWatson:
@@ -67,19 +77,28 @@ class PolicySwitch {
   }
   void* reallocate(void* p, Owner o, size_t size) { return with([&](auto& h) { return h.reallocate(p, o, size); }); }
   void clear(void* p, size_t size) { with([&](auto& h) { h.clear(p, size); }); }
-  size_t trim() { return with([](auto& h) { return h.trim(); }); }
-  bool check(Text* why) { return with([&](auto& h) { return h.check(why); }); }
-  bool any_allocation() { return with([](auto& h) { return h.any_allocation(); }); }
+  // These may come before the stack is built (a report asked for while the runtime starts).
+  size_t trim() { return storage_ ? with([](auto& h) { return h.trim(); }) : 0; }
+  bool check(Text* why) { return storage_ == nullptr || with([&](auto& h) { return h.check(why); }); }
+  bool any_allocation() { return storage_ && with([](auto& h) { return h.any_allocation(); }); }
   // Whether a MALLOCDEBUG layer above is on: each debug layer answers for itself and asks the next;
   // the other layers inherit this answer (stack.h).
   bool debug_active() const { return false; }
   void statistics(Statistics& f) {
-    with([&](auto& h) { h.statistics(f); });
+    if (storage_) with([&](auto& h) { h.statistics(f); });
   }
-  void fork_prepare() { with([](auto& h) { h.fork_prepare(); }); }
-  void fork_parent() { with([](auto& h) { h.fork_parent(); }); }
-  void fork_child() { with([](auto& h) { h.fork_child(); }); }
-  void fork_child_set_aside() { with([](auto& h) { h.fork_child_set_aside(); }); }
+  void fork_prepare() {
+    if (storage_) with([](auto& h) { h.fork_prepare(); });
+  }
+  void fork_parent() {
+    if (storage_) with([](auto& h) { h.fork_parent(); });
+  }
+  void fork_child() {
+    if (storage_) with([](auto& h) { h.fork_child(); });
+  }
+  void fork_child_set_aside() {
+    if (storage_) with([](auto& h) { h.fork_child_set_aside(); });
+  }
 
   // What the thread cache asks of the heaps (options/multiheap.h).
   unsigned heap_count() { return with([](auto& h) { return h.heap_count(); }); }
@@ -99,8 +118,13 @@ class PolicySwitch {
  private:
   static constexpr size_t kSize =
       std::max({sizeof(Heaps<Yorktown>), sizeof(Heaps<Watson>), sizeof(Heaps<ThreeOne>)});
+  // The heaps' room (145 KiB, for 32 heaps) is a table of its own, not a member: inside, it put
+  // the few words of the layers above this one pages away from the words before it, and a process
+  // touched a page at each end as it started (libmalloc/base/meta.h, claim_room).
+  static unsigned char g_room[kSize];  // policy_switch.cpp
+  static std::atomic<bool> g_room_claimed;
   Policy policy_ = Policy::kYorktown;
-  alignas(64) unsigned char storage_[kSize] = {};
+  unsigned char* storage_ = nullptr;  // set by the first configure()
 };
 
 }  // namespace aixmalloc::rt

@@ -24,7 +24,7 @@ namespace aixmalloc::rt {
 constinit Config g_config;
 Policy g_policy = Policy::kYorktown;
 size_t g_default_align = kAlignment;
-AIXMALLOC_LARGE_TABLE constinit Stack g_stack;
+constinit Stack g_stack;  // small: its large tables are rooms of their own (claim_room)
 constinit std::atomic<int> g_state{kUninit};
 
 namespace {

@@ -68,6 +68,16 @@ void totals(ThreadCacheFigures* out) {
   }
 }
 
+Depot* depot_room() {
+  AIXMALLOC_LARGE_TABLE static constinit Depot fixed[kMaxHeaps];
+  static constinit std::atomic<bool> claimed{false};
+  void* room = claim_room(claimed, fixed, sizeof fixed);
+  if (room == fixed || room == nullptr) return static_cast<Depot*>(room);
+  auto* depots = static_cast<Depot*>(room);
+  for (unsigned i = 0; i < kMaxHeaps; ++i) new (&depots[i]) Depot;
+  return depots;
+}
+
 Lock& fork_lock() { return g_lock; }
 void set_aside_in_child() {
   if (g_lock.is_locked()) g_spare = nullptr;

@@ -233,6 +233,9 @@ Lock& fork_lock();
 void set_aside_in_child();
 // Every cache summed (the layer adds its depots' bytes).
 void totals(ThreadCacheFigures* out);
+// The depots of a stack's layer, kMaxHeaps of them, empty (libmalloc/base/meta.h, claim_room);
+// nullptr when the OS refuses.
+Depot* depot_room();
 
 
 // The layer: requests under kLimit from this thread's cache; heap blocks freed into it. Next is the
@@ -242,6 +245,7 @@ class ThreadCacheLayer : public LockedAtFork<Next, fork_lock, set_aside_in_child
  public:
   void configure(const Config& c) {
     on_ = c.enabled(OptionId::kThreadcache) && thread_exit::add_hook(on_thread_exit);
+    if (on_ && depots_ == nullptr) on_ = (depots_ = depot_room()) != nullptr;
     self_ = this;
     Next::configure(c);
   }
@@ -260,7 +264,7 @@ class ThreadCacheLayer : public LockedAtFork<Next, fork_lock, set_aside_in_child
 
   // malloc_trim: the depots' blocks go back into their heaps' free structures first.
   size_t trim() {
-    for (unsigned i = 0; i < Next::heap_count(); ++i) {
+    for (unsigned i = 0; depots_ && i < Next::heap_count(); ++i) {
       for (unsigned c = 0; c < kClasses; ++c) {
         Cached* last;
         unsigned n;
@@ -447,7 +451,7 @@ class ThreadCacheLayer : public LockedAtFork<Next, fork_lock, set_aside_in_child
   }
 
   static inline ThreadCacheLayer* self_ = nullptr;  // the configured stack's layer, for thread exit
-  Depot depots_[kMaxHeaps];
+  Depot* depots_ = nullptr;  // kMaxHeaps of them, from the first configure() that turns the layer on
   bool on_ = false;
 };
 

@@ -3,11 +3,21 @@
 // ever allocated through malloc (DESIGN.md invariant 2).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 
 namespace aixmalloc {
 
 void* meta_allocate(size_t size);  // zeroed; nullptr when the OS refuses
+// The room of a layer's large table that is not kept inside the layer (the policy's heaps, the
+// thread caches' depots): the first claim gets `fixed`, the library's own zeroed table of `size`
+// bytes in .bss, and a later one (a second stack, built by a test) meta_allocate(size). A table
+// inside the configured stack put the few words of the layers above it pages away from the
+// others: two pages that every process touched as it started.
+inline void* claim_room(std::atomic<bool>& claimed, void* fixed, size_t size) {
+  if (!claimed.exchange(true, std::memory_order_relaxed)) return fixed;
+  return meta_allocate(size);
+}
 
 // pthread_atfork.
 void meta_lock_for_fork();
