@@ -21,16 +21,18 @@ constinit Area g_area;
 const ClassTable kClassOf = make_class_table();
 namespace {
 // A thread's lists until it has a heap, never written: the inline pop finds them empty and
-// allocate_slow() attaches a heap; no page has them for its owner. Its class table is all zeros
-// (every request finds class 0's empty list, and allocate_slow() finds the class itself), so that
-// it lies in .bss, not in a page of the library's file that every process maps.
-constinit HeapLists g_no_heap{.class_of = {}};
+// allocate_slow() attaches a heap; no page has them for its owner. Const:
+// in the library's read-only data that every process maps as it starts (hot_text.ld), where
+// reading it costs no page of its own; in .bss, the first request read two pages of it (a page
+// fault each), and a write through it would now fault at once, not corrupt.
+constinit const HeapLists g_no_heap{};
+HeapLists* const kNoHeap = const_cast<HeapLists*>(&g_no_heap);
 }  // namespace
-__thread HeapLists* t_heap = &g_no_heap;
+__thread HeapLists* t_heap = kNoHeap;
 
 namespace {
 // This thread's heap, if it has one.
-Heap* own_heap() { return t_heap == &g_no_heap ? nullptr : static_cast<Heap*>(t_heap); }
+Heap* own_heap() { return t_heap == kNoHeap ? nullptr : static_cast<Heap*>(t_heap); }
 }  // namespace
 
 namespace {
@@ -283,7 +285,7 @@ Block* refill(Heap* h, unsigned c) {
 void on_thread_exit() {
   Heap* h = own_heap();
   if (h == nullptr) return;
-  t_heap = &g_no_heap;  // later frees of this thread are remote frees into the abandoned heap
+  t_heap = kNoHeap;  // later frees of this thread are remote frees into the abandoned heap
   flush(h);
   collect_orphans();
   LockGuard guard(g_lock);
@@ -311,7 +313,7 @@ Heap* attach() {
   static constinit std::atomic<bool> first_taken{false};
   void* mem = first_taken.exchange(true, std::memory_order_relaxed) ? meta_allocate(sizeof(Heap)) : g_first_heap_room;
   if (mem == nullptr) return nullptr;
-  auto* h = new (mem) Heap;
+  auto* h = new (mem) Heap;  // zeroed memory, as Heap requires (watson2.h)
   LockGuard guard(g_lock);
   h->next_heap = g_heaps;
   g_heaps = h;
@@ -362,7 +364,7 @@ Heap* shared_heap() {
   LockGuard guard(g_lock);
   Heap* s = g_shared.load(std::memory_order_relaxed);
   if (s == nullptr) {
-    s = new (g_shared_room) Heap;
+    s = new (g_shared_room) Heap;  // zeroed, as Heap requires (watson2.h)
     s->next_heap = g_heaps;  // counted in the statistics as a heap
     g_heaps = s;
     g_shared.store(s, std::memory_order_release);
@@ -557,7 +559,7 @@ void set_aside_in_child() {
     pages::forget_in_child();
   }
   g_lock.reset_in_child();
-  t_heap = &g_no_heap;  // its blocks become remote frees; the thread attaches a new heap
+  t_heap = kNoHeap;  // its blocks become remote frees; the thread attaches a new heap
 }
 
 }  // namespace aixmalloc::watson2

@@ -46,7 +46,9 @@ inline constexpr size_t kMaxSmall = 16384;
 inline constexpr size_t kPageShift = 16;
 inline constexpr size_t kPageSize = size_t{1} << kPageShift;
 inline constexpr unsigned kClasses = 57;
-inline constexpr uint8_t kNoClass = 0xff;
+// Page::cls of a page with no class. It and kMixed lie below kCurSlots, so that free may index a
+// heap's cur[] with any page's class and find nullptr there (HeapLists).
+inline constexpr uint8_t kNoClass = 63;
 inline constexpr int32_t kFull = INT32_MIN;  // added to Page::held
 // Classes from this one (blocks of 1 KiB and more) are shared by every thread once the process
 // has more than one (watson2.cpp says why).
@@ -54,7 +56,7 @@ inline constexpr unsigned kFirstShared = 29;
 // A heap's mixed page (watson2_carve.cpp): the first blocks of each class, in slices of about
 // 256 bytes (one block, for a class of more), until the class took kMixedClassBytes there; then
 // the class has pages of its own. A slice starts on a unit of 256 bytes.
-inline constexpr uint8_t kMixed = 0xfe;  // Page::cls of a mixed page
+inline constexpr uint8_t kMixed = 62;  // Page::cls of a mixed page
 inline constexpr size_t kUnitShift = 8;
 inline constexpr unsigned kMixedUnits = kPageSize >> kUnitShift;
 inline constexpr uint32_t kSliceBytes = 256;
@@ -107,40 +109,51 @@ struct ClassTable {
 
 // What the inline paths use of a heap. A thread without a heap of its own points at lists that are
 // all empty (watson2.cpp), so that they need no test for it.
+inline constexpr unsigned kCurSlots = 64;
+static_assert(kClasses <= kMixed && kMixed < kNoClass && kNoClass < kCurSlots);
+
 struct HeapLists {
   Block* alloc[kClasses] = {};  // the free blocks of cur[c], taken whole; malloc pops here
   // The page each class allocates from; past kClasses always null, so that free may index it with
-  // the class of any page, kNoClass included.
-  Page* cur[256] = {};
+  // the class of any page, kNoClass and kMixed included. (64 slots, not 256: the first page of a
+  // heap holds what a program of one thread touches, a page fault less for every process.)
+  Page* cur[kCurSlots] = {};
   uint64_t allocations[kClasses] = {};
   uint64_t frees[kClasses] = {};  // by the owner
-  // kClassOf's copy, which malloc's inline path indexes from the heap's address it has already
-  // (the table's own address would cost one more instruction).
-  ClassTable class_of = kClassOf;
+  // (malloc's inline path reads kClassOf, not a copy here: one instruction more, 44 a pair in
+  // all, for 1 KiB less of the heap's first page, which then holds what a program of one thread
+  // touches: a page fault less in every process.)
 };
 
+// A heap is built only in zeroed memory (watson2.cpp: the first heap's and the shared heap's rooms
+// in .bss, the others from meta_allocate), and its first page holds what building it writes and
+// what a program of one thread touches: each page of a heap touched is a page fault of every
+// process. The members after cache_bytes are zero there and have no initializer, so that building
+// the heap does not write them (the page past its first one, 4,312 bytes in, is touched only by
+// the mixed page's later units, and by threads: remote frees, the shared classes' cache).
 struct Heap : HeapLists {
-  uint64_t remote_frees[kClasses] = {};  // by other threads, counted when the owner takes them back
-  PageList partial[kClasses];            // pages with free or never-used blocks, other than cur[c]
-  Page* spare = nullptr;                 // empty pages, for any class
+  Page* spare = nullptr;  // empty pages, for any class
   uint64_t spares = 0;
-  uint64_t pages = 0;       // pages with a class
+  uint64_t pages = 0;  // pages with a class
   uint64_t slow_calls = 0;
-  // Blocks of the shared classes (watson2.cpp) this thread freed, for its next requests of the
-  // class without the class's lock: at most kCacheBytes in all.
-  Block* cache[kClasses] = {};
-  uint32_t cached[kClasses] = {};  // bytes a class
-  uint32_t cache_bytes = 0;
-  Page* mixed = nullptr;                // its mixed page, once a class took a slice
-  uint32_t mixed_used = 0;              // units handed out
-  uint16_t mixed_taken[kClasses] = {};  // bytes each class took there
-  // Each unit's class + 1 where a slice starts (watson2_carve.h says what its further units
-  // hold); written before the slice's blocks are handed out, read by any thread's free.
-  uint8_t mixed_class[kMixedUnits] = {};
+  Page* mixed = nullptr;     // its mixed page, once a class took a slice
+  uint32_t mixed_used = 0;   // units handed out
+  PageList partial[kClasses];  // pages with free or never-used blocks, other than cur[c]
+  alignas(64) std::atomic<Page*> pending{nullptr};  // pages with remote frees to take back
+  std::atomic<bool> orphan{false};  // read by other threads' frees
   Heap* next_heap = nullptr;    // every heap, for statistics
   Heap* next_orphan = nullptr;  // heaps of exited threads waiting to be adopted
-  std::atomic<bool> orphan{false};  // read by other threads' frees
-  alignas(64) std::atomic<Page*> pending{nullptr};  // pages with remote frees to take back
+  uint32_t cache_bytes = 0;
+  // Zero in a new heap (above):
+  uint16_t mixed_taken[kClasses];  // bytes each class took in the mixed page
+  // Each unit's class + 1 where a slice starts (watson2_carve.h says what its further units
+  // hold); written before the slice's blocks are handed out, read by any thread's free.
+  uint8_t mixed_class[kMixedUnits];
+  uint64_t remote_frees[kClasses];  // by other threads, counted when the owner takes them back
+  // Blocks of the shared classes (watson2.cpp) this thread freed, for its next requests of the
+  // class without the class's lock: at most kCacheBytes in all (cache_bytes).
+  Block* cache[kClasses];
+  uint32_t cached[kClasses];  // bytes a class
 };
 
 // Process-wide: written at start-up and as the area grows (under the lock).
@@ -231,7 +244,7 @@ void reset_classes_in_child();
 // empty), and allocate_slow() takes over.
 inline void* pop(size_t size) {
   HeapLists* h = t_heap;
-  unsigned c = h->class_of.of[(size + 15) >> 4];
+  unsigned c = kClassOf.of[(size + 15) >> 4];
   Block* b = h->alloc[c];
   if (__builtin_expect(b != nullptr, 1)) {
     h->alloc[c] = b->next;

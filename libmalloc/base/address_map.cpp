@@ -9,7 +9,10 @@ namespace aixmalloc {
 
 namespace {
 AIXMALLOC_LARGE_TABLE constinit AddressMap g_map;
+AIXMALLOC_FORK_LOCK constinit Lock g_map_lock;
 }
+
+Lock& AddressMap::lock() { return g_map_lock; }
 
 AddressMap& address_map() { return g_map; }
 
@@ -35,7 +38,7 @@ void AddressMap::replace_in_child(Owner from, Owner to) {
 }
 
 bool AddressMap::assign(uintptr_t start, size_t size, Owner owner) {
-  LockGuard guard(lock_);
+  LockGuard guard(g_map_lock);
   for (uintptr_t g = start >> kGranuleShift, end = (start + size) >> kGranuleShift; g < end; ++g) {
     std::atomic<uintptr_t>* leaf = leaf_for(g);
     if (leaf == nullptr) return false;

@@ -61,12 +61,14 @@ class AddressMap {
   // one thread.
   void replace_in_child(Owner from, Owner to);
 
-  Lock& lock() { return lock_; }
+  // One lock for every map (there is one in the library; tests build others), beside the other
+  // locks fork takes: as the map's first word, it put a page of the 512 KiB table more among those
+  // every process touches, where only the entry a heap's first growth reads is needed.
+  static Lock& lock();
 
  private:
   std::atomic<uintptr_t>* leaf_for(uintptr_t granule_index);
 
-  Lock lock_;
   std::atomic<std::atomic<uintptr_t>*> top_[size_t{1} << kTopBits] = {};
 };
 
