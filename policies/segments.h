@@ -175,6 +175,8 @@ class PristineRange {
     hand_out_pristine(start, user, end, written_end);
   }
   void forget_carved() { carved_lo_ = carved_hi_ = 0; }
+  // Whether [at, end) holds zeros that nothing wrote (what may go back to the heap's memory).
+  bool covers(uintptr_t at, uintptr_t end) const { return lo_ <= at && end <= hi_ && at < end; }
   // The policy's allocate, after one carve of `user` for a request of `size` bytes: calloc's note
   // (libmalloc/base/fresh.h).
   void note_carved(void* user, size_t size) const { fresh::note(user, size, carved_lo_, carved_hi_); }

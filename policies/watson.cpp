@@ -117,14 +117,23 @@ void* Watson::carve_aligned(FreeBlock* b, size_t need, size_t align) {
   if (start != at) make_free(at, start - at);  // b's neighbours were not free: no merge needed
   size_t rest = at + size - (start + need);
   uintptr_t written_end = start + need;
+  bool taken_back = false;
   if (rest >= kMinBlock) {
-    make_free(start + need, rest);
-    written_end += sizeof(FreeBlock);
+    // What the alignment left above the block, fresh at the top of the heap: back to the heap's
+    // memory, unwritten (a large aligned buffer, as coreutils' cat takes, touched one page more
+    // for the prefix of this free block). Only zeros nothing wrote: the heap hands it out again
+    // as fresh memory, which calloc does not clear.
+    taken_back = pristine_.covers(start + need, start + need + rest) && memory_->take_back(start + need, rest);
+    if (!taken_back) {
+      make_free(start + need, rest);
+      written_end += sizeof(FreeBlock);
+    }
   } else {
     need += rest;
     written_end += rest;
   }
   pristine_.hand_out(start, user, start + need, written_end);
+  if (taken_back) pristine_.written(start + need, start + need + rest);  // no longer the heap's
   BlockHeader::at(start)->mark_in_use(need);
   return reinterpret_cast<void*>(user);
 }

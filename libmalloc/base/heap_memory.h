@@ -63,6 +63,14 @@ class HeapMemory {
   // Of those, what the newest segment keeps committed above the policy's blocks: the next growth
   // up to this much takes no system call and no memory the process does not already have.
   size_t kept() const { return newest_ ? newest_->top - newest_->handed : 0; }
+  // [at, at + size) goes back to be handed out again, untouched, if it is the last thing handed
+  // out of the newest segment (what an aligned block left above it, whose free block's prefix
+  // would be the one write on its page); false, and nothing changed, otherwise.
+  bool take_back(uintptr_t at, size_t size) {
+    if (newest_ == nullptr || at + size != newest_->handed || at < newest_->first_block()) return false;
+    newest_->handed = at;
+    return true;
+  }
   unsigned grow_calls() const { return grow_calls_; }  // AIX's "sbrk()s called by malloc"
   const Segment* segments() const { return newest_; }
   bool owns(uintptr_t a) const;

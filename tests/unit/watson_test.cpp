@@ -1,5 +1,8 @@
 // Watson's own rules, as AIX's: best fit by size, the tail of the chosen block to the caller, the
 // built-in size classes for requests up to 512 bytes, merging on free. check() after every step.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "policies/watson.h"
 
 #include "tests/unit/harness.h"
@@ -271,6 +274,29 @@ TEST(Watson, ARefillGrowsIntoKeptRoomWithoutFlushingTheLists) {
   EXPECT_GE(h.policy.free_blocks(), blocks) << "the class lists were flushed into the trees";
   EXPECT_TRUE(h.valid());
   h.release(other);
+  EXPECT_TRUE(h.valid());
+}
+
+// An aligned block fresh from the system (cat's 128 KiB buffer, aligned to a page): what the
+// alignment left above it goes back to the heap's memory unwritten, not into a free block whose
+// prefix would be the one write on the page above; the next growth hands it out again.
+TEST(Watson, AnAlignedBlockLeavesThePageAboveItUntouched) {
+  PolicyHarness<Watson> h;
+  constexpr size_t kSize = size_t{128} << 10;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  auto* p = static_cast<char*>(h.alloc(kSize, page));
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(reinterpret_cast<uintptr_t>(p) % page, 0u);
+  EXPECT_TRUE(h.valid());
+  unsigned char resident = 1;
+  ASSERT_EQ(mincore(p + kSize, page, &resident), 0);
+  EXPECT_EQ(resident & 1, 0) << "the page above the block was written";
+  void* q = h.alloc(2 * page);  // more than the gap the alignment left below the block
+  EXPECT_EQ(static_cast<char*>(q), p + kSize + kHeaderSize)
+      << "the memory above the block was not handed out again";
+  EXPECT_TRUE(h.valid());
+  h.release(q);
+  h.release(p);
   EXPECT_TRUE(h.valid());
 }
 
