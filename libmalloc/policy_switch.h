@@ -25,6 +25,16 @@ template <class Policy>
 using Heaps = MultiheapLayer<BucketsLayer<DisclaimLayer<Policy>>>;
 
 class PolicySwitch {
+  // Watson's and 3.1's heaps out of line: a caller holds a call for each, not their code inlined
+  // beside Yorktown's (the whole stack's allocate was 18.5 KiB, the library's code 533 KiB, now
+  // 418), so that the pages a program under watson2 runs in hold the code it runs
+  // (libmalloc/hot_text.ld). Yorktown, the default, keeps its code inline: out of line, a small
+  // malloc/free pair took 674 instructions instead of 567 (callgrind, small_single).
+  template <class H, class Fn>
+  [[gnu::noinline]] static decltype(auto) out_of_line(H& h, Fn& fn) {
+    return fn(h);
+  }
+
  public:
   // Runs fn on the heaps of the configured policy.
   template <class Fn>
@@ -32,10 +42,10 @@ class PolicySwitch {
     switch (policy_) {
       case Policy::kWatson:
       case Policy::kWatson2:  // its blocks over 16 KiB (policies/watson2.h)
-        return fn(*std::launder(reinterpret_cast<Heaps<Watson>*>(storage_)));
+        return out_of_line(*std::launder(reinterpret_cast<Heaps<Watson>*>(storage_)), fn);
       case Policy::kV31:
       case Policy::kV31_64:
-        return fn(*std::launder(reinterpret_cast<Heaps<ThreeOne>*>(storage_)));
+        return out_of_line(*std::launder(reinterpret_cast<Heaps<ThreeOne>*>(storage_)), fn);
       default:
         return fn(*std::launder(reinterpret_cast<Heaps<Yorktown>*>(storage_)));
     }
