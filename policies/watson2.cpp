@@ -58,6 +58,8 @@ std::atomic<bool> g_orphan_frees{false};  // a thread freed into an abandoned he
 // never has a second thread never touches its pages.
 std::atomic<Heap*> g_shared{nullptr};
 // Each heap's room on two system pages, not three.
+// What a program of one thread touches of its heap lies in the heap's first page (watson2.h).
+static_assert(sizeof(Heap) - sizeof(Heap::cache) - sizeof(Heap::cached) <= 4096);
 AIXMALLOC_LARGE_TABLE alignas(4096) constinit char g_shared_room[sizeof(Heap)];
 AIXMALLOC_LARGE_TABLE alignas(4096) constinit char g_first_heap_room[sizeof(Heap)];  // attach()
 AIXMALLOC_FORK_LOCK constinit Lock g_class_lock[kClasses];

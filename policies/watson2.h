@@ -129,8 +129,8 @@ struct HeapLists {
 // in .bss, the others from meta_allocate), and its first page holds what building it writes and
 // what a program of one thread touches: each page of a heap touched is a page fault of every
 // process. The members after cache_bytes are zero there and have no initializer, so that building
-// the heap does not write them (the page past its first one, 4,312 bytes in, is touched only by
-// the mixed page's later units, and by threads: remote frees, the shared classes' cache).
+// the heap does not write them. Of its 4,480 bytes, what lies past the first 4,096 (the shared
+// classes' cache, cached[]) is touched only with threads.
 struct Heap : HeapLists {
   Page* spare = nullptr;  // empty pages, for any class
   uint64_t spares = 0;
