@@ -5,8 +5,9 @@
 //   start-up   AIXMALLOC_STATS_SIGNAL=SIG: SIG. Unset: the highest of SIGRTMAX-1..SIGRTMAX-8 whose
 //              action is SIG_DFL (first among those this thread does not block).
 //   advert     an empty memfd named "aixmalloc-live sig=N cookie=C" (live_stats_path.h) at
-//              descriptor 63 (kAdvertFloor), close-on-exec: the CLI finds it in /proc/PID/fd. A forked child shares
-//              it (it has the same handler and cookie); exec closes it; it ends with the process.
+//              descriptor 63 (kAdvertFloor), close-on-exec: the CLI finds it in /proc/PID/fd.
+//              A forked child shares it (it has the same handler and cookie); exec closes it; it
+//              ends with the process.
 //              A change makes a new memfd and moves it onto the same descriptor, so a child's and
 //              its parent's adverts never change each other.
 //   program    sets SIG_DFL on the picked signal: recorded as what it sees, the channel stays.

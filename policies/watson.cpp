@@ -123,7 +123,8 @@ void* Watson::carve_aligned(FreeBlock* b, size_t need, size_t align) {
     // memory, unwritten (a large aligned buffer, as coreutils' cat takes, touched one page more
     // for the prefix of this free block). Only zeros nothing wrote: the heap hands it out again
     // as fresh memory, which calloc does not clear.
-    taken_back = pristine_.covers(start + need, start + need + rest) && memory_->take_back(start + need, rest);
+    taken_back = pristine_.covers(start + need, start + need + rest) &&
+                 memory_->take_back(start + need, rest);
     if (!taken_back) {
       make_free(start + need, rest);
       written_end += sizeof(FreeBlock);
