@@ -87,9 +87,11 @@ class PolicySwitch {
   }
   void* reallocate(void* p, Owner o, size_t size) { return with([&](auto& h) { return h.reallocate(p, o, size); }); }
   void clear(void* p, size_t size) { with([&](auto& h) { h.clear(p, size); }); }
-  // These may come before the stack is built (a report asked for while the runtime starts).
-  size_t trim() { return storage_ ? with([](auto& h) { return h.trim(); }) : 0; }
-  bool check(Text* why) { return storage_ == nullptr || with([&](auto& h) { return h.check(why); }); }
+  size_t trim() { return with([](auto& h) { return h.trim(); }); }
+  bool check(Text* why) { return with([&](auto& h) { return h.check(why); }); }
+  // This and statistics() may come before the stack is built (mallopt or a report asked for
+  // while the runtime starts: ensure_started() returns false to its own thread); the others only
+  // once the runtime is ready.
   bool any_allocation() { return storage_ && with([](auto& h) { return h.any_allocation(); }); }
   // Whether a MALLOCDEBUG layer above is on: each debug layer answers for itself and asks the next;
   // the other layers inherit this answer (stack.h).
@@ -97,18 +99,10 @@ class PolicySwitch {
   void statistics(Statistics& f) {
     if (storage_) with([&](auto& h) { h.statistics(f); });
   }
-  void fork_prepare() {
-    if (storage_) with([](auto& h) { h.fork_prepare(); });
-  }
-  void fork_parent() {
-    if (storage_) with([](auto& h) { h.fork_parent(); });
-  }
-  void fork_child() {
-    if (storage_) with([](auto& h) { h.fork_child(); });
-  }
-  void fork_child_set_aside() {
-    if (storage_) with([](auto& h) { h.fork_child_set_aside(); });
-  }
+  void fork_prepare() { with([](auto& h) { h.fork_prepare(); }); }
+  void fork_parent() { with([](auto& h) { h.fork_parent(); }); }
+  void fork_child() { with([](auto& h) { h.fork_child(); }); }
+  void fork_child_set_aside() { with([](auto& h) { h.fork_child_set_aside(); }); }
 
   // What the thread cache asks of the heaps (options/multiheap.h).
   unsigned heap_count() { return with([](auto& h) { return h.heap_count(); }); }
