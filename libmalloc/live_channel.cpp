@@ -36,7 +36,7 @@ constinit int g_advert = -1;
 constinit os::FileIdentity g_advert_file;
 // What the program sees for the picked signal: the action it had before aixmalloc took it, or the
 // default action the program set since.
-struct ::sigaction g_program_view;
+AIXMALLOC_COLD struct ::sigaction g_program_view;
 
 // One thread at a time changes the channel or sets an action on one of its signals, so that a
 // move never installs aixmalloc's handler over an action the program sets at the same moment. A

@@ -13,6 +13,7 @@
 #include "libmalloc/base/caller.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc::rt::replacement {
 namespace {
@@ -39,13 +40,13 @@ struct Table {
   HookFn start_;         // optional
   MemalignFn memalign_;  // optional
 };
-Table g_fn;
-char g_name[256];
+AIXMALLOC_COLD Table g_fn;
+AIXMALLOC_COLD char g_name[256];
 
 // Requests served from the bootstrap area while loading: their callers (checked against the
 // library once dlopen returns), and how many the start and init hooks made.
 constexpr unsigned kMaxNoted = 64;
-const void* g_callers[kMaxNoted];
+AIXMALLOC_COLD const void* g_callers[kMaxNoted];
 unsigned g_noted = 0;
 bool g_in_hooks = false;
 unsigned g_hook_requests = 0;

@@ -21,7 +21,9 @@ extern "C" char* _malloc_user_defined_name __attribute__((weak));
 
 namespace aixmalloc::rt {
 
-constinit Config g_config;
+// All zero bits until start() parses the variables, which writes its first page (a table of its
+// own, since the diagnostics' lines after it are written only when there are some).
+AIXMALLOC_LARGE_TABLE alignas(4096) constinit Config g_config;
 Policy g_policy = Policy::kYorktown;
 size_t g_default_align = kAlignment;
 constinit Stack g_stack;  // small: its large tables are rooms of their own (claim_room)

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "libmalloc/base/platform.h"
 #include "libmalloc/base/os.h"
 
 namespace aixmalloc::rt {
@@ -43,7 +44,7 @@ struct Libdw {
   char* (*demangle)(const char*, char*, size_t*, int*) = nullptr;
 };
 
-Libdw g_libdw;
+AIXMALLOC_COLD Libdw g_libdw;
 pthread_once_t g_libdw_once = PTHREAD_ONCE_INIT;
 
 template <typename F>

@@ -59,7 +59,7 @@ struct Range {
   uintptr_t room = 0;  // may grow up to here
   size_t committed = 0;
 };
-Range g_arena, g_table_range, g_record_range;
+AIXMALLOC_COLD Range g_arena, g_table_range, g_record_range;
 uintptr_t g_base = 0, g_end = 0;  // g_arena's base and room
 uintptr_t g_bump = 0;       // the next page never used
 uintptr_t g_assigned = 0;   // in the address map up to here (whole granules)
@@ -68,12 +68,12 @@ std::atomic<uint32_t>* g_page_table = nullptr;  // a record number per page; 0: 
 Record* g_records = nullptr;                    // record 0 is unused
 uint32_t g_record_count = 1;
 
-uint32_t g_free_runs[kClasses] = {};
+AIXMALLOC_COLD uint32_t g_free_runs[kClasses] = {};
 uint32_t g_quarantine_head = 0, g_quarantine_tail = 0;
 bool g_full_reported = false;
 
 size_t g_warm_bytes = 0;
-GuardFigures g_figures;
+AIXMALLOC_COLD GuardFigures g_figures;
 std::atomic<uint64_t> g_misuse{0};
 AIXMALLOC_FORK_LOCK Lock g_lock;
 

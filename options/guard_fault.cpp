@@ -9,6 +9,7 @@
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/os.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc::guard {
 namespace {
@@ -17,7 +18,7 @@ bool g_installed = false;
 bool g_override = false;
 // The next handler of SIGSEGV (0) and SIGBUS (1): the one before catch_overflow's, or the one the
 // program set since.
-struct sigaction g_next[2];
+AIXMALLOC_COLD struct sigaction g_next[2];
 
 int slot(int sig) { return sig == SIGSEGV ? 0 : sig == SIGBUS ? 1 : -1; }
 bool is_handler(const struct sigaction& a) {

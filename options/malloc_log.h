@@ -35,7 +35,7 @@ namespace aixmalloc::mlog {
 inline bool g_on = false;
 
 // The records, here so that a block's forgetting runs inline on free's path.
-[[gnu::visibility("hidden")]] inline constinit Records g_records;
+[[gnu::visibility("hidden")]] AIXMALLOC_COLD inline constinit Records g_records;
 inline Records& records() { return g_records; }
 
 // The side entry of a block of the pool or of watson2 (malloc_log_side.h), nullptr for any other

@@ -7,7 +7,9 @@
 // kinds of value and its rules are in config_debug.cpp.
 #include "libmalloc/base/config.h"
 
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "libmalloc/base/config_parser.h"
 #include "libmalloc/base/fatal.h"
@@ -489,7 +491,10 @@ void Parser::apply_policy_matrix() {
 }  // namespace config_detail
 
 void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out) {
-  *out = Config{};
+  // Config{} is all zero bits; the lines are left as they are, the count saying how many hold one.
+  static_assert(std::is_trivially_copyable_v<Config>);
+  memset(static_cast<void*>(out), 0, offsetof(Config, diagnostics.lines));
+  out->debug.range_max = UINT64_MAX;
   config_detail::Parser p(ctx, out);
   for (size_t i = 0; i < kOptionCount; ++i) out->options[i].number = p.default_of(static_cast<OptionId>(i));
   auto span = [&](Variable v) {

@@ -93,23 +93,26 @@ struct OptionValue {
   bool on = false;
   uint64_t number = 0;  // the option's argument, or its default
   Origin origin = Origin::kDefault;
-  Variable source = Variable::kMallocOptions;  // meaningful when origin != kDefault
+  Variable source = Variable{};  // meaningful when origin != kDefault
 };
 
-// The diagnostics of one parse, in fixed storage. Lines have no "aixmalloc: " prefix.
+// The diagnostics of one parse, in fixed storage. Lines have no "aixmalloc: " prefix. The counts
+// come first: a parse writes the lines only when it has something to say (Config's last member).
 struct Diagnostics {
   static constexpr size_t kMaxLines = 24;
   static constexpr size_t kLineLength = 200;
-  char lines[kMaxLines][kLineLength] = {};
   size_t count = 0;    // lines stored
   size_t dropped = 0;  // further problems not stored
+  char lines[kMaxLines][kLineLength] = {};
   size_t total() const { return count + dropped; }
 };
 
 // MALLOCDEBUG's values that are more than one number. Which options are on, and align, quarantine,
 // sample, fill and stack_depth, are in Config::options like every other option's.
 struct DebugSettings {
-  uint64_t range_min = 0, range_max = UINT64_MAX;  // debug_range:min:max
+  // debug_range:min:max. The parser's default is the whole range, 0 to UINT64_MAX; a Config not
+  // yet parsed holds zeros, so that it is all zero bits (the runtime's copy lies in .bss).
+  uint64_t range_min = 0, range_max = 0;
   static constexpr size_t kMaxFunctions = 8;
   static constexpr size_t kFunctionLength = 64;
   char functions[kMaxFunctions][kFunctionLength] = {};  // functionset: NUL-terminated names
@@ -134,7 +137,7 @@ struct Config {
   bool zero_size_null = false;  // AIXMALLOC_ZERO_SIZE=null: AIX's malloc(0) == NULL
   bool psalloc_early = false;   // PSALLOC=early and no NODISCLAIM=true: every free disclaims
   char replacement[256] = {};   // MALLOCTYPE=user:NAME (or the program's name for it): NAME
-  Diagnostics diagnostics;
+  Diagnostics diagnostics;      // last: its 4.8 KiB of lines are written only when there are some
 
   const OptionValue& option(OptionId id) const { return options[static_cast<size_t>(id)]; }
   OptionValue& option(OptionId id) { return options[static_cast<size_t>(id)]; }
@@ -157,7 +160,9 @@ struct ParseContext {
   const char* program_replacement = nullptr;
 };
 
-// The pure parser. Writes every field of *out; never allocates; safe on hostile input of any length.
+// The pure parser. Writes every field of *out but the diagnostics' lines past their count (a
+// process whose variables are fine writes one page of its Config); never allocates; safe on
+// hostile input of any length.
 void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out);
 
 // Fills `vars` from an environ-style array, without copying or allocating.

@@ -3,6 +3,9 @@
 
 #include <signal.h>
 
+#include <cstddef>
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -39,6 +42,36 @@ TEST(Config, DefaultsWithNothingSet) {
     EXPECT_FALSE(p.cfg.options[i].on) << kOptions[i].name;
     EXPECT_EQ(p.cfg.options[i].number, kOptions[i].def) << kOptions[i].name;
   }
+}
+
+// The runtime's Config lies in .bss and a process whose variables are fine writes only its first
+// page: a Config not yet parsed is all zero bits, and a parse with nothing to say leaves the lines
+// (4.8 KiB, after everything else) as they were.
+TEST(Config, UnparsedIsZeroBitsAndAQuietParseLeavesTheLinesAlone) {
+  static Config fresh{};
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&fresh);
+  size_t nonzero = 0;
+  for (size_t i = 0; i < sizeof fresh; ++i) nonzero += bytes[i] != 0;
+  EXPECT_EQ(nonzero, 0u);
+  EXPECT_EQ(offsetof(Config, diagnostics.lines) + sizeof(Diagnostics::lines), sizeof(Config));
+
+  static Config c;
+  memset(static_cast<void*>(&c), 'x', sizeof c);
+  parse_config(RawVariables{}, ParseContext{}, &c);
+  EXPECT_EQ(c.diagnostics.count, 0u);
+  EXPECT_EQ(c.diagnostics.dropped, 0u);
+  EXPECT_EQ(c.debug.range_max, UINT64_MAX);
+  EXPECT_EQ(c.debug.output.kind, Destination::kNone);
+  EXPECT_EQ(c.replacement[0], '\0');
+  EXPECT_EQ(c.diagnostics.lines[0][0], 'x');
+  EXPECT_EQ(c.diagnostics.lines[Diagnostics::kMaxLines - 1][Diagnostics::kLineLength - 1], 'x');
+
+  // A second parse that has something to say writes its line and counts it.
+  RawVariables bad;
+  bad[Variable::kMallocType] = "nonsense";
+  parse_config(bad, ParseContext{}, &c);
+  ASSERT_EQ(c.diagnostics.count, 1u);
+  EXPECT_NE(std::string(c.diagnostics.lines[0]).find("nonsense"), std::string::npos);
 }
 
 TEST(Config, MallocTypeSpellingsAreCaseInsensitive) {
