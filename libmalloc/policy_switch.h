@@ -2,14 +2,18 @@
 // policy-independent ones (pool, thread cache, large blocks), over the heaps of one policy type
 // (MultiheapLayer over the per-heap layers over Yorktown, Watson or 3.1). Built at start-up and
 // again when mallopt(M_MXFAST) changes the policy before the first allocation; every call is one
-// predictable branch, no virtual call. Part of the assembly: it is where the policies meet.
+// predictable branch, no virtual call. Under watson2, which sends these heaps only its blocks over
+// 16 KiB, they are built by the first call that needs them: most short processes never make one,
+// and building them wrote a page of the room. Part of the assembly: it is where the policies meet.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <new>
 
 #include "libmalloc/base/config.h"
 #include "libmalloc/base/fatal.h"
+#include "libmalloc/base/lock.h"
 #include "libmalloc/base/meta.h"
 #include "options/buckets.h"
 #include "options/disclaim.h"
@@ -40,8 +44,10 @@ class PolicySwitch {
   template <class Fn>
   decltype(auto) with(Fn&& fn) {
     switch (policy_) {
-      case Policy::kWatson:
       case Policy::kWatson2:  // its blocks over 16 KiB (policies/watson2.h)
+        if (__builtin_expect(!built_.load(std::memory_order_acquire), 0)) build_late();
+        [[fallthrough]];
+      case Policy::kWatson:
         return out_of_line(*std::launder(reinterpret_cast<Heaps<Watson>*>(storage_)), fn);
       case Policy::kV31:
       case Policy::kV31_64:
@@ -51,7 +57,8 @@ class PolicySwitch {
     }
   }
 
-  // (Re)builds the heaps of c.policy. Only before any block exists: the old heaps are dropped.
+  // (Re)builds the heaps of c.policy (under watson2, later: c must outlive the switch, as the
+  // runtime's g_config does). Only before any block exists: the old heaps are dropped.
   // Default-initialised: "()" would clear the room of all 32 heaps, 145 KiB, before configure()
   // builds the ones in use.
   void configure(const Config& c) {
@@ -64,9 +71,12 @@ class PolicySwitch {
       }
     }
     policy_ = c.policy;
+    config_ = &c;
+    built_.store(false, std::memory_order_relaxed);
     switch (policy_) {
-      case Policy::kWatson:
       case Policy::kWatson2:
+        return;  // build_late()
+      case Policy::kWatson:
         new (storage_) Heaps<Watson>;
         break;
       case Policy::kV31:
@@ -87,22 +97,39 @@ class PolicySwitch {
   }
   void* reallocate(void* p, Owner o, size_t size) { return with([&](auto& h) { return h.reallocate(p, o, size); }); }
   void clear(void* p, size_t size) { with([&](auto& h) { h.clear(p, size); }); }
-  size_t trim() { return with([](auto& h) { return h.trim(); }); }
-  bool check(Text* why) { return with([&](auto& h) { return h.check(why); }); }
+  size_t trim() { return built() ? with([](auto& h) { return h.trim(); }) : 0; }
+  bool check(Text* why) { return !built() || with([&](auto& h) { return h.check(why); }); }
   // This and statistics() may come before the stack is built (mallopt or a report asked for
   // while the runtime starts: ensure_started() returns false to its own thread); the others only
   // once the runtime is ready.
-  bool any_allocation() { return storage_ && with([](auto& h) { return h.any_allocation(); }); }
+  bool any_allocation() { return storage_ && built() && with([](auto& h) { return h.any_allocation(); }); }
   // Whether a MALLOCDEBUG layer above is on: each debug layer answers for itself and asks the next;
   // the other layers inherit this answer (stack.h).
   bool debug_active() const { return false; }
   void statistics(Statistics& f) {
     if (storage_) with([&](auto& h) { h.statistics(f); });
   }
-  void fork_prepare() { with([](auto& h) { h.fork_prepare(); }); }
-  void fork_parent() { with([](auto& h) { h.fork_parent(); }); }
-  void fork_child() { with([](auto& h) { h.fork_child(); }); }
-  void fork_child_set_aside() { with([](auto& h) { h.fork_child_set_aside(); }); }
+  // The build's lock first: a fork never copies heaps half built. A child forked without the locks
+  // builds them again if the build had not ended (no block can come from heaps not yet built).
+  void fork_prepare() {
+    g_build_lock.lock();
+    if (built()) with([](auto& h) { h.fork_prepare(); });
+  }
+  void fork_parent() {
+    if (built()) with([](auto& h) { h.fork_parent(); });
+    g_build_lock.unlock();
+  }
+  void fork_child() {
+    if (built()) with([](auto& h) { h.fork_child(); });
+    g_build_lock.reset_in_child();
+  }
+  void fork_child_set_aside() {
+    if (built()) with([](auto& h) { h.fork_child_set_aside(); });
+    g_build_lock.reset_in_child();
+  }
+
+  // Whether the heaps exist: under watson2, once a call has needed them.
+  bool built() const { return policy_ != Policy::kWatson2 || built_.load(std::memory_order_acquire); }
 
   // What the thread cache asks of the heaps (options/multiheap.h).
   unsigned heap_count() { return with([](auto& h) { return h.heap_count(); }); }
@@ -120,6 +147,14 @@ class PolicySwitch {
   void inherit_thread_home(unsigned home) { with([&](auto& h) { h.inherit_thread_home(home); }); }
 
  private:
+  [[gnu::noinline]] void build_late() {
+    LockGuard<Lock> guard(g_build_lock);
+    if (built_.load(std::memory_order_relaxed)) return;
+    new (storage_) Heaps<Watson>;
+    std::launder(reinterpret_cast<Heaps<Watson>*>(storage_))->configure(*config_);
+    built_.store(true, std::memory_order_release);
+  }
+
   static constexpr size_t kSize =
       std::max({sizeof(Heaps<Yorktown>), sizeof(Heaps<Watson>), sizeof(Heaps<ThreeOne>)});
   // The heaps' room (145 KiB, for 32 heaps) is a table of its own, not a member: inside, it put
@@ -127,8 +162,11 @@ class PolicySwitch {
   // touched a page at each end as it started (libmalloc/base/meta.h, claim_room).
   static unsigned char g_room[kSize];  // policy_switch.cpp
   static std::atomic<bool> g_room_claimed;
+  static Lock g_build_lock;  // a leaf, but for the heaps' own locks, which configure() may take
   Policy policy_ = Policy::kYorktown;
+  std::atomic<bool> built_{false};    // watson2's heaps (the other policies' are built at once)
   unsigned char* storage_ = nullptr;  // set by the first configure()
+  const Config* config_ = nullptr;
 };
 
 }  // namespace aixmalloc::rt

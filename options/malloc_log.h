@@ -137,10 +137,12 @@ class MallocLogLayer : public Next {
  public:
   void configure(const Config& c) {
     Next::configure(c);
-    many_heaps_ = Next::heap_count() > 1;
     if (c.enabled(OptionId::kLog) || c.enabled(OptionId::kReportAllocations) ||
         c.enabled(OptionId::kRecordAllocations) || c.enabled(OptionId::kExtended))
       g_on = start(c);
+    // Asked only with the log on: under watson2 the question builds the policy's heaps, which a
+    // process may otherwise never need (libmalloc/policy_switch.h).
+    many_heaps_ = g_on && Next::heap_count() > 1;
     if (g_on) pool::set_fast(pool::kFastOff);
   }
 

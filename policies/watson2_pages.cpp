@@ -234,7 +234,10 @@ void close() {
 }
 
 Page* take_locked(bool* fresh) {
-  tick_locked();
+  // With no page resident, a tick would only move the window of the heaps' peak: the clock is read
+  // once a page has been given up (its first read costs a page fault, the vDSO's data, in every
+  // short process that never gives one up), and the window is then the time since the tick before.
+  if (g_resident_count != 0) tick_locked();
   Page* page;
   *fresh = false;
   if ((page = g_resident_pages) != nullptr) {

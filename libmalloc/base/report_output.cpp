@@ -13,6 +13,7 @@
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/os.h"
+#include "libmalloc/base/platform.h"
 
 namespace aixmalloc::report {
 namespace {
@@ -30,17 +31,19 @@ struct KeptStream {
 };
 constinit KeptStream g_streams[3];
 
-// One report's destination and, for a file, the descriptor this process writes it on.
+// One report's destination and, for a file, the descriptor this process writes it on. All zero
+// until prepare() fills it (what, mode and fd are read only for a file, which prepare() names), so
+// that the table lies among the variables few processes use.
 struct Target {
   Destination dest;
-  const char* what = "";
-  unsigned mode = 0644;
-  std::atomic<int> fd{-1};
+  const char* what = nullptr;
+  unsigned mode = 0;
+  std::atomic<int> fd{0};
   std::atomic<int> owner{0};  // the process that opened fd (0: none yet); fd -1: it could not
   std::atomic<uint64_t> dev{0}, ino{0};
   std::atomic<bool> busy{false};  // a thread is opening the file
 };
-constinit Target g_targets[static_cast<unsigned>(Report::kCount)];
+AIXMALLOC_COLD constinit Target g_targets[static_cast<unsigned>(Report::kCount)];
 
 void warn_cannot_open(const char* what, const char* path, int err) {
   char number[24];
