@@ -10,8 +10,8 @@
 //   set:      little-endian; bit v: variable v is set (to its field, or to "" when the input ends
 //             before it)
 //
-// Checked: every diagnostic line up to the count is NUL-terminated within kLineLength, printable, and
-// names its variable; no more lines than tokens plus options; the Config respects every option's
+// Checked: every diagnostic line up to the count is NUL-terminated within kLineLength, printable,
+// and names its variable; no more lines than tokens plus options; the Config respects every option's
 // range from kOptions, the policy matrix and the `built` flags; file destinations are never kept
 // for a secure process; MALLOCDEBUG's settings are well-formed (catch_overflow never under 3.1,
 // align 0 or a power of two, min <= max, at most kMaxFunctions NUL-terminated names); the same
