@@ -48,7 +48,8 @@ namespace {
 // -errno; errno is left alone. Each wrapper the library named was a symbol the loader looked up in
 // every process as it started (28 of the library's 81) and, when the program itself did not use
 // it, a page of libc's symbol tables or code mapped for it. Sanitizer builds go through libc, whose
-// mmap, munmap and the others they intercept to keep their shadow memory right.
+// mmap, munmap and mremap they intercept to keep their shadow memory right, and so do builds for
+// other machines than x86-64 (the system call instruction is written here for x86-64 only).
 #if defined(AIXMALLOC_TSAN) || defined(__SANITIZE_ADDRESS__)
 #define AIXMALLOC_LIBC_SYSCALLS 1
 #elif defined(__has_feature)
