@@ -31,7 +31,7 @@
 
 // On the zero-initialised variables of more than a few words that only a debugging option, a
 // replacement library or a report uses: the linker puts them after .bss too, before the tables,
-// so that what every process touches (.data, the fork locks, .bss: 5 KiB) lies on two pages, not
+// so that what every process touches (.data, the fork locks, .bss: 4 KiB) lies on one page, not
 // three. The compiler refuses an initialiser other than zeros here.
 #define AIXMALLOC_COLD [[gnu::section(".bss.aixmalloc_cold")]]
 
