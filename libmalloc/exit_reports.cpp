@@ -67,7 +67,7 @@ void prepare_reports() {
     static char what[48];
     Text t(what, sizeof what);
     Variable source = c.option(OptionId::kBucketStatistics).source;
-    t.str(spec(source).name).str(": bucket_statistics").c_str();
+    t.str(spec(source).name()).str(": bucket_statistics").c_str();
     report::prepare(Report::kBucketStatistics, c.bucket_statistics, what, 0666);
   }
   if (c.stats.kind != Destination::kNone)

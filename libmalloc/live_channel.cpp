@@ -35,8 +35,11 @@ constinit uint64_t g_cookie = 0;
 constinit int g_advert = -1;
 constinit os::FileIdentity g_advert_file;
 // What the program sees for the picked signal: the action it had before aixmalloc took it, or the
-// default action the program set since.
+// default action the program set since. Left all zero bits (a default action with nothing set)
+// while that is what it would hold: a process's first claim leaves its page untouched
+// (g_view_written).
 AIXMALLOC_COLD struct ::sigaction g_program_view;
+constinit bool g_view_written = false;
 
 // One thread at a time changes the channel or sets an action on one of its signals, so that a
 // move never installs aixmalloc's handler over an action the program sets at the same moment. A
@@ -96,12 +99,23 @@ void publish(const LiveAdvert& advert) {
   g_advert_file = os::identity_of(fd);
 }
 
+// A default action with no mask, flags or restorer: what a process starts with for a signal nobody
+// set. Only the kernel's 64 bits of sa_mask are read: libc leaves the rest of its 1024 undefined.
+bool never_set(const struct ::sigaction& a) {
+  uint64_t mask;
+  memcpy(&mask, &a.sa_mask, sizeof mask);
+  return a.sa_handler == SIG_DFL && a.sa_flags == 0 && a.sa_restorer == nullptr && mask == 0;
+}
+
 // Takes `sig` if its action is SIG_DFL: aixmalloc's handler, the advert. Under the lock.
 bool claim(int sig) {
   struct ::sigaction now;
   if (os::set_signal_action(sig, nullptr, &now) != 0 || now.sa_handler != SIG_DFL) return false;
   if (!os::catch_signal_info(sig, live_signal_handler)) return false;
-  g_program_view = now;
+  if (g_view_written || !never_set(now)) {
+    g_program_view = now;
+    g_view_written = true;
+  }
   g_signal.store(sig, std::memory_order_release);
   publish(LiveAdvert{sig, g_cookie, 0});
   return true;
@@ -152,6 +166,7 @@ int live_channel_sigaction(int sig, const struct ::sigaction* act, struct ::siga
   struct ::sigaction seen = g_program_view;
   if (act != nullptr && act->sa_handler == SIG_DFL && !g_explicit) {
     g_program_view = *act;  // what the program sees; aixmalloc's handler keeps the default action
+    g_view_written = true;
   } else if (act != nullptr) {
     // The advert first: a request read from it from now on is not sent to the program's handler.
     publish(LiveAdvert{0, 0, sig});

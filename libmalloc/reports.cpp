@@ -66,7 +66,7 @@ class Json {
 void bucket_table(const Statistics& s, SectionId id, const char* const (&headings)[3], Text& out,
                   int fd) {
   const SectionInfo& table = section(id);
-  out.str(table.title).ch('\n');
+  out.str(table.title()).ch('\n');
   for (const char* h : headings) out.str(h).ch('\n');
   for (unsigned r = 0; r < rows_in(s, table); ++r) {
     unsigned width = 5;
@@ -90,7 +90,7 @@ void render_buckets(const Statistics& s, Text& out, int fd) {
     // AIX heads the tuning values and the request counts each with a line of its own.
     if (&f == &figure_of(&BucketsFigures::count)) out.str("Configuration values:\n");
     if (&f == &figure_of(&BucketsFigures::in_buckets)) out.str("Allocation request totals:\n");
-    out.str("  ").str(f.label).ch(':').pad_to(28).num(value_in(s, summary, 0, f)).ch('\n');
+    out.str("  ").str(f.label()).ch(':').pad_to(28).num(value_in(s, summary, 0, f)).ch('\n');
   }
   bucket_table(s, SectionId::kBucketSize,
                {"Bucket  Maximum     Number of", "Number  Block Size  Allocations",
@@ -111,7 +111,7 @@ void render_json(const Snapshot& s, Text& out, int fd) {
       .number("schema_version", 1)
       .string("library_version", AIXMALLOC_VERSION);
   j.number("pid", static_cast<uint64_t>(os::process_id()));
-  j.string("policy", spec(c.policy).spelling);
+  j.string("policy", spec(c.policy).spelling());
   j.begin_object("options");
   for (size_t i = 0; i < kOptionCount; ++i) {
     const OptionValue& v = c.options[i];
@@ -120,11 +120,11 @@ void render_json(const Snapshot& s, Text& out, int fd) {
     // number for one that has it, false when off (pool, fill).
     if (arg == kFlag || arg == kOff || arg == kDest || arg == kRange || arg == kNames ||
         arg == kWord) {
-      j.boolean(kOptions[i].name, v.on);
+      j.boolean(kOptions[i].name(), v.on);
     } else if ((arg == kOptNumber || arg == kPattern) && !v.on) {
-      j.boolean(kOptions[i].name, false);
+      j.boolean(kOptions[i].name(), false);
     } else {
-      j.number(kOptions[i].name, v.number);
+      j.number(kOptions[i].name(), v.number);
     }
   }
   j.end_object();

@@ -52,7 +52,7 @@ void heap_ranges(uint64_t set, Text& out) {
 
 // A table's column: its heading right-aligned, two blanks before the widest cell.
 size_t column_width(const FigureInfo& f) {
-  size_t n = strlen(f.label);
+  size_t n = strlen(f.label());
   return (n < 10 ? 10 : n) + 2;
 }
 
@@ -68,10 +68,10 @@ class StatusText {
 
   void list(const SectionInfo& s) {
     if (!s.nested()) return;
-    out_.str(kFigureIndent).str(s.title).ch('\n').str(kFigureIndent);
+    out_.str(kFigureIndent).str(s.title()).ch('\n').str(kFigureIndent);
     for (const FigureInfo& f : s.figures()) {
-      for (size_t i = strlen(f.label); i < column_width(f); ++i) out_.ch(' ');
-      out_.str(f.label);
+      for (size_t i = strlen(f.label()); i < column_width(f); ++i) out_.ch(' ');
+      out_.str(f.label());
     }
     out_.ch('\n');
   }
@@ -89,7 +89,7 @@ class StatusText {
       out_.str(kFigureIndent);
       return;
     }
-    out_.str(kHeadingIndent).str(s.title);
+    out_.str(kHeadingIndent).str(s.title());
     if (s.repeated()) out_.ch(' ').num(r);
     out_.ch('\n');
   }
@@ -109,7 +109,7 @@ class StatusText {
       return;
     }
     if (f.unit == Unit::kIndex) return;  // in the heading
-    out_.str(kFigureIndent).str(f.label).str("..").pad_to(kDotsTo, '.').ch(' ');
+    out_.str(kFigureIndent).str(f.label()).str("..").pad_to(kDotsTo, '.').ch(' ');
     if (f.unit == Unit::kHolder) {
       out_.str(v ? "another thread" : "(not held)");
     } else if (f.unit == Unit::kAddress) {
@@ -147,16 +147,16 @@ void render_status(const Snapshot& s, Text& out, int fd) {
       break;
     case Policy::kV31:
     case Policy::kV31_64:
-      out.str("3.1 Allocator (").str(spec(c.policy).spelling).ch(')');
+      out.str("3.1 Allocator (").str(spec(c.policy).spelling()).ch(')');
       break;
     default:
-      out.str(spec(c.policy).spelling);
+      out.str(spec(c.policy).spelling());
       break;
   }
   out.ch('\n');
   for (size_t i = 0; i < kOptionCount; ++i) {
     if (!c.options[i].on) continue;
-    label(kOptions[i].name);
+    label(kOptions[i].name());
     bool numbered = kOptions[i].arg == kOptNumber || kOptions[i].arg == kNumber;
     if (numbered && c.options[i].number != 0) {
       out.num(c.options[i].number);

@@ -44,7 +44,7 @@ struct Libdw {
   char* (*demangle)(const char*, char*, size_t*, int*) = nullptr;
 };
 
-AIXMALLOC_COLD Libdw g_libdw;
+AIXMALLOC_COLD constinit Libdw g_libdw{};
 pthread_once_t g_libdw_once = PTHREAD_ONCE_INIT;
 
 template <typename F>

@@ -14,23 +14,52 @@
 #include "libmalloc/base/config_parser.h"
 #include "libmalloc/base/fatal.h"
 #include "libmalloc/base/format.h"
+#include "libmalloc/base/text_table.h"
 
 namespace aixmalloc {
 
+namespace {
+// clang-format off
+constexpr char kText[] =
+#define AIXMALLOC_VARIABLE(id, name, doc) name "\0" doc "\0"
+#include "libmalloc/base/options.def"
+#define AIXMALLOC_POLICY(id, spelling, built, doc) spelling "\0" doc "\0"
+#include "libmalloc/base/options.def"
+#define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) \
+  name "\0" doc "\0"
+#include "libmalloc/base/options.def"
+    ;
+// clang-format on
+constexpr size_t kTexts = 2 * (kVariableCount + kPolicyCount + kOptionCount);
+constexpr auto kAt = text_offsets<kTexts>(kText);
+static_assert(kAt.found == kTexts, "options.def's strings and its tables disagree");
+// The strings of a row: a variable's, a policy's after the variables', an option's after both.
+constexpr uint16_t text_at(size_t row, unsigned which) { return kAt.at[2 * row + which]; }
+constexpr size_t policy_row(Policy p) { return kVariableCount + static_cast<size_t>(p); }
+constexpr size_t option_row(OptionId o) {
+  return kVariableCount + kPolicyCount + static_cast<size_t>(o);
+}
+}  // namespace
+
+const char* config_text(uint16_t at) { return kText + at; }
+
 const VariableSpec kVariables[kVariableCount] = {
-#define AIXMALLOC_VARIABLE(id, name, doc) {name, doc},
+#define AIXMALLOC_VARIABLE(id, name, doc) \
+  {text_at(static_cast<size_t>(Variable::id), 0), text_at(static_cast<size_t>(Variable::id), 1)},
 #include "libmalloc/base/options.def"
 };
 const PolicySpec kPolicies[kPolicyCount] = {
-#define AIXMALLOC_POLICY(id, spelling, built, doc) {spelling, built != 0, doc},
+#define AIXMALLOC_POLICY(id, spelling, built, doc) \
+  {text_at(policy_row(Policy::id), 0), text_at(policy_row(Policy::id), 1), built != 0},
 #include "libmalloc/base/options.def"
 };
 // The documentation line of multiheap (options.def) and aixmalloc(7) spell the limit out.
 static_assert(kMaxHeaps == 32, "change the multiheap line of options.def and aixmalloc(7) too");
 
 const OptionSpec kOptions[kOptionCount] = {
-#define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc) \
-  {name, where, arg, def, min, max, policies, built != 0, doc},
+#define AIXMALLOC_OPTION(id, name, where, arg, def, min, max, policies, built, doc)    \
+  {text_at(option_row(OptionId::id), 0), text_at(option_row(OptionId::id), 1), where, arg, \
+   def, min, max, policies, built != 0},
 #include "libmalloc/base/options.def"
 };
 
@@ -120,14 +149,14 @@ bool Parser::applies(OptionId id) {
   const OptionSpec& o = spec(id);
   Variable var = current_;
   if (!(o.policies & (1u << static_cast<unsigned>(cfg_->policy)))) {
-    diag(var).quoted(o.name, strlen(o.name)).str(" does not apply to MALLOCTYPE=")
-        .str(spec(cfg_->policy).spelling).str("; ignored");
+    diag(var).quoted(o.name(), strlen(o.name())).str(" does not apply to MALLOCTYPE=")
+        .str(spec(cfg_->policy).spelling()).str("; ignored");
     done();
     refuse(id, var);
     return false;
   }
   if (!o.built) {
-    diag(var).quoted(o.name, strlen(o.name)).str(" is not available in this build; ignored");
+    diag(var).quoted(o.name(), strlen(o.name())).str(" is not available in this build; ignored");
     done();
     refuse(id, var);
     return false;
@@ -157,13 +186,13 @@ void Parser::parse_type(Span value) {
     if (!program.empty()) parse_replacement(program, program);
     return;
   }
-  const char* fallback = spec(Policy::kYorktown).spelling;
+  const char* fallback = spec(Policy::kYorktown).spelling();
   if (value.n >= 5 && Span{value.p, 5}.iequals("user:"))
     return parse_replacement(value, Span{value.p + 5, value.n - 5});
   Policy chosen = Policy::kYorktown;
   bool known = false;
   for (size_t i = 0; i < kPolicyCount; ++i) {
-    if (value.iequals(kPolicies[i].spelling) && static_cast<Policy>(i) != Policy::kUser) {  // user:NAME
+    if (value.iequals(kPolicies[i].spelling()) && static_cast<Policy>(i) != Policy::kUser) {  // user:NAME
       chosen = static_cast<Policy>(i);
       known = true;
     }
@@ -209,7 +238,7 @@ void Parser::parse_type(Span value) {
 // such a process), or a path in /lib, /lib64, /usr/lib or /usr/lib64 with no "." or ".." in it.
 void Parser::parse_replacement(Span value, Span name) {
   Variable var = Variable::kMallocType;
-  const char* fallback = spec(Policy::kYorktown).spelling;
+  const char* fallback = spec(Policy::kYorktown).spelling();
   name = trim(name);
   const char* why = nullptr;
   if (name.empty()) {
@@ -287,7 +316,7 @@ void Parser::set_value(Variable var, OptionId id, bool has_value, Span value) {
   switch (o.arg) {
     case kFlag:
       if (has_value) {
-        diag(var).str(o.name).str(": takes no value; ").quoted(value.p, value.n).str(" ignored");
+        diag(var).str(o.name()).str(": takes no value; ").quoted(value.p, value.n).str(" ignored");
         done();
       }
       enable(id, var, 0);
@@ -299,7 +328,7 @@ void Parser::set_value(Variable var, OptionId id, bool has_value, Span value) {
         enable(id, var, 0);
         cfg_->option(id).on = false;
       } else {
-        diag(var).str(o.name).str(": ").quoted(value.p, value.n)
+        diag(var).str(o.name()).str(": ").quoted(value.p, value.n)
             .str(" is not 'off'; the option is enabled");
         done();
         enable(id, var, 1);
@@ -309,7 +338,7 @@ void Parser::set_value(Variable var, OptionId id, bool has_value, Span value) {
       // The debug output falls back to stderr; a refused report is not written at all.
       bool debug = id == OptionId::kOutput;
       Destination parsed;
-      if (parse_destination(var, o.name, has_value ? value : Span{"", 0}, &parsed,
+      if (parse_destination(var, o.name(), has_value ? value : Span{"", 0}, &parsed,
                             debug ? "messages go to stderr" : "not written")) {
         *(debug ? &cfg_->debug.output : &cfg_->bucket_statistics) = parsed;
         enable(id, var, 0);
@@ -344,31 +373,31 @@ void Parser::set_number(Variable var, OptionId id, bool has_value, Span value) {
   uint64_t n = def;
   if (!has_value) {
     if (o.arg == kNumber) {
-      diag(var).str(o.name).str(": needs a value (").str(o.name).str(":n); using ");
+      diag(var).str(o.name()).str(": needs a value (").str(o.name()).str(":n); using ");
       using_default();
     }
   } else if (!parse_number(value, &n) && number_problem(value) == NumberProblem::kNotANumber) {
-    diag(var).str(o.name).str(": ").quoted(value.p, value.n).str(" is not a number; using ");
+    diag(var).str(o.name()).str(": ").quoted(value.p, value.n).str(" is not a number; using ");
     using_default();
     n = def;
   } else if (!parse_number(value, &n)) {  // negative, or beyond 64 bits: out of range all the same
-    diag(var).str(o.name).str(": ");
+    diag(var).str(o.name()).str(": ");
     (value.n <= 40 ? line_.str(value.p, value.n) : line_.quoted(value.p, value.n, 40));
     line_.str(" is outside ").num(o.min).str("..").num(o.max).str("; using ");
     using_default();
     n = def;
   } else if (!(id == OptionId::kPool && n == 0) && (n < o.min || n > o.max)) {
-    diag(var).str(o.name).str(": ").num(n).str(" is outside ").num(o.min).str("..").num(o.max)
+    diag(var).str(o.name()).str(": ").num(n).str(" is outside ").num(o.min).str("..").num(o.max)
         .str("; using ");
     using_default();
     n = def;
   } else if (id == OptionId::kBucketSizingFactor && n % (ctx_.is_64bit ? 16 : 8) != 0) {
-    diag(var).str(o.name).str(": ").num(n).str(" is not a multiple of ")
+    diag(var).str(o.name()).str(": ").num(n).str(" is not a multiple of ")
         .num(ctx_.is_64bit ? 16 : 8).str("; using ");
     using_default();
     n = def;
   } else if (id == OptionId::kAlign && (n & (n - 1)) != 0) {
-    diag(var).str(o.name).str(": ").num(n).str(" is not 0 or a power of two; using ");
+    diag(var).str(o.name()).str(": ").num(n).str(" is not 0 or a power of two; using ");
     using_default();
     n = def;
   }
@@ -403,10 +432,10 @@ void Parser::parse_tokens(Variable var, Span value) {
     }
     bool matched = false;
     for (size_t i = 0; i < kOptionCount && !matched; ++i) {
-      if (!name.equals(kOptions[i].name)) continue;
+      if (!name.equals(kOptions[i].name())) continue;
       matched = true;
       if (!(kOptions[i].where & where_bit)) {
-        diag(var).quoted(name.p, name.n).str(" is not a ").str(spec(var).name)
+        diag(var).quoted(name.p, name.n).str(" is not a ").str(spec(var).name())
             .str(" option; ignored");
         done();
       } else {
@@ -461,12 +490,13 @@ void Parser::apply_policy_matrix() {
     if (!v.on) continue;
     const OptionSpec& o = kOptions[i];
     if (!(o.policies & policy_bit) || cfg_->policy == Policy::kUser) {  // a replacement takes no option
-      diag(v.source).quoted(o.name, strlen(o.name)).str(" does not apply to MALLOCTYPE=")
-          .str(spec(cfg_->policy).spelling).str("; ignored");
+      diag(v.source).quoted(o.name(), strlen(o.name())).str(" does not apply to MALLOCTYPE=")
+          .str(spec(cfg_->policy).spelling()).str("; ignored");
       done();
       v.on = false;
     } else if (!o.built) {
-      diag(v.source).quoted(o.name, strlen(o.name)).str(" is not available in this build; ignored");
+      diag(v.source).quoted(o.name(), strlen(o.name()))
+          .str(" is not available in this build; ignored");
       done();
       v.on = false;
     }
@@ -524,9 +554,9 @@ void read_variables(char* const* envp, RawVariables* vars) {
   for (char* const* e = envp; *e != nullptr; ++e) {
     const char* entry = *e;
     for (size_t i = 0; i < kVariableCount; ++i) {
-      if (entry[0] != kVariables[i].name[0]) continue;  // most of the environment, at once
-      size_t n = strlen(kVariables[i].name);
-      if (strncmp(entry, kVariables[i].name, n) == 0 && entry[n] == '=') vars->value[i] = entry + n + 1;
+      if (entry[0] != kVariables[i].name()[0]) continue;  // most of the environment, at once
+      size_t n = strlen(kVariables[i].name());
+      if (strncmp(entry, kVariables[i].name(), n) == 0 && entry[n] == '=') vars->value[i] = entry + n + 1;
     }
   }
 }

@@ -53,23 +53,29 @@ enum PolicyBits : uint8_t {
   kAllPolicies = 0xff,
 };
 
+// The tables' strings are offsets into one text (config.cpp; text_table.h says why).
+const char* config_text(uint16_t at);
+
 struct VariableSpec {
-  const char* name;
-  const char* doc;
+  uint16_t name_at, doc_at;
+  const char* name() const { return config_text(name_at); }
+  const char* doc() const { return config_text(doc_at); }
 };
 struct PolicySpec {
-  const char* spelling;
+  uint16_t spelling_at, doc_at;
   bool built;
-  const char* doc;
+  const char* spelling() const { return config_text(spelling_at); }
+  const char* doc() const { return config_text(doc_at); }
 };
 struct OptionSpec {
-  const char* name;
+  uint16_t name_at, doc_at;
   uint8_t where;
   ArgKind arg;
   uint64_t def, min, max;
   uint8_t policies;
   bool built;
-  const char* doc;
+  const char* name() const { return config_text(name_at); }
+  const char* doc() const { return config_text(doc_at); }
 };
 
 extern const VariableSpec kVariables[kVariableCount];

@@ -59,12 +59,12 @@ void Parser::set_range(Variable var, OptionId id, bool has_value, Span value) {
   uint64_t lo = 0, hi = 0;
   bool two = split_colon(value, &lo_text, &hi_text);
   if (!has_value || value.empty()) {
-    diag(var).str(o.name).str(": needs a value (").str(o.name).str(":min:max); guarding every size");
+    diag(var).str(o.name()).str(": needs a value (").str(o.name()).str(":min:max); guarding every size");
   } else if (!two || !parse_number(lo_text, &lo) || !parse_number(hi_text, &hi)) {
-    diag(var).str(o.name).str(": ").quoted(value.p, value.n)
+    diag(var).str(o.name()).str(": ").quoted(value.p, value.n)
         .str(" is not min:max (two numbers); guarding every size");
   } else if (lo > hi) {
-    diag(var).str(o.name).str(": min ").num(lo).str(" is above max ").num(hi).str("; guarding every size");
+    diag(var).str(o.name()).str(": min ").num(lo).str(" is above max ").num(hi).str("; guarding every size");
   } else {
     d.range_min = lo;
     d.range_max = hi;
@@ -85,7 +85,7 @@ void Parser::set_names(Variable var, OptionId id, bool has_value, Span value) {
   memset(d.functions, 0, sizeof(d.functions));  // the last functionset wins, whole
   d.function_count = 0;
   if (!has_value || value.empty()) {
-    diag(var).str(o.name).str(": needs a value (").str(o.name).str(":f1:f2:...); guarding every caller");
+    diag(var).str(o.name()).str(": needs a value (").str(o.name()).str(":f1:f2:...); guarding every caller");
     done();
     refuse(id, var);
     return;
@@ -99,7 +99,7 @@ void Parser::set_names(Variable var, OptionId id, bool has_value, Span value) {
   }
   if (!any) {
     // What is used comes before the hint, which a long quoted value may cut off.
-    diag(var).str(o.name).str(": no usable name in ").quoted(value.p, value.n)
+    diag(var).str(o.name()).str(": no usable name in ").quoted(value.p, value.n)
         .str("; guarding every caller (a name: at most ").num(DebugSettings::kFunctionLength - 1)
         .str(" letters, digits, '_', '$', '.')");
     done();
@@ -109,10 +109,10 @@ void Parser::set_names(Variable var, OptionId id, bool has_value, Span value) {
   for (Span rest = value, name;;) {
     bool more = split_colon(rest, &name, &rest);
     if (!is_function_name(name)) {
-      diag(var).str(o.name).str(": ").quoted(name.p, name.n).str(" is not a function name; left out of the set");
+      diag(var).str(o.name()).str(": ").quoted(name.p, name.n).str(" is not a function name; left out of the set");
       done();
     } else if (name.n >= DebugSettings::kFunctionLength) {
-      diag(var).str(o.name).str(": ").quoted(name.p, name.n).str(" is longer than ")
+      diag(var).str(o.name()).str(": ").quoted(name.p, name.n).str(" is longer than ")
           .num(DebugSettings::kFunctionLength - 1).str(" characters; left out of the set");
       done();
     } else {
@@ -122,7 +122,7 @@ void Parser::set_names(Variable var, OptionId id, bool has_value, Span value) {
       if (seen) {
         // Named twice: the set is the same either way.
       } else if (d.function_count == DebugSettings::kMaxFunctions) {
-        diag(var).str(o.name).str(": ").quoted(name.p, name.n).str(" is past the limit of ")
+        diag(var).str(o.name()).str(": ").quoted(name.p, name.n).str(" is past the limit of ")
             .num(DebugSettings::kMaxFunctions).str(" names; left out of the set");
         done();
       } else {
@@ -147,12 +147,12 @@ void Parser::set_pattern(Variable var, OptionId id, bool has_value, Span value) 
   } else if (value.n == 1 && !(value.p[0] >= '0' && value.p[0] <= '9')) {
     n = static_cast<unsigned char>(value.p[0]);
   } else if (!parse_number(value, &n)) {
-    diag(var).str(o.name).str(": ").quoted(value.p, value.n)
+    diag(var).str(o.name()).str(": ").quoted(value.p, value.n)
         .str(" is not a byte (0xNN, 0-255 or one character); using ").hex(def);
     done();
     n = def;
   } else if (n > o.max) {
-    diag(var).str(o.name).str(": ").num(n).str(" is outside ").num(o.min).str("..").num(o.max)
+    diag(var).str(o.name()).str(": ").num(n).str(" is outside ").num(o.min).str("..").num(o.max)
         .str("; using ").hex(def);
     done();
     n = def;
@@ -165,8 +165,8 @@ void Parser::set_word(Variable var, OptionId id, bool has_value, Span value) {
   const OptionSpec& o = spec(id);
   bool extended = has_value && value.equals(kLogWord);
   if (has_value && !extended) {
-    diag(var).str(o.name).str(": ").quoted(value.p, value.n).str(" is not '").str(kLogWord)
-        .str("'; using ").str(o.name).str(" without it");
+    diag(var).str(o.name()).str(": ").quoted(value.p, value.n).str(" is not '").str(kLogWord)
+        .str("'; using ").str(o.name()).str(" without it");
     done();
   }
   cfg_->debug.log_extended = extended;
@@ -193,7 +193,7 @@ void Parser::apply_debug_rules() {
                         : id == OptionId::kQuarantine && !c.enabled(OptionId::kPostfreeChecking) ? "postfree_checking"
                                                                                                  : nullptr;
     if (needs == nullptr) continue;
-    const char* name = spec(id).name;
+    const char* name = spec(id).name();
     diag(v.source).quoted(name, strlen(name)).str(" takes effect only with ").str(needs)
         .str(", which is not set; no effect");
     done();

@@ -35,7 +35,7 @@ class Parser {
   // Opens a diagnostic line "VAR: ..."; the caller appends the rest and calls done().
   Text& diag(Variable var) {
     line_.clear();
-    return line_.str(spec(var).name).str(": ");
+    return line_.str(spec(var).name()).str(": ");
   }
   void done();
 

@@ -107,7 +107,7 @@ void Parser::parse_psalloc(Span psalloc, Span nodisclaim) {
   if (!(spec(OptionId::kDisclaim).policies & (1u << static_cast<unsigned>(cfg_->policy)))) {
     diag(Variable::kPsalloc)
         .str("'early' does not apply to MALLOCTYPE=")
-        .str(spec(cfg_->policy).spelling)
+        .str(spec(cfg_->policy).spelling())
         .str("; ignored");
     done();
     return;

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "libmalloc/base/platform.h"
+#include "libmalloc/base/text_table.h"
 
 namespace aixmalloc {
 
@@ -60,21 +61,51 @@ struct Statistics {
 #include "libmalloc/base/statistics.def"
 };
 
+// The keys and labels of the figures, then the JSON keys and titles of the sections, one after
+// another (text_table.h): the tables below hold their offsets, not pointers.
+namespace detail {
+inline constexpr char kStatisticsText[] =
+#define AIXMALLOC_FIGURE(id, field, key, label, unit, origin) key "\0" label "\0"
+#include "libmalloc/base/statistics.def"
+#define AIXMALLOC_SECTION(id, parent, member, rows, count, json, title) json "\0" title "\0"
+#include "libmalloc/base/statistics.def"
+    ;
+enum class FigureSlot : uint16_t {
+#define AIXMALLOC_FIGURE(id, field, ...) id##_##field,
+#include "libmalloc/base/statistics.def"
+  kCount
+};
+inline constexpr size_t kTextFigures = static_cast<size_t>(FigureSlot::kCount);
+inline constexpr auto kStatisticsAt =
+    text_offsets<2 * (kTextFigures + kSectionCount)>(kStatisticsText);
+static_assert(kStatisticsAt.found == 2 * (kTextFigures + kSectionCount));
+constexpr uint16_t figure_text(FigureSlot f, unsigned which) {
+  return kStatisticsAt.at[2 * static_cast<size_t>(f) + which];
+}
+constexpr uint16_t section_text(SectionId s, unsigned which) {
+  return kStatisticsAt.at[2 * (kTextFigures + static_cast<size_t>(s)) + which];
+}
+}  // namespace detail
+
 struct FigureInfo {
   SectionId section;
-  const char* key;
-  const char* label;
   Unit unit;
   FigureOrigin origin;
-  uint32_t offset;  // of the field in its section's struct
+  uint16_t key_at, label_at;  // in detail::kStatisticsText
+  uint32_t offset;            // of the field in its section's struct
+  constexpr const char* key() const { return detail::kStatisticsText + key_at; }
+  constexpr const char* label() const { return detail::kStatisticsText + label_at; }
 };
 
 inline constexpr FigureInfo kFigures[] = {
-#define AIXMALLOC_FIGURE(id, field, key, label, unit, origin) \
-  {SectionId::k##id, key, label, Unit::unit, FigureOrigin::origin, offsetof(id##Figures, field)},
+#define AIXMALLOC_FIGURE(id, field, key, label, unit, origin)                                 \
+  {SectionId::k##id, Unit::unit, FigureOrigin::origin,                                        \
+   detail::figure_text(detail::FigureSlot::id##_##field, 0),                                  \
+   detail::figure_text(detail::FigureSlot::id##_##field, 1), offsetof(id##Figures, field)},
 #include "libmalloc/base/statistics.def"
 };
 inline constexpr size_t kFigureCount = sizeof(kFigures) / sizeof(kFigures[0]);
+static_assert(kFigureCount == detail::kTextFigures);
 
 namespace detail {
 constexpr uint16_t first_figure(SectionId s) {
@@ -99,13 +130,14 @@ struct FigureRange {
 
 struct SectionInfo {
   SectionId id, parent;
-  const char* json;
-  const char* title;
+  uint16_t json_at, title_at;  // in detail::kStatisticsText
   unsigned rows;          // 1: one object; more: an array of up to this many
   uint32_t offset;        // of its member in Statistics
   uint32_t stride;        // sizeof its struct
   uint32_t count_offset;  // of its count in Statistics
   uint16_t first, count;  // its figures: kFigures[first, first + count)
+  constexpr const char* json() const { return detail::kStatisticsText + json_at; }
+  constexpr const char* title() const { return detail::kStatisticsText + title_at; }
   constexpr bool repeated() const { return rows > 1; }
   constexpr bool nested() const { return parent != SectionId::kNone; }
   constexpr FigureRange figures() const { return {kFigures + first, kFigures + first + count}; }
@@ -113,8 +145,9 @@ struct SectionInfo {
 
 inline constexpr SectionInfo kSections[] = {
 #define AIXMALLOC_SECTION(id, parent, member, rows, count, json, title)                        \
-  {SectionId::k##id, SectionId::k##parent, json, title, rows, offsetof(Statistics, member),     \
-   sizeof(id##Figures), offsetof(Statistics, count), detail::first_figure(SectionId::k##id), \
+  {SectionId::k##id, SectionId::k##parent, detail::section_text(SectionId::k##id, 0),          \
+   detail::section_text(SectionId::k##id, 1), rows, offsetof(Statistics, member),              \
+   sizeof(id##Figures), offsetof(Statistics, count), detail::first_figure(SectionId::k##id),   \
    detail::figure_count(SectionId::k##id)},
 #include "libmalloc/base/statistics.def"
 };
@@ -125,7 +158,7 @@ constexpr const SectionInfo& section(SectionId id) {
   return kSections[static_cast<size_t>(id)];
 }
 
-// The figure a struct's field is, checked at compile time: figure_of(&HeapFigures::acquired).key.
+// The figure a struct's field is, checked at compile time: figure_of(&HeapFigures::acquired).key().
 template <class S>
 struct SectionOf;
 // clang-format off
@@ -148,7 +181,7 @@ constexpr const FigureInfo& figure_of(uint64_t S::*field) {
 }
 template <class S>
 constexpr const char* key_of(uint64_t S::*field) {
-  return figure_of(field).key;
+  return figure_of(field).key();
 }
 
 // The figures of a Statistics, by description.
@@ -207,11 +240,11 @@ void walk(Out& out, const In& in) {
 template <class Writer>
 struct JsonSections {
   Writer& w;
-  void list(const SectionInfo& s) { w.begin_array(s.json); }
+  void list(const SectionInfo& s) { w.begin_array(s.json()); }
   void end_list(const SectionInfo&) { w.end_array(); }
-  void row(const SectionInfo& s, unsigned) { w.begin_object(s.repeated() ? nullptr : s.json); }
+  void row(const SectionInfo& s, unsigned) { w.begin_object(s.repeated() ? nullptr : s.json()); }
   void end_row(const SectionInfo&, unsigned) { w.end_object(); }
-  void figure(const SectionInfo&, const FigureInfo& f, uint64_t v) { w.number(f.key, v); }
+  void figure(const SectionInfo&, const FigureInfo& f, uint64_t v) { w.number(f.key(), v); }
 };
 
 // What the renderers rely on, checked when this header is compiled.
@@ -242,9 +275,9 @@ constexpr bool table_is_sound() {
       if (f.unit == Unit::kIndex && (&f != s.figures().begin() || !s.repeated())) return false;
       // Readers find a figure by its key and by its label within its section.
       for (const FigureInfo& g : s.figures())
-        if (&g != &f && (same(f.key, g.key) || same(f.label, g.label))) return false;
+        if (&g != &f && (same(f.key(), g.key()) || same(f.label(), g.label()))) return false;
       // dbx's column: a label and at least two dots before column 49.
-      if (!s.nested() && length(f.label) > 31) return false;
+      if (!s.nested() && length(f.label()) > 31) return false;
     }
   }
   return true;

@@ -7,9 +7,9 @@
 
 int main() {
   using namespace aixmalloc;
-  for (const VariableSpec& v : kVariables) std::printf("variable %s\n", v.name);
+  for (const VariableSpec& v : kVariables) std::printf("variable %s\n", v.name());
   for (const PolicySpec& p : kPolicies)
-    std::printf("policy %s %s\n", p.spelling, p.built ? "built" : "absent");
-  for (const OptionSpec& o : kOptions) std::printf("option %s %s\n", o.name, o.where & kInDebug ? "debug" : "options");
+    std::printf("policy %s %s\n", p.spelling(), p.built ? "built" : "absent");
+  for (const OptionSpec& o : kOptions) std::printf("option %s %s\n", o.name(), o.where & kInDebug ? "debug" : "options");
   return 0;
 }

@@ -116,8 +116,8 @@ void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) 
     }
     bool named = false;
     for (const VariableSpec& var : kVariables) {
-      size_t len = strlen(var.name);
-      named |= n > len + 2 && memcmp(line, var.name, len) == 0 && line[len] == ':' && line[len + 1] == ' ';
+      size_t len = strlen(var.name());
+      named |= n > len + 2 && memcmp(line, var.name(), len) == 0 && line[len] == ':' && line[len + 1] == ' ';
     }
     if (!named) fail("diagnostic line does not start with 'VARIABLE: '", cfg);
   }
@@ -137,24 +137,24 @@ void check(const RawVariables& raw, const ParseContext& ctx, const Config& cfg) 
       case kNumber:
       case kOptNumber:
         if (!(static_cast<OptionId>(i) == OptionId::kPool && v.number == 0) && (v.number < o.min || v.number > o.max))
-          fail((std::string(o.name) + ": value outside the option's min..max").c_str(), cfg);
+          fail((std::string(o.name()) + ": value outside the option's min..max").c_str(), cfg);
         break;
       case kFlag:
       case kDest:
       case kRange:
       case kNames:
       case kWord:
-        if (v.number != 0) fail((std::string(o.name) + ": a flag with a number").c_str(), cfg);
+        if (v.number != 0) fail((std::string(o.name()) + ": a flag with a number").c_str(), cfg);
         break;
       case kOff:
-        if (v.number > 1) fail((std::string(o.name) + ": on/off value other than 0 or 1").c_str(), cfg);
+        if (v.number > 1) fail((std::string(o.name()) + ": on/off value other than 0 or 1").c_str(), cfg);
         break;
       case kPattern:
-        if (v.number > 0xff) fail((std::string(o.name) + ": a byte above 255").c_str(), cfg);
+        if (v.number > 0xff) fail((std::string(o.name()) + ": a byte above 255").c_str(), cfg);
         break;
     }
-    if (v.on && !o.built) fail((std::string(o.name) + ": on though not built").c_str(), cfg);
-    if (v.on && !(o.policies & policy_bit)) fail((std::string(o.name) + ": on under a policy it does not apply to").c_str(), cfg);
+    if (v.on && !o.built) fail((std::string(o.name()) + ": on though not built").c_str(), cfg);
+    if (v.on && !(o.policies & policy_bit)) fail((std::string(o.name()) + ": on under a policy it does not apply to").c_str(), cfg);
     if (static_cast<size_t>(v.source) >= kVariableCount) fail("option source out of range", cfg);
   }
   if (!cfg.enabled(OptionId::kBuckets) && cfg.bucket_statistics.kind != Destination::kNone)

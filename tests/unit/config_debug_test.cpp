@@ -54,7 +54,7 @@ TEST(ConfigDebug, NothingSetLeavesEveryToolOff) {
     EXPECT_TRUE(p.lines.empty()) << value;
     for (size_t i = 0; i < kOptionCount; ++i) {
       if (!(kOptions[i].where & kInDebug)) continue;
-      EXPECT_FALSE(p.cfg.options[i].on) << value << " " << kOptions[i].name;
+      EXPECT_FALSE(p.cfg.options[i].on) << value << " " << kOptions[i].name();
     }
     EXPECT_EQ(p.cfg.debug.range_min, 0u);
     EXPECT_EQ(p.cfg.debug.range_max, UINT64_MAX);
@@ -174,14 +174,14 @@ TEST(ConfigDebug, CatchOverflowAndItsSubOptionsAreRefusedUnderThreeOne) {
 TEST(ConfigDebug, SubOptionsWithoutCatchOverflowSayTheyDoNothing) {
   for (OptionId id : kCatchOverflowOptions) {
     const OptionSpec& o = spec(id);
-    std::string value = o.name;
+    std::string value = o.name();
     if (o.arg == kNumber) value += ":64";
     if (o.arg == kRange) value += ":1:64";
     if (o.arg == kNames) value += ":main";
     Parsed p = debug(value.c_str());
     EXPECT_TRUE(p.cfg.enabled(id)) << value;  // accepted
     ASSERT_EQ(p.lines.size(), 1u) << value;
-    EXPECT_EQ(p.lines[0], std::string("MALLOCDEBUG: '") + o.name +
+    EXPECT_EQ(p.lines[0], std::string("MALLOCDEBUG: '") + o.name() +
                               "' takes effect only with catch_overflow, which is not set; no effect");
     std::string with = "catch_overflow," + value;
     if (id == O::kQuarantine) with += ",postfree_checking";
@@ -459,7 +459,7 @@ TEST(ConfigDebug, PartTwoOptionsAreNamedAsNotInThisBuild) {
     std::string name(value, strcspn(value, ":"));
     OptionId id{};
     for (size_t i = 0; i < kOptionCount; ++i)
-      if (name == kOptions[i].name) id = static_cast<OptionId>(i);
+      if (name == kOptions[i].name()) id = static_cast<OptionId>(i);
     if (spec(id).built) continue;  // once built, its own tests take over
     Parsed p = debug(value);
     ASSERT_EQ(p.lines.size(), 1u) << value;
@@ -533,10 +533,10 @@ TEST(ConfigDebug, EveryDebugOptionIsReadFromMallocDebugOnly) {
   for (size_t i = 0; i < kOptionCount; ++i) {
     const OptionSpec& o = kOptions[i];
     if (!(o.where & kInDebug)) continue;
-    EXPECT_EQ(o.where, kInDebug) << o.name;
-    Parsed p = parse({{V::kMallocOptions, o.name}});
-    ASSERT_EQ(p.lines.size(), 1u) << o.name;
-    EXPECT_EQ(p.lines[0], std::string("MALLOCOPTIONS: '") + o.name + "' is not a MALLOCOPTIONS option; ignored");
+    EXPECT_EQ(o.where, kInDebug) << o.name();
+    Parsed p = parse({{V::kMallocOptions, o.name()}});
+    ASSERT_EQ(p.lines.size(), 1u) << o.name();
+    EXPECT_EQ(p.lines[0], std::string("MALLOCOPTIONS: '") + o.name() + "' is not a MALLOCOPTIONS option; ignored");
   }
 }
 

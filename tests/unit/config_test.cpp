@@ -39,8 +39,8 @@ TEST(Config, DefaultsWithNothingSet) {
   EXPECT_EQ(p.cfg.policy_origin, Origin::kDefault);
   EXPECT_TRUE(p.lines.empty());
   for (size_t i = 0; i < kOptionCount; ++i) {
-    EXPECT_FALSE(p.cfg.options[i].on) << kOptions[i].name;
-    EXPECT_EQ(p.cfg.options[i].number, kOptions[i].def) << kOptions[i].name;
+    EXPECT_FALSE(p.cfg.options[i].on) << kOptions[i].name();
+    EXPECT_EQ(p.cfg.options[i].number, kOptions[i].def) << kOptions[i].name();
   }
 }
 
@@ -136,10 +136,10 @@ TEST(Config, ThreeOneIsFor32BitProgramsOnly) {
 TEST(Config, EveryPolicyNotInThisBuildIsNamed) {
   for (size_t i = 0; i < kPolicyCount; ++i) {
     if (kPolicies[i].built || static_cast<Policy>(i) == Policy::kV31) continue;
-    Parsed p = parse({{V::kMallocType, kPolicies[i].spelling}});
+    Parsed p = parse({{V::kMallocType, kPolicies[i].spelling()}});
     EXPECT_EQ(p.cfg.policy, Policy::kYorktown);
     ASSERT_EQ(p.lines.size(), 1u);
-    EXPECT_EQ(p.lines[0], std::string("MALLOCTYPE: policy '") + kPolicies[i].spelling +
+    EXPECT_EQ(p.lines[0], std::string("MALLOCTYPE: policy '") + kPolicies[i].spelling() +
                               "' is not available in this build; using the default policy (Yorktown)");
   }
 }
@@ -302,15 +302,15 @@ TEST(Config, OptionsNotInThisBuildOrNotForThePolicyAreDisabledWithALine) {
     const OptionSpec& o = kOptions[i];
     if (o.arg != kFlag && o.arg != kOptNumber && o.arg != kOff && o.arg != kWord) continue;
     V var = o.where & kInDebug ? V::kMallocDebug : V::kMallocOptions;
-    Parsed p = parse({{var, o.name}});
+    Parsed p = parse({{var, o.name()}});
     if (o.built) {
-      EXPECT_TRUE(p.cfg.options[i].on) << o.name;
+      EXPECT_TRUE(p.cfg.options[i].on) << o.name();
       continue;
     }
-    EXPECT_FALSE(p.cfg.options[i].on) << o.name;
-    ASSERT_EQ(p.lines.size(), 1u) << o.name;
+    EXPECT_FALSE(p.cfg.options[i].on) << o.name();
+    ASSERT_EQ(p.lines.size(), 1u) << o.name();
     EXPECT_EQ(p.lines[0],
-              std::string(spec(var).name) + ": '" + o.name + "' is not available in this build; ignored");
+              std::string(spec(var).name()) + ": '" + o.name() + "' is not available in this build; ignored");
   }
 }
 

@@ -123,7 +123,7 @@ const Config& base_config() {
       start = end + 1;
       size_t eq = item.find('=');
       for (size_t i = 0; eq != std::string::npos && i < kVariableCount; ++i) {
-        if (item.compare(0, eq, kVariables[i].name) != 0) continue;
+        if (item.compare(0, eq, kVariables[i].name()) != 0) continue;
         values.push_back(item.substr(eq + 1));
         raw.value[i] = values.back().c_str();
       }

@@ -26,7 +26,7 @@ const Config& parsed(Policy policy) {
   Config& c = configs[static_cast<size_t>(policy)];
   if (!done[static_cast<size_t>(policy)]) {
     RawVariables raw;
-    raw[Variable::kMallocType] = spec(policy).spelling;
+    raw[Variable::kMallocType] = spec(policy).spelling();
     parse_config(raw, ParseContext{}, &c);
     done[static_cast<size_t>(policy)] = true;
   }
@@ -67,7 +67,7 @@ TEST(PolicySwitch, Watson2BuildsItsHeapsAtTheFirstCallThatNeedsThem) {
 
 TEST(PolicySwitch, TheOtherPoliciesBuildTheirHeapsAtOnce) {
   for (Policy policy : {Policy::kYorktown, Policy::kWatson, Policy::kV31_64}) {
-    const char* type = spec(policy).spelling;
+    const char* type = spec(policy).spelling();
     PolicySwitch s;
     s.configure(parsed(policy));
     EXPECT_TRUE(s.built()) << type;

@@ -20,9 +20,9 @@ std::string origin_text(Origin origin, Variable source) {
     case Origin::kDefault:
       return "default";
     case Origin::kVariable:
-      return spec(source).name;
+      return spec(source).name();
     case Origin::kLegacy:
-      return std::string(spec(source).name) + " (legacy)";
+      return std::string(spec(source).name()) + " (legacy)";
   }
   return "?";
 }
@@ -66,7 +66,7 @@ void print_debug(const Config& c) {
     any_on |= c.options[i].on;
     any_given |= c.options[i].origin != Origin::kDefault;
   }
-  printf("Debugging tools (%s):\n", spec(Variable::kMallocDebug).name);
+  printf("Debugging tools (%s):\n", spec(Variable::kMallocDebug).name());
   if (!any_on && !any_given) {
     puts("  none");
     return;
@@ -85,14 +85,14 @@ void print_debug(const Config& c) {
     if (const char* needs = missing_requirement(c, i)) origin += std::string(", no effect without ") + needs;
     std::string value = option_value(c, i);
     if (static_cast<OptionId>(i) == OptionId::kOutput && !v.on) value = "stderr";
-    row(o.name, value, origin);
+    row(o.name(), value, origin);
   }
 }
 
 void print_configuration(const Config& c, const RawVariables& raw, bool is_64bit) {
   printf("Configuration a %s program would run with:\n", is_64bit ? "64-bit" : "32-bit");
   row("setting", "value", "origin");
-  row(spec(Variable::kMallocType).name, spec(c.policy).spelling,
+  row(spec(Variable::kMallocType).name(), spec(c.policy).spelling(),
       origin_text(c.policy_origin, Variable::kMallocType));
   for (size_t i = 0; i < kOptionCount; ++i) {
     if (is_debug_option(i)) continue;
@@ -100,35 +100,35 @@ void print_configuration(const Config& c, const RawVariables& raw, bool is_64bit
     const OptionValue& v = c.options[i];
     std::string origin = origin_text(v.origin, v.source);
     if (v.origin == Origin::kDefault && v.on && (o.arg == kFlag || o.arg == kOff))
-      origin = std::string("default for ") + spec(c.policy).spelling;
+      origin = std::string("default for ") + spec(c.policy).spelling();
     if (ignored(o, v)) origin += ", ignored";
-    row(o.name, option_value(c, i), origin);
+    row(o.name(), option_value(c, i), origin);
   }
   for (Variable var : {Variable::kAixmallocStats, Variable::kAixmallocStatsJson}) {
     const Destination& d = var == Variable::kAixmallocStats ? c.stats : c.stats_json;
-    row(spec(var).name, destination_text(d),
-        d.kind == Destination::kNone ? "default" : spec(var).name);
+    row(spec(var).name(), destination_text(d),
+        d.kind == Destination::kNone ? "default" : spec(var).name());
   }
   // Unset, the runtime picks a free real-time signal as it starts ("auto"); a value the parser
   // refused leaves it at that, and the row says the variable was ignored.
   const Variable sig = Variable::kAixmallocStatsSignal;
   const char* sig_value = raw[sig];
   bool refused = c.stats_signal == 0 && sig_value && sig_value[strspn(sig_value, " \t")] != '\0';
-  row(spec(sig).name,
+  row(spec(sig).name(),
       c.stats_signal == kStatsSignalOff ? "off"
       : c.stats_signal == 0             ? "auto"
                                         : signal_name(c.stats_signal),
-      c.stats_signal ? spec(sig).name
-      : refused      ? std::string(spec(sig).name) + ", ignored"
+      c.stats_signal ? spec(sig).name()
+      : refused      ? std::string(spec(sig).name()) + ", ignored"
                      : "default");
   // PSALLOC=early (unless NODISCLAIM=true) and AIXMALLOC_ZERO_SIZE: a row each, as a program reads them.
   auto given = [&](Variable v) { return raw[v] && raw[v][strspn(raw[v], " \t")] != '\0'; };
-  row(spec(Variable::kPsalloc).name, c.psalloc_early ? "early" : "late",
-      c.psalloc_early ? spec(Variable::kPsalloc).name
+  row(spec(Variable::kPsalloc).name(), c.psalloc_early ? "early" : "late",
+      c.psalloc_early ? spec(Variable::kPsalloc).name()
       : given(Variable::kPsalloc) || given(Variable::kNodisclaim) ? "PSALLOC, NODISCLAIM"
                                                                   : "default");
-  row(spec(Variable::kAixmallocZeroSize).name, c.zero_size_null ? "null" : "pointer",
-      given(Variable::kAixmallocZeroSize) ? spec(Variable::kAixmallocZeroSize).name : "default");
+  row(spec(Variable::kAixmallocZeroSize).name(), c.zero_size_null ? "null" : "pointer",
+      given(Variable::kAixmallocZeroSize) ? spec(Variable::kAixmallocZeroSize).name() : "default");
   print_debug(c);
 }
 

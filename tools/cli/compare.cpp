@@ -35,7 +35,7 @@ namespace {
 bool names_option(std::string_view word) {
   word = word.substr(0, word.find(':'));
   for (const OptionSpec& o : kOptions)
-    if (word == o.name) return true;
+    if (word == o.name()) return true;
   return false;
 }
 
@@ -124,10 +124,11 @@ std::vector<std::string> environment_for(const Configuration& c, const std::stri
   }
   if (c.glibc) return env;
   env.push_back("LD_PRELOAD=" + preload_value(lib));
-  if (!c.type.empty()) env.push_back(std::string(spec(Variable::kMallocType).name) + "=" + c.type);
+  if (!c.type.empty())
+    env.push_back(std::string(spec(Variable::kMallocType).name()) + "=" + c.type);
   if (!c.options.empty())
-    env.push_back(std::string(spec(Variable::kMallocOptions).name) + "=" + c.options);
-  env.push_back(std::string(spec(Variable::kAixmallocStatsJson).name) + "=" + reports +
+    env.push_back(std::string(spec(Variable::kMallocOptions).name()) + "=" + c.options);
+  env.push_back(std::string(spec(Variable::kAixmallocStatsJson).name()) + "=" + reports +
                 "/stats.%p.json");
   return env;
 }

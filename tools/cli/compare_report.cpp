@@ -177,9 +177,10 @@ bool settled(const std::vector<Configuration>& configs, const std::vector<Measur
 std::string variables_text(const Configuration& c) {
   if (c.glibc) return "no preload";
   std::string s;
-  if (!c.type.empty()) s += std::string(spec(Variable::kMallocType).name) + "=" + c.type;
+  if (!c.type.empty()) s += std::string(spec(Variable::kMallocType).name()) + "=" + c.type;
   if (!c.options.empty())
-    s += std::string(s.empty() ? "" : " ") + spec(Variable::kMallocOptions).name + "=" + c.options;
+    s += std::string(s.empty() ? "" : " ") + spec(Variable::kMallocOptions).name() + "=" +
+         c.options;
   return s.empty() ? "the default configuration (no variable set)" : s;
 }
 

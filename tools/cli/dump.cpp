@@ -37,13 +37,13 @@ void Figures::fill_from(const Figures& other) {
 }
 
 bool Dump::value(const SectionInfo& s, unsigned row, const FigureInfo& f, uint64_t* v) const {
-  std::optional<uint64_t> got = rows(s.id)[row].get(f.key);
+  std::optional<uint64_t> got = rows(s.id)[row].get(f.key());
   if (got) *v = *got;
   return got.has_value();
 }
 
 std::string json_path(const SectionInfo& s) {
-  return s.nested() ? json_path(section(s.parent)) + "." + s.json : s.json;
+  return s.nested() ? json_path(section(s.parent)) + "." + s.json() : s.json();
 }
 
 namespace {
@@ -119,7 +119,7 @@ bool dotted(std::string_view line, std::string_view* label, std::string_view* va
 // The figure of section s that a report labels `label`.
 const FigureInfo* labelled(const SectionInfo& s, std::string_view label) {
   for (const FigureInfo& f : s.figures())
-    if (label == f.label) return &f;
+    if (label == f.label()) return &f;
   return nullptr;
 }
 
@@ -128,7 +128,7 @@ void add_row(Dump* d, const SectionInfo& table, const std::vector<uint64_t>& num
   Figures row;
   const FigureInfo* f = table.figures().begin();
   for (size_t i = 0; i < numbers.size() && f != table.figures().end(); ++i, ++f)
-    row.set(f->key, numbers[i]);
+    row.set(f->key(), numbers[i]);
   d->rows(table.id).push_back(row);
 }
 
@@ -144,12 +144,12 @@ void add_unused_heaps(Dump* d, const SectionInfo& s, std::string_view ranges) {
     if (!rest.empty() && rest[0] == '-') last = leading_number(rest.substr(1));
     for (uint64_t h = *first; last && h <= *last && h < kMaxHeaps; ++h) {
       Figures row;
-      for (const FigureInfo& f : s.figures()) row.set(f.key, f.unit == Unit::kIndex ? h : 0);
+      for (const FigureInfo& f : s.figures()) row.set(f.key(), f.unit == Unit::kIndex ? h : 0);
       d->rows(s.id).push_back(row);
     }
   }
   // In the heaps' order, as the JSON document has them.
-  std::string_view index = s.figures().begin()->key;
+  std::string_view index = s.figures().begin()->key();
   std::stable_sort(d->rows(s.id).begin(), d->rows(s.id).end(),
                    [&](const Figures& a, const Figures& b) {
                      return a.get(index).value_or(0) < b.get(index).value_or(0);
@@ -159,7 +159,7 @@ void add_unused_heaps(Dump* d, const SectionInfo& s, std::string_view ranges) {
 // The nested section of s that a report titles `title`.
 const SectionInfo* table_titled(const SectionInfo& s, std::string_view title) {
   for (const SectionInfo& t : kSections)
-    if (t.parent == s.id && title == t.title) return &t;
+    if (t.parent == s.id && title == t.title()) return &t;
   return nullptr;
 }
 
@@ -167,10 +167,10 @@ std::string policy_from_algorithm(std::string_view text) {
   // "Default Allocator (Yorktown)", "3.1 Allocator (3.1_64BIT)": the spelling in parentheses.
   size_t open = text.rfind('('), close = text.rfind(')');
   if (open != std::string_view::npos && close > open)
-    if (auto p = policy_named(text.substr(open + 1, close - open - 1))) return spec(*p).spelling;
+    if (auto p = policy_named(text.substr(open + 1, close - open - 1))) return spec(*p).spelling();
   std::string_view first = text.substr(0, text.find(' '));
-  if (auto p = policy_named(first)) return spec(*p).spelling;  // "Watson Allocator"
-  if (first == "Default") return spec(Policy::kYorktown).spelling;
+  if (auto p = policy_named(first)) return spec(*p).spelling();  // "Watson Allocator"
+  if (first == "Default") return spec(Policy::kYorktown).spelling();
   return std::string(text);
 }
 
@@ -197,7 +197,7 @@ Lines split(std::string_view s) {
 const SectionInfo* heading(std::string_view line, uint64_t* index) {
   for (const SectionInfo& s : kSections) {
     if (s.nested()) continue;
-    std::string_view title = s.title;
+    std::string_view title = s.title();
     if (!s.repeated() && line == title) return &s;
     if (s.repeated() && starts_with(line, title) && line.size() > title.size() &&
         line[title.size()] == ' ')
@@ -259,9 +259,9 @@ size_t parse_status(const Lines& lines, size_t i, Dump* d) {
       // The value is copied into JSON as is, so it must be a plain number.
       std::optional<uint64_t> n = leading_number(number);
       for (const OptionSpec& o : kOptions) {
-        if (name != o.name) continue;
+        if (name != o.name()) continue;
         bool numbered = o.arg == kOptNumber || o.arg == kNumber;
-        d->options.emplace_back(o.name, !numbered ? "true" : std::to_string(n.value_or(0)));
+        d->options.emplace_back(o.name(), !numbered ? "true" : std::to_string(n.value_or(0)));
       }
       continue;
     }
@@ -272,7 +272,7 @@ size_t parse_status(const Lines& lines, size_t i, Dump* d) {
       if (current) {
         d->rows(current->id).emplace_back();
         if (current->repeated())
-          d->rows(current->id).back().set(current->figures().begin()->key, index);
+          d->rows(current->id).back().set(current->figures().begin()->key(), index);
       }
       continue;
     }
@@ -290,12 +290,12 @@ size_t parse_status(const Lines& lines, size_t i, Dump* d) {
     Figures& row = d->rows(current->id).back();
     std::optional<uint64_t> v = leading_number(value);
     if (f && f->unit == Unit::kHolder) {
-      row.set(f->key, holder(value));
+      row.set(f->key(), holder(value));
     } else if (f && f->unit == Unit::kAddress) {
       std::string text(trim(value));
-      row.set(f->key, strtoull(text.c_str(), nullptr, 16));
+      row.set(f->key(), strtoull(text.c_str(), nullptr, 16));
     } else if (f && v) {
-      row.set(f->key, *v);
+      row.set(f->key(), *v);
     }
   }
   return i;
@@ -313,7 +313,7 @@ size_t parse_buckets(const Lines& lines, size_t i, Dump* d) {
       const FigureInfo* f = labelled(summary, trim(line.substr(0, colon)));
       std::optional<uint64_t> v = leading_number(line.substr(colon + 1));
       if (f && v) {
-        d->rows(summary.id)[0].set(f->key, *v);
+        d->rows(summary.id)[0].set(f->key(), *v);
         continue;
       }
     }
@@ -336,14 +336,14 @@ size_t parse_buckets(const Lines& lines, size_t i, Dump* d) {
 // The JSON object (or array) that holds section s in the document.
 const JsonValue* node_of(const JsonValue& doc, const SectionInfo& s) {
   const JsonValue* parent = s.nested() ? node_of(doc, section(s.parent)) : &doc;
-  return parent ? parent->find(s.json) : nullptr;
+  return parent ? parent->find(s.json()) : nullptr;
 }
 
 // The figures of section s that one JSON object holds: the table's keys, as numbers.
 Figures figures_in(const JsonValue& object, const SectionInfo& s) {
   Figures row;
   for (const FigureInfo& f : s.figures())
-    if (std::optional<uint64_t> v = object.u64(f.key)) row.set(f.key, *v);
+    if (std::optional<uint64_t> v = object.u64(f.key())) row.set(f.key(), *v);
   return row;
 }
 

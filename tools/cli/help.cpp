@@ -34,23 +34,23 @@ void run_details(FILE* out) {
       "cannot be run.\n\n"
       "Flags (each sets one variable; see aixmalloc(7)):\n",
       out);
-  entry(out, "--type T", std::string(spec(Variable::kMallocType).name) + ": a policy below");
+  entry(out, "--type T", std::string(spec(Variable::kMallocType).name()) + ": a policy below");
   entry(out, "--options O",
-        std::string(spec(Variable::kMallocOptions).name) + ": options below, comma-separated");
+        std::string(spec(Variable::kMallocOptions).name()) + ": options below, comma-separated");
   entry(out, "--buckets B",
-        std::string(spec(Variable::kMallocBuckets).name) + ": bucket sub-options below");
+        std::string(spec(Variable::kMallocBuckets).name()) + ": bucket sub-options below");
   entry(out, "--multiheap M",
-        std::string(spec(Variable::kMallocMultiheap).name) + ": 1, or heaps:n,considersize");
-  entry(out, "--disclaim", std::string(spec(Variable::kMallocDisclaim).name) + "=true");
+        std::string(spec(Variable::kMallocMultiheap).name()) + ": 1, or heaps:n,considersize");
+  entry(out, "--disclaim", std::string(spec(Variable::kMallocDisclaim).name()) + "=true");
   entry(out, "--debug D",
-        std::string(spec(Variable::kMallocDebug).name) + ": debugging tools below, comma-separated");
+        std::string(spec(Variable::kMallocDebug).name()) + ": debugging tools below, comma-separated");
   entry(out, "--stats DEST",
-        std::string(spec(Variable::kAixmallocStats).name) + ": stdout, stderr or a file");
+        std::string(spec(Variable::kAixmallocStats).name()) + ": stdout, stderr or a file");
   more(out, "(%p in it: the process ID; a plain FILE is the first process's, FILE.PID the others')");
   entry(out, "--json DEST",
-        std::string(spec(Variable::kAixmallocStatsJson).name) + ": stdout, stderr or a file");
+        std::string(spec(Variable::kAixmallocStatsJson).name()) + ": stdout, stderr or a file");
   entry(out, "--stats-signal SIG",
-        std::string(spec(Variable::kAixmallocStatsSignal).name) +
+        std::string(spec(Variable::kAixmallocStatsSignal).name()) +
             ": USR1, USR2, RTMIN+n, RTMAX-n or off; the");
   more(out, "signal on which CMD answers 'aixmalloc stats --pid' (default: one aixmalloc picks)");
   fputs("\nMALLOCTYPE values:\n", out);
@@ -250,18 +250,18 @@ int usage_error(const char* command, const std::string& message) {
 }
 
 void print_variables(FILE* out) {
-  for (const VariableSpec& v : kVariables) entry(out, v.name, v.doc);
+  for (const VariableSpec& v : kVariables) entry(out, v.name(), v.doc());
 }
 
 void print_policies(FILE* out) {
   for (const PolicySpec& p : kPolicies)
-    entry(out, p.spelling, std::string(p.doc) + (p.built ? "" : " [not in this build]"));
+    entry(out, p.spelling(), std::string(p.doc()) + (p.built ? "" : " [not in this build]"));
 }
 
 void print_options(FILE* out, uint8_t where_mask) {
   for (const OptionSpec& o : kOptions) {
     if (!(o.where & where_mask)) continue;
-    entry(out, option_syntax(o), std::string(o.doc) + (o.built ? "" : " [not in this build]"));
+    entry(out, option_syntax(o), std::string(o.doc()) + (o.built ? "" : " [not in this build]"));
     std::string limits = option_limits(o);
     more(out, (limits.empty() ? "" : limits + "; ") + "in " + option_variables(o) + "; with " +
                   option_policies(o));

@@ -75,7 +75,7 @@ std::string find_library(std::string* problem) {
 }
 
 void clear_malloc_variables() {
-  for (const VariableSpec& v : kVariables) unsetenv(v.name);
+  for (const VariableSpec& v : kVariables) unsetenv(v.name());
 }
 
 std::string preload_value(const std::string& lib) {
@@ -116,7 +116,7 @@ int cmd_run(int argc, char** argv) {
       if (flag) break;
     }
     if (!flag) return usage_error("run", "unknown flag '" + std::string(a) + "'");
-    setenv(spec(flag->variable).name, value.c_str(), 1);
+    setenv(spec(flag->variable).name(), value.c_str(), 1);
   }
   if (i >= argc) return usage_error("run", "no command given");
   std::string problem;

@@ -167,7 +167,7 @@ std::string options_on(const Dump& d) {
     if (literal == "false") continue;
     // Sub-options that only tune a layer (number_of_buckets...) are shown with that layer.
     bool tuning = std::any_of(std::begin(kOptions), std::end(kOptions), [&](const OptionSpec& o) {
-      return name == o.name && o.arg == kNumber;
+      return name == o.name() && o.arg == kNumber;
     });
     if (tuning) continue;
     if (!s.empty()) s += ", ";
@@ -274,23 +274,23 @@ void print_others(const Dump& d) {
     if (s.nested() || s.id == SectionId::kHeap || s.id == SectionId::kBuckets) continue;
     const Figures* f = d.one(s.id);
     if (f == nullptr) continue;
-    printf("\n%s\n", s.title);
+    printf("\n%s\n", s.title());
     size_t width = 0;
-    for (const FigureInfo& fig : s.figures()) width = std::max(width, strlen(fig.label));
+    for (const FigureInfo& fig : s.figures()) width = std::max(width, strlen(fig.label()));
     for (const FigureInfo& fig : s.figures())
-      if (std::optional<uint64_t> v = f->get(fig.key))
-        printf("  %-*s  %llu\n", static_cast<int>(width), fig.label,
+      if (std::optional<uint64_t> v = f->get(fig.key()))
+        printf("  %-*s  %llu\n", static_cast<int>(width), fig.label(),
                static_cast<unsigned long long>(*v));
     for (const SectionInfo& t : kSections) {
       if (t.parent != s.id || d.rows(t.id).empty()) continue;
       std::vector<std::string> headers;
-      for (const FigureInfo& fig : t.figures()) headers.push_back(fig.label);
+      for (const FigureInfo& fig : t.figures()) headers.push_back(fig.label());
       std::vector<std::vector<std::string>> rows;
       for (const Figures& r : d.rows(t.id)) {
         rows.emplace_back();
-        for (const FigureInfo& fig : t.figures()) rows.back().push_back(figure(r, fig.key));
+        for (const FigureInfo& fig : t.figures()) rows.back().push_back(figure(r, fig.key()));
       }
-      printf("  %s\n", t.title);
+      printf("  %s\n", t.title());
       print_table(headers, rows);
     }
   }
@@ -368,7 +368,7 @@ std::string to_json(const Dump& d, const StatsFlags& flags) {
 void print_keys() {
   for (const SectionInfo& s : kSections)
     for (const FigureInfo& f : s.figures())
-      printf("%s %s %s\n", json_path(s).c_str(), f.key, f.label);
+      printf("%s %s %s\n", json_path(s).c_str(), f.key(), f.label());
 }
 
 int write_svg(const Dump& d, const StatsFlags& flags) {
@@ -385,7 +385,7 @@ int write_svg(const Dump& d, const StatsFlags& flags) {
   std::string base = flags.label.substr(flags.label.rfind('/') + 1);
   // Buckets exist under the default policy only, so a bucket summary names it.
   std::string policy = !d.policy.empty()               ? d.policy
-                       : d.one(SectionId::kBuckets) ? spec(Policy::kYorktown).spelling
+                       : d.one(SectionId::kBuckets) ? spec(Policy::kYorktown).spelling()
                                                     : "";
   chart.subtitle = base + " - " + (policy.empty() ? "" : "policy " + policy + ", ") + "options " +
                    options_on(d);

@@ -21,7 +21,7 @@ std::string number_text(uint64_t v) {
 }  // namespace
 
 std::string option_syntax(const OptionSpec& o) {
-  std::string s = o.name;
+  std::string s = o.name();
   switch (o.arg) {
     case kFlag:
       break;
@@ -64,7 +64,7 @@ std::string option_policies(const OptionSpec& o) {
   for (size_t p = 0; p < kPolicyCount; ++p) {
     if (!(o.policies & (1u << p))) continue;
     if (!s.empty()) s += ", ";
-    s += kPolicies[p].spelling;
+    s += kPolicies[p].spelling();
   }
   return s;
 }
@@ -74,7 +74,7 @@ std::string option_variables(const OptionSpec& o) {
   auto add = [&](uint8_t bit, Variable v) {
     if (!(o.where & bit)) return;
     if (!s.empty()) s += ", ";
-    s += spec(v).name;
+    s += spec(v).name();
   };
   add(kInOptions, Variable::kMallocOptions);
   add(kInBuckets, Variable::kMallocBuckets);
@@ -148,13 +148,13 @@ std::string signal_name(int sig) {
 
 std::optional<Variable> variable_named(std::string_view name) {
   for (size_t i = 0; i < kVariableCount; ++i)
-    if (name == kVariables[i].name) return static_cast<Variable>(i);
+    if (name == kVariables[i].name()) return static_cast<Variable>(i);
   return std::nullopt;
 }
 
 std::optional<Policy> policy_named(std::string_view name) {
   for (size_t i = 0; i < kPolicyCount; ++i) {
-    const char* s = kPolicies[i].spelling;
+    const char* s = kPolicies[i].spelling();
     if (name.size() == strlen(s) && strncasecmp(name.data(), s, name.size()) == 0)
       return static_cast<Policy>(i);
   }

@@ -46,17 +46,17 @@ Combine combine_of(const FigureInfo& f) {
 
 void add_row(const SectionInfo& s, Figures* total, const Figures& row) {
   for (const FigureInfo& f : s.figures()) {
-    std::optional<uint64_t> v = row.get(f.key), t = total->get(f.key);
+    std::optional<uint64_t> v = row.get(f.key()), t = total->get(f.key());
     if (!v) continue;
     switch (combine_of(f)) {
       case Combine::kSum:
-        total->set(f.key, t.value_or(0) + *v);
+        total->set(f.key(), t.value_or(0) + *v);
         break;
       case Combine::kMax:
-        total->set(f.key, std::max(t.value_or(0), *v));
+        total->set(f.key(), std::max(t.value_or(0), *v));
         break;
       case Combine::kFirst:
-        if (!t) total->set(f.key, *v);
+        if (!t) total->set(f.key(), *v);
         break;
       case Combine::kDrop:
         break;
@@ -73,9 +73,9 @@ Figures* matching_row(const SectionInfo& s, std::vector<Figures>& rows, const Fi
     if (position >= rows.size()) rows.resize(position + 1);
     return &rows[position];
   }
-  std::optional<uint64_t> n = row.get(first.key);
+  std::optional<uint64_t> n = row.get(first.key());
   for (Figures& r : rows)
-    if (r.get(first.key) == n) return &r;
+    if (r.get(first.key()) == n) return &r;
   rows.emplace_back();
   return &rows.back();
 }
@@ -125,7 +125,7 @@ Dump sum_dumps(const std::vector<Dump>& dumps) {
   }
   // Heaps and buckets in their numbers' order, whichever report had them first.
   for (const SectionInfo& s : kSections) {
-    std::string_view index = s.figures().begin()->key;
+    std::string_view index = s.figures().begin()->key();
     if (s.repeated() && s.figures().begin()->unit == Unit::kIndex)
       std::stable_sort(total.rows(s.id).begin(), total.rows(s.id).end(),
                        [&](const Figures& a, const Figures& b) {
