@@ -68,7 +68,8 @@ struct SharedClass {
   bool dead = false;                   // a child forked while its lock was held: the class is off
   uint32_t calls = 0, waits = 0;       // under the lock, over the current window of kWindow calls
 };
-constinit SharedClass g_class[kClasses];
+// Read only once the process has a second thread (or by the statistics): with the cold variables.
+AIXMALLOC_COLD constinit SharedClass g_class[kClasses];
 constexpr uint32_t kWindow = 1024, kMaxWaits = kWindow / 8;
 constexpr uint32_t kCacheBytes = 65536;       // a thread's cache of shared blocks
 constexpr uint32_t kCacheClassBytes = 16384;  // of one class (one block at least)

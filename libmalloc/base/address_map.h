@@ -4,6 +4,11 @@
 //                  top index           leaf index         offset in the granule
 //   top_[i] -> leaf (64 Ki entries, 512 KiB, mapped on first use) -> Owner word
 //
+// The first top index that gets a leaf keeps it in first_leaf_, beside the index, rather than in
+// top_: the library's map starts on the page of its small variables (libmalloc/hot_text.ld), so
+// that a process whose blocks lie in one 4 GiB region never touches the 512 KiB table, a page of
+// which was a page fault in every process with a block in the map.
+//
 // Lookup is two dependent loads and never reads the pointer's own memory (DESIGN.md invariant 1).
 // Writers (heap growth, large blocks) serialise on one lock; readers take none.
 #pragma once
@@ -45,8 +50,7 @@ class AddressMap {
   Owner lookup(const void* p) const {
     uintptr_t a = reinterpret_cast<uintptr_t>(p);
     if (a >> kAddressBits) return Owner{};
-    const std::atomic<uintptr_t>* leaf =
-        top_[a >> (kGranuleShift + kLeafBits)].load(std::memory_order_acquire);
+    const std::atomic<uintptr_t>* leaf = leaf_of(a >> (kGranuleShift + kLeafBits));
     if (leaf == nullptr) return Owner{};
     return Owner{leaf[(a >> kGranuleShift) & ((1u << kLeafBits) - 1)].load(
         std::memory_order_acquire)};
@@ -67,8 +71,16 @@ class AddressMap {
   static Lock& lock();
 
  private:
+  const std::atomic<uintptr_t>* leaf_of(uintptr_t top) const {
+    // first_top_ is stored after first_leaf_, with release: a reader that sees it sees the leaf.
+    if (top + 1 == first_top_.load(std::memory_order_acquire))
+      return first_leaf_.load(std::memory_order_relaxed);
+    return top_[top].load(std::memory_order_acquire);
+  }
   std::atomic<uintptr_t>* leaf_for(uintptr_t granule_index);
 
+  std::atomic<uintptr_t> first_top_{0};  // the first leaf's top index + 1; 0: none yet
+  std::atomic<std::atomic<uintptr_t>*> first_leaf_{nullptr};
   std::atomic<std::atomic<uintptr_t>*> top_[size_t{1} << kTopBits] = {};
 };
 

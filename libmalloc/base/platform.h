@@ -30,8 +30,9 @@
 #define AIXMALLOC_LARGE_TABLE [[gnu::section(".bss.aixmalloc_large")]]
 
 // On the zero-initialised variables of more than a few words that only a debugging option, a
-// replacement library or a report uses: the linker puts them after .bss too, before the tables,
-// so that what every process touches (.data, the fork locks, .bss: 4 KiB) lies on one page, not
+// replacement library, a report or a second thread uses: the linker puts them after .bss too
+// (after the address map, whose first words end the small variables' page), before the tables, so
+// that what every process touches (.data, the fork locks, .bss: 4 KiB) lies on one page, not
 // three. The compiler refuses an initialiser other than zeros here.
 #define AIXMALLOC_COLD [[gnu::section(".bss.aixmalloc_cold")]]
 

@@ -44,6 +44,14 @@ done < <(readelf -SW "$lib" | sed 's/^ *\[ *[0-9]*\] *//' | awk '{print $1, $3, 
 [ -n "$span" ] || fail "no .data or .bss in readelf -SW $lib"
 [ "$span" -le 2 ] ||
   fail ".data to the end of .bss spans $span pages: $(readelf -SW "$lib" | grep -E 'data|bss')"
+# The address map's first words (its first leaf) on the page of .data, right after .bss: a process
+# whose blocks lie in one 4 GiB region then never touches the map's table.
+sections=$(readelf -SW "$lib" | grep -E 'data|bss')
+map=$(readelf -SW "$lib" | sed 's/^ *\[ *[0-9]*\] *//' |
+  awk '$1 == ".bss.aixmalloc_map" {print $3}')
+[ -n "$map" ] || fail "no .bss.aixmalloc_map section: $sections"
+[ $(((16#$map + 16) / 4096)) -eq $((first / 4096)) ] ||
+  fail "the address map's first words are not on the page of .data: $sections"
 echo "$(wc -l < "$work/loads") LOAD segments, each with contents and page alignment;" \
   "no system call wrapper imported; no variable constructor;" \
-  ".data to the end of .bss on $span page(s)"
+  ".data to the end of .bss on $span page(s), with the address map's first words"
