@@ -44,14 +44,14 @@ constinit bool g_view_written = false;
 // One thread at a time changes the channel or sets an action on one of its signals, so that a
 // move never installs aixmalloc's handler over an action the program sets at the same moment. A
 // signal handler that calls sigaction() while its thread holds the lock goes on without it.
-constinit std::atomic<int> g_owner{0};
+constinit std::atomic<uintptr_t> g_owner{0};
 class ChannelLock {
  public:
   ChannelLock() {
-    int me = os::thread_id();
+    uintptr_t me = os::thread_self();
     if (g_owner.load(std::memory_order_relaxed) == me) return;
-    for (int expected = 0; !g_owner.compare_exchange_weak(expected, me, std::memory_order_acquire);
-         expected = 0)
+    for (uintptr_t expected = 0;
+         !g_owner.compare_exchange_weak(expected, me, std::memory_order_acquire); expected = 0)
       os::yield();
     held_ = true;
   }

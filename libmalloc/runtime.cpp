@@ -31,7 +31,7 @@ constinit std::atomic<int> g_state{kUninit};
 
 namespace {
 
-constinit std::atomic<int> g_starter{0};
+constinit std::atomic<uintptr_t> g_starter{0};
 
 void load_replacement();
 
@@ -106,20 +106,20 @@ bool ensure_started() {
   if (s == kReady) return true;
   int expected = kUninit;
   if (s == kUninit && g_state.compare_exchange_strong(expected, kStarting)) {
-    g_starter.store(os::thread_id(), std::memory_order_relaxed);
+    g_starter.store(os::thread_self(), std::memory_order_relaxed);
     start();
     g_state.store(kReady, std::memory_order_release);
     start_live_channel();  // its handler needs a ready runtime
     return true;
   }
-  if (g_starter.load(std::memory_order_relaxed) == os::thread_id()) return false;
+  if (g_starter.load(std::memory_order_relaxed) == os::thread_self()) return false;
   while (g_state.load(std::memory_order_acquire) != kReady) os::yield();
   return true;
 }
 
 void startup_reset_in_child() {
   if (g_state.load(std::memory_order_acquire) == kStarting)
-    g_starter.store(os::thread_id(), std::memory_order_relaxed);
+    g_starter.store(os::thread_self(), std::memory_order_relaxed);
 }
 
 bool started() { return ready(); }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <pthread.h>
 #include <signal.h>
 
 namespace aixmalloc::os {
@@ -74,8 +75,12 @@ void yield();
 // Nanoseconds on the coarse monotonic clock (read from the vDSO: no system call, a few ns; its
 // resolution is a few milliseconds, plenty for the allocator's one-second timers).
 uint64_t now_ns();
-// Thread id (gettid), for lock ownership, the start-up re-entry check and per-thread file names.
+// Thread id (gettid), for the reports and per-thread file names.
 int thread_id();
+// The calling thread's identity without a system call (its thread control block, pthread_self):
+// unique among the live threads, the same in a forked child's thread. For the start-up re-entry
+// check and lock ownership, which a short process paid two system calls for.
+inline uintptr_t thread_self() { return reinterpret_cast<uintptr_t>(pthread_self()); }
 int process_id();
 int parent_process_id();
 // Nanoseconds since the epoch (CLOCK_REALTIME, from the vDSO): the time stamps of reports.
