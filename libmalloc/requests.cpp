@@ -118,22 +118,13 @@ size_t usable_size_of(void* p, Owner o, const char* call) {
   return g_stack.usable_size(p, o, call);
 }
 
-// realloc's free of the old block. A block of watson2 or of the pool goes back as free() sends it,
-// without the address map, whose top table would be one page more for a short process to touch.
-// Their fast paths are off under the debug layers: then the layers' release.
-void release_moved(void* p) {
-  if (pool::owns_fast(p)) return pool::release(p, "realloc");
-  if (watson2::owns_fast(p)) return watson2::release(p, "realloc");
-  release(p, "realloc");
-}
-
 // Moves a block to a fresh allocation: the general realloc, when resizing in place cannot work.
 void* move_block(void* p, Owner o, size_t size) {
   size_t old = usable_size_of(p, o, "realloc");
   void* q = allocate_ready(size, kAlignment);
   if (q == nullptr) return nullptr;
   memcpy(q, p, old < size ? old : size);
-  release_moved(p);
+  release_inline(p, "realloc");  // as free() does: not through the address map
   return q;
 }
 
@@ -166,7 +157,7 @@ void* reallocate_block(void* p, size_t size) {
     return allocate_any(size, kAlignment);
   }
   if (size == 0) {  // glibc: realloc(p, 0) frees p and returns NULL
-    release_moved(p);
+    release_inline(p, "realloc");  // as free() does: not through the address map
     return nullptr;
   }
   if (size > kMaxRequest) return fail_nomem();

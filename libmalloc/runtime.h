@@ -119,15 +119,20 @@ template <bool kNoted = false, bool kTail = false>
     return allocate_off_fast(size, return_address);
 }
 // While the pool's fast path is off (MALLOCDEBUG's layers, or mallopt(M_MALIGN)), fast_span is 0
-// and pool blocks too go down the stack, so that every layer above the pool sees them.
+// and pool blocks too go down the stack, so that every layer above the pool sees them. Without the
+// free probe: realloc's free of a moved block takes this way too (requests.cpp).
 template <Inline kWhich = Inline::kBoth>
-[[gnu::always_inline]] inline void release_fast(void* p, const char* call) {
-  AIXMALLOC_PROBE1(free, p);
+[[gnu::always_inline]] inline void release_inline(void* p, const char* call) {
   if constexpr (kWhich == Inline::kBoth || kWhich == Inline::kPool)
     if (pool::owns_fast(p)) return pool::release(p, call);
   if constexpr (kWhich == Inline::kBoth || kWhich == Inline::kWatson2)
     if (watson2::owns_fast(p)) return watson2::release(p, call);
   release(p, call);
+}
+template <Inline kWhich = Inline::kBoth>
+[[gnu::always_inline]] inline void release_fast(void* p, const char* call) {
+  AIXMALLOC_PROBE1(free, p);
+  release_inline<kWhich>(p, call);
 }
 
 }  // namespace aixmalloc::rt
