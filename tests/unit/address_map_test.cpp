@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+
 #include <memory>
+#include <new>
 
 #include "libmalloc/base/format.h"
 #include "libmalloc/base/os.h"
@@ -58,6 +61,29 @@ TEST(AddressMap, TheFirstLeafAndTheTableServeAlike) {
   map->clear(r2, kGranule);
   EXPECT_EQ(at(r1 + kGranule).kind(), OwnerKind::kNone);
   EXPECT_EQ(at(r2).kind(), OwnerKind::kNone);
+}
+
+// What the first leaf is for: a map whose table's pages cannot be read or written (all but the page
+// of its first words) serves a region, lookups, clears and a second assignment there without
+// touching the table; reading it would end the test with SIGSEGV.
+TEST(AddressMap, OneRegionNeverTouchesTheTable) {
+  const size_t page = page_size(), bytes = (sizeof(AddressMap) + page - 1) & ~(page - 1);
+  uintptr_t mem = os::map(bytes, page);
+  ASSERT_NE(mem, 0u);
+  auto* map = new (reinterpret_cast<void*>(mem)) AddressMap();
+  ASSERT_EQ(mprotect(reinterpret_cast<void*>(mem + page), bytes - page, PROT_NONE), 0);
+  alignas(8) static int a;
+  Owner owner = Owner::make(OwnerKind::kHeap, &a);
+  uintptr_t region = uintptr_t{0x7f00} << 32;  // its table entry lies on a protected page
+  ASSERT_TRUE(map->assign(region + 4 * kGranule, 2 * kGranule, owner));
+  ASSERT_TRUE(map->assign(region + 9 * kGranule, kGranule, owner));
+  EXPECT_EQ(map->lookup(reinterpret_cast<void*>(region + 5 * kGranule + 8)).word, owner.word);
+  EXPECT_EQ(map->lookup(reinterpret_cast<void*>(region + 9 * kGranule)).word, owner.word);
+  EXPECT_EQ(map->lookup(reinterpret_cast<void*>(region)).kind(), OwnerKind::kNone);
+  map->clear(region + 4 * kGranule, 2 * kGranule);
+  EXPECT_EQ(map->lookup(reinterpret_cast<void*>(region + 4 * kGranule)).kind(), OwnerKind::kNone);
+  ASSERT_EQ(mprotect(reinterpret_cast<void*>(mem + page), bytes - page, PROT_READ | PROT_WRITE), 0);
+  os::release(mem, bytes);
 }
 
 TEST(AddressMap, AddressesOutsideTheMapAreNobodys) {
