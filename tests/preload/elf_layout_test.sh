@@ -52,12 +52,13 @@ map=$(readelf -SW "$lib" | sed 's/^ *\[ *[0-9]*\] *//' |
 [ -n "$map" ] || fail "no .bss.aixmalloc_map section: $sections"
 [ $(((16#$map + 16) / 4096)) -eq $((first / 4096)) ] ||
   fail "the address map's first words are not on the page of .data: $sections"
-# The text segment starts at a multiple of 64 KiB (tools/hot-text), so that the functions a short process
-# runs fill whole windows of the kernel's fault-around, which are 64 KiB of virtual addresses. That
-# holds only while the library is mapped at such a multiple: the kernel places a file mapping of
-# 2 MiB or more at a 2 MiB boundary, and one below at any page. A library that spanned 1.6 MiB (a
-# smaller table in .bss) cost the shell workload 1,000 page faults more (2 %) than one of 2.04 MiB. A
-# table made smaller must leave the span at 2 MiB or more (pad .bss.aixmalloc_large).
+# The text segment starts at a multiple of 64 KiB (tools/hot-text), so that the functions a short
+# process runs fill whole windows of the kernel's fault-around, which are 64 KiB of virtual
+# addresses. That holds only while the library is mapped at such a multiple: the kernel places a
+# file mapping of 2 MiB or more at a 2 MiB boundary, and one below at any page. A library that
+# spanned 1.6 MiB (a smaller table in .bss) cost the shell workload 1,000 page faults more (2 %)
+# than one of 2.04 MiB. A table made smaller must leave the span at 2 MiB or more (pad
+# .bss.aixmalloc_large).
 text=$(readelf -lW "$lib" | awk '$1 == "LOAD" && $8 == "E" {print $3}')
 [ -n "$text" ] || fail "no executable LOAD segment: $(readelf -lW "$lib" | grep LOAD)"
 [ $((text % 65536)) -eq 0 ] || fail "the text's segment starts at $text, not at a multiple of 64 KiB"
