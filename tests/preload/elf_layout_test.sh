@@ -61,7 +61,7 @@ map=$(readelf -SW "$lib" | sed 's/^ *\[ *[0-9]*\] *//' |
 # .bss.aixmalloc_large).
 text=$(readelf -lW "$lib" | awk '$1 == "LOAD" && $8 == "E" {print $3}')
 [ -n "$text" ] || fail "no executable LOAD segment: $(readelf -lW "$lib" | grep LOAD)"
-[ $((text % 65536)) -eq 0 ] || fail "the text's segment starts at $text, not at a multiple of 64 KiB"
+[ $((text % 65536)) -eq 0 ] || fail "the text segment starts at $text, not at a multiple of 64 KiB"
 end=$(readelf -lW "$lib" | awk '$1 == "LOAD" {print $3, $6}' |
   while read -r vaddr memsz; do echo $((vaddr + memsz)); done | sort -n | tail -1)
 [ "$end" -ge $((2 << 20)) ] ||
