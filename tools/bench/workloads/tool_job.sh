@@ -7,6 +7,7 @@
 set -euo pipefail
 tool=$1 dir=$2
 export LC_ALL=C
+exec < /dev/null  # bc reads its standard input after its file
 case $tool in
   perl)
     exec perl -e 'my %c; my $chars = 0;
