@@ -414,6 +414,28 @@ TEST(Config, ReadsOnlyExactVariableNames) {
   EXPECT_EQ(raw[V::kMallocBuckets], nullptr);
 }
 
+// Every variable of the table is read by its whole name, whatever it shares with others
+// (AIXMALLOC_STATS and AIXMALLOC_STATS_JSON, MALLOCDEBUG and MALLOCDISCLAIM), among entries that
+// begin with the same letters without being one, and entries that are empty or only "=".
+TEST(Config, ReadsEveryVariableByItsWholeName) {
+  std::vector<std::string> entries = {"", "=", "M", "MALLOC=1", "MALLOCTYP=watson", "PATH=/bin",
+                                      "AIXMALLOC_STATSX=1", "NODISCLAIMED=true", "Pwd=/"};
+  for (size_t i = 0; i < kVariableCount; ++i)
+    entries.push_back(std::string(kVariables[i].name()) + "=value" + std::to_string(i));
+  std::vector<char*> env;
+  for (std::string& e : entries) env.push_back(e.data());
+  env.push_back(nullptr);
+  RawVariables raw;
+  read_variables(env.data(), &raw);
+  for (size_t i = 0; i < kVariableCount; ++i)
+    EXPECT_STREQ(raw.value[i], ("value" + std::to_string(i)).c_str()) << kVariables[i].name();
+
+  // Without the variables themselves, none is read from the entries that only look like them.
+  env.erase(env.begin() + 9, env.end() - 1);
+  read_variables(env.data(), &raw);
+  for (size_t i = 0; i < kVariableCount; ++i) EXPECT_EQ(raw.value[i], nullptr) << kVariables[i].name();
+}
+
 TEST(Config, StatsSignalNamesAndNumbers) {
   int rtmin = SIGRTMIN, rtmax = SIGRTMAX;
   struct Case {
