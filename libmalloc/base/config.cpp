@@ -39,6 +39,25 @@ constexpr size_t policy_row(Policy p) { return kVariableCount + static_cast<size
 constexpr size_t option_row(OptionId o) {
   return kVariableCount + kPolicyCount + static_cast<size_t>(o);
 }
+// What read_variables needs of each name: its length, and the first letters of them all. The
+// environment of a program holds dozens of variables, few of them ours: an entry whose first
+// letter begins no name of ours is passed over with one test (the loop that compared every name
+// with every entry ran 7,000 instructions in every process, a tenth of the library's start).
+struct NameIndex {
+  uint8_t length[kVariableCount];
+  uint64_t first[4];  // a bit for each byte that begins a name
+};
+constexpr NameIndex name_index() {
+  NameIndex x{};
+  for (size_t i = 0; i < kVariableCount; ++i) {
+    const char* name = kText + text_at(i, 0);
+    while (name[x.length[i]] != '\0') ++x.length[i];
+    auto c = static_cast<unsigned char>(name[0]);
+    x.first[c >> 6] |= uint64_t{1} << (c & 63);
+  }
+  return x;
+}
+constexpr NameIndex kNameIndex = name_index();
 }  // namespace
 
 const char* config_text(uint16_t at) { return kText + at; }
@@ -547,30 +566,6 @@ void parse_config(const RawVariables& vars, const ParseContext& ctx, Config* out
   p.apply_policy_matrix();
   p.apply_debug_rules();
 }
-
-namespace {
-// What read_variables needs of each name: its length, and the first letters of them all. The
-// environment of a program holds dozens of variables, few of them ours: an entry whose first
-// letter begins no name of ours is passed over with one test (the loop that compared every name
-// with every entry ran 7,000 instructions in every process, a tenth of the library's start).
-struct NameIndex {
-  uint8_t length[kVariableCount];
-  uint64_t first[4];  // a bit for each byte that begins a name
-};
-constexpr NameIndex name_index() {
-  NameIndex x{};
-  for (size_t i = 0; i < kVariableCount; ++i) {
-    const char* name = kText + text_at(i, 0);
-    size_t n = 0;
-    while (name[n] != '\0') ++n;
-    x.length[i] = static_cast<uint8_t>(n);
-    auto c = static_cast<unsigned char>(name[0]);
-    x.first[c >> 6] |= uint64_t{1} << (c & 63);
-  }
-  return x;
-}
-constexpr NameIndex kNameIndex = name_index();
-}  // namespace
 
 void read_variables(char* const* envp, RawVariables* vars) {
   *vars = RawVariables{};
